@@ -1,0 +1,720 @@
+// pagewise native addon: map a file once per process, hand out zero-copy views
+// of it to any thread, pass advice to the kernel, and run the few byte kernels
+// JavaScript cannot do fast. No job logic lives here; argument checks happen in
+// TypeScript (src/native.ts) before these functions are called.
+//
+// Lifetime model: a Mapping is shared by every thread of the process (worker
+// threads share the address space). It is keyed by (device, inode) and has two
+// counters under one mutex: `opens` (handles held by JavaScript) and `views`
+// (external ArrayBuffers not yet finalized). The memory is unmapped only when
+// both reach zero, so no view reachable from JavaScript can point at freed
+// memory; detach() empties a view at once so the engine can drop its count
+// without waiting for the garbage collector.
+
+#include <napi.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+// ---------------------------------------------------------------- registry --
+
+struct Mapping {
+  uint32_t id = 0;
+  int fd = -1;
+  uint8_t* base = nullptr;  // nullptr for a 0-byte file: nothing is mapped
+  uint64_t size = 0;        // size at open time; the mapping's length
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  std::string path;
+  uint32_t opens = 0;
+  uint64_t views = 0;
+  int slot = -1;  // index into g_fault_slots, or -1
+};
+
+std::mutex g_mutex;
+std::unordered_map<uint32_t, Mapping*> g_by_id;
+std::uint32_t g_next_id = 1;
+
+// The SIGBUS handler must not take locks or allocate, so the address ranges it
+// checks live in a fixed table of atomics, written under g_mutex and read
+// lock-free by the handler.
+constexpr int kMaxSlots = 4096;
+struct FaultSlot {
+  std::atomic<uintptr_t> start{0};
+  std::atomic<uintptr_t> end{0};
+  std::atomic<uint64_t> faults{0};
+};
+FaultSlot g_fault_slots[kMaxSlots];
+long g_page_size = 0;
+
+struct sigaction g_previous_sigbus;
+std::once_flag g_sigbus_once;
+
+// A read from a page of a mapped file past the file's current end raises
+// SIGBUS (the file shrank after it was mapped). For addresses inside one of our
+// mappings we map an anonymous zero page over the faulting page and count the
+// fault; the faulting load is then retried and reads zeros. The engine sees the
+// count and fails the run with ERR_PAGEWISE_FILE_TRUNCATED, so the zeros are
+// never reported as data. Nothing here longjmps across V8 frames.
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (int i = 0; i < kMaxSlots; i++) {
+    uintptr_t start = g_fault_slots[i].start.load(std::memory_order_acquire);
+    if (start == 0 || addr < start) continue;
+    uintptr_t end = g_fault_slots[i].end.load(std::memory_order_acquire);
+    if (addr >= end) continue;
+    uintptr_t page = addr & ~static_cast<uintptr_t>(g_page_size - 1);
+    void* p = mmap(reinterpret_cast<void*>(page), static_cast<size_t>(g_page_size), PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) break;  // cannot repair: fall through to the default action
+    g_fault_slots[i].faults.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // Not ours: hand it to whoever was installed before us.
+  if (g_previous_sigbus.sa_flags & SA_SIGINFO) {
+    if (g_previous_sigbus.sa_sigaction != nullptr) {
+      g_previous_sigbus.sa_sigaction(sig, info, context);
+      return;
+    }
+  } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
+    g_previous_sigbus.sa_handler(sig);
+    return;
+  }
+  // Default action: restore it and return; the faulting access repeats and
+  // the process dies of SIGBUS as it would have without us.
+  signal(SIGBUS, SIG_DFL);
+}
+
+void InstallSigbusHandler() {
+  std::call_once(g_sigbus_once, [] {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = OnSigbus;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &g_previous_sigbus);
+  });
+}
+
+// ------------------------------------------------------------------ errors --
+
+const char* ErrnoName(int err) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  const char* name = strerrorname_np(err);
+  if (name != nullptr) return name;
+#endif
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EISDIR: return "EISDIR";
+    case ENOMEM: return "ENOMEM";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENODEV: return "ENODEV";
+    case ELOOP: return "ELOOP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTDIR: return "ENOTDIR";
+    default: return "EUNKNOWN";
+  }
+}
+
+// An Error shaped like Node's fs errors: message "CODE: text, syscall 'path'",
+// with code, errno (negative, as Node reports it), syscall and path.
+Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const std::string& path) {
+  std::string message = std::string(ErrnoName(err)) + ": " + strerror(err) + ", " + syscall;
+  if (!path.empty()) message += " '" + path + "'";
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, ErrnoName(err)));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) e.Set("path", Napi::String::New(env, path));
+  return e;
+}
+
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+// ---------------------------------------------------------------- helpers --
+
+uint64_t ArgU64(const Napi::CallbackInfo& info, size_t i) {
+  // Offsets are 64-bit; JavaScript numbers carry them exactly up to 2^53.
+  return static_cast<uint64_t>(info[i].As<Napi::Number>().Int64Value());
+}
+
+// Caller holds g_mutex.
+Mapping* FindLocked(Napi::Env env, uint32_t id) {
+  auto it = g_by_id.find(id);
+  if (it == g_by_id.end()) throw CodedError(env, "ERR_PAGEWISE_CLOSED", "mapping " + std::to_string(id) + " is closed");
+  return it->second;
+}
+
+// Caller holds g_mutex. Unmaps and forgets a mapping nobody uses any more.
+void ReleaseIfUnusedLocked(Mapping* m) {
+  if (m->opens != 0 || m->views != 0) return;
+  if (m->slot >= 0) {
+    // Clear the slot before munmap so the handler never claims a range that
+    // the kernel may hand to someone else.
+    g_fault_slots[m->slot].start.store(0, std::memory_order_release);
+    g_fault_slots[m->slot].end.store(0, std::memory_order_release);
+  }
+  if (m->base != nullptr) munmap(m->base, static_cast<size_t>(m->size));
+  if (m->fd >= 0) close(m->fd);
+  g_by_id.erase(m->id);
+  delete m;
+}
+
+// Holds a mapping in place (as a view would) while native code reads it
+// without the mutex, so a concurrent close() cannot unmap it mid-call.
+class Pin {
+ public:
+  Pin(Napi::Env env, uint32_t id) : id_(id) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    Mapping* m = FindLocked(env, id);
+    base = m->base;
+    size = m->size;
+    m->views++;
+  }
+  ~Pin() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_by_id.find(id_);
+    if (it != g_by_id.end()) {
+      it->second->views--;
+      ReleaseIfUnusedLocked(it->second);
+    }
+  }
+  Pin(const Pin&) = delete;
+  Pin& operator=(const Pin&) = delete;
+  uint8_t* base = nullptr;
+  uint64_t size = 0;
+
+ private:
+  uint32_t id_;
+};
+
+struct ViewHint {
+  uint32_t id;
+};
+
+void FinalizeView(Napi::Env, void*, ViewHint* hint) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_by_id.find(hint->id);
+  if (it != g_by_id.end()) {
+    Mapping* m = it->second;
+    if (m->views > 0) m->views--;
+    ReleaseIfUnusedLocked(m);
+  }
+  delete hint;
+}
+
+Napi::Object Describe(Napi::Env env, const Mapping* m) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", Napi::Number::New(env, m->id));
+  o.Set("size", Napi::Number::New(env, static_cast<double>(m->size)));
+  o.Set("dev", Napi::Number::New(env, static_cast<double>(m->dev)));
+  o.Set("ino", Napi::Number::New(env, static_cast<double>(m->ino)));
+  o.Set("opens", Napi::Number::New(env, m->opens));
+  return o;
+}
+
+// ------------------------------------------------------------- functions --
+
+// open(path) -> { id, size, dev, ino, opens }
+// Opens a regular file read-only and maps it whole, or shares the mapping
+// this process already has for the same (device, inode).
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw SystemError(env, errno, "open", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    throw SystemError(env, err, "fstat", path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    Napi::Error e = CodedError(env, "ERR_PAGEWISE_NOT_REGULAR_FILE", "not a regular file: '" + path + "'");
+    e.Set("path", Napi::String::New(env, path));
+    e.Set("isDirectory", Napi::Boolean::New(env, S_ISDIR(st.st_mode)));
+    throw e;
+  }
+
+  std::lock_guard<std::mutex> lock(g_mutex);
+  for (auto& kv : g_by_id) {
+    Mapping* m = kv.second;
+    if (m->opens > 0 && m->dev == static_cast<uint64_t>(st.st_dev) && m->ino == static_cast<uint64_t>(st.st_ino)) {
+      close(fd);
+      m->opens++;
+      return Describe(env, m);
+    }
+  }
+
+  Mapping* m = new Mapping();
+  m->fd = fd;
+  m->size = static_cast<uint64_t>(st.st_size);
+  m->dev = static_cast<uint64_t>(st.st_dev);
+  m->ino = static_cast<uint64_t>(st.st_ino);
+  m->path = path;
+  // A 0-byte file is not mapped: mmap(len = 0) fails with EINVAL, and there
+  // is nothing to view. Views of it have length 0.
+  if (m->size > 0) {
+    void* p = mmap(nullptr, static_cast<size_t>(m->size), PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      int err = errno;
+      close(fd);
+      delete m;
+      throw SystemError(env, err, "mmap", path);
+    }
+    m->base = static_cast<uint8_t*>(p);
+    for (int i = 0; i < kMaxSlots; i++) {
+      if (g_fault_slots[i].start.load(std::memory_order_relaxed) == 0) {
+        g_fault_slots[i].faults.store(0, std::memory_order_relaxed);
+        g_fault_slots[i].end.store(reinterpret_cast<uintptr_t>(m->base) + m->size, std::memory_order_release);
+        g_fault_slots[i].start.store(reinterpret_cast<uintptr_t>(m->base), std::memory_order_release);
+        m->slot = i;
+        break;
+      }
+    }
+  }
+  m->id = g_next_id++;
+  m->opens = 1;
+  g_by_id[m->id] = m;
+  return Describe(env, m);
+}
+
+// close(id) -> boolean: true when this was the last handle. The memory goes
+// away once the last view is detached or collected as well.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_by_id.find(id);
+  if (it == g_by_id.end() || it->second->opens == 0) return Napi::Boolean::New(env, false);
+  Mapping* m = it->second;
+  m->opens--;
+  bool last = m->opens == 0;
+  ReleaseIfUnusedLocked(m);
+  return Napi::Boolean::New(env, last);
+}
+
+// view(id, offset, length) -> Uint8Array over the mapping's own pages.
+Napi::Value View(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  uint64_t offset = ArgU64(info, 1);
+  uint64_t length = ArgU64(info, 2);
+  uint8_t* data = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    Mapping* m = FindLocked(env, id);
+    if (m->opens == 0) throw CodedError(env, "ERR_PAGEWISE_CLOSED", "mapping " + std::to_string(id) + " is closed");
+    if (offset > m->size || length > m->size - offset) {
+      throw Napi::RangeError::New(env, "view [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
+                                           ") is outside the mapping of " + std::to_string(m->size) + " bytes");
+    }
+    if (length == 0) {
+      Napi::ArrayBuffer empty = Napi::ArrayBuffer::New(env, 0);
+      return Napi::Uint8Array::New(env, 0, empty, 0);
+    }
+    data = m->base + offset;
+    m->views++;
+  }
+  ViewHint* hint = new ViewHint{id};
+  Napi::ArrayBuffer ab;
+  try {
+    ab = Napi::ArrayBuffer::New(env, data, static_cast<size_t>(length), FinalizeView, hint);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_by_id.find(id);
+    if (it != g_by_id.end()) {
+      it->second->views--;
+      ReleaseIfUnusedLocked(it->second);
+    }
+    delete hint;
+    throw;
+  }
+  return Napi::Uint8Array::New(env, static_cast<size_t>(length), ab, 0);
+}
+
+// detach(u8): empties a view (byteLength becomes 0) so that nothing kept by a
+// job can read the mapping after its task. The view's count is dropped by
+// its finalizer, which Node runs once the backing store is released.
+Napi::Value Detach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer ab = info[0].As<Napi::TypedArray>().ArrayBuffer();
+  if (!ab.IsDetached() && ab.ByteLength() > 0) ab.Detach();
+  return env.Undefined();
+}
+
+// Shared by advise/fadvise/residency: clamp [offset, offset + length) to the
+// mapping and widen it to whole pages.
+bool PageRange(const Pin& pin, uint64_t offset, uint64_t length, uint64_t* start, uint64_t* len) {
+  if (pin.base == nullptr || offset >= pin.size) return false;
+  if (length > pin.size - offset) length = pin.size - offset;
+  uint64_t page = static_cast<uint64_t>(g_page_size);
+  uint64_t s = offset & ~(page - 1);
+  uint64_t e = offset + length;
+  *start = s;
+  *len = e - s;
+  return *len > 0;
+}
+
+// advise(id, offset, length, advice, step) -> 0 or an errno.
+// advice: 0 normal, 1 random, 2 sequential, 3 willneed, 4 dontneed,
+// 5 populate-read, 6 hugepage. With step > 0 the range is advised in pieces of
+// `step` bytes: MADV_WILLNEED reads at most one readahead window per call.
+Napi::Value Advise(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  uint64_t offset = ArgU64(info, 1), length = ArgU64(info, 2);
+  int which = info[3].As<Napi::Number>().Int32Value();
+  uint64_t step = info.Length() > 4 ? ArgU64(info, 4) : 0;
+  int advice;
+  switch (which) {
+    case 0: advice = MADV_NORMAL; break;
+    case 1: advice = MADV_RANDOM; break;
+    case 2: advice = MADV_SEQUENTIAL; break;
+    case 3: advice = MADV_WILLNEED; break;
+    case 4: advice = MADV_DONTNEED; break;
+#if defined(__linux__)
+    case 5: advice = 22; break;  // MADV_POPULATE_READ (Linux 5.14+); older kernels say EINVAL
+    case 6: advice = 14; break;  // MADV_HUGEPAGE
+#endif
+    default: return Napi::Number::New(env, EINVAL);
+  }
+  Pin pin(env, id);
+  uint64_t start, len;
+  if (!PageRange(pin, offset, length, &start, &len)) return Napi::Number::New(env, 0);
+  int err = 0;
+  if (step == 0) step = len;
+  step = (step + g_page_size - 1) & ~static_cast<uint64_t>(g_page_size - 1);
+  for (uint64_t at = 0; at < len && err == 0; at += step) {
+    uint64_t n = len - at < step ? len - at : step;
+    if (madvise(pin.base + start + at, static_cast<size_t>(n), advice) != 0) err = errno;
+  }
+  return Napi::Number::New(env, err);
+}
+
+// fadvise(id, offset, length, advice) -> 0 or an errno.
+// advice: 0 normal, 1 sequential, 2 random, 3 willneed, 4 dontneed, 5 noreuse.
+Napi::Value Fadvise(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  uint64_t offset = ArgU64(info, 1), length = ArgU64(info, 2);
+  int which = info[3].As<Napi::Number>().Int32Value();
+#if defined(POSIX_FADV_NORMAL) && !defined(__APPLE__)
+  int advice;
+  switch (which) {
+    case 0: advice = POSIX_FADV_NORMAL; break;
+    case 1: advice = POSIX_FADV_SEQUENTIAL; break;
+    case 2: advice = POSIX_FADV_RANDOM; break;
+    case 3: advice = POSIX_FADV_WILLNEED; break;
+    case 4: advice = POSIX_FADV_DONTNEED; break;
+    case 5: advice = POSIX_FADV_NOREUSE; break;
+    default: return Napi::Number::New(env, EINVAL);
+  }
+  int fd;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    fd = FindLocked(env, id)->fd;
+    // posix_fadvise on the fd is safe without pinning: close() happens only
+    // under the mutex after every user is gone, and we hold no pointer.
+    int err = posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length), advice);
+    return Napi::Number::New(env, err);
+  }
+#else
+  (void)id; (void)offset; (void)length; (void)which;
+  return Napi::Number::New(env, ENOSYS);
+#endif
+}
+
+// residency(id, offset, length) -> { resident, pages }: how many of the pages
+// covering the range are in memory (mincore).
+Napi::Value Residency(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  uint64_t offset = ArgU64(info, 1), length = ArgU64(info, 2);
+  Pin pin(env, id);
+  uint64_t start, len;
+  if (!PageRange(pin, offset, length, &start, &len)) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("resident", Napi::Number::New(env, 0));
+    o.Set("pages", Napi::Number::New(env, 0));
+    return o;
+  }
+  uint64_t pages = (len + g_page_size - 1) / g_page_size;
+  uint64_t resident = 0;
+  int err = 0;
+  // mincore in bounded pieces so a huge range does not need a huge vector.
+  const uint64_t kBatch = 1 << 16;
+  std::vector<unsigned char> vec(static_cast<size_t>(pages < kBatch ? pages : kBatch));
+  for (uint64_t p = 0; p < pages && err == 0; p += kBatch) {
+    uint64_t n = pages - p < kBatch ? pages - p : kBatch;
+#if defined(__APPLE__)
+    char* vp = reinterpret_cast<char*>(vec.data());
+#else
+    unsigned char* vp = vec.data();
+#endif
+    if (mincore(pin.base + start + p * g_page_size, static_cast<size_t>(n * g_page_size), vp) != 0) {
+      err = errno;
+      break;
+    }
+    for (uint64_t i = 0; i < n; i++) resident += vec[i] & 1;
+  }
+  if (err != 0) throw SystemError(env, err, "mincore", "");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("resident", Napi::Number::New(env, static_cast<double>(resident)));
+  o.Set("pages", Napi::Number::New(env, static_cast<double>(pages)));
+  return o;
+}
+
+// state(id) -> { size, currentSize, faults, views, opens }: the size now
+// (fstat), and how many truncated pages were read (SIGBUS repairs).
+Napi::Value State(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  Mapping* m = FindLocked(env, id);
+  struct stat st;
+  if (fstat(m->fd, &st) != 0) throw SystemError(env, errno, "fstat", m->path);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", Napi::Number::New(env, static_cast<double>(m->size)));
+  o.Set("currentSize", Napi::Number::New(env, static_cast<double>(st.st_size)));
+  uint64_t faults = m->slot >= 0 ? g_fault_slots[m->slot].faults.load(std::memory_order_relaxed) : 0;
+  o.Set("faults", Napi::Number::New(env, static_cast<double>(faults)));
+  o.Set("views", Napi::Number::New(env, static_cast<double>(m->views)));
+  o.Set("opens", Napi::Number::New(env, m->opens));
+  return o;
+}
+
+// find(id, byte, from, limit) -> first offset in [from, limit) of the mapping
+// holding `byte`, or -1 (memchr). Lets workers find record boundaries without
+// making a view for the search window.
+Napi::Value FindInMapping(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  int byte = static_cast<int>(info[1].As<Napi::Number>().Uint32Value() & 0xff);
+  uint64_t from = ArgU64(info, 2), limit = ArgU64(info, 3);
+  Pin pin(env, id);
+  if (limit > pin.size) limit = pin.size;
+  if (pin.base == nullptr || from >= limit) return Napi::Number::New(env, -1);
+  const uint8_t* base = pin.base;
+  const void* hit = memchr(base + from, byte, static_cast<size_t>(limit - from));
+  double r = hit == nullptr ? -1.0 : static_cast<double>(static_cast<const uint8_t*>(hit) - base);
+  return Napi::Number::New(env, r);
+}
+
+// faults(id) -> number of truncated pages read so far. Cheap: one atomic load.
+Napi::Value Faults(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  Mapping* m = FindLocked(env, id);
+  uint64_t faults = m->slot >= 0 ? g_fault_slots[m->slot].faults.load(std::memory_order_relaxed) : 0;
+  return Napi::Number::New(env, static_cast<double>(faults));
+}
+
+// stats() -> { mappings, views }: process-wide counts, for leak tests.
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  uint64_t views = 0;
+  for (auto& kv : g_by_id) views += kv.second->views;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mappings", Napi::Number::New(env, static_cast<double>(g_by_id.size())));
+  o.Set("views", Napi::Number::New(env, static_cast<double>(views)));
+  return o;
+}
+
+// ---------------------------------------------------------- byte kernels --
+
+struct Bytes {
+  const uint8_t* data;
+  size_t length;
+};
+
+Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(info.Env(), "expected a Uint8Array");
+  Napi::Uint8Array u8 = ta.As<Napi::Uint8Array>();
+  return Bytes{u8.Data(), u8.ElementLength()};
+}
+
+// [start, end) clamped to the array, from optional arguments at i and i + 1.
+void ArgRange(const Napi::CallbackInfo& info, size_t i, size_t length, size_t* start, size_t* end) {
+  *start = 0;
+  *end = length;
+  if (info.Length() > i && info[i].IsNumber()) {
+    int64_t s = info[i].As<Napi::Number>().Int64Value();
+    *start = s < 0 ? 0 : static_cast<size_t>(s) > length ? length : static_cast<size_t>(s);
+  }
+  if (info.Length() > i + 1 && info[i + 1].IsNumber()) {
+    int64_t e = info[i + 1].As<Napi::Number>().Int64Value();
+    *end = e < 0 ? 0 : static_cast<size_t>(e) > length ? length : static_cast<size_t>(e);
+  }
+  if (*end < *start) *end = *start;
+}
+
+// Counts bytes equal to `value`. Written as blocks of at most 255 steps with a
+// byte-wide accumulator so the compiler vectorizes it (SSE2 on any x86-64).
+uint64_t CountByteImpl(const uint8_t* p, size_t n, uint8_t value) {
+  uint64_t total = 0;
+  size_t i = 0;
+  constexpr size_t kBlock = 255 * 64;
+  while (n - i >= kBlock) {
+    uint8_t acc[64] = {0};
+    for (size_t k = 0; k < 255; k++) {
+      const uint8_t* q = p + i + k * 64;
+      for (size_t j = 0; j < 64; j++) acc[j] += q[j] == value;
+    }
+    for (size_t j = 0; j < 64; j++) total += acc[j];
+    i += kBlock;
+  }
+  for (; i < n; i++) total += p[i] == value;
+  return total;
+}
+
+// countByte(u8, value[, start, end]) -> number
+Napi::Value CountByte(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  uint8_t value = static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value());
+  size_t start, end;
+  ArgRange(info, 2, b.length, &start, &end);
+  return Napi::Number::New(info.Env(), static_cast<double>(CountByteImpl(b.data + start, end - start, value)));
+}
+
+// indexOfByte(u8, value[, from, end]) -> index or -1 (memchr)
+Napi::Value IndexOfByte(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  int value = static_cast<int>(info[1].As<Napi::Number>().Uint32Value() & 0xff);
+  size_t start, end;
+  ArgRange(info, 2, b.length, &start, &end);
+  const void* hit = memchr(b.data + start, value, end - start);
+  double r = hit == nullptr ? -1.0 : static_cast<double>(static_cast<const uint8_t*>(hit) - b.data);
+  return Napi::Number::New(info.Env(), r);
+}
+
+const uint8_t* Find(const uint8_t* hay, size_t n, const uint8_t* needle, size_t m) {
+  if (m == 0) return hay;
+  if (m > n) return nullptr;
+#if defined(__GLIBC__) || defined(__APPLE__)
+  return static_cast<const uint8_t*>(memmem(hay, n, needle, m));
+#else
+  const uint8_t* end = hay + n - m + 1;
+  for (const uint8_t* p = hay; p < end; p++) {
+    p = static_cast<const uint8_t*>(memchr(p, needle[0], static_cast<size_t>(end - p)));
+    if (p == nullptr) return nullptr;
+    if (memcmp(p, needle, m) == 0) return p;
+  }
+  return nullptr;
+#endif
+}
+
+// indexOf(u8, needle[, from, end]) -> index or -1 (memmem)
+Napi::Value IndexOf(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  Bytes needle = ArgBytes(info, 1);
+  size_t start, end;
+  ArgRange(info, 2, b.length, &start, &end);
+  const uint8_t* hit = Find(b.data + start, end - start, needle.data, needle.length);
+  return Napi::Number::New(info.Env(), hit == nullptr ? -1.0 : static_cast<double>(hit - b.data));
+}
+
+// countLinesContaining(u8, needle, terminator) -> number of records (ended by
+// `terminator`, the last one possibly not) that contain `needle`: the grep -c
+// kernel. memmem to the next hit, count it, memchr past the record's end. The
+// needle must not contain the terminator (checked in TypeScript).
+Napi::Value CountLinesContaining(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  Bytes needle = ArgBytes(info, 1);
+  int term = static_cast<int>(info[2].As<Napi::Number>().Uint32Value() & 0xff);
+  const uint8_t* p = b.data;
+  const uint8_t* end = b.data + b.length;
+  uint64_t count = 0;
+  while (p < end) {
+    const uint8_t* hit = Find(p, static_cast<size_t>(end - p), needle.data, needle.length);
+    if (hit == nullptr) break;
+    count++;
+    const void* nl = memchr(hit, term, static_cast<size_t>(end - hit));
+    if (nl == nullptr) break;
+    p = static_cast<const uint8_t*>(nl) + 1;
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
+// countWords(u8) -> number of maximal runs of bytes other than the six ASCII
+// white-space bytes (space, \t, \n, \v, \f, \r): the words of `wc` in the C
+// locale. The caller passes whole records so no word spans two calls.
+Napi::Value CountWords(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  struct SpaceTable {
+    uint8_t is_space[256];
+    SpaceTable() {
+      for (int i = 0; i < 256; i++) is_space[i] = (i == ' ' || (i >= '\t' && i <= '\r')) ? 1 : 0;
+    }
+  };
+  static const SpaceTable table;  // thread-safe static init
+  const uint8_t* is_space = table.is_space;
+  // A word starts where a non-space byte follows a space (or the start).
+  uint64_t words = 0;
+  uint8_t prev_space = 1;
+  const uint8_t* p = b.data;
+  for (size_t i = 0; i < b.length; i++) {
+    uint8_t s = is_space[p[i]];
+    words += prev_space & (s ^ 1);
+    prev_space = s;
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(words));
+}
+
+Napi::Value PageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(g_page_size));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  g_page_size = sysconf(_SC_PAGESIZE);
+  InstallSigbusHandler();
+  exports.Set("open", Napi::Function::New(env, Open, "open"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("view", Napi::Function::New(env, View, "view"));
+  exports.Set("detach", Napi::Function::New(env, Detach, "detach"));
+  exports.Set("advise", Napi::Function::New(env, Advise, "advise"));
+  exports.Set("fadvise", Napi::Function::New(env, Fadvise, "fadvise"));
+  exports.Set("residency", Napi::Function::New(env, Residency, "residency"));
+  exports.Set("state", Napi::Function::New(env, State, "state"));
+  exports.Set("find", Napi::Function::New(env, FindInMapping, "find"));
+  exports.Set("faults", Napi::Function::New(env, Faults, "faults"));
+  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("countByte", Napi::Function::New(env, CountByte, "countByte"));
+  exports.Set("indexOfByte", Napi::Function::New(env, IndexOfByte, "indexOfByte"));
+  exports.Set("indexOf", Napi::Function::New(env, IndexOf, "indexOf"));
+  exports.Set("countLinesContaining", Napi::Function::New(env, CountLinesContaining, "countLinesContaining"));
+  exports.Set("countWords", Napi::Function::New(env, CountWords, "countWords"));
+  exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(pagewise, Init)

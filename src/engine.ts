@@ -1,0 +1,595 @@
+/**
+ * The engine: maps each input once, hands chunk handles (mapping id, chunk
+ * number) to a Piscina pool, and merges partial results in file order. The
+ * main thread never touches mapped pages: workers find record boundaries.
+ */
+import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { Piscina } from 'piscina';
+import pLimit from 'p-limit';
+import { ErrorCodes, JobFailedError, PagewiseError, toPagewiseError } from './errors.js';
+import { jobPath, loadJob, type JobRef } from './job.js';
+import { memoryBudget, type MemoryBudget } from './memory.js';
+import { native, Madvise, PAGE_SIZE } from './native.js';
+import { resolveOptions, formatBytes, type MapReduceOptions, type ResolvedOptions } from './options.js';
+import { autoChunkSize, checkWholeRecords, chunkCount } from './planner.js';
+import { mapStream } from './stream.js';
+import type {
+  ChunkResult,
+  ChunkTask,
+  DrainResult,
+  DrainTask,
+  FileRef,
+  Job,
+  Progress,
+  ReleasePolicy,
+  RunSettings,
+  Split,
+  TaskErrorInfo,
+} from './types.js';
+import type { TaskFailure } from '../workers/map-worker.js';
+
+/** What one run did and how it went. */
+export interface RunStats {
+  files: number;
+  bytes: number;
+  chunks: number;
+  threads: number;
+  chunkSize: number;
+  chunkSizeReason: string;
+  mode: 'mmap' | 'read' | 'mixed';
+  release: Exclude<ReleasePolicy, 'auto'>;
+  releaseReason: string;
+  memoryBudget: MemoryBudget;
+  wallSeconds: number;
+  cpuSeconds: { user: number; system: number };
+  bytesPerSecond: number;
+  peakRssBytes: number;
+  pageFaults: { major: number; minor: number };
+}
+
+/** The result of `runJob`: the job's result and how the run went. */
+export interface RunReport<R = unknown> {
+  result: R;
+  stats: RunStats;
+}
+
+type Input = { kind: 'map'; path: string; size: number } | { kind: 'stream'; path: string; stdin: boolean };
+
+const WORKER_URL = new URL('../workers/map-worker.js', import.meta.url);
+/** Streams are read in blocks this large. */
+const STREAM_BLOCK = 4 << 20;
+
+// One pool per (threads, limits), reused by later runs: starting workers and
+// loading a job costs tens of milliseconds. Idle workers exit on their own and
+// do not keep the process alive.
+const pools = new Map<string, Piscina>();
+
+function getPool(threads: number, resourceLimits: ResolvedOptions['resourceLimits']): { pool: Piscina; key: string } {
+  const key = `${threads}:${JSON.stringify(resourceLimits ?? {})}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = new Piscina({
+      filename: WORKER_URL.href,
+      minThreads: 0,
+      maxThreads: threads,
+      idleTimeout: 1000,
+      concurrentTasksPerWorker: 1,
+      maxQueue: 'auto',
+      resourceLimits,
+    });
+    pools.set(key, pool);
+  }
+  return { pool, key };
+}
+
+async function discardPool(key: string): Promise<void> {
+  const pool = pools.get(key);
+  if (!pool) return;
+  pools.delete(key);
+  await pool.destroy().catch(() => {});
+}
+
+/** Stops every cached worker pool (pagewise starts new ones when needed). */
+export async function shutdown(): Promise<void> {
+  await Promise.all([...pools.keys()].map(discardPool));
+}
+
+async function classify(path: string, o: ResolvedOptions): Promise<Input> {
+  if (path === '-') return { kind: 'stream', path: '<stdin>', stdin: true };
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw toPagewiseError(error);
+  }
+  if (info.isDirectory()) {
+    throw new PagewiseError(ErrorCodes.NOT_REGULAR_FILE, `'${path}' is a directory, not a regular file`, { path });
+  }
+  if (info.isFile()) return o.mode === 'read' ? { kind: 'stream', path, stdin: false } : { kind: 'map', path, size: info.size };
+  if (o.mode === 'mmap') throw new PagewiseError(ErrorCodes.NOT_REGULAR_FILE, `'${path}' is not a regular file and cannot be mapped`, { path });
+  if (info.isFIFO() || info.isSocket()) return { kind: 'stream', path, stdin: false };
+  if ((info.isCharacterDevice() || info.isBlockDevice()) && o.maxBytes !== undefined) return { kind: 'stream', path, stdin: false };
+  if (info.isCharacterDevice() || info.isBlockDevice()) {
+    throw new PagewiseError(
+      ErrorCodes.UNBOUNDED_INPUT,
+      `'${path}' is a device, which may never end: give a byte limit (maxBytes / --max-bytes) to read from it`,
+      { path },
+    );
+  }
+  throw new PagewiseError(ErrorCodes.NOT_REGULAR_FILE, `'${path}' is not a regular file`, { path });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new PagewiseError(ErrorCodes.ABORTED, 'the run was aborted', { cause: signal.reason });
+}
+
+function taskError(failure: TaskFailure, files: FileRef[]): PagewiseError {
+  const info: TaskErrorInfo = failure.failed;
+  let cause: unknown;
+  if (failure.cause) {
+    const original = new Error(failure.cause.message);
+    original.name = failure.cause.name;
+    if (failure.cause.stack) original.stack = failure.cause.stack;
+    if (failure.cause.code !== undefined) (original as Error & { code?: unknown }).code = failure.cause.code;
+    cause = original;
+  }
+  const file = info.fileIndex === undefined ? undefined : files.find((f) => f.fileIndex === info.fileIndex);
+  const { code, message, ...rest } = info;
+  const details = { ...rest, cause, path: file?.path, file: file?.path } as Record<string, unknown>;
+  if (code === ErrorCodes.FILE_TRUNCATED && file) {
+    details.sizeAtStart = file.size;
+    try {
+      details.sizeNow = native.state(file.mappingId).currentSize;
+    } catch {
+      /* already closed */
+    }
+  }
+  if (code === ErrorCodes.JOB_FAILED) return new JobFailedError(message, details);
+  return new PagewiseError(code, message, details);
+}
+
+function isFailure(value: unknown): value is TaskFailure {
+  return value !== null && typeof value === 'object' && 'failed' in value;
+}
+
+function workerDied(error: unknown): PagewiseError {
+  const message = (error as Error)?.message ?? String(error);
+  return new PagewiseError(ErrorCodes.WORKER_DIED, `a worker thread stopped unexpectedly: ${message}`, { cause: error });
+}
+
+interface Accumulation {
+  has: boolean;
+  acc: unknown;
+}
+
+function mergeInto(job: Job, into: Accumulation, next: unknown): void {
+  if (!into.has) {
+    into.acc = next;
+    into.has = true;
+    return;
+  }
+  try {
+    into.acc = job.merge(into.acc, next);
+  } catch (error) {
+    throw new JobFailedError(`job merge failed: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+}
+
+class ProgressMeter {
+  readonly startedAt = performance.now();
+  bytesDone = 0;
+  chunksDone = 0;
+  filesDone = 0;
+  private lastReport = 0;
+  constructor(
+    readonly bytesTotal: number,
+    public chunksTotal: number,
+    readonly filesTotal: number,
+    private readonly onProgress?: (p: Progress) => void,
+  ) {}
+
+  report(force = false): void {
+    if (!this.onProgress) return;
+    const now = performance.now();
+    if (!force && now - this.lastReport < 100) return;
+    this.lastReport = now;
+    const elapsed = (now - this.startedAt) / 1000;
+    this.onProgress({
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+      chunksDone: this.chunksDone,
+      chunksTotal: this.chunksTotal,
+      filesDone: this.filesDone,
+      filesTotal: this.filesTotal,
+      elapsedSeconds: elapsed,
+      bytesPerSecond: elapsed > 0 ? this.bytesDone / elapsed : 0,
+    });
+  }
+}
+
+interface Plan {
+  chunkSize: number;
+  chunkSizeReason: string;
+  release: Exclude<ReleasePolicy, 'auto'>;
+  releaseReason: string;
+  budget: MemoryBudget;
+}
+
+function planRun(o: ResolvedOptions, mappedBytes: number, largestFile: number): Plan {
+  const budget = memoryBudget(o.memoryBudget);
+  let release: Exclude<ReleasePolicy, 'auto'>;
+  let releaseReason: string;
+  if (o.release !== 'auto') {
+    release = o.release;
+    releaseReason = `release: '${o.release}' was asked for`;
+  } else if (largestFile > budget.bytes) {
+    release = 'evict';
+    releaseReason = `auto: input (${formatBytes(largestFile)}) is larger than the memory budget (${formatBytes(budget.bytes)}, ${budget.source}), so pages are evicted behind`;
+  } else {
+    release = 'keep';
+    releaseReason = `auto: input fits in the memory budget (${formatBytes(budget.bytes)}, ${budget.source}), so pages stay cached for the next run`;
+  }
+  let chunkSize: number;
+  let chunkSizeReason: string;
+  if (o.chunkSize !== 'auto') {
+    chunkSize = o.chunkSize;
+    chunkSizeReason = 'given';
+  } else {
+    chunkSize = autoChunkSize(mappedBytes, o.threads, PAGE_SIZE);
+    chunkSizeReason = `auto: ~${o.threads * 8} chunks for ${o.threads} threads, between 1 MiB and 64 MiB`;
+    if (release !== 'keep') {
+      // Bounded memory: every thread holds its chunk plus its prefetch, and
+      // that working set should stay under a quarter of the budget.
+      const cap = Math.floor(budget.bytes / (4 * o.threads * (1 + o.prefetch)));
+      if (chunkSize > cap) {
+        chunkSize = Math.max(PAGE_SIZE * 16, 2 ** Math.floor(Math.log2(cap)));
+        chunkSizeReason += `, capped so threads x (1 + prefetch) chunks stay under 1/4 of the memory budget`;
+      }
+    }
+  }
+  return { chunkSize, chunkSizeReason, release, releaseReason, budget };
+}
+
+/** Runs one group of mapped files through the pool; returns partials in order. */
+async function runMappedGroup(
+  job: Job,
+  jobFile: string,
+  group: { path: string; size: number; fileIndex: number }[],
+  o: ResolvedOptions,
+  plan: Plan,
+  split: Split,
+  meter: ProgressMeter,
+  into: Accumulation,
+): Promise<void> {
+  const files: FileRef[] = [];
+  try {
+    for (const f of group) {
+      let info;
+      try {
+        info = native.open(f.path);
+      } catch (error) {
+        throw toPagewiseError(error);
+      }
+      files.push({ fileIndex: f.fileIndex, path: f.path, mappingId: info.id, size: info.size, chunks: chunkCount(info.size, plan.chunkSize) });
+      if (info.size > 0) {
+        const advice = o.advice === 'hugepage' ? Madvise.hugepage : Madvise[o.advice];
+        native.advise(info.id, 0, info.size, advice);
+        if (o.advice === 'hugepage') native.advise(info.id, 0, info.size, Madvise.sequential);
+      }
+    }
+    const settings: RunSettings = {
+      jobPath: jobFile,
+      params: o.params,
+      split,
+      chunkSize: plan.chunkSize,
+      maxRecordLength: o.maxRecordLength,
+      checkRecordLength: o.explicitMaxRecordLength && o.maxRecordLength < plan.chunkSize,
+      release: plan.release,
+      prefetch: o.prefetch,
+      prefetchStep: 8 << 20,
+    };
+    const total = files.reduce((n, f) => n + f.chunks, 0);
+    if (total === 0) {
+      // Empty files still contribute an (empty) accumulator, as map never runs.
+      for (const _ of files) mergeInto(job, into, initOnMain(job, o.params));
+      meter.filesDone += files.length;
+      return;
+    }
+    const { pool, key } = getPool(o.threads, o.resourceLimits);
+    try {
+      if (job.commutative) await drain(job, pool, files, settings, o, meter, into, total);
+      else await ordered(job, pool, files, settings, o, meter, into, total);
+    } catch (error) {
+      // A failed or aborted run may leave workers busy in a job: stop them.
+      await discardPool(key);
+      throw error;
+    }
+    for (const f of files) {
+      const state = native.state(f.mappingId);
+      if (state.faults > 0 || state.currentSize !== f.size) {
+        throw new PagewiseError(
+          ErrorCodes.FILE_TRUNCATED,
+          `'${f.path}' changed size while it was being read: ${f.size} bytes at start, ${state.currentSize} now`,
+          { path: f.path, sizeAtStart: f.size, sizeNow: state.currentSize },
+        );
+      }
+    }
+    meter.filesDone += files.length;
+  } finally {
+    for (const f of files) native.close(f.mappingId);
+  }
+}
+
+function initOnMain(job: Job, params: unknown): unknown {
+  try {
+    return job.init(params);
+  } catch (error) {
+    throw new JobFailedError(`job init failed: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+}
+
+function abortPromise(signal: AbortSignal | undefined): { promise: Promise<never>; dispose: () => void } {
+  if (!signal) return { promise: new Promise<never>(() => {}), dispose: () => {} };
+  let onAbort = (): void => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new PagewiseError(ErrorCodes.ABORTED, 'the run was aborted', { cause: signal.reason }));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
+}
+
+async function drain(
+  job: Job,
+  pool: Piscina,
+  files: FileRef[],
+  settings: RunSettings,
+  o: ResolvedOptions,
+  meter: ProgressMeter,
+  into: Accumulation,
+  total: number,
+): Promise<void> {
+  const control = new SharedArrayBuffer(8);
+  const progress = new SharedArrayBuffer(16);
+  const counters = new BigInt64Array(progress);
+  const task: DrainTask = { kind: 'drain', settings, files, control, progress };
+  const bytesBefore = meter.bytesDone;
+  const chunksBefore = meter.chunksDone;
+  const poll = setInterval(() => {
+    meter.bytesDone = bytesBefore + Number(Atomics.load(counters, 0));
+    meter.chunksDone = chunksBefore + Number(Atomics.load(counters, 1));
+    meter.report();
+  }, 100);
+  const aborted = abortPromise(o.signal);
+  const workers = Math.min(o.threads, total);
+  try {
+    const runs = Array.from({ length: workers }, () =>
+      (pool.run(task) as Promise<DrainResult | TaskFailure>).catch((error: unknown) => {
+        Atomics.store(new Int32Array(control), 1, 1);
+        throw workerDied(error);
+      }),
+    );
+    const results = await Promise.race([Promise.all(runs), aborted.promise]);
+    for (const r of results) if (isFailure(r)) throw taskError(r, files);
+    for (const r of results) if (!isFailure(r) && r.touched) mergeInto(job, into, r.acc);
+  } catch (error) {
+    Atomics.store(new Int32Array(control), 1, 1);
+    throw error;
+  } finally {
+    clearInterval(poll);
+    aborted.dispose();
+    meter.bytesDone = bytesBefore + Number(Atomics.load(counters, 0));
+    meter.chunksDone = chunksBefore + Number(Atomics.load(counters, 1));
+  }
+}
+
+async function ordered(
+  job: Job,
+  pool: Piscina,
+  files: FileRef[],
+  settings: RunSettings,
+  o: ResolvedOptions,
+  meter: ProgressMeter,
+  into: Accumulation,
+  total: number,
+): Promise<void> {
+  // Chunk k is dispatched only while fewer than `window` chunks separate it
+  // from the next one to merge: partials held for reordering stay bounded.
+  const window = o.threads * 4;
+  const limit = pLimit(o.threads * 2);
+  const tasks: ChunkTask[] = [];
+  for (const file of files) for (let index = 0; index < file.chunks; index++) tasks.push({ kind: 'chunk', settings, file, index });
+  const aborted = abortPromise(o.signal);
+  let next = 0;
+  let merged = 0;
+  let failed = false;
+  const pending = new Map<number, ChunkResult>();
+  try {
+    await Promise.race([
+      aborted.promise,
+      new Promise<void>((resolve, reject) => {
+        const fail = (error: unknown): void => {
+          if (failed) return;
+          failed = true;
+          limit.clearQueue();
+          reject(error);
+        };
+        const done = (k: number, r: ChunkResult | TaskFailure): void => {
+          if (failed) return;
+          if (isFailure(r)) return fail(taskError(r, files));
+          pending.set(k, r);
+          try {
+            while (pending.has(merged)) {
+              const part = pending.get(merged)!;
+              pending.delete(merged);
+              mergeInto(job, into, part.acc);
+              merged++;
+              meter.bytesDone += part.bytes;
+              meter.chunksDone++;
+            }
+          } catch (error) {
+            return fail(error);
+          }
+          meter.report();
+          if (merged === total) resolve();
+          else pump();
+        };
+        const pump = (): void => {
+          while (!failed && next < total && next - merged < window) {
+            const k = next++;
+            limit(() => (failed ? Promise.resolve(undefined) : (pool.run(tasks[k]) as Promise<ChunkResult | TaskFailure>))).then(
+              (r) => r !== undefined && done(k, r),
+              (error: unknown) => fail(workerDied(error)),
+            );
+          }
+        };
+        pump();
+      }),
+    ]);
+  } catch (error) {
+    failed = true;
+    limit.clearQueue();
+    throw error;
+  } finally {
+    aborted.dispose();
+  }
+}
+
+/**
+ * Runs a job over one file or several and returns its result with run
+ * statistics.
+ *
+ * @param input a path, or an array of paths processed in the order given
+ *   (`'-'` reads standard input). Regular files are mapped; FIFOs, sockets and
+ *   stdin are read sequentially.
+ * @param job the job module's path or file URL.
+ * @throws ENOENT, EACCES and other OS errors (with `path`, `syscall`, `errno`);
+ *   ERR_PAGEWISE_NOT_REGULAR_FILE, ERR_PAGEWISE_INVALID_OPTION,
+ *   ERR_PAGEWISE_JOB_LOAD, ERR_PAGEWISE_JOB_FAILED, ERR_PAGEWISE_WORKER_DIED,
+ *   ERR_PAGEWISE_RECORD_TOO_LONG, ERR_PAGEWISE_PARTIAL_RECORD,
+ *   ERR_PAGEWISE_FILE_TRUNCATED, ERR_PAGEWISE_UNBOUNDED_INPUT,
+ *   ERR_PAGEWISE_ABORTED.
+ * @example
+ * ```ts
+ * const { result, stats } = await runJob('big.log', './count-errors.mjs', { chunkSize: '8MiB' });
+ * ```
+ */
+export async function runJob<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunReport<R>> {
+  const o = resolveOptions(options, PAGE_SIZE);
+  const paths = typeof input === 'string' ? [input] : input;
+  if (!Array.isArray(paths) || paths.length === 0 || paths.some((p) => typeof p !== 'string' || p === '')) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'input must be a path or a non-empty array of paths', { option: 'input' });
+  }
+  if (typeof job !== 'string' && !(job instanceof URL)) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
+  }
+  throwIfAborted(o.signal);
+  const startedAt = performance.now();
+  const cpuStart = process.cpuUsage();
+  const usageStart = process.resourceUsage();
+
+  const jobFile = jobPath(job);
+  const loaded = await loadJob(jobFile);
+  const split: Split = loaded.split ?? 'lines';
+  const inputs: Input[] = [];
+  for (const p of paths) inputs.push(await classify(p, o));
+  for (const input of inputs) if (input.kind === 'map') checkWholeRecords(input.size, split, input.path);
+  throwIfAborted(o.signal);
+
+  const mapped = inputs.filter((i): i is Extract<Input, { kind: 'map' }> => i.kind === 'map');
+  const mappedBytes = mapped.reduce((n, i) => n + i.size, 0);
+  const plan = planRun(o, mappedBytes, mapped.reduce((n, i) => Math.max(n, i.size), 0));
+  const meter = new ProgressMeter(
+    mappedBytes,
+    mapped.reduce((n, i) => n + chunkCount(i.size, plan.chunkSize), 0),
+    inputs.length,
+    o.onProgress,
+  );
+  const into: Accumulation = { has: false, acc: undefined };
+
+  // Consecutive mapped files form groups of at most maxOpenFiles; streams are
+  // read in between, so merges follow the order the inputs were given in.
+  let i = 0;
+  while (i < inputs.length) {
+    throwIfAborted(o.signal);
+    const input = inputs[i];
+    if (input.kind === 'stream') {
+      const source = input.stdin ? process.stdin : input.path;
+      const acc = await mapStream(loaded, source, input.path, {
+        split,
+        blockSize: STREAM_BLOCK,
+        maxRecordLength: o.maxRecordLength,
+        maxBytes: o.maxBytes,
+        params: o.params,
+        fileIndex: i,
+        signal: o.signal,
+        onBytes: (n) => {
+          meter.bytesDone += n;
+          meter.report();
+        },
+      }).catch((error: unknown) => {
+        throw toPagewiseError(error);
+      });
+      mergeInto(loaded, into, acc);
+      meter.filesDone++;
+      i++;
+      continue;
+    }
+    const group: { path: string; size: number; fileIndex: number }[] = [];
+    while (i < inputs.length && inputs[i].kind === 'map' && group.length < o.maxOpenFiles) {
+      const m = inputs[i] as Extract<Input, { kind: 'map' }>;
+      group.push({ path: m.path, size: m.size, fileIndex: i });
+      i++;
+    }
+    await runMappedGroup(loaded, jobFile, group, o, plan, split, meter, into);
+  }
+  meter.report(true);
+
+  const finalAcc = into.has ? into.acc : initOnMain(loaded, o.params);
+  let result: unknown;
+  try {
+    result = loaded.finish ? loaded.finish(finalAcc, o.params) : finalAcc;
+  } catch (error) {
+    throw new JobFailedError(`job finish failed: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+  const wallSeconds = (performance.now() - startedAt) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  const usage = process.resourceUsage();
+  const totalBytes = meter.bytesDone;
+  return {
+    result: result as R,
+    stats: {
+      files: inputs.length,
+      bytes: totalBytes,
+      chunks: meter.chunksDone,
+      threads: o.threads,
+      chunkSize: plan.chunkSize,
+      chunkSizeReason: plan.chunkSizeReason,
+      mode: mapped.length === inputs.length ? 'mmap' : mapped.length === 0 ? 'read' : 'mixed',
+      release: plan.release,
+      releaseReason: plan.releaseReason,
+      memoryBudget: plan.budget,
+      wallSeconds,
+      cpuSeconds: { user: cpu.user / 1e6, system: cpu.system / 1e6 },
+      bytesPerSecond: wallSeconds > 0 ? totalBytes / wallSeconds : 0,
+      peakRssBytes: usage.maxRSS * 1024,
+      pageFaults: { major: usage.majorPageFault - usageStart.majorPageFault, minor: usage.minorPageFault - usageStart.minorPageFault },
+    },
+  };
+}
+
+/**
+ * Runs a job over one file or several and returns its result.
+ * Same as `runJob(...).result`; see `runJob` for errors.
+ *
+ * @example
+ * ```ts
+ * import { mapReduce } from 'pagewise';
+ * const lines = await mapReduce('big.log', new URL('./count-lines.mjs', import.meta.url));
+ * ```
+ */
+export async function mapReduce<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<R> {
+  return (await runJob<R>(input, job, options)).result;
+}

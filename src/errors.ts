@@ -1,0 +1,119 @@
+/**
+ * Every error pagewise raises, in one table. Each has a stable `code`; tests and
+ * callers match on `code`, never on the message. Operating-system errors keep
+ * Node's fs shape (`code` such as `ENOENT`, `errno`, `syscall`, `path`).
+ */
+
+/** The codes pagewise itself defines. OS errors use their own (`ENOENT`, `EACCES`, ...). */
+export const ErrorCodes = {
+  NOT_REGULAR_FILE: 'ERR_PAGEWISE_NOT_REGULAR_FILE',
+  INVALID_OPTION: 'ERR_PAGEWISE_INVALID_OPTION',
+  JOB_LOAD: 'ERR_PAGEWISE_JOB_LOAD',
+  JOB_FAILED: 'ERR_PAGEWISE_JOB_FAILED',
+  WORKER_DIED: 'ERR_PAGEWISE_WORKER_DIED',
+  RECORD_TOO_LONG: 'ERR_PAGEWISE_RECORD_TOO_LONG',
+  PARTIAL_RECORD: 'ERR_PAGEWISE_PARTIAL_RECORD',
+  BAD_RECORD: 'ERR_PAGEWISE_BAD_RECORD',
+  FILE_TRUNCATED: 'ERR_PAGEWISE_FILE_TRUNCATED',
+  ABORTED: 'ERR_PAGEWISE_ABORTED',
+  CLOSED: 'ERR_PAGEWISE_CLOSED',
+  UNBOUNDED_INPUT: 'ERR_PAGEWISE_UNBOUNDED_INPUT',
+  NATIVE_UNAVAILABLE: 'ERR_PAGEWISE_NATIVE_UNAVAILABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface PagewiseErrorDetails {
+  path?: string;
+  syscall?: string;
+  errno?: number;
+  cause?: unknown;
+  [key: string]: unknown;
+}
+
+/** Base class of every error pagewise raises. */
+export class PagewiseError extends Error {
+  readonly code: string;
+  path?: string;
+  syscall?: string;
+  errno?: number;
+
+  constructor(code: string, message: string, details: PagewiseErrorDetails = {}) {
+    const { cause, ...rest } = details;
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'PagewiseError';
+    this.code = code;
+    for (const [key, value] of Object.entries(rest)) {
+      if (value !== undefined) (this as Record<string, unknown>)[key] = value;
+    }
+  }
+}
+
+/** A bad option value or flag: names the option and what it must be. */
+export class InvalidOptionError extends PagewiseError {
+  readonly option: string;
+  constructor(option: string, requirement: string, received?: unknown) {
+    const shown = received === undefined ? '' : `; received ${describe(received)}`;
+    super(ErrorCodes.INVALID_OPTION, `${option} must be ${requirement}${shown}`, { option });
+    this.name = 'InvalidOptionError';
+    this.option = option;
+  }
+}
+
+/** A job module that cannot be loaded or is not of the contract's shape. */
+export class JobLoadError extends PagewiseError {
+  constructor(message: string, details: PagewiseErrorDetails = {}) {
+    super(ErrorCodes.JOB_LOAD, message, details);
+    this.name = 'JobLoadError';
+  }
+}
+
+/** A job's `map`, `merge`, `init` or `finish` threw. The original is `cause`. */
+export class JobFailedError extends PagewiseError {
+  constructor(message: string, details: PagewiseErrorDetails & { index?: number; start?: number; end?: number; file?: string }) {
+    super(ErrorCodes.JOB_FAILED, message, details);
+    this.name = 'JobFailedError';
+  }
+}
+
+/** An operating-system error, shaped like Node's fs errors. */
+export class SystemError extends PagewiseError {
+  constructor(code: string, message: string, details: PagewiseErrorDetails) {
+    super(code, message, details);
+    this.name = 'SystemError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Array.isArray(value)) return 'an array';
+  return `a value of type ${typeof value}`;
+}
+
+/**
+ * Turns whatever crossed a thread or came from the addon into a PagewiseError,
+ * keeping `code`, `path`, `syscall`, `errno` and any extra fields.
+ */
+export function toPagewiseError(error: unknown): PagewiseError {
+  if (error instanceof PagewiseError) return error;
+  if (error !== null && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'string') {
+    const e = error as Error & { code: string; path?: string; syscall?: string; errno?: number };
+    const details: PagewiseErrorDetails = {};
+    for (const [key, value] of Object.entries(e)) {
+      if (key !== 'code' && key !== 'message' && key !== 'stack') details[key] = value;
+    }
+    if (e.cause !== undefined) details.cause = e.cause;
+    const Kind = /^E[A-Z0-9]+$/.test(e.code) ? SystemError : PagewiseError;
+    const wrapped = new Kind(e.code, e.message, details);
+    if (e.stack) wrapped.stack = e.stack;
+    return wrapped;
+  }
+  return new PagewiseError('ERR_PAGEWISE_INTERNAL', error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/** True when `error` is one of pagewise's errors (or an OS error it passed on) with that code. */
+export function hasCode(error: unknown, code: string): boolean {
+  return error !== null && typeof error === 'object' && (error as { code?: unknown }).code === code;
+}

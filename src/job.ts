@@ -1,0 +1,97 @@
+/**
+ * Loading and checking job modules, on the main thread and in workers alike.
+ */
+import { register } from 'node:module';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { JobLoadError } from './errors.js';
+import type { Job, Split } from './types.js';
+
+/**
+ * Types a job for TypeScript users; returns it unchanged.
+ *
+ * @example
+ * ```ts
+ * import { defineJob } from 'pagewise';
+ * export default defineJob({
+ *   split: 'lines',
+ *   init: () => ({ n: 0 }),
+ *   map: (acc, bytes) => { for (const b of bytes) if (b === 0x0a) acc.n++; return acc; },
+ *   merge: (a, b) => ({ n: a.n + b.n }),
+ * });
+ * ```
+ */
+export function defineJob<A, R = A>(job: Job<A, R>): Job<A, R> {
+  return job;
+}
+
+let tsHooksRegistered = false;
+const TS_FILE = /\.[cm]?ts$/;
+
+/** A job reference as users give it: a path (relative to the cwd) or a file URL. */
+export type JobRef = string | URL;
+
+/** The absolute file path of a job reference. */
+export function jobPath(ref: JobRef): string {
+  if (ref instanceof URL) return fileURLToPath(ref);
+  if (ref.startsWith('file:')) return fileURLToPath(ref);
+  return isAbsolute(ref) ? ref : resolve(ref);
+}
+
+/**
+ * Imports a job module and checks its shape.
+ * @throws ERR_PAGEWISE_JOB_LOAD when the module is missing, fails to load, or
+ * its default export lacks `init`, `map` or `merge`, or has a bad `split`.
+ */
+export async function loadJob(path: string): Promise<Job> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new JobLoadError(`job module '${path}' is not a file`, { path });
+  } catch (error) {
+    if (error instanceof JobLoadError) throw error;
+    throw new JobLoadError(`cannot find job module '${path}'`, { path, cause: error });
+  }
+  if (TS_FILE.test(path) && !tsHooksRegistered) {
+    register(new URL('./ts-hooks.js', import.meta.url));
+    tsHooksRegistered = true;
+  }
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (error) {
+    throw new JobLoadError(`cannot load job module '${path}': ${(error as Error)?.message ?? error}`, { path, cause: error });
+  }
+  return checkJob(mod.default, path);
+}
+
+/** Checks that `value` has the job contract's shape. */
+export function checkJob(value: unknown, path: string): Job {
+  if (value === null || typeof value !== 'object') {
+    throw new JobLoadError(`job module '${path}' must have a default export that is a job object ({ init, map, merge })`, { path });
+  }
+  const job = value as Record<string, unknown>;
+  for (const name of ['init', 'map', 'merge'] as const) {
+    if (typeof job[name] !== 'function') {
+      throw new JobLoadError(`job module '${path}' lacks a \`${name}\` function in its default export`, { path, missing: name });
+    }
+  }
+  if (job.finish !== undefined && typeof job.finish !== 'function') {
+    throw new JobLoadError(`job module '${path}': \`finish\` must be a function when present`, { path });
+  }
+  checkSplit(job.split ?? 'lines', path);
+  return value as Job;
+}
+
+function checkSplit(split: unknown, path: string): asserts split is Split {
+  if (split === 'lines' || split === 'none') return;
+  if (split !== null && typeof split === 'object') {
+    const s = split as Record<string, unknown>;
+    if ('delimiter' in s && Number.isInteger(s.delimiter) && (s.delimiter as number) >= 0 && (s.delimiter as number) <= 255) return;
+    if ('recordSize' in s && Number.isSafeInteger(s.recordSize) && (s.recordSize as number) > 0) return;
+  }
+  throw new JobLoadError(
+    `job module '${path}': split must be 'lines', 'none', { delimiter: <byte 0-255> } or { recordSize: <positive integer> }`,
+    { path },
+  );
+}

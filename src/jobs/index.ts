@@ -1,0 +1,13 @@
+/** Paths of the built-in job modules, for `mapReduce` and the CLI. */
+import { fileURLToPath } from 'node:url';
+
+function here(name: string): string {
+  return fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+}
+
+export const builtinJobs = {
+  wc: here('wc'),
+  stats: here('stats'),
+  grep: here('grep'),
+  freq: here('freq'),
+} as const;

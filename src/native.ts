@@ -1,0 +1,73 @@
+/**
+ * The addon's surface, typed. Argument checks happen here or in callers, not
+ * in C++. Loaded once per thread (each worker runs the addon's init; the
+ * mapping registry behind it is process-wide).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface MappingInfo {
+  id: number;
+  size: number;
+  dev: number;
+  ino: number;
+  opens: number;
+}
+
+export interface MappingState {
+  size: number;
+  currentSize: number;
+  faults: number;
+  views: number;
+  opens: number;
+}
+
+export interface NativeBinding {
+  open(path: string): MappingInfo;
+  close(id: number): boolean;
+  view(id: number, offset: number, length: number): Uint8Array;
+  detach(view: Uint8Array): void;
+  advise(id: number, offset: number, length: number, advice: number, step?: number): number;
+  fadvise(id: number, offset: number, length: number, advice: number): number;
+  residency(id: number, offset: number, length: number): { resident: number; pages: number };
+  state(id: number): MappingState;
+  find(id: number, byte: number, from: number, limit: number): number;
+  faults(id: number): number;
+  stats(): { mappings: number; views: number };
+  countByte(bytes: Uint8Array, value: number, start?: number, end?: number): number;
+  indexOfByte(bytes: Uint8Array, value: number, from?: number, end?: number): number;
+  indexOf(bytes: Uint8Array, needle: Uint8Array, from?: number, end?: number): number;
+  countLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number): number;
+  countWords(bytes: Uint8Array): number;
+  pageSize(): number;
+}
+
+/** madvise values understood by `advise`. */
+export const Madvise = { normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4, populateRead: 5, hugepage: 6 } as const;
+/** posix_fadvise values understood by `fadvise`. */
+export const Fadvise = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4, noreuse: 5 } as const;
+
+function findAddon(): string {
+  // src/native.ts and dist/src/native.js both sit below the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    for (const kind of ['Release', 'Debug']) {
+      const candidate = join(dir, 'build', kind, 'pagewise.node');
+      if (existsSync(candidate)) return candidate;
+    }
+    dir = dirname(dir);
+  }
+  const error = new Error(
+    'the pagewise native addon is not built: run `npm run build:native` (needs python3, make and a C++ compiler)',
+  ) as Error & { code: string };
+  error.code = 'ERR_PAGEWISE_NATIVE_UNAVAILABLE';
+  throw error;
+}
+
+const require = createRequire(import.meta.url);
+/** The loaded addon. */
+export const native: NativeBinding = require(findAddon()) as NativeBinding;
+/** The system page size in bytes. */
+export const PAGE_SIZE: number = native.pageSize();

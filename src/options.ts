@@ -1,0 +1,177 @@
+/**
+ * Every option pagewise accepts is checked here, up front, in one place, so a
+ * bad value fails before any file is opened or thread started, with an error
+ * naming the option (ERR_PAGEWISE_INVALID_OPTION).
+ */
+import { availableParallelism } from 'node:os';
+import { constants as bufferConstants } from 'node:buffer';
+import { InvalidOptionError } from './errors.js';
+import type { AdviceMode, Progress, ReleasePolicy } from './types.js';
+
+/** Options of `mapReduce` and `runJob`. */
+export interface MapReduceOptions {
+  /** Worker threads; default `os.availableParallelism()`. */
+  threads?: number;
+  /** Bytes per chunk: a page multiple, or `'64KiB'`, `'8MiB'`, `'1GiB'`, or `'auto'` (default). */
+  chunkSize?: number | string;
+  /** Longest record allowed; default the largest view the runtime allows. */
+  maxRecordLength?: number;
+  /** Most files mapped at once when several are given; default 16. */
+  maxOpenFiles?: number;
+  /** Passed to the job's `init(params)` and `map`'s `info.params`. Must be structured-cloneable. */
+  params?: unknown;
+  /** Cancels the run: it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
+  signal?: AbortSignal;
+  /** Called about every 100 ms and once at the end. */
+  onProgress?: (progress: Progress) => void;
+  /** What happens to a chunk's pages after it is processed; default `'auto'`. */
+  release?: ReleasePolicy;
+  /** Chunks to prefetch ahead of the one in hand (MADV_WILLNEED); default 1. */
+  prefetch?: number;
+  /** Access advice for the mapping; default `'sequential'`. */
+  advice?: AdviceMode;
+  /**
+   * `'auto'` (default): map regular files, stream anything else (stdin `-`,
+   * FIFOs, sockets). `'mmap'`: map or fail. `'read'`: plain sequential reads
+   * on the calling thread (the reference path).
+   */
+  mode?: 'auto' | 'mmap' | 'read';
+  /** Read at most this many bytes from a stream (needed for character devices such as /dev/zero). */
+  maxBytes?: number;
+  /** Memory budget for `release: 'auto'`, in bytes; default min(physical memory, cgroup limit). */
+  memoryBudget?: number;
+  /** Passed to Piscina: limits for each worker's heap. */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+}
+
+/** Options after checking, with defaults filled in. */
+export interface ResolvedOptions {
+  threads: number;
+  chunkSize: number | 'auto';
+  maxRecordLength: number;
+  explicitMaxRecordLength: boolean;
+  maxOpenFiles: number;
+  params: unknown;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  release: ReleasePolicy;
+  prefetch: number;
+  advice: AdviceMode;
+  mode: 'auto' | 'mmap' | 'read';
+  maxBytes?: number;
+  memoryBudget?: number;
+  resourceLimits?: MapReduceOptions['resourceLimits'];
+}
+
+const UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1024, kb: 1024, kib: 1024,
+  m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2,
+  g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
+  t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4,
+};
+
+/**
+ * Parses a byte size: a number, or a string such as `65536`, `64KiB`, `8M`,
+ * `1GiB` (units are binary: K = 1024). Returns undefined when it is not one.
+ */
+export function parseSize(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  if (!m) return undefined;
+  const unit = UNITS[m[2].toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Number(m[1]) * unit;
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** Formats bytes for people: `64 KiB`, `1.5 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes} B` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** The largest view (and so the largest record) this runtime can hand out. */
+export const MAX_VIEW_LENGTH: number = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
+
+/** Checks a chunk size and returns it in bytes (or 'auto'). */
+export function checkChunkSize(value: unknown, pageSize: number, option = 'options.chunkSize'): number | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  const requirement = `'auto' or a positive multiple of the page size (${pageSize} bytes), as bytes or like '64KiB', '8MiB', '1GiB'`;
+  if (typeof value !== 'number' && typeof value !== 'string') throw new InvalidOptionError(option, requirement, value);
+  const bytes = parseSize(value);
+  if (bytes === undefined || bytes <= 0 || bytes % pageSize !== 0) throw new InvalidOptionError(option, requirement, value);
+  if (bytes > 1024 ** 3) throw new InvalidOptionError(option, 'at most 1GiB', value);
+  return bytes;
+}
+
+function checkInt(value: unknown, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new InvalidOptionError(option, `an integer ${range}`, value);
+  }
+  return value;
+}
+
+function checkOneOf<T extends string>(value: unknown, option: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidOptionError(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+/**
+ * Checks every option of a run and fills in defaults.
+ * @throws ERR_PAGEWISE_INVALID_OPTION (a TypeError-like PagewiseError naming the option).
+ */
+export function resolveOptions(options: MapReduceOptions | undefined, pageSize: number): ResolvedOptions {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+  const o = options;
+  const threads = o.threads === undefined ? availableParallelism() : checkInt(o.threads, 'options.threads', 1, 1024);
+  const chunkSize = checkChunkSize(o.chunkSize, pageSize);
+  const explicitMaxRecordLength = o.maxRecordLength !== undefined;
+  const maxRecordLength = explicitMaxRecordLength
+    ? checkInt(o.maxRecordLength, 'options.maxRecordLength', 1, MAX_VIEW_LENGTH)
+    : MAX_VIEW_LENGTH;
+  const maxOpenFiles = o.maxOpenFiles === undefined ? 16 : checkInt(o.maxOpenFiles, 'options.maxOpenFiles', 1, 4096);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new InvalidOptionError('options.signal', 'an AbortSignal', o.signal);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new InvalidOptionError('options.onProgress', 'a function', o.onProgress);
+  }
+  const release = checkOneOf(o.release, 'options.release', ['auto', 'keep', 'unmap', 'evict'] as const, 'auto');
+  const prefetch = o.prefetch === undefined ? 1 : checkInt(o.prefetch, 'options.prefetch', 0, 64);
+  const advice = checkOneOf(o.advice, 'options.advice', ['sequential', 'normal', 'random', 'hugepage'] as const, 'sequential');
+  const mode = checkOneOf(o.mode, 'options.mode', ['auto', 'mmap', 'read'] as const, 'auto');
+  const maxBytes = o.maxBytes === undefined ? undefined : checkInt(o.maxBytes, 'options.maxBytes', 0);
+  const memoryBudget = o.memoryBudget === undefined ? undefined : checkInt(o.memoryBudget, 'options.memoryBudget', 1);
+  if (o.resourceLimits !== undefined && (o.resourceLimits === null || typeof o.resourceLimits !== 'object')) {
+    throw new InvalidOptionError('options.resourceLimits', 'an object', o.resourceLimits);
+  }
+  return {
+    threads,
+    chunkSize,
+    maxRecordLength,
+    explicitMaxRecordLength,
+    maxOpenFiles,
+    params: o.params,
+    signal: o.signal,
+    onProgress: o.onProgress,
+    release,
+    prefetch,
+    advice,
+    mode,
+    maxBytes,
+    memoryBudget,
+    resourceLimits: o.resourceLimits,
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The chunk planner: cuts `[0, size)` into page-aligned nominal slices, then
+ * moves each cut forward to the next record boundary so every record lies in
+ * exactly one chunk. Pure: the byte search is passed in, so the same code runs
+ * in workers (over the mapping, with the native memchr) and in tests (over a
+ * buffer).
+ *
+ * Ownership rule: chunk i owns the records that *start* in its nominal range
+ * `[i * chunkSize, (i + 1) * chunkSize)`. Its real start is the first record
+ * start at or after its nominal start, its real end is the real start of chunk
+ * i + 1. A record longer than a chunk therefore makes the chunk that holds its
+ * start longer, and leaves the chunks it covers empty; it is never split.
+ */
+import { ErrorCodes, PagewiseError } from './errors.js';
+import type { Split } from './types.js';
+
+/** Finds the first `byte` in `[from, limit)` of the file; -1 if none. */
+export type ByteFinder = (byte: number, from: number, limit: number) => number;
+
+/** Number of nominal chunks for a file (0 for an empty file). */
+export function chunkCount(size: number, chunkSize: number): number {
+  return size === 0 ? 0 : Math.ceil(size / chunkSize);
+}
+
+/** The terminator byte of a split kind, or -1 when records are not delimited. */
+export function terminatorOf(split: Split): number {
+  if (split === 'lines') return 0x0a;
+  if (typeof split === 'object' && 'delimiter' in split) return split.delimiter;
+  return -1;
+}
+
+/**
+ * Where the chunk whose nominal start is `cut` really starts.
+ * Throws ERR_PAGEWISE_RECORD_TOO_LONG when no boundary lies within
+ * `maxRecordLength` bytes of the cut.
+ */
+export function resolveCut(cut: number, size: number, split: Split, find: ByteFinder, maxRecordLength: number): number {
+  if (cut <= 0) return 0;
+  if (cut >= size) return size;
+  if (split === 'none') return cut;
+  if (typeof split === 'object' && 'recordSize' in split) {
+    return Math.min(size, Math.ceil(cut / split.recordSize) * split.recordSize);
+  }
+  const term = terminatorOf(split);
+  // A record starts at `cut` when the byte before it ends a record.
+  const limit = Math.min(size, cut - 1 + maxRecordLength + 1);
+  const hit = find(term, cut - 1, limit);
+  if (hit >= 0) return hit + 1;
+  if (limit >= size) return size;
+  throw new PagewiseError(
+    ErrorCodes.RECORD_TOO_LONG,
+    `a record containing byte offset ${cut} is longer than maxRecordLength (${maxRecordLength} bytes)`,
+    { offset: cut, maxRecordLength },
+  );
+}
+
+/** A resolved chunk: `[start, end)` holds whole records (may be empty). */
+export interface ChunkRange {
+  index: number;
+  start: number;
+  end: number;
+}
+
+/** The real byte range of chunk `index`. */
+export function resolveChunk(
+  index: number,
+  size: number,
+  chunkSize: number,
+  split: Split,
+  find: ByteFinder,
+  maxRecordLength: number,
+): ChunkRange {
+  const start = resolveCut(index * chunkSize, size, split, find, maxRecordLength);
+  const nominalEnd = Math.min(size, (index + 1) * chunkSize);
+  const end = start >= nominalEnd ? start : resolveCut(nominalEnd, size, split, find, maxRecordLength);
+  return { index, start, end: Math.max(start, end) };
+}
+
+/**
+ * Every chunk of a file, resolved. Used by tests and the streaming path; the
+ * engine resolves chunks one at a time inside workers instead.
+ */
+export function planChunks(size: number, chunkSize: number, split: Split, find: ByteFinder, maxRecordLength = Infinity): ChunkRange[] {
+  checkWholeRecords(size, split);
+  const chunks: ChunkRange[] = [];
+  for (let i = 0; i < chunkCount(size, chunkSize); i++) chunks.push(resolveChunk(i, size, chunkSize, split, find, maxRecordLength));
+  return chunks;
+}
+
+/** Fixed-size records: the file must hold a whole number of them. */
+export function checkWholeRecords(size: number, split: Split, path?: string): void {
+  if (typeof split === 'object' && 'recordSize' in split && size % split.recordSize !== 0) {
+    const whole = Math.floor(size / split.recordSize);
+    throw new PagewiseError(
+      ErrorCodes.PARTIAL_RECORD,
+      `${path ? `'${path}': ` : ''}size ${size} is not a multiple of recordSize ${split.recordSize}: ` +
+        `${size - whole * split.recordSize} trailing bytes after record ${whole}`,
+      { path, size, recordSize: split.recordSize, offset: whole * split.recordSize },
+    );
+  }
+}
+
+/** A ByteFinder over an in-memory buffer (tests, streaming). */
+export function bufferFinder(bytes: Uint8Array): ByteFinder {
+  return (byte, from, limit) => {
+    const i = bytes.subarray(0, limit).indexOf(byte, from);
+    return i;
+  };
+}
+
+/**
+ * The `auto` chunk size: aim for at least 8 chunks per thread so the pool
+ * balances load, at most 64 MiB so memory stays bounded and progress is
+ * smooth, and at least 1 MiB so a task (~1 ms at 1 GB/s) dwarfs Piscina's
+ * ~40 µs per-task cost. Always a page multiple.
+ */
+export function autoChunkSize(totalBytes: number, threads: number, pageSize: number): number {
+  const MiB = 1 << 20;
+  const target = totalBytes / (threads * 8);
+  const clamped = Math.min(64 * MiB, Math.max(1 * MiB, target));
+  // Round to a power of two for predictable alignment with huge pages.
+  const pow = 2 ** Math.round(Math.log2(clamped));
+  return Math.max(pageSize, Math.ceil(pow / pageSize) * pageSize);
+}

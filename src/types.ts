@@ -1,0 +1,147 @@
+/**
+ * The shapes shared by the main thread and the workers: the job contract users
+ * write against, and the task messages that cross threads. This module holds
+ * types only, so `workers/` can import it without pulling in the library.
+ */
+
+/**
+ * How a file is cut into records. Every record lies in exactly one chunk.
+ * - `'lines'`: records end with `\n` (the last may lack it); `\r` stays in the record.
+ * - `{ delimiter }`: records end with that byte (0-255).
+ * - `{ recordSize }`: fixed-size binary records; a trailing partial record is an error.
+ * - `'none'`: raw bytes; chunks are cut at exact page multiples.
+ */
+export type Split = 'lines' | 'none' | { delimiter: number } | { recordSize: number };
+
+/** What `map` learns about the slice it is given. */
+export interface ChunkInfo {
+  /** Chunk number within its file, in file order, from 0. */
+  index: number;
+  /** Byte offset of the slice's first byte in the file. */
+  start: number;
+  /** Byte offset one past the slice's last byte. */
+  end: number;
+  /** Which input (position in the list given to `mapReduce`). */
+  fileIndex: number;
+  /** The input's path. */
+  file: string;
+  /** The `params` passed to `mapReduce` (structured-cloned into each worker). */
+  params: unknown;
+}
+
+/**
+ * A map-reduce job. Write it as the default export of an ES module (`.mjs`,
+ * `.js` or `.ts`) and pass the module's path to `mapReduce` or `pagewise run`.
+ *
+ * `map` may be called several times on one accumulator, with slices in file
+ * order; `merge(a, b)` is given `a` covering bytes before `b` and must be
+ * associative; it need not be commutative unless `commutative: true` is set.
+ */
+export interface Job<A = unknown, R = A> {
+  /** Record kind; default `'lines'`. */
+  split?: Split;
+  /**
+   * Declare that `merge` is commutative (and associative). The engine then
+   * folds many chunks into one accumulator per worker and merges once per
+   * worker, in no particular order.
+   */
+  commutative?: boolean;
+  /** A fresh accumulator. Receives the run's `params`. */
+  init(params?: unknown): A;
+  /** Fold one slice of whole records into the accumulator and return it. */
+  map(acc: A, bytes: Uint8Array, info: ChunkInfo): A;
+  /** Combine two accumulators; `a` covers bytes before `b`. */
+  merge(a: A, b: A): A;
+  /** Turn the final accumulator into the result, once, on the main thread. */
+  finish?(acc: A, params?: unknown): R;
+}
+
+/** Progress reported to `options.onProgress` about every 100 ms and at the end. */
+export interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  chunksDone: number;
+  chunksTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  elapsedSeconds: number;
+  bytesPerSecond: number;
+}
+
+/** Kernel advice for the whole mapping while a run reads it. */
+export type AdviceMode = 'sequential' | 'normal' | 'random' | 'hugepage';
+/** What happens to a chunk's pages after it is processed. */
+export type ReleasePolicy = 'auto' | 'keep' | 'unmap' | 'evict';
+
+/** Resolved per-run settings sent to workers with every task. */
+export interface RunSettings {
+  jobPath: string;
+  params: unknown;
+  split: Split;
+  chunkSize: number;
+  maxRecordLength: number;
+  /** Explicit maxRecordLength smaller than a chunk: scan every record. */
+  checkRecordLength: boolean;
+  release: Exclude<ReleasePolicy, 'auto'>;
+  /** Chunks to prefetch ahead of the one being processed (0: none). */
+  prefetch: number;
+  /** Bytes per MADV_WILLNEED call (one readahead window). */
+  prefetchStep: number;
+}
+
+/** One mapped input as the workers see it. */
+export interface FileRef {
+  fileIndex: number;
+  path: string;
+  mappingId: number;
+  size: number;
+  chunks: number;
+}
+
+/** Ordered mode: process one chunk, return its partial accumulator. */
+export interface ChunkTask {
+  kind: 'chunk';
+  settings: RunSettings;
+  file: FileRef;
+  index: number;
+}
+
+/**
+ * Commutative mode: one long task per worker that pulls chunk numbers from a
+ * shared atomic cursor over `files` and returns one accumulator.
+ */
+export interface DrainTask {
+  kind: 'drain';
+  settings: RunSettings;
+  files: FileRef[];
+  /** Int32Array view: [0] next global chunk number, [1] abort flag. */
+  control: SharedArrayBuffer;
+  /** Float64Array view per worker slot is not atomic; progress uses Int32 pairs below. */
+  progress: SharedArrayBuffer;
+}
+
+/** What a chunk task returns. */
+export interface ChunkResult {
+  acc: unknown;
+  start: number;
+  end: number;
+  bytes: number;
+}
+
+/** What a drain task returns. */
+export interface DrainResult {
+  acc: unknown;
+  chunks: number;
+  bytes: number;
+  touched: boolean;
+}
+
+/** Serializable error as it crosses from a worker. */
+export interface TaskErrorInfo {
+  code: string;
+  message: string;
+  fileIndex?: number;
+  index?: number;
+  start?: number;
+  end?: number;
+}

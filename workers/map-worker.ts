@@ -1,0 +1,223 @@
+/**
+ * The code that runs inside each Piscina worker. It builds its own zero-copy
+ * views of the process-wide mapping from the small handle in each task (views
+ * are never posted between threads), runs the job's `map` over whole records,
+ * detaches every view when the chunk is done, and steers the kernel with
+ * madvise hints. Errors come back as values, not throws: structured clone
+ * would drop their `code`.
+ */
+import { native, Madvise, Fadvise } from '../src/native.js';
+import { resolveChunk, resolveCut, terminatorOf } from '../src/planner.js';
+import { loadJob } from '../src/job.js';
+import type { ChunkInfo, ChunkResult, ChunkTask, DrainResult, DrainTask, FileRef, Job, RunSettings, TaskErrorInfo } from '../src/types.js';
+import { MAX_VIEW_LENGTH } from '../src/options.js';
+
+/** A failure carried back to the main thread. */
+export interface TaskFailure {
+  failed: TaskErrorInfo;
+  cause?: { name: string; message: string; stack?: string; code?: unknown };
+}
+
+const jobs = new Map<string, Promise<Job>>();
+
+function getJob(path: string): Promise<Job> {
+  let job = jobs.get(path);
+  if (!job) {
+    job = loadJob(path);
+    jobs.set(path, job);
+    job.catch(() => jobs.delete(path));
+  }
+  return job;
+}
+
+class ChunkError extends Error {
+  constructor(readonly info: TaskErrorInfo, readonly original?: unknown) {
+    super(info.message);
+  }
+}
+
+function serializeCause(error: unknown): TaskFailure['cause'] {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+function failure(error: unknown): TaskFailure {
+  if (error instanceof ChunkError) return { failed: error.info, cause: error.original === undefined ? undefined : serializeCause(error.original) };
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : 'ERR_PAGEWISE_INTERNAL';
+  const info: TaskErrorInfo = { code, message: String(e?.message ?? error) };
+  for (const [key, value] of Object.entries(e ?? {})) {
+    if (['string', 'number', 'boolean'].includes(typeof value)) (info as unknown as Record<string, unknown>)[key] = value;
+  }
+  return { failed: info, cause: code === 'ERR_PAGEWISE_INTERNAL' ? serializeCause(error) : undefined };
+}
+
+function checkNotTruncated(file: FileRef): void {
+  const state = native.state(file.mappingId);
+  if (state.faults > 0 || state.currentSize !== file.size) {
+    throw new ChunkError({
+      code: 'ERR_PAGEWISE_FILE_TRUNCATED',
+      message:
+        `'${file.path}' changed size while it was being read: ${file.size} bytes at start, ${state.currentSize} now` +
+        (state.faults > 0 ? ` (${state.faults} pages past the end were read as zeros and discarded)` : ''),
+      fileIndex: file.fileIndex,
+    });
+  }
+}
+
+function releaseBehind(settings: RunSettings, file: FileRef, index: number): void {
+  if (settings.release === 'keep') return;
+  const start = index * settings.chunkSize;
+  const length = Math.min(file.size, start + settings.chunkSize) - start;
+  native.advise(file.mappingId, start, length, Madvise.dontneed);
+  // Dropping the mapping's pages leaves them in the page cache (and charged
+  // to the cgroup); only the fadvise after it frees them.
+  if (settings.release === 'evict') native.fadvise(file.mappingId, start, length, Fadvise.dontneed);
+}
+
+function prefetchAhead(settings: RunSettings, file: FileRef, index: number): void {
+  if (settings.prefetch === 0) return;
+  const start = (index + 1) * settings.chunkSize;
+  if (start >= file.size) return;
+  const length = Math.min(file.size - start, settings.prefetch * settings.chunkSize);
+  native.advise(file.mappingId, start, length, Madvise.willneed, settings.prefetchStep);
+}
+
+/** Runs the job's map over chunk `index` of `file`, folding into `acc`. */
+function mapChunk(job: Job, acc: unknown, settings: RunSettings, file: FileRef, index: number): { acc: unknown; start: number; end: number } {
+  checkNotTruncated(file);
+  const id = file.mappingId;
+  const finder = (byte: number, from: number, limit: number): number => native.find(id, byte, from, limit);
+  let range;
+  try {
+    range = resolveChunk(index, file.size, settings.chunkSize, settings.split, finder, settings.maxRecordLength);
+  } catch (error) {
+    const e = error as { code?: string; message: string; offset?: number };
+    throw new ChunkError({ code: e.code ?? 'ERR_PAGEWISE_INTERNAL', message: `'${file.path}': ${e.message}`, fileIndex: file.fileIndex, index, start: e.offset });
+  }
+  prefetchAhead(settings, file, index);
+  // A chunk is at most chunkSize plus one record, but a view cannot exceed
+  // the runtime's limit: feed a larger chunk to map in record-aligned pieces.
+  let at = range.start;
+  while (at < range.end) {
+    let to = range.end;
+    if (to - at > MAX_VIEW_LENGTH) {
+      // Cut at the last record boundary that fits in one view.
+      to = resolveCut(at + MAX_VIEW_LENGTH - settings.maxRecordLength, file.size, settings.split, finder, settings.maxRecordLength);
+      if (to <= at || to - at > MAX_VIEW_LENGTH) to = at + MAX_VIEW_LENGTH;
+    }
+    if (settings.checkRecordLength) checkRecordLengths(settings, file, index, at, to);
+    const view = native.view(id, at, to - at);
+    const info: ChunkInfo = { index, start: at, end: to, fileIndex: file.fileIndex, file: file.path, params: settings.params };
+    try {
+      acc = job.map(acc, view, info);
+    } catch (error) {
+      throw new ChunkError(
+        {
+          code: 'ERR_PAGEWISE_JOB_FAILED',
+          message: `job failed on chunk ${index} of '${file.path}' (bytes ${at}-${to}): ${(error as Error)?.message ?? error}`,
+          fileIndex: file.fileIndex,
+          index,
+          start: at,
+          end: to,
+        },
+        error,
+      );
+    } finally {
+      native.detach(view);
+    }
+    at = to;
+  }
+  // Pages read past a new end came back as zeros: never report them as data.
+  checkNotTruncated(file);
+  releaseBehind(settings, file, index);
+  return { acc, start: range.start, end: range.end };
+}
+
+function checkRecordLengths(settings: RunSettings, file: FileRef, index: number, from: number, to: number): void {
+  const term = terminatorOf(settings.split);
+  if (term < 0) return;
+  let at = from;
+  while (at < to) {
+    const hit = native.find(file.mappingId, term, at, to);
+    const end = hit < 0 ? to : hit + 1;
+    if (end - at > settings.maxRecordLength) {
+      throw new ChunkError({
+        code: 'ERR_PAGEWISE_RECORD_TOO_LONG',
+        message: `'${file.path}': the record at byte offset ${at} is ${end - at} bytes, longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
+        fileIndex: file.fileIndex,
+        index,
+        start: at,
+      });
+    }
+    at = end;
+  }
+}
+
+async function runChunk(task: ChunkTask): Promise<ChunkResult | TaskFailure> {
+  try {
+    const job = await getJob(task.settings.jobPath);
+    let acc: unknown;
+    try {
+      acc = job.init(task.settings.params);
+    } catch (error) {
+      throw new ChunkError({ code: 'ERR_PAGEWISE_JOB_FAILED', message: `job init failed: ${(error as Error)?.message ?? error}`, index: task.index }, error);
+    }
+    const done = mapChunk(job, acc, task.settings, task.file, task.index);
+    return { acc: done.acc, start: done.start, end: done.end, bytes: done.end - done.start };
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+async function runDrain(task: DrainTask): Promise<DrainResult | TaskFailure> {
+  try {
+    const job = await getJob(task.settings.jobPath);
+    const control = new Int32Array(task.control);
+    const progress = new BigInt64Array(task.progress);
+    const total = task.files.reduce((n, f) => n + f.chunks, 0);
+    let acc: unknown;
+    let touched = false;
+    let chunks = 0;
+    let bytes = 0;
+    let fileAt = 0;
+    let firstOfFile = 0;
+    for (;;) {
+      if (Atomics.load(control, 1) !== 0) break;
+      const g = Atomics.add(control, 0, 1);
+      if (g >= total) break;
+      // Chunk numbers are handed out in increasing order, so the file index
+      // only moves forward for this worker.
+      while (g >= firstOfFile + task.files[fileAt].chunks) {
+        firstOfFile += task.files[fileAt].chunks;
+        fileAt++;
+      }
+      if (!touched) {
+        try {
+          acc = job.init(task.settings.params);
+        } catch (error) {
+          throw new ChunkError({ code: 'ERR_PAGEWISE_JOB_FAILED', message: `job init failed: ${(error as Error)?.message ?? error}` }, error);
+        }
+        touched = true;
+      }
+      const done = mapChunk(job, acc, task.settings, task.files[fileAt], g - firstOfFile);
+      acc = done.acc;
+      chunks++;
+      bytes += done.end - done.start;
+      Atomics.add(progress, 0, BigInt(done.end - done.start));
+      Atomics.add(progress, 1, 1n);
+    }
+    return { acc, chunks, bytes, touched };
+  } catch (error) {
+    // Tell the other workers to stop pulling chunks.
+    Atomics.store(new Int32Array(task.control), 1, 1);
+    return failure(error);
+  }
+}
+
+/** Piscina's entry point. */
+export default function run(task: ChunkTask | DrainTask): Promise<ChunkResult | DrainResult | TaskFailure> {
+  return task.kind === 'drain' ? runDrain(task) : runChunk(task);
+}
