@@ -1,0 +1,479 @@
+/**
+ * The `pagewise` command line. Results go to stdout; progress (only on a TTY,
+ * or with --progress) and errors go to stderr as `pagewise: <message> (<CODE>)`.
+ * Exit status: 0 success, 1 runtime failure, 2 usage error, 130/143 on
+ * SIGINT/SIGTERM.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runJob, shutdown, type RunStats } from './engine.js';
+import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from './errors.js';
+import { builtinJobs } from './jobs/index.js';
+import { formatBytes, parseSize, type MapReduceOptions } from './options.js';
+import type { Progress } from './types.js';
+
+const USAGE = `Usage: pagewise <command> [options]
+
+Commands:
+  run JOB FILE...          run a job module (.mjs, .js, .ts) and print its result
+  wc FILE...               count lines, words and bytes (like wc); --lines for lines only
+  stats FILE               One Billion Row Challenge: min/mean/max per station (--sep ';')
+  grep PATTERN FILE...     print lines containing PATTERN (like grep -F -a); --count, --regex
+  freq FILE...             most frequent words (--top K, default 10)
+  tune FILE                time a job at several chunk sizes and recommend one (--job NAME|PATH)
+  gen 1brc OUT             generate a 1BRC file (--rows N, --stations 413|10000, --seed S)
+  demo                     generate a sample and run stats on it (--rows N, --keep)
+
+Options for every command that reads files:
+  --threads N              worker threads (default: all cores)
+  --chunk-size SIZE        bytes per chunk: a page multiple like 64KiB, 8MiB, 1GiB, or auto
+  --json                   print the result as JSON
+  --progress, --no-progress  progress on stderr (default: only when stderr is a terminal)
+  --stats                  print run statistics to stderr (JSON with --json)
+  --release POLICY         auto | keep | unmap | evict: what happens to pages behind the scan
+  --prefetch N             chunks to prefetch ahead (default 1)
+  --advice MODE            sequential | normal | random | hugepage (default sequential)
+  --max-bytes N            read at most N bytes from a stream or device
+  --params JSON            (run) parameters passed to the job
+  -h, --help               this help;  -v, --version  the version
+`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+const COMMON: ParseArgsConfig['options'] = {
+  threads: { type: 'string' },
+  'chunk-size': { type: 'string' },
+  json: { type: 'boolean' },
+  progress: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  stats: { type: 'boolean' },
+  release: { type: 'string' },
+  prefetch: { type: 'string' },
+  advice: { type: 'string' },
+  'max-bytes': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** Thrown for usage errors: exit status 2. */
+class UsageError extends PagewiseError {
+  constructor(message: string, option?: string) {
+    super(ErrorCodes.INVALID_OPTION, message, { option });
+  }
+}
+
+function parse(args: string[], extra: ParseArgsConfig['options'] = {}): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...extra }, allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (error) {
+    const e = error as { code?: string; message: string };
+    const flag = /'(-[^']+)'/.exec(e.message)?.[1];
+    throw new UsageError(e.message.replace(/\. To specify a positional argument.*$/, ''), flag);
+  }
+}
+
+function intOption(values: Values, name: string, min: number): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = typeof raw === 'string' && /^\d+(\.\d+)?(e\d+)?$/i.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidOptionError(`--${name}`, `an integer >= ${min}`, raw);
+  return n;
+}
+
+function runOptions(values: Values): MapReduceOptions {
+  const options: MapReduceOptions = {};
+  const threads = intOption(values, 'threads', 1);
+  if (threads !== undefined) options.threads = threads;
+  if (values['chunk-size'] !== undefined) {
+    const raw = values['chunk-size'] as string;
+    options.chunkSize = raw === 'auto' ? 'auto' : (parseSize(raw) ?? raw);
+  }
+  if (values.release !== undefined) options.release = values.release as MapReduceOptions['release'];
+  const prefetch = intOption(values, 'prefetch', 0);
+  if (prefetch !== undefined) options.prefetch = prefetch;
+  if (values.advice !== undefined) options.advice = values.advice as MapReduceOptions['advice'];
+  if (values['max-bytes'] !== undefined) {
+    const n = parseSize(values['max-bytes'] as string);
+    if (n === undefined) throw new InvalidOptionError('--max-bytes', 'a byte count like 1000000 or 64MiB', values['max-bytes']);
+    options.maxBytes = n;
+  }
+  return options;
+}
+
+/** Renames `options.x` to `--x` in option errors, so CLI users see their flag. */
+function asFlagError(error: unknown): unknown {
+  const e = error as PagewiseError & { option?: string };
+  if (e?.code === ErrorCodes.INVALID_OPTION && typeof e.option === 'string' && e.option.startsWith('options.')) {
+    const flag = `--${e.option.slice('options.'.length).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const wrapped = new UsageError(e.message.replace(e.option, flag), flag);
+    return wrapped;
+  }
+  return error;
+}
+
+class ProgressLine {
+  private shown = false;
+  constructor(private readonly enabled: boolean) {}
+
+  update(p: Progress): void {
+    if (!this.enabled) return;
+    const rate = p.bytesPerSecond;
+    const pct = p.bytesTotal > 0 ? Math.min(100, (100 * p.bytesDone) / p.bytesTotal) : 0;
+    const eta = rate > 0 && p.bytesTotal > p.bytesDone ? (p.bytesTotal - p.bytesDone) / rate : 0;
+    const line =
+      `${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}  ${pct.toFixed(0).padStart(3)}%  ` +
+      `${(rate / 1e9).toFixed(2)} GB/s  ETA ${eta.toFixed(1)}s`;
+    process.stderr.write(`\r\x1b[K${line}`);
+    this.shown = true;
+  }
+
+  done(): void {
+    if (this.shown) process.stderr.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+interface Context {
+  signal: AbortSignal;
+  out: (text: string) => void;
+}
+
+async function execute(
+  ctx: Context,
+  values: Values,
+  input: string | string[],
+  job: string,
+  extra: MapReduceOptions = {},
+): Promise<{ result: unknown; stats: RunStats }> {
+  const wantProgress = values['no-progress'] ? false : values.progress ? true : process.stderr.isTTY === true;
+  const progress = new ProgressLine(wantProgress);
+  try {
+    const report = await runJob(input, job, { ...runOptions(values), ...extra, signal: ctx.signal, onProgress: (p) => progress.update(p) });
+    progress.done();
+    if (values.stats) {
+      process.stderr.write(values.json ? `${JSON.stringify(report.stats)}\n` : formatRunStats(report.stats));
+    }
+    return report;
+  } catch (error) {
+    progress.done();
+    throw asFlagError(error);
+  }
+}
+
+function formatRunStats(s: RunStats): string {
+  return (
+    [
+      `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s), ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})`,
+      `threads          ${s.threads}`,
+      `wall             ${s.wallSeconds.toFixed(3)} s, ${(s.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
+      `cpu              user ${s.cpuSeconds.user.toFixed(3)} s, system ${s.cpuSeconds.system.toFixed(3)} s`,
+      `peak rss         ${formatBytes(s.peakRssBytes)}`,
+      `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
+      `release          ${s.release} (${s.releaseReason})`,
+    ].join('\n') + '\n'
+  );
+}
+
+function needFiles(positionals: string[], min: number, usage: string): void {
+  if (positionals.length < min) throw new UsageError(`missing argument: ${usage}`);
+}
+
+// ----------------------------------------------------------------- commands --
+
+async function cmdRun(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { params: { type: 'string' } });
+  needFiles(positionals, 2, 'pagewise run JOB FILE...');
+  let params: unknown;
+  if (values.params !== undefined) {
+    try {
+      params = JSON.parse(values.params as string);
+    } catch {
+      throw new InvalidOptionError('--params', 'valid JSON', values.params);
+    }
+  }
+  const [job, ...files] = positionals;
+  const { result } = await execute(ctx, values, files, resolve(job), { params });
+  if (values.json) ctx.out(`${JSON.stringify(result)}\n`);
+  else ctx.out(typeof result === 'string' ? (result.endsWith('\n') ? result : `${result}\n`) : `${JSON.stringify(result, null, 2)}\n`);
+}
+
+async function cmdWc(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { lines: { type: 'boolean', short: 'l' } });
+  needFiles(positionals, 1, 'pagewise wc FILE...');
+  const linesOnly = values.lines === true;
+  const rows: { file: string; lines: number; words: number; bytes: number }[] = [];
+  for (const file of positionals) {
+    const { result } = await execute(ctx, values, file, builtinJobs.wc, { params: { lines: linesOnly } });
+    rows.push({ file, ...(result as { lines: number; words: number; bytes: number }) });
+  }
+  const total = rows.reduce((t, r) => ({ lines: t.lines + r.lines, words: t.words + r.words, bytes: t.bytes + r.bytes }), { lines: 0, words: 0, bytes: 0 });
+  const pick = (r: { lines: number; words: number; bytes: number }): Record<string, number> =>
+    linesOnly ? { lines: r.lines } : { lines: r.lines, words: r.words, bytes: r.bytes };
+  if (values.json) {
+    if (rows.length === 1) ctx.out(`${JSON.stringify(pick(rows[0]))}\n`);
+    else ctx.out(`${JSON.stringify({ files: rows.map((r) => ({ file: r.file, ...pick(r) })), total: pick(total) })}\n`);
+    return;
+  }
+  // GNU wc: one column width for all numbers, the digits of the total size;
+  // a single number for a single file is printed unpadded; stdin widens to 7.
+  const columns = linesOnly ? 1 : 3;
+  let width = columns === 1 && rows.length === 1 ? 1 : String(total.bytes).length;
+  if (positionals.includes('-') && !(columns === 1 && rows.length === 1)) width = Math.max(width, 7);
+  const line = (r: { lines: number; words: number; bytes: number }, name: string): string =>
+    Object.values(pick(r))
+      .map((n) => String(n).padStart(width))
+      .join(' ') + (name === '-' ? '' : ` ${name}`);
+  for (const r of rows) ctx.out(`${line(r, r.file)}\n`);
+  if (rows.length > 1) ctx.out(`${line(total, 'total')}\n`);
+}
+
+async function cmdStats(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { sep: { type: 'string' } });
+  needFiles(positionals, 1, 'pagewise stats FILE');
+  const sepText = (values.sep as string | undefined) ?? ';';
+  const sepBytes = Buffer.from(sepText, 'utf8');
+  if (sepBytes.length !== 1 || sepBytes[0] === 0x0a) throw new InvalidOptionError('--sep', 'a single byte other than newline', sepText);
+  const { result } = await execute(ctx, values, positionals, builtinJobs.stats, { params: { sep: sepBytes[0] } });
+  const { formatStats } = (await import('./jobs/stats.js')) as { formatStats: (rows: unknown) => string };
+  if (values.json) ctx.out(`${JSON.stringify(result)}\n`);
+  else ctx.out(formatStats(result));
+}
+
+async function cmdGrep(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { count: { type: 'boolean', short: 'c' }, regex: { type: 'boolean', short: 'E' } });
+  needFiles(positionals, 2, 'pagewise grep PATTERN FILE...');
+  const [pattern, ...files] = positionals;
+  if (pattern.includes('\n')) throw new InvalidOptionError('PATTERN', 'a single line (no newline)', pattern);
+  if (values.regex) {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      throw new InvalidOptionError('PATTERN', `a valid JavaScript RegExp (${(error as Error).message})`, pattern);
+    }
+  }
+  const params = { pattern, count: values.count === true, regex: values.regex === true };
+  const counts: { file: string; count: number }[] = [];
+  let matchedAny = false;
+  for (const file of files) {
+    const { result } = await execute(ctx, values, file, builtinJobs.grep, { params });
+    const acc = result as { count: number; parts: Uint8Array[] };
+    counts.push({ file, count: acc.count });
+    if (acc.count > 0) matchedAny = true;
+    if (!params.count && !values.json) {
+      for (const part of acc.parts) {
+        if (files.length > 1) {
+          // grep prefixes each line with its file name when given several.
+          const text = Buffer.from(part.buffer, part.byteOffset, part.length);
+          let at = 0;
+          while (at < text.length) {
+            const nl = text.indexOf(0x0a, at);
+            ctx.out(`${file}:`);
+            await writeOut(text.subarray(at, nl + 1));
+            at = nl + 1;
+          }
+        } else await writeOut(part);
+      }
+    }
+  }
+  if (values.json) ctx.out(`${JSON.stringify(files.length === 1 ? { count: counts[0].count } : { files: counts })}\n`);
+  else if (params.count) for (const c of counts) ctx.out(files.length > 1 ? `${c.file}:${c.count}\n` : `${c.count}\n`);
+  // grep's convention: 1 when nothing matched.
+  if (!matchedAny) process.exitCode = 1;
+}
+
+function writeOut(bytes: Uint8Array): Promise<void> {
+  return new Promise((resolveWrite, reject) => {
+    if (process.stdout.write(bytes)) resolveWrite();
+    else process.stdout.once('drain', resolveWrite).once('error', reject);
+  });
+}
+
+async function cmdFreq(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { top: { type: 'string' } });
+  needFiles(positionals, 1, 'pagewise freq FILE...');
+  const top = intOption(values, 'top', 1) ?? 10;
+  const { result } = await execute(ctx, values, positionals, builtinJobs.freq, { params: { top } });
+  const rows = result as { word: string; count: number }[];
+  if (values.json) ctx.out(`${JSON.stringify(rows)}\n`);
+  else {
+    const width = rows.length > 0 ? String(rows[0].count).length : 1;
+    for (const r of rows) ctx.out(`${String(r.count).padStart(width)} ${r.word}\n`);
+  }
+}
+
+const TUNE_SIZES = [256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
+
+async function cmdTune(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { job: { type: 'string' }, params: { type: 'string' } });
+  needFiles(positionals, 1, 'pagewise tune FILE [--job NAME|PATH]');
+  if (values['chunk-size'] !== undefined) throw new UsageError('tune chooses the chunk size itself: drop --chunk-size', '--chunk-size');
+  const file = positionals[0];
+  const jobName = (values.job as string | undefined) ?? 'wc';
+  const job = jobName in builtinJobs ? builtinJobs[jobName as keyof typeof builtinJobs] : resolve(jobName);
+  let params: unknown = jobName === 'wc' ? { lines: false } : jobName === 'grep' ? { pattern: 'e', count: true } : jobName === 'stats' ? { sep: 0x3b } : undefined;
+  if (values.params !== undefined) params = JSON.parse(values.params as string);
+  const quiet = { ...values, progress: false, 'no-progress': true, stats: false };
+  // One untimed pass warms the page cache and the workers, so every trial
+  // measures the same thing.
+  await execute(ctx, quiet, file, job, { params });
+  const trials: { chunkSize: number; seconds: number; bytesPerSecond: number }[] = [];
+  for (const chunkSize of TUNE_SIZES) {
+    let best = Infinity;
+    let bytes = 0;
+    for (let rep = 0; rep < 3; rep++) {
+      const { stats } = await execute(ctx, quiet, file, job, { params, chunkSize });
+      best = Math.min(best, stats.wallSeconds);
+      bytes = stats.bytes;
+    }
+    trials.push({ chunkSize, seconds: best, bytesPerSecond: best > 0 ? bytes / best : 0 });
+    if (!values.json && (values.progress || process.stderr.isTTY)) process.stderr.write(`tried ${formatBytes(chunkSize)}\n`);
+  }
+  // The smallest size within 5% of the fastest: the same speed for less
+  // memory per thread and smoother load balance.
+  const fastest = Math.min(...trials.map((t) => t.seconds));
+  const recommended = trials.find((t) => t.seconds <= fastest * 1.05)!.chunkSize;
+  if (values.json) {
+    ctx.out(`${JSON.stringify({ recommended, trials })}\n`);
+    return;
+  }
+  ctx.out(`chunk size     seconds     GB/s\n`);
+  for (const t of trials) {
+    const mark = t.chunkSize === recommended ? '  <- recommended' : '';
+    ctx.out(`${formatBytes(t.chunkSize).padEnd(12)} ${t.seconds.toFixed(4).padStart(9)} ${(t.bytesPerSecond / 1e9).toFixed(2).padStart(8)}${mark}\n`);
+  }
+  ctx.out(`\nrecommended: --chunk-size ${formatBytes(recommended).replace(' ', '')} (smallest size within 5% of the fastest)\n`);
+}
+
+function rowsOption(values: Values, fallback: number): number {
+  const raw = values.rows as string | undefined;
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?(e\d+)?$/i.test(raw) || !Number.isSafeInteger(n) || n < 0) throw new InvalidOptionError('--rows', 'a non-negative integer such as 1000000 or 1e8', raw);
+  return n;
+}
+
+async function cmdGen(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { rows: { type: 'string' }, stations: { type: 'string' }, seed: { type: 'string' } });
+  if (positionals[0] !== '1brc') throw new UsageError(`unknown generator '${positionals[0] ?? ''}': try pagewise gen 1brc OUT`);
+  needFiles(positionals, 2, 'pagewise gen 1brc OUT');
+  const rows = rowsOption(values, 1_000_000);
+  const stations = values.stations === undefined ? 413 : Number(values.stations);
+  if (stations !== 413 && stations !== 10000) throw new InvalidOptionError('--stations', '413 or 10000', values.stations);
+  const seed = intOption(values, 'seed', 0) ?? 1;
+  const { generate1brc } = await import('./gen.js');
+  const started = performance.now();
+  const progress = new ProgressLine(values['no-progress'] ? false : values.progress ? true : process.stderr.isTTY === true);
+  const out = await generate1brc({
+    out: positionals[1],
+    rows,
+    stations: stations as 413 | 10000,
+    seed,
+    onProgress: (done: number) =>
+      progress.update({
+        bytesDone: done, bytesTotal: rows, chunksDone: 0, chunksTotal: 0, filesDone: 0, filesTotal: 1,
+        elapsedSeconds: (performance.now() - started) / 1000, bytesPerSecond: 0,
+      }),
+  });
+  progress.done();
+  const seconds = (performance.now() - started) / 1000;
+  if (values.json) ctx.out(`${JSON.stringify({ file: positionals[1], rows: out.rows, bytes: out.bytes, seconds })}\n`);
+  else ctx.out(`wrote ${out.rows} rows (${formatBytes(out.bytes)}) to ${positionals[1]} in ${seconds.toFixed(1)} s\n`);
+}
+
+async function cmdDemo(ctx: Context, args: string[]): Promise<void> {
+  const { values } = parse(args, { rows: { type: 'string' }, keep: { type: 'boolean' } });
+  const rows = rowsOption(values, 20_000_000);
+  const dir = mkdtempSync(join(tmpdir(), 'pagewise-demo-'));
+  const file = join(dir, 'measurements.txt');
+  try {
+    const say = (text: string): void => {
+      if (!values.json) ctx.out(text);
+    };
+    say(`pagewise demo: generating ${rows} rows of One Billion Row Challenge data...\n`);
+    const { generate1brc } = await import('./gen.js');
+    const genStart = performance.now();
+    const out = await generate1brc({ out: file, rows, stations: 413, seed: 1 });
+    say(`  ${formatBytes(out.bytes)} in ${((performance.now() - genStart) / 1000).toFixed(1)} s: ${file}\n`);
+    say(`running stats over it on ${values.threads ?? 'all'} threads...\n`);
+    const { result, stats } = await execute(ctx, values, file, builtinJobs.stats, { params: { sep: 0x3b } });
+    const { formatStats } = (await import('./jobs/stats.js')) as { formatStats: (rows: unknown) => string };
+    const all = result as { name: string }[];
+    if (values.json) {
+      ctx.out(`${JSON.stringify({ file: values.keep ? file : null, rows, bytes: stats.bytes, seconds: stats.wallSeconds, bytesPerSecond: stats.bytesPerSecond, stations: all.length, first: all.slice(0, 5) })}\n`);
+    } else {
+      const text = formatStats(all.slice(0, 8));
+      say(`\nfirst stations of ${all.length}: ${text.slice(0, -2)}, ...}\n`);
+      say(`\n${stats.bytes} bytes in ${stats.wallSeconds.toFixed(3)} s: ${(stats.bytesPerSecond / 1e9).toFixed(2)} GB/s, ` +
+        `${((rows / stats.wallSeconds) / 1e6).toFixed(1)} M rows/s on ${stats.threads} threads (chunks of ${formatBytes(stats.chunkSize)})\n`);
+      say(values.keep ? `the file stays at ${file}\n` : `removing ${file} (keep it with --keep)\n`);
+    }
+  } finally {
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const COMMANDS: Record<string, (ctx: Context, args: string[]) => Promise<void>> = {
+  run: cmdRun,
+  wc: cmdWc,
+  stats: cmdStats,
+  grep: cmdGrep,
+  freq: cmdFreq,
+  tune: cmdTune,
+  gen: cmdGen,
+  demo: cmdDemo,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI with `argv` (without `node` and the script); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = signal;
+    controller.abort(new PagewiseError(ErrorCodes.ABORTED, `interrupted by ${signal}`));
+    // Whatever is still running, leave within the promised two seconds.
+    setTimeout(() => process.exit(signal === 'SIGINT' ? 130 : 143), 1500).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx: Context = { signal: controller.signal, out: (text) => void process.stdout.write(text) };
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '-v' || command === '--version') {
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    }
+    if (rest.includes('-h') || rest.includes('--help')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const handler = COMMANDS[command];
+    if (!handler) throw new UsageError(`unknown command '${command}' (try pagewise --help)`);
+    await handler(ctx, rest);
+    return signalled ? (signalled === 'SIGINT' ? 130 : 143) : ((process.exitCode as number | undefined) ?? 0);
+  } catch (error) {
+    if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+    const e = toPagewiseError(error);
+    let message = e.message;
+    if (e.code === ErrorCodes.JOB_FAILED && e.cause instanceof Error && !message.includes(e.cause.message)) {
+      message += `: ${e.cause.message}`;
+    }
+    process.stderr.write(`pagewise: ${message} (${e.code})\n`);
+    return e.code === ErrorCodes.INVALID_OPTION ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await shutdown();
+  }
+}

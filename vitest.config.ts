@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Each file runs in its own child process: the addon installs a SIGBUS
+    // handler and some tests make multi-gigabyte sparse files.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: more parallel files only fight over them and skew timings.
+    maxWorkers: 2,
+  },
+});
