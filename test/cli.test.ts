@@ -1,0 +1,278 @@
+/**
+ * The CLI as users meet it: same answers as wc and grep -F, JSON shapes, exit
+ * codes, error format, the examples, tune, and the demo.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, ROOT, tempDir, writeFile } from './helpers.js';
+
+function pagewise(args: string[], input?: string | Buffer): { status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  return r.stdout;
+}
+
+const dir = tempDir('pagewise-cli-');
+
+// Edge files shared by the wc and grep comparisons.
+const lines = Array.from({ length: 20000 }, (_, i) => `row ${i}\tHamburg;${(i % 199) - 99}.${i % 10} ünïcode ${i % 7 === 0 ? 'x'.repeat(300) : ''}`);
+const files: Record<string, string> = {
+  plain: writeFile(dir, 'plain.txt', lines.join('\n') + '\n'),
+  noTrailingNewline: writeFile(dir, 'nonl.txt', lines.join('\n')),
+  crlf: writeFile(dir, 'crlf.txt', lines.join('\r\n') + '\r\n'),
+  empty: writeFile(dir, 'empty.txt', ''),
+  longLine: writeFile(dir, 'long.txt', `a b c\n${'Hamburg '.repeat(40000)}\nend Hamburg\n`),
+  binary: writeFile(dir, 'binary.bin', Buffer.from(Array.from({ length: 300000 }, (_, i) => (i * 7919) % 256))),
+  vtab: writeFile(dir, 'spaces.txt', 'a\vb\fc\rd  e\t\tf\n\n\n  g'),
+};
+
+describe('pagewise wc', () => {
+  for (const [name, path] of Object.entries(files)) {
+    for (const chunk of ['4KiB', '64KiB', 'auto']) {
+      it(`matches wc on ${name} with --chunk-size ${chunk}`, () => {
+        const ref = sh('wc', ['-l', '-w', '-c', path]).trim().split(/\s+/).slice(0, 3).map(Number);
+        const r = pagewise(['wc', path, '--json', '--chunk-size', chunk, '--threads', '2']);
+        expect(r.status, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout)).toEqual({ lines: ref[0], words: ref[1], bytes: ref[2] });
+        const l = pagewise(['wc', '--lines', '--json', path, '--chunk-size', chunk]);
+        expect(JSON.parse(l.stdout)).toEqual({ lines: ref[0] });
+      });
+    }
+  }
+
+  it('prints text like GNU wc, with a total line for several files', () => {
+    const one = pagewise(['wc', files.plain]);
+    expect(one.stdout).toBe(sh('wc', [files.plain]));
+    const several = pagewise(['wc', files.plain, files.crlf, files.empty]);
+    expect(several.stdout).toBe(sh('wc', [files.plain, files.crlf, files.empty]));
+    expect(pagewise(['wc', '--lines', files.plain]).stdout).toBe(sh('wc', ['-l', files.plain]));
+  });
+
+  it('gives per-file JSON and a total for several files', () => {
+    const r = pagewise(['wc', '--lines', '--json', files.plain, files.noTrailingNewline]);
+    expect(JSON.parse(r.stdout)).toEqual({
+      files: [
+        { file: files.plain, lines: 20000 },
+        { file: files.noTrailingNewline, lines: 19999 },
+      ],
+      total: { lines: 39999 },
+    });
+  });
+
+  it('reads standard input through the streaming path', () => {
+    const content = readFileSync(files.crlf);
+    const r = pagewise(['wc', '-', '--json'], content);
+    const ref = sh('wc', ['-l', '-w', '-c', files.crlf]).trim().split(/\s+/).slice(0, 3).map(Number);
+    expect(JSON.parse(r.stdout)).toEqual({ lines: ref[0], words: ref[1], bytes: ref[2] });
+  });
+});
+
+describe('pagewise grep', () => {
+  for (const [name, path] of Object.entries(files)) {
+    for (const pattern of ['Hamburg', 'row 1', 'ünïcode 3', 'zzz-not-there']) {
+      it(`--count matches grep -c -F -a for '${pattern}' on ${name}`, () => {
+        const ref = Number(sh('grep', ['-c', '-F', '-a', '--', pattern, path]).trim());
+        const r = pagewise(['grep', '--count', pattern, path, '--chunk-size', '4KiB']);
+        expect(r.stdout).toBe(`${ref}\n`);
+        expect(r.status).toBe(ref > 0 ? 0 : 1);
+      });
+    }
+  }
+
+  it('prints matching lines exactly as grep -F -a', () => {
+    for (const path of [files.plain, files.noTrailingNewline, files.crlf, files.longLine]) {
+      const ref = sh('grep', ['-F', '-a', '--', 'Hamburg;1', path]);
+      const r = pagewise(['grep', 'Hamburg;1', path, '--chunk-size', '4KiB', '--threads', '2']);
+      expect(r.stdout).toBe(ref);
+    }
+  });
+
+  it('--regex matches line by line', () => {
+    const ref = sh('grep', ['-c', '-E', '-a', 'row [0-9]+5\t', files.plain]);
+    const r = pagewise(['grep', '--regex', '--count', 'row [0-9]+5\\t', files.plain]);
+    expect(r.stdout).toBe(ref);
+  });
+});
+
+describe('pagewise freq', () => {
+  it('ranks words by count, ties by bytes, words as wc sees them', () => {
+    const path = writeFile(dir, 'words.txt', 'b a c\ta\nb\r\nzz a\vb  é é é é\n');
+    const r = pagewise(['freq', path, '--top', '3', '--json']);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { word: 'é', count: 4 },
+      { word: 'a', count: 3 },
+      { word: 'b', count: 3 },
+    ]);
+  });
+});
+
+describe('pagewise run and the examples', () => {
+  it('runs a JavaScript job and prints exactly JSON.stringify(result) with --json', () => {
+    const log = writeFile(dir, 'access.log', ['t GET / 200 5', 't GET /a 404 0', 't POST /b 200 9', 't GET /c 500 1'].join('\n') + '\n');
+    const r = pagewise(['run', join(ROOT, 'examples/status-codes.mjs'), log, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${JSON.stringify({ 200: 2, 404: 1, 500: 1 })}\n`);
+  });
+
+  it('runs a TypeScript job with an order-sensitive merge', () => {
+    const r = pagewise(['run', join(ROOT, 'examples/longest-line.ts'), files.longLine, '--json', '--chunk-size', '4KiB']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ length: 'Hamburg '.repeat(40000).length, offset: 6 });
+  });
+
+  it('runs a fixed-size binary record job', () => {
+    const n = 10000;
+    const buf = Buffer.alloc(n * 16);
+    const ref: Record<number, { count: number; sum: number; min: number; max: number }> = {};
+    for (let i = 0; i < n; i++) {
+      const id = i % 5;
+      const value = (i % 97) - 40.5;
+      buf.writeUInt32LE(id, i * 16);
+      buf.writeDoubleLE(value, i * 16 + 8);
+      const s = (ref[id] ??= { count: 0, sum: 0, min: Infinity, max: -Infinity });
+      s.count++;
+      s.sum += value;
+      s.min = Math.min(s.min, value);
+      s.max = Math.max(s.max, value);
+    }
+    const path = writeFile(dir, 'readings.bin', buf);
+    const r = pagewise(['run', join(ROOT, 'examples/sensor-records.mjs'), path, '--json', '--chunk-size', '4KiB']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(ref)));
+    // A trailing partial record is an error, not a silently short answer.
+    const partial = writeFile(dir, 'partial.bin', buf.subarray(0, buf.length - 3));
+    const bad = pagewise(['run', join(ROOT, 'examples/sensor-records.mjs'), partial]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/\(ERR_PAGEWISE_PARTIAL_RECORD\)\n$/);
+  });
+});
+
+describe('errors and exit codes', () => {
+  it('exits 2 with ERR_PAGEWISE_INVALID_OPTION on unknown flags and bad values', () => {
+    for (const args of [
+      ['wc', '--bogus', files.plain],
+      ['wc', '--threads', '0', files.plain],
+      ['wc', '--chunk-size', '1000', files.plain],
+      ['wc', '--chunk-size', 'lots', files.plain],
+      ['wc', '--release', 'never', files.plain],
+      ['stats', '--sep', '::', files.plain],
+      ['gen', '1brc', join(dir, 'x'), '--stations', '7'],
+      ['nonsense'],
+      ['wc'],
+    ]) {
+      const r = pagewise(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^pagewise: .+ \(ERR_PAGEWISE_INVALID_OPTION\)\n$/);
+      expect(r.stdout).toBe('');
+    }
+    expect(pagewise(['wc', '--threads', '0', files.plain]).stderr).toContain('--threads');
+  });
+
+  it('exits 1 with the OS code for a missing file and a directory', () => {
+    const missing = pagewise(['wc', join(dir, 'missing.txt')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/\(ENOENT\)\n$/);
+    const directory = pagewise(['wc', dir]);
+    expect(directory.status).toBe(1);
+    expect(directory.stderr).toMatch(/\(ERR_PAGEWISE_NOT_REGULAR_FILE\)\n$/);
+  });
+
+  it('shows the original message of a job that throws', () => {
+    const job = writeFile(dir, 'throws.mjs', `export default { init: () => 0, map() { throw new Error('boom at the third field'); }, merge: (a, b) => a + b };`);
+    const r = pagewise(['run', job, files.plain]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('boom at the third field');
+    expect(r.stderr).toMatch(/\(ERR_PAGEWISE_JOB_FAILED\)\n$/);
+  });
+
+  it('prints nothing on stderr in a pipe when all is well', () => {
+    const r = pagewise(['wc', files.plain]);
+    expect(r.stderr).toBe('');
+    const p = pagewise(['wc', files.plain, '--progress']);
+    expect(p.stderr).toContain('\r');
+  });
+});
+
+describe('pagewise stats, gen and demo', () => {
+  it('generates deterministic 1BRC files and summarizes them like a reference', () => {
+    const a = join(dir, 'a.txt');
+    const b = join(dir, 'b.txt');
+    expect(pagewise(['gen', '1brc', a, '--rows', '200000', '--seed', '7']).status).toBe(0);
+    expect(pagewise(['gen', '1brc', b, '--rows', '200000', '--seed', '7']).status).toBe(0);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    const text = readFileSync(a, 'utf8');
+    // Reference: strings and exact integer tenths.
+    const acc = new Map<string, { min: number; max: number; sum: number; count: number }>();
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const at = line.lastIndexOf(';');
+      const name = line.slice(0, at);
+      const t = Math.round(Number(line.slice(at + 1)) * 10);
+      const s = acc.get(name) ?? { min: t, max: t, sum: 0, count: 0 };
+      s.min = Math.min(s.min, t);
+      s.max = Math.max(s.max, t);
+      s.sum += t;
+      s.count++;
+      acc.set(name, s);
+    }
+    const fmt = (t: number): string => `${t < 0 ? '-' : ''}${Math.floor(Math.abs(t) / 10)}.${Math.abs(t) % 10}`;
+    const names = [...acc.keys()].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    const expected = `{${names
+      .map((n) => {
+        const s = acc.get(n)!;
+        return `${n}=${fmt(s.min)}/${fmt(Math.floor((2 * s.sum + s.count) / (2 * s.count)))}/${fmt(s.max)}`;
+      })
+      .join(', ')}}\n`;
+    for (const chunk of ['4KiB', '64KiB', 'auto']) {
+      const r = pagewise(['stats', a, '--chunk-size', chunk]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(expected);
+    }
+    const json = JSON.parse(pagewise(['stats', a, '--json']).stdout) as { name: string; count: number }[];
+    expect(json.length).toBe(acc.size);
+    expect(json.reduce((n, r) => n + r.count, 0)).toBe(200000);
+  });
+
+  it('tune prints JSON whose recommendation is one of its trials', () => {
+    const path = join(dir, 'tune.txt');
+    writeFileSync(path, lines.join('\n').repeat(8));
+    const r = pagewise(['tune', path, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { recommended: number; trials: { chunkSize: number; seconds: number; bytesPerSecond: number }[] };
+    expect(out.trials.length).toBeGreaterThanOrEqual(4);
+    const sizes = out.trials.map((t) => t.chunkSize);
+    expect(sizes).toContain(out.recommended);
+    expect(out.recommended % 4096).toBe(0);
+    expect([...sizes].sort((x, y) => x - y)).toEqual(sizes);
+    for (const t of out.trials) expect(t.seconds).toBeGreaterThan(0);
+  });
+
+  it('demo generates, summarizes and cleans up', () => {
+    const r = pagewise(['demo', '--rows', '300000', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { rows: number; stations: number; file: string | null };
+    expect(out.rows).toBe(300000);
+    expect(out.stations).toBe(413);
+    expect(out.file).toBe(null);
+  });
+});
+
+describe('as a new user installs it', () => {
+  it('npm pack, install the tarball into an empty project, npx pagewise wc', { timeout: 240_000 }, () => {
+    const work = tempDir('pagewise-pack-');
+    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const project = join(work, 'app');
+    execFileSync('mkdir', ['-p', project]);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', join(work, packed)], { cwd: project, stdio: 'pipe' });
+    const r = spawnSync('npx', ['pagewise', 'wc', '--json', files.plain], { cwd: project, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ lines: 20000, words: expect.any(Number), bytes: readFileSync(files.plain).length });
+  });
+});
