@@ -257,36 +257,47 @@ async function cmdGrep(ctx: Context, args: string[]): Promise<void> {
   const counts: { file: string; count: number }[] = [];
   let matchedAny = false;
   for (const file of files) {
-    const { result } = await execute(ctx, values, file, builtinJobs.grep, { params });
+    const prefix = files.length > 1 ? Buffer.from(`${file}:`) : undefined;
+    // Matching lines are written as soon as they are merged in file order,
+    // so grep's memory stays bounded by the reorder window, not the output.
+    const emit = (acc: unknown): void => {
+      const a = acc as { parts: Uint8Array[] };
+      if (params.count || values.json) return;
+      for (const part of a.parts) writeLines(part, prefix);
+      a.parts.length = 0;
+    };
+    const { result } = await execute(ctx, values, file, builtinJobs.grep, { params, onMerged: emit });
     const acc = result as { count: number; parts: Uint8Array[] };
+    emit(acc);
     counts.push({ file, count: acc.count });
     if (acc.count > 0) matchedAny = true;
-    if (!params.count && !values.json) {
-      for (const part of acc.parts) {
-        if (files.length > 1) {
-          // grep prefixes each line with its file name when given several.
-          const text = Buffer.from(part.buffer, part.byteOffset, part.length);
-          let at = 0;
-          while (at < text.length) {
-            const nl = text.indexOf(0x0a, at);
-            ctx.out(`${file}:`);
-            await writeOut(text.subarray(at, nl + 1));
-            at = nl + 1;
-          }
-        } else await writeOut(part);
-      }
-    }
   }
+  await drainStdout();
   if (values.json) ctx.out(`${JSON.stringify(files.length === 1 ? { count: counts[0].count } : { files: counts })}\n`);
   else if (params.count) for (const c of counts) ctx.out(files.length > 1 ? `${c.file}:${c.count}\n` : `${c.count}\n`);
   // grep's convention: 1 when nothing matched.
   if (!matchedAny) process.exitCode = 1;
 }
 
-function writeOut(bytes: Uint8Array): Promise<void> {
-  return new Promise((resolveWrite, reject) => {
-    if (process.stdout.write(bytes)) resolveWrite();
-    else process.stdout.once('drain', resolveWrite).once('error', reject);
+/** Writes whole lines; with several files each line gets grep's `file:` prefix. */
+function writeLines(part: Uint8Array, prefix: Buffer | undefined): void {
+  if (!prefix) {
+    process.stdout.write(part);
+    return;
+  }
+  let at = 0;
+  while (at < part.length) {
+    let nl = part.indexOf(0x0a, at);
+    if (nl < 0) nl = part.length - 1;
+    process.stdout.write(Buffer.concat([prefix, part.subarray(at, nl + 1)]));
+    at = nl + 1;
+  }
+}
+
+function drainStdout(): Promise<void> {
+  return new Promise((resolveDrain) => {
+    if (!process.stdout.writableNeedDrain) resolveDrain();
+    else process.stdout.once('drain', () => resolveDrain());
   });
 }
 

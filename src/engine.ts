@@ -77,7 +77,20 @@ function getPool(threads: number, resourceLimits: ResolvedOptions['resourceLimit
       concurrentTasksPerWorker: 1,
       maxQueue: 'auto',
       resourceLimits,
+      // Piscina's default ('sync') parks an idle worker in Atomics.wait and
+      // feeds it the next task without ever returning to its event loop. The
+      // addon's view finalizers (which drop a mapping's view count, so its
+      // memory and fd can be released) run from that loop, as do a job's
+      // timers: with 'sync', every run leaked a whole-file mapping and an fd
+      // until the pool was shut down. Let the loop turn between tasks.
+      atomics: 'disabled',
     });
+    // Every failure that matters reaches us as a rejected task. Piscina also
+    // emits 'error' for what arrives after its task is settled: a result that
+    // was already queued when a failed or aborted run destroyed the pool
+    // ("Unexpected message from Worker"), or a worker dying while idle.
+    // Unhandled, that event would crash the user's process.
+    pool.on('error', () => {});
     pools.set(key, pool);
   }
   return { pool, key };
@@ -284,7 +297,9 @@ async function runMappedGroup(
       split,
       chunkSize: plan.chunkSize,
       maxRecordLength: o.maxRecordLength,
-      checkRecordLength: o.explicitMaxRecordLength && o.maxRecordLength < plan.chunkSize,
+      // Cut searches alone miss a long record whose end lies near a cut, so an
+      // explicit limit is checked record by record (in slices longer than it).
+      checkRecordLength: o.explicitMaxRecordLength,
       release: plan.release,
       prefetch: o.prefetch,
       prefetchStep: 8 << 20,
@@ -373,7 +388,12 @@ async function drain(
     );
     const results = await Promise.race([Promise.all(runs), aborted.promise]);
     for (const r of results) if (isFailure(r)) throw taskError(r, files);
-    for (const r of results) if (!isFailure(r) && r.touched) mergeInto(job, into, r.acc);
+    for (const r of results) {
+      if (!isFailure(r) && r.touched) {
+        mergeInto(job, into, r.acc);
+        o.onMerged?.(into.acc);
+      }
+    }
   } catch (error) {
     Atomics.store(new Int32Array(control), 1, 1);
     throw error;
@@ -425,6 +445,7 @@ async function ordered(
               const part = pending.get(merged)!;
               pending.delete(merged);
               mergeInto(job, into, part.acc);
+              o.onMerged?.(into.acc);
               merged++;
               meter.bytesDone += part.bytes;
               meter.chunksDone++;
@@ -533,6 +554,7 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
         throw toPagewiseError(error);
       });
       mergeInto(loaded, into, acc);
+      o.onMerged?.(into.acc);
       meter.filesDone++;
       i++;
       continue;

@@ -24,6 +24,13 @@ export interface MapReduceOptions {
   signal?: AbortSignal;
   /** Called about every 100 ms and once at the end. */
   onProgress?: (progress: Progress) => void;
+  /**
+   * Called on the main thread with the running accumulator each time more of
+   * the input has been merged into it, in file order for ordered jobs. It may
+   * drain the accumulator (write out and clear what it holds), so jobs that
+   * emit records (such as grep) stream their output in bounded memory.
+   */
+  onMerged?: (acc: unknown) => void;
   /** What happens to a chunk's pages after it is processed; default `'auto'`. */
   release?: ReleasePolicy;
   /** Chunks to prefetch ahead of the one in hand (MADV_WILLNEED); default 1. */
@@ -54,6 +61,7 @@ export interface ResolvedOptions {
   params: unknown;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  onMerged?: (acc: unknown) => void;
   release: ReleasePolicy;
   prefetch: number;
   advice: AdviceMode;
@@ -148,6 +156,9 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new InvalidOptionError('options.onProgress', 'a function', o.onProgress);
   }
+  if (o.onMerged !== undefined && typeof o.onMerged !== 'function') {
+    throw new InvalidOptionError('options.onMerged', 'a function', o.onMerged);
+  }
   const release = checkOneOf(o.release, 'options.release', ['auto', 'keep', 'unmap', 'evict'] as const, 'auto');
   const prefetch = o.prefetch === undefined ? 1 : checkInt(o.prefetch, 'options.prefetch', 0, 64);
   const advice = checkOneOf(o.advice, 'options.advice', ['sequential', 'normal', 'random', 'hugepage'] as const, 'sequential');
@@ -166,6 +177,7 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
     params: o.params,
     signal: o.signal,
     onProgress: o.onProgress,
+    onMerged: o.onMerged,
     release,
     prefetch,
     advice,
