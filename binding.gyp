@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "pagewise",
-      "sources": ["native/pagewise.cc"],
+      "sources": ["native/pagewise.cc", "native/kernels.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],

@@ -13,6 +13,8 @@
 
 #include <napi.h>
 
+#include "kernels.h"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -576,32 +578,13 @@ void ArgRange(const Napi::CallbackInfo& info, size_t i, size_t length, size_t* s
   if (*end < *start) *end = *start;
 }
 
-// Counts bytes equal to `value`. Written as blocks of at most 255 steps with a
-// byte-wide accumulator so the compiler vectorizes it (SSE2 on any x86-64).
-uint64_t CountByteImpl(const uint8_t* p, size_t n, uint8_t value) {
-  uint64_t total = 0;
-  size_t i = 0;
-  constexpr size_t kBlock = 255 * 64;
-  while (n - i >= kBlock) {
-    uint8_t acc[64] = {0};
-    for (size_t k = 0; k < 255; k++) {
-      const uint8_t* q = p + i + k * 64;
-      for (size_t j = 0; j < 64; j++) acc[j] += q[j] == value;
-    }
-    for (size_t j = 0; j < 64; j++) total += acc[j];
-    i += kBlock;
-  }
-  for (; i < n; i++) total += p[i] == value;
-  return total;
-}
-
 // countByte(u8, value[, start, end]) -> number
 Napi::Value CountByte(const Napi::CallbackInfo& info) {
   Bytes b = ArgBytes(info, 0);
   uint8_t value = static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value());
   size_t start, end;
   ArgRange(info, 2, b.length, &start, &end);
-  return Napi::Number::New(info.Env(), static_cast<double>(CountByteImpl(b.data + start, end - start, value)));
+  return Napi::Number::New(info.Env(), static_cast<double>(pagewise::CountByte(b.data + start, end - start, value)));
 }
 
 // indexOfByte(u8, value[, from, end]) -> index or -1 (memchr)
@@ -615,29 +598,13 @@ Napi::Value IndexOfByte(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), r);
 }
 
-const uint8_t* Find(const uint8_t* hay, size_t n, const uint8_t* needle, size_t m) {
-  if (m == 0) return hay;
-  if (m > n) return nullptr;
-#if defined(__GLIBC__) || defined(__APPLE__)
-  return static_cast<const uint8_t*>(memmem(hay, n, needle, m));
-#else
-  const uint8_t* end = hay + n - m + 1;
-  for (const uint8_t* p = hay; p < end; p++) {
-    p = static_cast<const uint8_t*>(memchr(p, needle[0], static_cast<size_t>(end - p)));
-    if (p == nullptr) return nullptr;
-    if (memcmp(p, needle, m) == 0) return p;
-  }
-  return nullptr;
-#endif
-}
-
 // indexOf(u8, needle[, from, end]) -> index or -1 (memmem)
 Napi::Value IndexOf(const Napi::CallbackInfo& info) {
   Bytes b = ArgBytes(info, 0);
   Bytes needle = ArgBytes(info, 1);
   size_t start, end;
   ArgRange(info, 2, b.length, &start, &end);
-  const uint8_t* hit = Find(b.data + start, end - start, needle.data, needle.length);
+  const uint8_t* hit = pagewise::FindBytes(b.data + start, end - start, needle.data, needle.length);
   return Napi::Number::New(info.Env(), hit == nullptr ? -1.0 : static_cast<double>(hit - b.data));
 }
 
@@ -653,7 +620,7 @@ Napi::Value CountLinesContaining(const Napi::CallbackInfo& info) {
   const uint8_t* end = b.data + b.length;
   uint64_t count = 0;
   while (p < end) {
-    const uint8_t* hit = Find(p, static_cast<size_t>(end - p), needle.data, needle.length);
+    const uint8_t* hit = pagewise::FindBytes(p, static_cast<size_t>(end - p), needle.data, needle.length);
     if (hit == nullptr) break;
     count++;
     const void* nl = memchr(hit, term, static_cast<size_t>(end - hit));
@@ -668,24 +635,7 @@ Napi::Value CountLinesContaining(const Napi::CallbackInfo& info) {
 // locale. The caller passes whole records so no word spans two calls.
 Napi::Value CountWords(const Napi::CallbackInfo& info) {
   Bytes b = ArgBytes(info, 0);
-  struct SpaceTable {
-    uint8_t is_space[256];
-    SpaceTable() {
-      for (int i = 0; i < 256; i++) is_space[i] = (i == ' ' || (i >= '\t' && i <= '\r')) ? 1 : 0;
-    }
-  };
-  static const SpaceTable table;  // thread-safe static init
-  const uint8_t* is_space = table.is_space;
-  // A word starts where a non-space byte follows a space (or the start).
-  uint64_t words = 0;
-  uint8_t prev_space = 1;
-  const uint8_t* p = b.data;
-  for (size_t i = 0; i < b.length; i++) {
-    uint8_t s = is_space[p[i]];
-    words += prev_space & (s ^ 1);
-    prev_space = s;
-  }
-  return Napi::Number::New(info.Env(), static_cast<double>(words));
+  return Napi::Number::New(info.Env(), static_cast<double>(pagewise::CountWords(b.data, b.length)));
 }
 
 Napi::Value PageSize(const Napi::CallbackInfo& info) {
