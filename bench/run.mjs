@@ -1,0 +1,854 @@
+#!/usr/bin/env node
+// pagewise benchmark harness: pagewise against the tools people use today
+// (wc, grep, ripgrep, GNU parallel, a readline script, a worker_threads
+// script, DuckDB) and against the physical limit (an AVX2 C newline counter).
+// Run on purpose (`npm run bench`), never by CI. See bench/README.md.
+//
+//   node bench/run.mjs [--rows N] [--reps N] [--only a,b] [--skip a,b] [--threads N]
+//                      [--chunk-size SIZE] [--keep] [--tmp DIR] [--no-install]
+//                      [--no-docs] [--json-out FILE] [--list] [--help]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { colors, fmtBytes, fmtRate, fmtRatio, fmtSeconds, hasCommand, loadAverage, machine, median, timeCommand, versionOf, warm } from './lib/util.mjs';
+import { barChart, lineChart } from './lib/svg.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH, '..');
+const PAGEWISE = join(ROOT, 'bin', 'pagewise.js');
+const DOCS = join(ROOT, 'docs');
+const DEPS = join(BENCH, '.deps');
+const DUCKDB_PACKAGE = '@duckdb/node-api@1.5.6-r.1';
+const DEFAULT_ROWS = 2e8;
+const NODE = process.execPath;
+const C_ENV = { ...process.env, LC_ALL: 'C' };
+/** 2e8, 1e6, 1.5e7: short scientific notation for row counts. */
+const exp = (n) => n.toExponential().replace(/\.?0*e\+?/, 'e');
+
+const HELP = `Usage: node bench/run.mjs [options]
+
+Generates 1BRC data with \`pagewise gen\` in a temporary directory, warms the page
+cache, runs each pagewise/peer pair alternately (A B A B ...), and reports the
+medians and the median of the pair ratios. Writes docs/performance.md and
+docs/*.svg.
+
+Options:
+  --rows N           rows of the main file (default 2e8, ~2.76 GB); every other
+                     file scales with it (stats 1/2, readline 1/4, 10k stations 1/4)
+  --reps N           timed runs of each side of a pair (default 3, at least 1)
+  --only LIST        benches to run, comma separated; '*' globs (e.g. 'stats-*')
+  --skip LIST        benches to leave out
+  --threads N        threads for pagewise and the parallel peers (default: all cores)
+  --chunk-size SIZE  pass --chunk-size to pagewise (default: its auto choice)
+  --seed S           generator seed (default 1)
+  --tmp DIR          where the temporary directory goes (default: os.tmpdir())
+  --keep             keep the generated data (its path is printed)
+  --no-install       never install missing peers (apt-get ripgrep/parallel, npm DuckDB)
+  --no-docs          print the table, but do not write docs/performance.md or the SVGs
+  --json-out FILE    also write every measurement as JSON
+  --list             list the benches and exit
+  -h, --help         this help
+`;
+
+// ------------------------------------------------------------------ options --
+
+function parseCli() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        rows: { type: 'string' },
+        reps: { type: 'string' },
+        only: { type: 'string', multiple: true },
+        skip: { type: 'string', multiple: true },
+        threads: { type: 'string' },
+        'chunk-size': { type: 'string' },
+        seed: { type: 'string' },
+        tmp: { type: 'string' },
+        keep: { type: 'boolean' },
+        'no-install': { type: 'boolean' },
+        'no-docs': { type: 'boolean' },
+        'json-out': { type: 'string' },
+        list: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    });
+  } catch (error) {
+    console.error(`bench: ${error.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const v = parsed.values;
+  const num = (name, fallback, min) => {
+    if (v[name] === undefined) return fallback;
+    const n = Number(v[name]);
+    if (!Number.isFinite(n) || !Number.isInteger(n) || n < min) {
+      console.error(`bench: --${name} must be an integer >= ${min}, got '${v[name]}'`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const list = (xs) => (xs ?? []).flatMap((x) => x.split(/[,\s]+/)).filter(Boolean);
+  return {
+    rows: num('rows', DEFAULT_ROWS, 1000),
+    reps: num('reps', 3, 1),
+    only: list(v.only),
+    skip: list(v.skip),
+    threads: num('threads', os.availableParallelism(), 1),
+    chunkSize: v['chunk-size'],
+    seed: num('seed', 1, 0),
+    tmp: v.tmp ?? os.tmpdir(),
+    keep: v.keep === true,
+    install: v['no-install'] !== true,
+    docs: v['no-docs'] !== true,
+    jsonOut: v['json-out'],
+    list: v.list === true,
+    help: v.help === true,
+  };
+}
+
+const opts = parseCli();
+if (opts.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const log = (text) => process.stderr.write(`${text}\n`);
+const pwFlags = () => ['--threads', String(opts.threads), '--no-progress', ...(opts.chunkSize ? ['--chunk-size', opts.chunkSize] : [])];
+
+// -------------------------------------------------------- answer checking --
+
+const num = (text) => {
+  const n = Number(String(text).trim().split(/\s+/)[0]);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${JSON.stringify(String(text).slice(0, 80))}`);
+  return n;
+};
+const sumLines = (text) =>
+  text
+    .split('\n')
+    .filter((l) => l.trim())
+    .reduce((t, l) => t + num(l), 0);
+
+function equalAnswers(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b) ? null : `${JSON.stringify(a)} != ${JSON.stringify(b)}`;
+}
+
+/** Stations and counts must be equal, min/max equal, means within rounding (pagewise rounds half up to 0.1). */
+function compareStats(pw, peer) {
+  if (!Array.isArray(pw) || !Array.isArray(peer)) return 'not a list of stations';
+  if (pw.length !== peer.length) return `${pw.length} stations vs ${peer.length}`;
+  const byName = new Map(peer.map((r) => [r.name, r]));
+  let bad = 0;
+  let first = '';
+  for (const r of pw) {
+    const p = byName.get(r.name);
+    let why = '';
+    if (!p) why = `station ${JSON.stringify(r.name)} missing from the peer`;
+    else if (r.count !== p.count) why = `${r.name}: count ${r.count} vs ${p.count}`;
+    else if (Math.abs(r.min - p.min) > 1e-9 || Math.abs(r.max - p.max) > 1e-9) why = `${r.name}: min/max ${r.min}/${r.max} vs ${p.min}/${p.max}`;
+    else if (Math.abs(r.mean - p.mean) > 0.05 + 1e-6) why = `${r.name}: mean ${r.mean} vs ${p.mean}`;
+    if (why) {
+      bad++;
+      first ||= why;
+    }
+  }
+  return bad ? `${bad} station(s) differ, e.g. ${first}` : null;
+}
+const statsSummary = (rows) => ({ stations: rows.length, rows: rows.reduce((t, r) => t + r.count, 0) });
+
+// ------------------------------------------------------------------ benches --
+
+const R = opts.rows;
+const FILES = {
+  main: { rows: R, stations: 413, what: 'main file' },
+  stats: { rows: Math.max(1, Math.round(R / 2)), stations: 413, from: 'main', what: 'stats file (1e8 rows at full scale)' },
+  readline: { rows: Math.max(1, Math.round(R / 4)), stations: 413, from: 'main', what: 'readline file (5e7 rows at full scale)' },
+  s10k: { rows: Math.max(1, Math.round(R / 4)), stations: 10000, what: '10,000 stations' },
+  freq: { rows: Math.max(1, Math.round(R / 40)), stations: 413, from: 'main', what: 'freq tune file (freq is slow)' },
+  random: { bytes: Math.max(64 << 20, Math.round(((1 << 30) * Math.min(1, R / DEFAULT_ROWS)) / 4096) * 4096), what: 'random bytes for random access' },
+};
+
+const pw = (label, args, parse) => ({ label, cmd: NODE, args: (f) => [PAGEWISE, ...args, ...pwFlags(), f], parse, pagewise: true });
+const wcLines = () => pw('pagewise wc --lines', ['wc', '--lines', '--json'], (o) => JSON.parse(o).lines);
+const pwStats = () => pw('pagewise stats', ['stats', '--json'], (o) => JSON.parse(o));
+const scale = R / DEFAULT_ROWS;
+
+const BENCHES = [
+  {
+    name: 'wc-lines',
+    title: 'count lines',
+    file: 'main',
+    a: wcLines(),
+    b: { label: 'wc -l', cmd: 'wc', args: (f) => ['-l', f], env: C_ENV, parse: num, needs: 'wc' },
+    expect: (files) => files.main.rows,
+    target: { op: '<=', value: 0.7, text: 'pw/peer ≤ 0.70' },
+  },
+  {
+    name: 'wc-lines-limit',
+    title: 'count lines: physical limit',
+    file: 'main',
+    a: wcLines(),
+    b: { label: 'C AVX2 limit', cmd: 'LIMIT', args: (f) => [f, String(opts.threads)], parse: num, needs: 'limit', limit: true },
+    expect: (files) => files.main.rows,
+    target: { op: '<=', value: 1.6, text: 'pw/limit ≤ 1.6' },
+  },
+  {
+    name: 'wc-lines-parallel',
+    title: 'count lines: GNU parallel',
+    file: 'main',
+    a: wcLines(),
+    b: {
+      label: 'parallel --pipepart wc -l',
+      cmd: 'parallel',
+      args: (f) => ['--will-cite', '--pipepart', '-a', f, '--block', '-1', '-j', String(opts.threads), 'wc', '-l'],
+      env: C_ENV,
+      parse: sumLines,
+      needs: 'parallel',
+    },
+    expect: (files) => files.main.rows,
+  },
+  {
+    name: 'grep-rg',
+    title: 'count matching lines: ripgrep',
+    file: 'main',
+    a: pw('pagewise grep --count', ['grep', '--count', '--json', 'Hamburg'], (o) => JSON.parse(o).count),
+    b: { label: 'rg -c -F', cmd: 'rg', args: (f) => ['-c', '-F', '-j', String(opts.threads), 'Hamburg', f], env: C_ENV, parse: num, needs: 'rg', okStatus: [0, 1] },
+    target: { op: '<=', value: 0.8, text: 'pw/peer ≤ 0.80' },
+  },
+  {
+    name: 'grep-gnu',
+    title: 'count matching lines: GNU grep',
+    file: 'main',
+    a: pw('pagewise grep --count', ['grep', '--count', '--json', 'Hamburg'], (o) => JSON.parse(o).count),
+    b: { label: 'grep -c -F', cmd: 'grep', args: (f) => ['-c', '-F', 'Hamburg', f], env: C_ENV, parse: num, needs: 'grep', okStatus: [0, 1] },
+  },
+  {
+    name: 'wc',
+    title: 'lines, words, bytes',
+    file: 'main',
+    a: pw('pagewise wc', ['wc', '--json'], (o) => JSON.parse(o)),
+    b: {
+      label: 'wc',
+      cmd: 'wc',
+      args: (f) => [f],
+      env: C_ENV,
+      parse: (o) => {
+        const [lines, words, bytes] = o.trim().split(/\s+/).map(Number);
+        return { lines, words, bytes };
+      },
+      needs: 'wc',
+    },
+    target: { op: '<=', value: 0.25, text: 'pw/peer ≤ 0.25' },
+  },
+  {
+    name: 'stats-readline',
+    title: '1BRC stats: readline script',
+    file: 'readline',
+    a: pwStats(),
+    b: { label: 'readline + split + Map', cmd: NODE, args: (f) => [join(BENCH, 'peers', 'readline-stats.mjs'), f], parse: JSON.parse },
+    compare: compareStats,
+    summary: statsSummary,
+    expectRows: (files) => files.readline.rows,
+    target: { op: '<=', value: 0.05, text: 'pw/peer ≤ 0.05' },
+  },
+  {
+    name: 'stats-abs',
+    title: '1BRC stats, absolute',
+    file: 'stats',
+    a: pwStats(),
+    summary: statsSummary,
+    expectRows: (files) => files.stats.rows,
+    absolute: true,
+    target: (files) => {
+      const value = 3.5 * (files.stats.rows / 1e8);
+      return files.stats.rows === 1e8
+        ? { op: '<=', value, text: '≤ 3.5 s at 1e8 rows', seconds: true }
+        : { op: '<=', value, text: `≤ ${Number(value.toPrecision(3))} s (3.5 s × ${exp(files.stats.rows)}/1e8 rows, scaled)`, seconds: true };
+    },
+  },
+  {
+    name: 'stats-duckdb',
+    title: '1BRC stats: DuckDB',
+    file: 'stats',
+    a: pwStats(),
+    b: { label: 'DuckDB read_csv GROUP BY', cmd: NODE, args: (f) => [join(BENCH, 'peers', 'duckdb-stats.mjs'), f, String(opts.threads)], parse: JSON.parse, needs: 'duckdb' },
+    compare: compareStats,
+    summary: statsSummary,
+    expectRows: (files) => files.stats.rows,
+  },
+  {
+    name: 'stats-traditional',
+    title: '1BRC stats: worker_threads + fs.read',
+    file: 'stats',
+    a: pwStats(),
+    b: { label: 'worker_threads + fs.read + strings', cmd: NODE, args: (f) => [join(BENCH, 'peers', 'traditional-stats.mjs'), f, String(opts.threads)], parse: JSON.parse },
+    compare: compareStats,
+    summary: statsSummary,
+    expectRows: (files) => files.stats.rows,
+  },
+  {
+    name: 'stats-10k-duckdb',
+    title: '1BRC stats, 10,000 stations: DuckDB',
+    file: 's10k',
+    a: pwStats(),
+    b: { label: 'DuckDB read_csv GROUP BY', cmd: NODE, args: (f) => [join(BENCH, 'peers', 'duckdb-stats.mjs'), f, String(opts.threads)], parse: JSON.parse, needs: 'duckdb' },
+    compare: compareStats,
+    summary: statsSummary,
+    expectRows: (files) => files.s10k.rows,
+  },
+  {
+    name: 'stats-10k-traditional',
+    title: '1BRC stats, 10,000 stations: worker_threads + fs.read',
+    file: 's10k',
+    a: pwStats(),
+    b: { label: 'worker_threads + fs.read + strings', cmd: NODE, args: (f) => [join(BENCH, 'peers', 'traditional-stats.mjs'), f, String(opts.threads)], parse: JSON.parse },
+    compare: compareStats,
+    summary: statsSummary,
+    expectRows: (files) => files.s10k.rows,
+  },
+  {
+    name: 'scaling',
+    title: 'CPU-bound job, 2 threads vs 1',
+    file: 'stats',
+    a: { label: 'cpu-bound --threads 2', cmd: NODE, args: (f) => [PAGEWISE, 'run', join(BENCH, 'jobs', 'cpu-bound.mjs'), '--json', '--no-progress', '--threads', '2', f], parse: JSON.parse, pagewise: true },
+    b: { label: 'cpu-bound --threads 1', cmd: NODE, args: (f) => [PAGEWISE, 'run', join(BENCH, 'jobs', 'cpu-bound.mjs'), '--json', '--no-progress', '--threads', '1', f], parse: JSON.parse, pagewise: true },
+    invert: true, // the figure is throughput(2)/throughput(1) = wall(1)/wall(2)
+    noLimit: true, // CPU-bound by design: a fraction of the scan limit means nothing
+    target: { op: '>=', value: 1.85, text: 'wall 1T / wall 2T ≥ 1.85' },
+    needsCores: 2,
+  },
+  {
+    name: 'random',
+    title: `1M random 4-byte reads in ${fmtBytes(FILES.random.bytes)}`,
+    file: 'random',
+    a: { label: 'MappedFile view + DataView', cmd: NODE, args: (f) => [join(BENCH, 'micro', 'random-access.mjs'), 'view', f, '1000000', String(opts.seed)], parse: JSON.parse, inner: true, pagewise: true },
+    b: { label: 'fs.readSync per read', cmd: NODE, args: (f) => [join(BENCH, 'micro', 'random-access.mjs'), 'readSync', f, '1000000', String(opts.seed)], parse: JSON.parse, inner: true },
+    answer: (r) => r.checksum,
+    invert: true,
+    target: { op: '>=', value: 10, text: 'readSync / view ≥ 10' },
+  },
+];
+
+const TUNE_JOBS = [
+  { job: 'wc', file: 'main' },
+  { job: 'grep', file: 'main', params: { pattern: 'Hamburg', count: true } },
+  { job: 'stats', file: 'stats' },
+  { job: 'freq', file: 'freq' },
+];
+
+if (opts.list) {
+  for (const b of BENCHES) process.stdout.write(`${b.name.padEnd(22)} ${b.title}\n`);
+  process.stdout.write(`${'tune'.padEnd(22)} pagewise tune for ${TUNE_JOBS.map((t) => t.job).join(', ')} (chunk-size charts)\n`);
+  process.exit(0);
+}
+
+const matches = (name, patterns) => patterns.some((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(name));
+const allNames = [...BENCHES.map((b) => b.name), 'tune'];
+for (const p of [...opts.only, ...opts.skip]) {
+  if (!allNames.some((n) => matches(n, [p]))) {
+    console.error(`bench: no bench matches '${p}' (try --list)`);
+    process.exit(2);
+  }
+}
+const selected = (name) => (opts.only.length === 0 || matches(name, opts.only)) && !matches(name, opts.skip);
+const benches = BENCHES.filter((b) => selected(b.name));
+const runTune = selected('tune');
+
+// -------------------------------------------------------------- preflight --
+
+if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) {
+  console.error('bench: dist/ is missing; build first: npx tsc -p tsconfig.json (or npm run build)');
+  process.exit(1);
+}
+
+function newestMtime(dir, ext) {
+  let newest = 0;
+  if (!existsSync(dir)) return 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(ext)) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+const staleNote =
+  Math.max(newestMtime(join(ROOT, 'src'), '.ts'), newestMtime(join(ROOT, 'workers'), '.ts')) > newestMtime(join(ROOT, 'dist'), '.js') + 1000
+    ? 'dist/ is older than src/ or workers/: rebuild (npx tsc -p tsconfig.json) to measure the current code'
+    : undefined;
+if (staleNote) log(colors.yellow(`bench: warning: ${staleNote}`));
+
+const notes = [];
+const tools = {};
+
+function aptInstall(packages) {
+  if (!opts.install) return false;
+  if (process.getuid?.() !== 0 || !hasCommand('apt-get', ['--version'])) return false;
+  log(`bench: installing ${packages.join(' ')} with apt-get (only because they are missing) ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'pipe'], env, encoding: 'utf8' });
+  if (update.status !== 0) log(`bench: apt-get update failed: ${(update.stderr ?? '').trim().split('\n').pop()}`);
+  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: ['ignore', 'ignore', 'pipe'], env, encoding: 'utf8' });
+  if (install.status !== 0) log(`bench: apt-get install failed: ${(install.stderr ?? '').trim().split('\n').pop()}`);
+  return install.status === 0;
+}
+
+function duckdbInstalled() {
+  return existsSync(join(DEPS, 'node_modules', '@duckdb', 'node-api', 'package.json'));
+}
+
+function preparePeers(tmp) {
+  const needed = new Set(benches.flatMap((b) => [b.a.needs, b.b?.needs]).filter(Boolean));
+  for (const cmd of ['wc', 'grep']) if (needed.has(cmd)) tools[cmd] = hasCommand(cmd);
+  const apt = [];
+  if (needed.has('rg') && !hasCommand('rg')) apt.push('ripgrep');
+  if (needed.has('parallel') && !hasCommand('parallel')) apt.push('parallel');
+  if (apt.length) aptInstall(apt);
+  if (needed.has('rg')) tools.rg = hasCommand('rg');
+  if (needed.has('parallel')) tools.parallel = hasCommand('parallel');
+  if (needed.has('duckdb')) {
+    if (!duckdbInstalled() && opts.install) {
+      log(`bench: installing ${DUCKDB_PACKAGE} into bench/.deps ...`);
+      mkdirSync(DEPS, { recursive: true });
+      if (!existsSync(join(DEPS, 'package.json'))) writeFileSync(join(DEPS, 'package.json'), '{ "private": true, "description": "peers for bench/run.mjs; git-ignored" }\n');
+      const r = spawnSync('npm', ['install', '--prefix', DEPS, '--no-audit', '--no-fund', '--loglevel=error', DUCKDB_PACKAGE], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      if (r.status !== 0) log(`bench: npm install ${DUCKDB_PACKAGE} failed: ${(r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}`);
+    }
+    tools.duckdb = duckdbInstalled();
+  }
+  tools.limit = false;
+  if (hasCommand('cc', ['--version'])) {
+    const exe = join(tmp, 'count_newlines');
+    const r = spawnSync('cc', ['-O3', '-pthread', '-o', exe, join(BENCH, 'c', 'count_newlines.c')], { encoding: 'utf8' });
+    if (r.status === 0) {
+      tools.limit = exe;
+    } else {
+      notes.push(`count_newlines.c did not compile: ${(r.stderr ?? '').trim().split('\n').slice(0, 2).join(' ')}`);
+    }
+  }
+  const why = { rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
+  return why;
+}
+
+// ------------------------------------------------------------------- data --
+
+function generate(tmp, needed) {
+  const files = {};
+  const order = ['main', 'stats', 'readline', 'freq', 's10k', 'random'];
+  const want = new Set(needed);
+  for (const key of [...want]) if (FILES[key].from) want.add(FILES[key].from);
+  for (const key of order) {
+    if (!want.has(key)) continue;
+    const spec = FILES[key];
+    const path = join(tmp, `${key}.txt`);
+    const t0 = performance.now();
+    if (key === 'random') {
+      const r = spawnSync(NODE, [join(BENCH, 'micro', 'random-access.mjs'), 'make', path, String(spec.bytes)], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('could not write the random-access file');
+    } else if (spec.from && spec.rows < FILES[spec.from].rows) {
+      // The first rows of the main file: a 1BRC file in its own right, faster than generating.
+      const fd = openSync(path, 'w');
+      const r = spawnSync('head', ['-n', String(spec.rows), files[spec.from].path], { stdio: ['ignore', fd, 'inherit'] });
+      closeSync(fd);
+      if (r.status !== 0) throw new Error(`head -n ${spec.rows} failed`);
+    } else if (spec.from) {
+      files[key] = { ...files[spec.from], key, what: spec.what };
+      continue;
+    } else {
+      const seed = key === 's10k' ? opts.seed + 1 : opts.seed;
+      const r = spawnSync(NODE, [PAGEWISE, 'gen', '1brc', path, '--rows', String(spec.rows), '--stations', String(spec.stations), '--seed', String(seed), '--json', '--no-progress'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status !== 0) throw new Error(`pagewise gen failed for ${key}`);
+    }
+    const bytes = statSync(path).size;
+    files[key] = { key, path, bytes, rows: spec.rows, stations: spec.stations, what: spec.what };
+    log(`bench: ${key.padEnd(8)} ${fmtBytes(bytes).padStart(10)}${spec.rows ? `, ${spec.rows.toLocaleString('en-US')} rows` : ''} in ${fmtSeconds((performance.now() - t0) / 1000)}`);
+  }
+  return files;
+}
+
+// ------------------------------------------------------------------ running --
+
+function runSide(side, file) {
+  const cmd = side.cmd === 'LIMIT' ? tools.limit : side.cmd;
+  const r = timeCommand(cmd, side.args(file.path), { env: side.env, okStatus: side.okStatus ?? [0] });
+  let answer;
+  let raw;
+  if (!r.error) {
+    try {
+      raw = side.parse(r.stdout);
+      answer = raw;
+    } catch (error) {
+      r.error = `could not read ${side.label}'s output: ${error.message}`;
+    }
+  }
+  const seconds = side.inner && raw ? raw.seconds : r.seconds;
+  return { seconds, wall: r.seconds, cpu: r.cpuSeconds, error: r.error, answer };
+}
+
+const limitRates = new Map();
+/** The C limit's throughput on this file (bytes/s): the median of `reps` runs. */
+function limitRate(file) {
+  if (!tools.limit || !file.rows) return NaN;
+  if (limitRates.has(file.key)) return limitRates.get(file.key);
+  const times = [];
+  for (let i = 0; i < Math.max(3, opts.reps); i++) {
+    const r = timeCommand(tools.limit, [file.path, String(opts.threads)]);
+    if (r.error) break;
+    times.push(r.seconds);
+  }
+  const rate = times.length ? file.bytes / median(times) : NaN;
+  limitRates.set(file.key, rate);
+  return rate;
+}
+
+function checkTarget(target, value) {
+  if (!target || !Number.isFinite(value)) return undefined;
+  return target.op === '<=' ? value <= target.value : value >= target.value;
+}
+
+/** Why a bench cannot run here (a peer is missing), or undefined. */
+function skipReason(bench, why) {
+  for (const side of [bench.a, bench.b].filter(Boolean)) {
+    if (side.needs && !tools[side.needs]) return why[side.needs] ?? `${side.needs} is not available`;
+  }
+  if (bench.needsCores && os.availableParallelism() < bench.needsCores) return `needs ${bench.needsCores} cores`;
+  return undefined;
+}
+
+function runBench(bench, files, why) {
+  const file = files[bench.file];
+  const result = { name: bench.name, title: bench.title, file: bench.file, bytes: file?.bytes, a: bench.a.label, b: bench.b?.label, reps: [], problems: [], mismatch: [] };
+  const target = typeof bench.target === 'function' ? bench.target(FILES) : bench.target;
+  result.target = target;
+  result.skipped = skipReason(bench, why);
+  if (result.skipped) {
+    log(colors.yellow(`\n[${bench.name}] skipped: ${result.skipped}`));
+    return result;
+  }
+  log(`\n[${bench.name}] ${bench.title}: ${bench.a.label}${bench.b ? ` vs ${bench.b.label}` : ''} on ${file.key} (${fmtBytes(file.bytes)})`);
+  warm(file.path);
+  const answerOf = bench.answer ?? ((x) => x);
+  let firstA;
+  let firstB;
+  for (let i = 0; i < opts.reps; i++) {
+    const rep = { a: runSide(bench.a, file) };
+    if (bench.b && !rep.a.error) rep.b = runSide(bench.b, file);
+    result.reps.push(rep);
+    const errors = [rep.a.error, rep.b?.error].filter(Boolean);
+    if (errors.length) {
+      result.problems.push(...errors);
+      log(colors.red(`  rep ${i + 1}: ERROR ${errors.join('; ')}`));
+      break;
+    }
+    // Every answer must equal the first pagewise answer (and the peer's).
+    const a = answerOf(rep.a.answer);
+    const b = rep.b ? answerOf(rep.b.answer) : undefined;
+    const compare = bench.compare ?? equalAnswers;
+    if (i === 0) {
+      firstA = a;
+      firstB = b;
+      if (bench.b) {
+        const diff = compare(a, b);
+        if (diff) result.mismatch.push(`${bench.a.label} vs ${bench.b.label}: ${diff}`);
+      }
+      const expect = bench.expect?.(files);
+      if (expect !== undefined && a !== expect) result.mismatch.push(`${bench.a.label} says ${a}, the file has ${expect}`);
+      const expectRows = bench.expectRows?.(files);
+      if (expectRows !== undefined && bench.summary && bench.summary(a).rows !== expectRows) result.mismatch.push(`${bench.a.label} counted ${bench.summary(a).rows} rows, the file has ${expectRows}`);
+      result.answer = bench.summary ? bench.summary(a) : a;
+      result.checked = true;
+    } else {
+      const diffA = compare(a, firstA);
+      if (diffA) result.mismatch.push(`${bench.a.label} rep ${i + 1} differs from rep 1: ${diffA}`);
+      if (bench.b) {
+        const diffB = compare(firstA, b);
+        if (diffB) result.mismatch.push(`${bench.b.label} rep ${i + 1} differs: ${diffB}`);
+      }
+    }
+    const ratio = rep.b ? (bench.invert ? rep.b.seconds / rep.a.seconds : rep.a.seconds / rep.b.seconds) : undefined;
+    rep.ratio = ratio;
+    log(`  rep ${i + 1}/${opts.reps}: ${bench.a.label} ${fmtSeconds(rep.a.seconds)}${rep.b ? `, ${bench.b.label} ${fmtSeconds(rep.b.seconds)}, ratio ${fmtRatio(ratio)}` : ''}`);
+  }
+  void firstB;
+  const ok = result.reps.filter((r) => !r.a.error && (!bench.b || (r.b && !r.b.error)));
+  result.aMedian = median(ok.map((r) => r.a.seconds));
+  result.bMedian = bench.b ? median(ok.map((r) => r.b.seconds)) : undefined;
+  result.ratio = bench.b ? median(ok.map((r) => r.ratio)) : undefined;
+  result.value = bench.absolute ? result.aMedian : result.ratio;
+  result.pass = checkTarget(target, result.value);
+  result.inner = bench.a.inner === true;
+  if (bench.a.pagewise && !bench.a.inner && !bench.noLimit && file.rows) {
+    const rate = limitRate(file);
+    result.limitFraction = Number.isFinite(rate) ? file.bytes / result.aMedian / rate : undefined;
+    result.limitRate = rate;
+  }
+  if (bench.b?.limit) result.limitFraction = result.bMedian / result.aMedian;
+  if (result.mismatch.length) for (const m of result.mismatch) log(colors.red(`  MISMATCH: ${m}`));
+  else if (ok.length) log(colors.green('  answers agree'));
+  return result;
+}
+
+function runTunes(files) {
+  const out = [];
+  for (const t of TUNE_JOBS) {
+    const file = files[t.file];
+    log(`\n[tune] pagewise tune --job ${t.job} on ${file.key} (${fmtBytes(file.bytes)})`);
+    warm(file.path);
+    const args = [PAGEWISE, 'tune', file.path, '--job', t.job, '--json', '--no-progress', '--threads', String(opts.threads)];
+    if (t.params) args.push('--params', JSON.stringify(t.params));
+    const r = timeCommand(NODE, args);
+    if (r.error) {
+      out.push({ job: t.job, file: t.file, bytes: file.bytes, error: r.error });
+      log(colors.red(`  ERROR ${r.error}`));
+      continue;
+    }
+    const parsed = JSON.parse(r.stdout);
+    out.push({ job: t.job, file: t.file, bytes: file.bytes, rows: file.rows, seconds: r.seconds, limitRate: limitRate(file), ...parsed });
+    log(`  ${parsed.trials.map((x) => `${fmtBytes(x.chunkSize)} ${fmtRate(x.bytesPerSecond)}`).join(', ')}; recommended ${fmtBytes(parsed.recommended)}`);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ report --
+
+function resultCell(r) {
+  if (r.skipped) return 'skipped';
+  if (r.problems.length) return '**ERROR**';
+  if (r.mismatch.length) return '**MISMATCH**';
+  if (r.pass === undefined) return 'info';
+  return r.pass ? 'pass' : '**miss**';
+}
+
+function markdownTable(results) {
+  const lines = [
+    '| bench | pagewise side | median | peer | median | ratio | target | result | % of limit | answers |',
+    '|---|---|---:|---|---:|---:|---|---|---:|---|',
+  ];
+  for (const r of results) {
+    const answers = r.skipped ? '–' : r.mismatch.length ? '**MISMATCH**' : r.checked ? 'agree' : '–';
+    const ratioText = r.ratio === undefined ? '–' : `${fmtRatio(r.ratio)}`;
+    const limit = r.limitFraction !== undefined && Number.isFinite(r.limitFraction) ? `${(r.limitFraction * 100).toFixed(0)}%` : '–';
+    lines.push(
+      `| \`${r.name}\` | ${r.a} | ${r.skipped ? '–' : fmtSeconds(r.aMedian)}${r.inner ? '¹' : ''} | ${r.b ?? '–'} | ${r.b && !r.skipped ? fmtSeconds(r.bMedian) + (r.inner ? '¹' : '') : '–'} | ${ratioText} | ${r.target?.text ?? '–'} | ${resultCell(r)}${r.skipped ? ` (${r.skipped})` : ''} | ${limit} | ${answers} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function rawTimes(results) {
+  const out = [];
+  for (const r of results) {
+    if (r.skipped || r.reps.length === 0) continue;
+    out.push(`### \`${r.name}\`: ${r.title}`, '');
+    out.push(`File: ${r.file} (${fmtBytes(r.bytes)}). Answer: \`${JSON.stringify(r.answer)?.slice(0, 160) ?? '–'}\`.`, '');
+    const hasB = r.reps.some((x) => x.b);
+    out.push(hasB ? `| rep | ${r.a} wall | cpu | ${r.b} wall | cpu | ratio |` : `| rep | ${r.a} wall | cpu |`);
+    out.push(hasB ? '|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|');
+    r.reps.forEach((x, i) => {
+      const a = x.a.error ? 'error' : `${x.a.seconds.toFixed(3)} s${r.inner ? ` (process ${x.a.wall.toFixed(3)} s)` : ''}`;
+      const b = !x.b ? '–' : x.b.error ? 'error' : `${x.b.seconds.toFixed(3)} s${r.inner ? ` (process ${x.b.wall.toFixed(3)} s)` : ''}`;
+      out.push(hasB ? `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${b} | ${x.b ? fmtCpu(x.b.cpu) : '–'} | ${x.ratio === undefined ? '–' : fmtRatio(x.ratio)} |` : `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} |`);
+    });
+    for (const p of r.problems) out.push('', `Error: ${p}`);
+    for (const m of r.mismatch) out.push('', `**MISMATCH**: ${m}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+const fmtCpu = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : '–');
+
+function peersChart(results) {
+  const groups = [];
+  for (const r of results) {
+    if (r.skipped || r.problems.length || !Number.isFinite(r.aMedian) || r.inner) continue;
+    if (r.name === 'wc-lines-limit') continue; // folded into wc-lines
+    const bars = [{ name: r.a, value: r.bytes / r.aMedian / 1e9, kind: 'pagewise' }];
+    if (r.b && Number.isFinite(r.bMedian)) bars.push({ name: r.b, value: r.bytes / r.bMedian / 1e9, kind: r.name === 'scaling' ? 'pagewise' : 'peer' });
+    if (r.name === 'wc-lines') {
+      const lim = results.find((x) => x.name === 'wc-lines-limit' && Number.isFinite(x.bMedian));
+      if (lim) bars.push({ name: 'C AVX2 limit', value: lim.bytes / lim.bMedian / 1e9, kind: 'limit' });
+    }
+    for (const b of bars) b.text = `${b.value >= 1 ? b.value.toFixed(2) : b.value.toPrecision(2)} GB/s`;
+    groups.push({ label: `${r.name} (${fmtBytes(r.bytes)})`, bars });
+  }
+  if (!groups.length) return undefined;
+  return barChart({
+    title: 'pagewise vs peers: throughput (file bytes / median wall time)',
+    subtitle: `${opts.threads} threads, warm page cache, whole commands timed (process start included)`,
+    unit: 'GB/s',
+    groups,
+  });
+}
+
+function tuneChart(t) {
+  const points = t.trials.map((x) => ({ x: x.chunkSize, y: x.bytesPerSecond / 1e9 }));
+  return lineChart({
+    title: `pagewise tune --job ${t.job}: throughput vs chunk size`,
+    subtitle: `${fmtBytes(t.bytes)} file (${t.file}), ${opts.threads} threads, best of 3 per size`,
+    xLabel: 'chunk size',
+    yLabel: 'GB/s',
+    series: [{ name: t.job, points }],
+    xTick: (x) => fmtBytes(x).replace('.0 ', ' '),
+    marks: [{ series: t.job, x: t.recommended, label: 'recommended' }],
+  });
+}
+
+// -------------------------------------------------------------------- main --
+
+const base = resolve(opts.tmp);
+mkdirSync(base, { recursive: true });
+const tmp = mkdtempSync(join(base, 'pagewise-bench-'));
+let cleaned = false;
+const cleanup = () => {
+  if (cleaned) return;
+  cleaned = true;
+  if (opts.keep) log(`bench: kept the data in ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
+
+const started = new Date();
+const mach = machine();
+const loadBefore = loadAverage();
+log(`bench: ${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${mach.kernel}, Node ${mach.node}; load average ${loadBefore}`);
+log(`bench: ${benches.length} bench(es)${runTune ? ' + tune' : ''}, ${opts.reps} rep(s) each, ${opts.threads} threads, data in ${tmp}`);
+
+const why = preparePeers(tmp);
+const neededFiles = new Set([...benches.filter((b) => !skipReason(b, why)).map((b) => b.file), ...(runTune ? TUNE_JOBS.map((t) => t.file) : [])]);
+const freeBytes = (() => {
+  const df = spawnSync('df', ['-B1', '--output=avail', tmp], { encoding: 'utf8' });
+  return df.status === 0 ? Number(df.stdout.trim().split('\n').pop()) : NaN;
+})();
+const roughNeed = R * 13.8 * 2.2 + FILES.random.bytes;
+if (Number.isFinite(freeBytes) && freeBytes < roughNeed) log(colors.yellow(`bench: warning: ${fmtBytes(freeBytes)} free in ${tmp}, the data may need ~${fmtBytes(roughNeed)}`));
+
+const files = generate(tmp, neededFiles);
+const results = [];
+for (const bench of benches) {
+  try {
+    results.push(runBench(bench, files, why));
+  } catch (error) {
+    log(colors.red(`[${bench.name}] crashed: ${error.stack}`));
+    results.push({ name: bench.name, title: bench.title, a: bench.a.label, b: bench.b?.label, reps: [], problems: [`harness error: ${error.message}`], mismatch: [], bytes: files[bench.file]?.bytes });
+  }
+}
+const tunes = runTune ? runTunes(files) : [];
+const loadAfter = loadAverage();
+const finished = new Date();
+
+// --- print and write -----------------------------------------------------------
+
+const table = markdownTable(results);
+const versions = {
+  wc: versionOf('wc'),
+  grep: versionOf('grep', ['-V']),
+  rg: versionOf('rg'),
+  parallel: versionOf('parallel', ['--version']),
+  duckdb: duckdbInstalled() ? `@duckdb/node-api ${JSON.parse(readFileSync(join(DEPS, 'node_modules', '@duckdb', 'node-api', 'package.json'), 'utf8')).version}` : undefined,
+  cc: versionOf('cc'),
+};
+const pagewiseVersion = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+const gitRev = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).stdout?.trim();
+const dryRun = R < DEFAULT_ROWS;
+const mismatches = results.filter((r) => r.mismatch.length);
+const errors = results.filter((r) => r.problems.length);
+
+process.stdout.write(`\n${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${mach.kernel}, Node ${mach.node}; load average ${loadBefore} before, ${loadAfter} after\n\n${table}\n\n`);
+if (dryRun) process.stdout.write(`Scaled-down run (--rows ${exp(R)}): process start-up dominates; the targets are meant for the default ${exp(DEFAULT_ROWS)} rows.\n`);
+if (mismatches.length) process.stdout.write(colors.red(`ANSWERS DIFFER in: ${mismatches.map((r) => r.name).join(', ')} (see above)\n`));
+if (errors.length) process.stdout.write(colors.red(`ERRORS in: ${errors.map((r) => r.name).join(', ')}\n`));
+
+const rel = (p) => relative(DOCS, p);
+const md = [];
+md.push('# Performance', '');
+md.push(`Generated by \`npm run bench\` (\`node bench/run.mjs${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}\`) on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${fmtSeconds((finished - started) / 1000)}. Do not edit by hand: rerun the harness. How to run it and what each bench measures: [bench/README.md](../bench/README.md).`, '');
+if (dryRun) md.push(`> **Scaled-down run**: \`--rows ${exp(R)}\` instead of the default ${exp(DEFAULT_ROWS)}. At this size process start-up (Node, and for pagewise a worker pool and the JIT warming up each job) dominates, so the ratios say little about the targets, which are meant for the full-size run (\`npm run bench\`).`, '');
+if (staleNote) md.push(`> Warning: ${staleNote}.`, '');
+md.push('## Machine', '');
+md.push('| | |', '|---|---|');
+md.push(`| CPU | ${mach.cpu}${mach.avx2 ? ' (AVX2)' : ''} |`);
+md.push(`| cores | ${mach.cores} (benches use ${opts.threads} threads) |`);
+md.push(`| RAM | ${fmtBytes(mach.ramBytes)} |`);
+md.push(`| kernel | ${mach.kernel}${mach.distro ? ` (${mach.distro})` : ''} |`);
+md.push(`| Node.js | ${mach.node} (${mach.arch}) |`);
+md.push(`| pagewise | ${pagewiseVersion}${gitRev ? ` (${gitRev})` : ''}${opts.chunkSize ? `, --chunk-size ${opts.chunkSize}` : ', chunk size auto'} |`);
+md.push(`| load average (1, 5, 15 min) | ${loadBefore} before, ${loadAfter} after |`);
+for (const [k, v] of Object.entries(versions)) md.push(`| ${k} | ${v ?? 'not installed'} |`);
+md.push('');
+const loadMax = Math.max(...`${loadBefore} ${loadAfter}`.split(' ').map(Number));
+if (loadMax > mach.cores * 0.5) md.push(`> The machine was busy (load average up to ${loadMax.toFixed(2)} on ${mach.cores} cores): other processes competed for the CPU, so these times are noisy.`, '');
+md.push('## Data', '');
+md.push('| file | rows | stations | size |', '|---|---:|---:|---:|');
+for (const f of Object.values(files)) md.push(`| ${f.key}: ${f.what} | ${f.rows ? f.rows.toLocaleString('en-US') : '–'} | ${f.stations ?? '–'} | ${fmtBytes(f.bytes)} |`);
+md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`).`, '');
+md.push('## Results', '');
+md.push(table, '');
+md.push(
+  '- **median**: median wall time of the whole command (spawnSync, performance.now(): process start-up included), page cache warm.',
+  '- **ratio**: the median of the per-pair ratios (rep *i* of A against rep *i* of B, run back to back): pagewise wall / peer wall unless the target says otherwise.',
+  '- **% of limit**: pagewise throughput as a fraction of `bench/c/count_newlines.c` (mmap + AVX2 newline count on the same threads, the fastest any scan of the file can be) on the same file.',
+  '- **answers**: every run\'s output is checked against the peer\'s and against the known row count; stats compares every station (count, min, max exactly; mean within 0.05).',
+  '- ¹ random access: time of the read loop inside the process (offsets drawn before the clock starts), not of the whole command.',
+  '- Coreutils, grep, ripgrep and GNU parallel run with `LC_ALL=C` (their fastest mode; the same byte-wise word and line rules as pagewise).',
+  '',
+);
+const notesOut = [...notes, ...results.filter((r) => r.skipped).map((r) => `\`${r.name}\` skipped: ${r.skipped}.`), ...errors.flatMap((r) => r.problems.map((p) => `\`${r.name}\` error: ${p}`)), ...mismatches.flatMap((r) => r.mismatch.map((m) => `**MISMATCH** \`${r.name}\`: ${m}`))];
+if (notesOut.length) md.push('### Notes', '', ...notesOut.map((n) => `- ${n}`), '');
+
+const svgs = [];
+const peers = peersChart(results);
+if (peers) svgs.push({ name: 'perf-peers.svg', svg: peers, alt: 'pagewise vs peers, throughput' });
+for (const t of tunes) if (!t.error) svgs.push({ name: `perf-tune-${t.job}.svg`, svg: tuneChart(t), alt: `throughput vs chunk size, ${t.job}` });
+if (svgs.length) {
+  md.push('## Charts', '');
+  for (const s of svgs) md.push(`![${s.alt}](${s.name})`, '');
+}
+if (tunes.length) {
+  md.push('## Chunk size (`pagewise tune`)', '');
+  md.push(`\`pagewise tune FILE --job NAME --json --threads ${opts.threads}\`: one warm-up pass, then the best of 3 runs per size, timed inside the process (\`runJob\` stats: no start-up). In parentheses: the fraction of the C limit on the same file.`, '');
+  const sizes = [...new Set(tunes.flatMap((t) => t.trials?.map((x) => x.chunkSize) ?? []))].sort((a, b) => a - b);
+  md.push(`| job | file | ${sizes.map((s) => fmtBytes(s)).join(' | ')} | recommended | C limit on the file |`);
+  md.push(`|---|---|${sizes.map(() => '---:|').join('')}---|---:|`);
+  for (const t of tunes) {
+    if (t.error) {
+      md.push(`| ${t.job} | ${t.file} | ${sizes.map(() => '–').join(' | ')} | error: ${t.error} | – |`);
+      continue;
+    }
+    const cells = sizes.map((s) => {
+      const x = t.trials.find((y) => y.chunkSize === s);
+      return x ? `${fmtRate(x.bytesPerSecond)}${Number.isFinite(t.limitRate) ? ` (${((100 * x.bytesPerSecond) / t.limitRate).toFixed(0)}%)` : ''}` : '–';
+    });
+    md.push(`| ${t.job} | ${t.file} (${fmtBytes(t.bytes)}) | ${cells.join(' | ')} | ${fmtBytes(t.recommended)} | ${fmtRate(t.limitRate)} |`);
+  }
+  md.push('');
+}
+md.push('## Raw times', '', `${opts.reps} rep(s) per side, alternating A B A B; cpu = user + system time of the command and its children.`, '');
+md.push(rawTimes(results));
+md.push('## Method', '');
+md.push(
+  '- Data: `pagewise gen 1brc` into a fresh temporary directory (removed at the end unless `--keep`).',
+  '- Before each bench its file is read through once (`cat FILE > /dev/null`), so every run reads from the page cache.',
+  '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
+  '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
+  '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
+  '',
+);
+const mdText = `${md.join('\n')}\n`;
+
+if (opts.docs) {
+  mkdirSync(DOCS, { recursive: true });
+  writeFileSync(join(DOCS, 'performance.md'), mdText);
+  for (const s of svgs) writeFileSync(join(DOCS, s.name), s.svg);
+  process.stdout.write(`wrote ${rel(join(DOCS, 'performance.md'))}${svgs.length ? ` and ${svgs.map((s) => s.name).join(', ')}` : ''} in ${relative(process.cwd(), DOCS) || '.'}\n`);
+}
+if (opts.jsonOut) {
+  writeFileSync(opts.jsonOut, `${JSON.stringify({ started, finished, machine: mach, loadBefore, loadAfter, options: opts, versions, files, results, tunes, limitRates: Object.fromEntries(limitRates) }, null, 2)}\n`);
+  process.stdout.write(`wrote ${opts.jsonOut}\n`);
+}
+process.exitCode = mismatches.length || errors.length ? 1 : 0;
