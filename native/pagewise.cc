@@ -593,6 +593,9 @@ Napi::Value IndexOfByte(const Napi::CallbackInfo& info) {
   int value = static_cast<int>(info[1].As<Napi::Number>().Uint32Value() & 0xff);
   size_t start, end;
   ArgRange(info, 2, b.length, &start, &end);
+  // An empty array may have no memory at all (data == nullptr), and memchr's
+  // pointer must not be null even for 0 bytes (UBSan reports it).
+  if (end == start) return Napi::Number::New(info.Env(), -1.0);
   const void* hit = memchr(b.data + start, value, end - start);
   double r = hit == nullptr ? -1.0 : static_cast<double>(static_cast<const uint8_t*>(hit) - b.data);
   return Napi::Number::New(info.Env(), r);
@@ -604,6 +607,9 @@ Napi::Value IndexOf(const Napi::CallbackInfo& info) {
   Bytes needle = ArgBytes(info, 1);
   size_t start, end;
   ArgRange(info, 2, b.length, &start, &end);
+  // The empty needle is found where the search starts (as Buffer#indexOf
+  // says), even in an array with no memory, where FindBytes would say nullptr.
+  if (needle.length == 0) return Napi::Number::New(info.Env(), static_cast<double>(start));
   const uint8_t* hit = pagewise::FindBytes(b.data + start, end - start, needle.data, needle.length);
   return Napi::Number::New(info.Env(), hit == nullptr ? -1.0 : static_cast<double>(hit - b.data));
 }

@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { ErrorCodes, JobFailedError, PagewiseError, toPagewiseError } from './errors.js';
 import { jobPath, loadJob, type JobRef } from './job.js';
 import { memoryBudget, type MemoryBudget } from './memory.js';
-import { native, Madvise, PAGE_SIZE } from './native.js';
+import { native, Fadvise, Madvise, PAGE_SIZE } from './native.js';
 import { resolveOptions, formatBytes, type MapReduceOptions, type ResolvedOptions } from './options.js';
 import { autoChunkSize, checkWholeRecords, chunkCount } from './planner.js';
 import { mapStream } from './stream.js';
@@ -56,9 +56,12 @@ export interface RunReport<R = unknown> {
 
 type Input = { kind: 'map'; path: string; size: number } | { kind: 'stream'; path: string; stdin: boolean };
 
-const WORKER_URL = new URL('../workers/map-worker.js', import.meta.url);
+// A CommonJS shim that import()s map-worker.js (see map-worker-entry.cts).
+const WORKER_URL = new URL('../workers/map-worker-entry.cjs', import.meta.url);
 /** Streams are read in blocks this large. */
 const STREAM_BLOCK = 4 << 20;
+/** One kernel readahead window (read_ahead_kb 8192): one MADV_WILLNEED call reads at most this much. */
+const READAHEAD_WINDOW = 8 << 20;
 
 // One pool per (threads, limits), reused by later runs: starting workers and
 // loading a job costs tens of milliseconds. Idle workers exit on their own and
@@ -71,6 +74,9 @@ function getPool(threads: number, resourceLimits: ResolvedOptions['resourceLimit
   if (!pool) {
     pool = new Piscina({
       filename: WORKER_URL.href,
+      // All threads start at once, while the main thread is still loading
+      // the job and stating the inputs. Idle workers are unref'd by Piscina,
+      // so a cached pool does not keep the process alive.
       minThreads: 0,
       maxThreads: threads,
       idleTimeout: 1000,
@@ -253,11 +259,13 @@ function planRun(o: ResolvedOptions, mappedBytes: number, largestFile: number): 
     chunkSizeReason = `auto: ~${o.threads * 8} chunks for ${o.threads} threads, between 1 MiB and 64 MiB`;
     if (release !== 'keep') {
       // Bounded memory: every thread holds its chunk plus its prefetch, and
-      // that working set should stay under a quarter of the budget.
-      const cap = Math.floor(budget.bytes / (4 * o.threads * (1 + o.prefetch)));
+      // the kernel reads up to one readahead window past where it reads; that
+      // working set should stay under a quarter of the budget. (Without the
+      // window, 2 threads in a 96 MiB cgroup peaked at 50-60% of it.)
+      const cap = Math.floor((budget.bytes / (4 * o.threads) - READAHEAD_WINDOW) / (1 + o.prefetch));
       if (chunkSize > cap) {
-        chunkSize = Math.max(PAGE_SIZE * 16, 2 ** Math.floor(Math.log2(cap)));
-        chunkSizeReason += `, capped so threads x (1 + prefetch) chunks stay under 1/4 of the memory budget`;
+        chunkSize = cap < PAGE_SIZE * 16 ? PAGE_SIZE * 16 : Math.max(PAGE_SIZE * 16, 2 ** Math.floor(Math.log2(cap)));
+        chunkSizeReason += `, capped so threads x (1 + prefetch) chunks and a readahead window each stay under 1/4 of the memory budget`;
       }
     }
   }
@@ -302,7 +310,7 @@ async function runMappedGroup(
       checkRecordLength: o.explicitMaxRecordLength,
       release: plan.release,
       prefetch: o.prefetch,
-      prefetchStep: 8 << 20,
+      prefetchStep: READAHEAD_WINDOW,
     };
     const total = files.reduce((n, f) => n + f.chunks, 0);
     if (total === 0) {
@@ -332,7 +340,12 @@ async function runMappedGroup(
     }
     meter.filesDone += files.length;
   } finally {
-    for (const f of files) native.close(f.mappingId);
+    for (const f of files) {
+      // Workers evict behind each chunk; what a late boundary read or the
+      // kernel's readahead brought back after the last chunk goes here.
+      if (plan.release === 'evict' && f.size > 0) native.fadvise(f.mappingId, 0, f.size, Fadvise.dontneed);
+      native.close(f.mappingId);
+    }
   }
 }
 
@@ -511,6 +524,8 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
   const cpuStart = process.cpuUsage();
   const usageStart = process.resourceUsage();
 
+  // Start the workers now: their startup overlaps loading the job below.
+  if (o.mode !== 'read') getPool(o.threads, o.resourceLimits);
   const jobFile = jobPath(job);
   const loaded = await loadJob(jobFile);
   const split: Split = loaded.split ?? 'lines';

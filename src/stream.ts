@@ -89,6 +89,9 @@ export async function mapStream(job: Job, source: string | Readable, label: stri
     if (term >= 0) cut = data.lastIndexOf(term) + 1;
     else if (recordSize > 0) cut = data.length - (data.length % recordSize);
     else cut = data.length;
+    // Records inside a block are as bounded as the carried tail below (the
+    // mapped path checks every record against an explicit limit too).
+    if (term >= 0 && cut > o.maxRecordLength) checkRecordLengths(data, cut, term, offset, o.maxRecordLength, label);
     if (cut > 0) feed(data.subarray(0, cut));
     pending = data.subarray(cut);
     if (term >= 0 && pending.length > o.maxRecordLength) {
@@ -104,6 +107,23 @@ export async function mapStream(job: Job, source: string | Readable, label: stri
   if (recordSize > 0) checkWholeRecords(offset + pending.length, o.split, label);
   feed(pending);
   return acc;
+}
+
+/** Throws ERR_PAGEWISE_RECORD_TOO_LONG for the first record of `data[0, cut)` longer than `max`. */
+function checkRecordLengths(data: Uint8Array, cut: number, term: number, offset: number, max: number, label: string): void {
+  let at = 0;
+  while (at < cut) {
+    const hit = data.indexOf(term, at);
+    const end = hit < 0 || hit >= cut ? cut : hit + 1;
+    if (end - at > max) {
+      throw new PagewiseError(
+        ErrorCodes.RECORD_TOO_LONG,
+        `'${label}': the record at byte offset ${offset + at} is ${end - at} bytes, longer than maxRecordLength (${max} bytes)`,
+        { offset: offset + at, maxRecordLength: max, path: label },
+      );
+    }
+    at = end;
+  }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -80,7 +80,7 @@ export interface RunSettings {
   split: Split;
   chunkSize: number;
   maxRecordLength: number;
-  /** Explicit maxRecordLength smaller than a chunk: scan every record. */
+  /** An explicit maxRecordLength was given: scan every record of a slice longer than it. */
   checkRecordLength: boolean;
   release: Exclude<ReleasePolicy, 'auto'>;
   /** Chunks to prefetch ahead of the one being processed (0: none). */
@@ -144,4 +144,6 @@ export interface TaskErrorInfo {
   index?: number;
   start?: number;
   end?: number;
+  /** Byte offset an error is about (ERR_PAGEWISE_RECORD_TOO_LONG: inside the long record). */
+  offset?: number;
 }
