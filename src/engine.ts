@@ -77,7 +77,7 @@ function getPool(threads: number, resourceLimits: ResolvedOptions['resourceLimit
       // All threads start at once, while the main thread is still loading
       // the job and stating the inputs. Idle workers are unref'd by Piscina,
       // so a cached pool does not keep the process alive.
-      minThreads: 0,
+      minThreads: threads,
       maxThreads: threads,
       idleTimeout: 1000,
       concurrentTasksPerWorker: 1,
