@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { Piscina } from 'piscina';
 import pLimit from 'p-limit';
-import { ErrorCodes, JobFailedError, PagewiseError, toPagewiseError } from './errors.js';
+import { ErrorCodes, JobFailedError, PagewiseError, fileChangedMessage, toPagewiseError } from './errors.js';
 import { jobPath, loadJob, type JobRef } from './job.js';
 import { memoryBudget, type MemoryBudget } from './memory.js';
 import { native, Fadvise, Madvise, PAGE_SIZE } from './native.js';
@@ -330,12 +330,9 @@ async function runMappedGroup(
     }
     for (const f of files) {
       const state = native.state(f.mappingId);
-      if (state.faults > 0 || state.currentSize !== f.size) {
-        throw new PagewiseError(
-          ErrorCodes.FILE_TRUNCATED,
-          `'${f.path}' changed size while it was being read: ${f.size} bytes at start, ${state.currentSize} now`,
-          { path: f.path, sizeAtStart: f.size, sizeNow: state.currentSize },
-        );
+      const message = fileChangedMessage(f.path, f.size, state);
+      if (message !== undefined) {
+        throw new PagewiseError(ErrorCodes.FILE_TRUNCATED, message, { path: f.path, sizeAtStart: f.size, sizeNow: state.currentSize });
       }
     }
     meter.filesDone += files.length;

@@ -113,6 +113,19 @@ export function toPagewiseError(error: unknown): PagewiseError {
   return new PagewiseError('ERR_PAGEWISE_INTERNAL', error instanceof Error ? error.message : String(error), { cause: error });
 }
 
+/**
+ * Whether a mapped file is intact, and if not why: the message of
+ * ERR_PAGEWISE_FILE_TRUNCATED. Workers check before and after each chunk, the
+ * engine once more at the end of a run.
+ */
+export function fileChangedMessage(path: string, sizeAtStart: number, state: { currentSize: number; faults: number }): string | undefined {
+  if (state.faults === 0 && state.currentSize === sizeAtStart) return undefined;
+  return (
+    `'${path}' changed size while it was being read: ${sizeAtStart} bytes at start, ${state.currentSize} now` +
+    (state.faults > 0 ? ` (${state.faults} pages past the end were read as zeros and discarded)` : '')
+  );
+}
+
 /** True when `error` is one of pagewise's errors (or an OS error it passed on) with that code. */
 export function hasCode(error: unknown, code: string): boolean {
   return error !== null && typeof error === 'object' && (error as { code?: unknown }).code === code;

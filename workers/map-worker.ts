@@ -9,6 +9,7 @@
 import { native, Madvise, Fadvise, PAGE_SIZE } from '../src/native.js';
 import { resolveChunk, resolveCut, terminatorOf } from '../src/planner.js';
 import { loadJob } from '../src/job.js';
+import { fileChangedMessage } from '../src/errors.js';
 import type { ChunkInfo, ChunkResult, ChunkTask, DrainResult, DrainTask, FileRef, Job, RunSettings, TaskErrorInfo } from '../src/types.js';
 import { MAX_VIEW_LENGTH } from '../src/options.js';
 
@@ -55,16 +56,8 @@ function failure(error: unknown): TaskFailure {
 }
 
 function checkNotTruncated(file: FileRef): void {
-  const state = native.state(file.mappingId);
-  if (state.faults > 0 || state.currentSize !== file.size) {
-    throw new ChunkError({
-      code: 'ERR_PAGEWISE_FILE_TRUNCATED',
-      message:
-        `'${file.path}' changed size while it was being read: ${file.size} bytes at start, ${state.currentSize} now` +
-        (state.faults > 0 ? ` (${state.faults} pages past the end were read as zeros and discarded)` : ''),
-      fileIndex: file.fileIndex,
-    });
-  }
+  const message = fileChangedMessage(file.path, file.size, native.state(file.mappingId));
+  if (message !== undefined) throw new ChunkError({ code: 'ERR_PAGEWISE_FILE_TRUNCATED', message, fileIndex: file.fileIndex });
 }
 
 /** How far behind a released chunk `release: 'evict'` sweeps the page cache again. */
