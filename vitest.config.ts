@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// .ci/run asks for a JSON summary too, to print a plain 'N passed, N failed' line.
+const summary = process.env.PAGEWISE_TEST_SUMMARY;
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -10,5 +13,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: more parallel files only fight over them and skew timings.
     maxWorkers: 2,
+    reporters: summary ? ['default', ['json', { outputFile: summary }]] : ['default'],
   },
 });
