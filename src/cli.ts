@@ -78,7 +78,7 @@ function intOption(values: Values, name: string, min: number): number | undefine
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = typeof raw === 'string' && /^\d+(\.\d+)?(e\d+)?$/i.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new InvalidOptionError(`--${name}`, `an integer >= ${min}`, raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidOptionError(`--${name}`, `an integer >= ${min}, such as 1000000 or 1e8`, raw);
   return n;
 }
 
@@ -357,19 +357,11 @@ async function cmdTune(ctx: Context, args: string[]): Promise<void> {
   ctx.out(`\nrecommended: --chunk-size ${formatBytes(recommended).replace(' ', '')} (smallest size within 5% of the fastest)\n`);
 }
 
-function rowsOption(values: Values, fallback: number): number {
-  const raw = values.rows as string | undefined;
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!/^\d+(\.\d+)?(e\d+)?$/i.test(raw) || !Number.isSafeInteger(n) || n < 0) throw new InvalidOptionError('--rows', 'a non-negative integer such as 1000000 or 1e8', raw);
-  return n;
-}
-
 async function cmdGen(ctx: Context, args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { rows: { type: 'string' }, stations: { type: 'string' }, seed: { type: 'string' } });
   if (positionals[0] !== '1brc') throw new UsageError(`unknown generator '${positionals[0] ?? ''}': try pagewise gen 1brc OUT`);
   needFiles(positionals, 2, 'pagewise gen 1brc OUT');
-  const rows = rowsOption(values, 1_000_000);
+  const rows = intOption(values, 'rows', 0) ?? 1_000_000;
   const stations = values.stations === undefined ? 413 : Number(values.stations);
   if (stations !== 413 && stations !== 10000) throw new InvalidOptionError('--stations', '413 or 10000', values.stations);
   const seed = intOption(values, 'seed', 0) ?? 1;
@@ -395,7 +387,7 @@ async function cmdGen(ctx: Context, args: string[]): Promise<void> {
 
 async function cmdDemo(ctx: Context, args: string[]): Promise<void> {
   const { values } = parse(args, { rows: { type: 'string' }, keep: { type: 'boolean' } });
-  const rows = rowsOption(values, 20_000_000);
+  const rows = intOption(values, 'rows', 0) ?? 20_000_000;
   const dir = mkdtempSync(join(tmpdir(), 'pagewise-demo-'));
   const file = join(dir, 'measurements.txt');
   try {
