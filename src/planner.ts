@@ -54,6 +54,22 @@ export function resolveCut(cut: number, size: number, split: Split, find: ByteFi
   );
 }
 
+/**
+ * The first record in `[from, to)` (records end with `term`; the range starts
+ * at a record start) longer than `max` bytes, or undefined. One search per
+ * record: used only when the user set maxRecordLength explicitly.
+ */
+export function findLongRecord(find: ByteFinder, term: number, from: number, to: number, max: number): { offset: number; length: number } | undefined {
+  let at = from;
+  while (at < to) {
+    const hit = find(term, at, to);
+    const end = hit < 0 ? to : hit + 1;
+    if (end - at > max) return { offset: at, length: end - at };
+    at = end;
+  }
+  return undefined;
+}
+
 /** A resolved chunk: `[start, end)` holds whole records (may be empty). */
 export interface ChunkRange {
   index: number;
@@ -102,10 +118,7 @@ export function checkWholeRecords(size: number, split: Split, path?: string): vo
 
 /** A ByteFinder over an in-memory buffer (tests, streaming). */
 export function bufferFinder(bytes: Uint8Array): ByteFinder {
-  return (byte, from, limit) => {
-    const i = bytes.subarray(0, limit).indexOf(byte, from);
-    return i;
-  };
+  return (byte, from, limit) => bytes.subarray(0, limit).indexOf(byte, from);
 }
 
 /**

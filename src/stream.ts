@@ -8,7 +8,7 @@
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, JobFailedError, PagewiseError } from './errors.js';
-import { checkWholeRecords, terminatorOf } from './planner.js';
+import { bufferFinder, checkWholeRecords, findLongRecord, terminatorOf } from './planner.js';
 import type { Job, Split } from './types.js';
 
 export interface StreamRunOptions {
@@ -111,19 +111,13 @@ export async function mapStream(job: Job, source: string | Readable, label: stri
 
 /** Throws ERR_PAGEWISE_RECORD_TOO_LONG for the first record of `data[0, cut)` longer than `max`. */
 function checkRecordLengths(data: Uint8Array, cut: number, term: number, offset: number, max: number, label: string): void {
-  let at = 0;
-  while (at < cut) {
-    const hit = data.indexOf(term, at);
-    const end = hit < 0 || hit >= cut ? cut : hit + 1;
-    if (end - at > max) {
-      throw new PagewiseError(
-        ErrorCodes.RECORD_TOO_LONG,
-        `'${label}': the record at byte offset ${offset + at} is ${end - at} bytes, longer than maxRecordLength (${max} bytes)`,
-        { offset: offset + at, maxRecordLength: max, path: label },
-      );
-    }
-    at = end;
-  }
+  const long = findLongRecord(bufferFinder(data), term, 0, cut, max);
+  if (long === undefined) return;
+  throw new PagewiseError(
+    ErrorCodes.RECORD_TOO_LONG,
+    `'${label}': the record at byte offset ${offset + long.offset} is ${long.length} bytes, longer than maxRecordLength (${max} bytes)`,
+    { offset: offset + long.offset, maxRecordLength: max, path: label },
+  );
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

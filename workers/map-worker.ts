@@ -7,7 +7,7 @@
  * would drop their `code`.
  */
 import { native, Madvise, Fadvise, PAGE_SIZE } from '../src/native.js';
-import { resolveChunk, resolveCut, terminatorOf } from '../src/planner.js';
+import { findLongRecord, resolveChunk, resolveCut, terminatorOf } from '../src/planner.js';
 import { loadJob } from '../src/job.js';
 import { fileChangedMessage } from '../src/errors.js';
 import type { ChunkInfo, ChunkResult, ChunkTask, DrainResult, DrainTask, FileRef, Job, RunSettings, TaskErrorInfo } from '../src/types.js';
@@ -158,22 +158,16 @@ function mapChunk(job: Job, acc: unknown, settings: RunSettings, file: FileRef, 
 function checkRecordLengths(settings: RunSettings, file: FileRef, index: number, from: number, to: number): void {
   const term = terminatorOf(settings.split);
   if (term < 0) return;
-  let at = from;
-  while (at < to) {
-    const hit = native.find(file.mappingId, term, at, to);
-    const end = hit < 0 ? to : hit + 1;
-    if (end - at > settings.maxRecordLength) {
-      throw new ChunkError({
-        code: 'ERR_PAGEWISE_RECORD_TOO_LONG',
-        message: `'${file.path}': the record at byte offset ${at} is ${end - at} bytes, longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
-        fileIndex: file.fileIndex,
-        index,
-        start: at,
-        offset: at,
-      });
-    }
-    at = end;
-  }
+  const long = findLongRecord((byte, f, l) => native.find(file.mappingId, byte, f, l), term, from, to, settings.maxRecordLength);
+  if (long === undefined) return;
+  throw new ChunkError({
+    code: 'ERR_PAGEWISE_RECORD_TOO_LONG',
+    message: `'${file.path}': the record at byte offset ${long.offset} is ${long.length} bytes, longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
+    fileIndex: file.fileIndex,
+    index,
+    start: long.offset,
+    offset: long.offset,
+  });
 }
 
 async function runChunk(task: ChunkTask): Promise<ChunkResult | TaskFailure> {
