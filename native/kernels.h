@@ -17,4 +17,10 @@ const uint8_t* FindBytes(const uint8_t* hay, size_t n, const uint8_t* needle, si
 // (space, \t, \n, \v, \f, \r): the words `wc` counts in the C locale.
 uint64_t CountWords(const uint8_t* p, size_t n);
 
+// Number of records (each ended by `terminator`, the last one possibly not)
+// in [p, p + n) that contain needle[0, m): the grep -c kernel. Find the next
+// hit, count it, skip past its record's end. The needle must not contain the
+// terminator; an empty needle counts every record.
+uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator);
+
 }  // namespace pagewise

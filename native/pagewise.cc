@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -193,6 +194,7 @@ class Pin {
     Mapping* m = FindLocked(env, id);
     base = m->base;
     size = m->size;
+    opens = m->opens;
     m->views++;
   }
   ~Pin() {
@@ -207,6 +209,7 @@ class Pin {
   Pin& operator=(const Pin&) = delete;
   uint8_t* base = nullptr;
   uint64_t size = 0;
+  uint32_t opens = 0;  // handles at pin time; 0: only views keep it mapped
 
  private:
   uint32_t id_;
@@ -616,23 +619,13 @@ Napi::Value IndexOf(const Napi::CallbackInfo& info) {
 
 // countLinesContaining(u8, needle, terminator) -> number of records (ended by
 // `terminator`, the last one possibly not) that contain `needle`: the grep -c
-// kernel. memmem to the next hit, count it, memchr past the record's end. The
-// needle must not contain the terminator (checked in TypeScript).
+// kernel. The needle must not contain the terminator (checked in TypeScript).
 Napi::Value CountLinesContaining(const Napi::CallbackInfo& info) {
   Bytes b = ArgBytes(info, 0);
   Bytes needle = ArgBytes(info, 1);
-  int term = static_cast<int>(info[2].As<Napi::Number>().Uint32Value() & 0xff);
-  const uint8_t* p = b.data;
-  const uint8_t* end = b.data + b.length;
-  uint64_t count = 0;
-  while (p < end) {
-    const uint8_t* hit = pagewise::FindBytes(p, static_cast<size_t>(end - p), needle.data, needle.length);
-    if (hit == nullptr) break;
-    count++;
-    const void* nl = memchr(hit, term, static_cast<size_t>(end - hit));
-    if (nl == nullptr) break;
-    p = static_cast<const uint8_t*>(nl) + 1;
-  }
+  uint8_t term = static_cast<uint8_t>(info[2].As<Napi::Number>().Uint32Value() & 0xff);
+  if (b.length == 0) return Napi::Number::New(info.Env(), 0);
+  uint64_t count = pagewise::CountRecordsContaining(b.data, b.length, needle.data, needle.length, term);
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
@@ -642,6 +635,114 @@ Napi::Value CountLinesContaining(const Napi::CallbackInfo& info) {
 Napi::Value CountWords(const Napi::CallbackInfo& info) {
   Bytes b = ArgBytes(info, 0);
   return Napi::Number::New(info.Env(), static_cast<double>(pagewise::CountWords(b.data, b.length)));
+}
+
+// ------------------------------------------------------------ async scan --
+
+// One count over a range of a mapping (see scan() below).
+struct ScanOp {
+  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2 } kind;
+  uint8_t byte = 0;        // the byte to count, or the records' terminator
+  std::string needle;      // copied: the caller's array may move or die
+};
+
+// Runs a list of byte kernels over [offset, offset + length) of a mapping on
+// one of libuv's threadpool threads, and resolves a promise with one count per
+// op. The Pin holds the mapping in place until the work is done, even if the
+// engine closes its handle (an aborted run) meanwhile. A page past a shrunken
+// file's end reads as zeros through the SIGBUS handler, on this thread as on
+// any other; the engine checks the fault count after every chunk.
+class ScanWorker : public Napi::AsyncWorker {
+ public:
+  ScanWorker(Napi::Env env, std::unique_ptr<Pin> pin, uint64_t offset, uint64_t length, std::vector<ScanOp> ops)
+      : Napi::AsyncWorker(env, "pagewise.scan"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        pin_(std::move(pin)),
+        offset_(offset),
+        length_(length),
+        ops_(std::move(ops)),
+        counts_(ops_.size(), 0) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    if (length_ == 0) return;
+    const uint8_t* p = pin_->base + offset_;
+    size_t n = static_cast<size_t>(length_);
+    for (size_t i = 0; i < ops_.size(); i++) {
+      const ScanOp& op = ops_[i];
+      switch (op.kind) {
+        case ScanOp::kCountByte: counts_[i] = pagewise::CountByte(p, n, op.byte); break;
+        case ScanOp::kCountRecordsContaining:
+          counts_[i] = pagewise::CountRecordsContaining(p, n, reinterpret_cast<const uint8_t*>(op.needle.data()),
+                                                        op.needle.size(), op.byte);
+          break;
+        case ScanOp::kCountWords: counts_[i] = pagewise::CountWords(p, n); break;
+      }
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array out = Napi::Array::New(env, counts_.size());
+    for (size_t i = 0; i < counts_.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(counts_[i])));
+    pin_.reset();
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    pin_.reset();
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<Pin> pin_;
+  uint64_t offset_;
+  uint64_t length_;
+  std::vector<ScanOp> ops_;
+  std::vector<uint64_t> counts_;
+};
+
+// scan(id, offset, length, ops) -> Promise<number[]>, one count per op, each
+// op an object { op: 0 | 1 | 2, byte?, needle? }:
+//   0 count `byte`; 1 count records ended by `byte` that contain `needle`;
+//   2 count words (as countWords).
+// The range must lie inside the mapping and hold whole records (TypeScript
+// cuts it). Runs on libuv's threadpool: the engine keeps at most one call per
+// pool thread in flight.
+Napi::Value Scan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  uint64_t offset = ArgU64(info, 1);
+  uint64_t length = ArgU64(info, 2);
+  Napi::Array list = info[3].As<Napi::Array>();
+  std::vector<ScanOp> ops;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Object o = list.Get(i).As<Napi::Object>();
+    ScanOp op;
+    int kind = o.Get("op").As<Napi::Number>().Int32Value();
+    if (kind < 0 || kind > 2) throw Napi::RangeError::New(env, "unknown scan op " + std::to_string(kind));
+    op.kind = static_cast<ScanOp::Kind>(kind);
+    Napi::Value byte = o.Get("byte");
+    if (byte.IsNumber()) op.byte = static_cast<uint8_t>(byte.As<Napi::Number>().Uint32Value() & 0xff);
+    Napi::Value needle = o.Get("needle");
+    if (needle.IsTypedArray()) {
+      Napi::Uint8Array u8 = needle.As<Napi::Uint8Array>();
+      op.needle.assign(reinterpret_cast<const char*>(u8.Data()), u8.ElementLength());
+    }
+    ops.push_back(std::move(op));
+  }
+  std::unique_ptr<Pin> pin(new Pin(env, id));
+  if (pin->opens == 0) throw CodedError(env, "ERR_PAGEWISE_CLOSED", "mapping " + std::to_string(id) + " is closed");
+  if (offset > pin->size || length > pin->size - offset) {
+    throw Napi::RangeError::New(env, "scan [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
+                                         ") is outside the mapping of " + std::to_string(pin->size) + " bytes");
+  }
+  ScanWorker* worker = new ScanWorker(env, std::move(pin), offset, length, std::move(ops));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Value PageSize(const Napi::CallbackInfo& info) {
@@ -667,6 +768,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("indexOf", Napi::Function::New(env, IndexOf, "indexOf"));
   exports.Set("countLinesContaining", Napi::Function::New(env, CountLinesContaining, "countLinesContaining"));
   exports.Set("countWords", Napi::Function::New(env, CountWords, "countWords"));
+  exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
   exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
   return exports;
 }

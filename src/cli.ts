@@ -36,6 +36,8 @@ Options for every command that reads files:
   --prefetch N             chunks to prefetch ahead (default 1)
   --advice MODE            sequential | normal | random | hugepage (default sequential)
   --max-bytes N            read at most N bytes from a stream or device
+  --no-native-kernels      run a job's JS map in worker threads even where it has a
+                           native kernel (wc, grep --count run on native threads by default)
   --params JSON            (run) parameters passed to the job
   -h, --help               this help;  -v, --version  the version
 `;
@@ -53,6 +55,7 @@ const COMMON: ParseArgsConfig['options'] = {
   prefetch: { type: 'string' },
   advice: { type: 'string' },
   'max-bytes': { type: 'string' },
+  'no-native-kernels': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -99,6 +102,7 @@ function runOptions(values: Values): MapReduceOptions {
     if (n === undefined) throw new InvalidOptionError('--max-bytes', 'a byte count like 1000000 or 64MiB', values['max-bytes']);
     options.maxBytes = n;
   }
+  if (values['no-native-kernels']) options.nativeKernels = false;
   return options;
 }
 
@@ -162,11 +166,17 @@ async function execute(
   }
 }
 
+const EXECUTORS: Record<RunStats['executor'], string> = {
+  kernel: "the job's native kernel on libuv's threadpool, no JS worker",
+  workers: "the job's map in Piscina worker threads",
+  none: 'nothing was mapped',
+};
+
 function formatRunStats(s: RunStats): string {
   return (
     [
       `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s), ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})`,
-      `threads          ${s.threads}`,
+      `threads          ${s.threads} (${EXECUTORS[s.executor]})`,
       `wall             ${s.wallSeconds.toFixed(3)} s, ${(s.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
       `cpu              user ${s.cpuSeconds.user.toFixed(3)} s, system ${s.cpuSeconds.system.toFixed(3)} s`,
       `peak rss         ${formatBytes(s.peakRssBytes)}`,

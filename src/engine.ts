@@ -1,13 +1,16 @@
 /**
  * The engine: maps each input once, hands chunk handles (mapping id, chunk
  * number) to a Piscina pool, and merges partial results in file order. The
- * main thread never touches mapped pages: workers find record boundaries.
+ * main thread does not read mapped pages while workers run: workers find
+ * their own record boundaries. Jobs with a native kernel (`job.kernel`) skip
+ * the pool: the main thread cuts the chunks (a memchr of a few bytes at each
+ * cut) and runs the kernel over them on libuv's threadpool (see scanGroup).
  */
 import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { Piscina } from 'piscina';
-import pLimit from 'p-limit';
+import type { Piscina } from 'piscina';
 import { ErrorCodes, JobFailedError, PagewiseError, fileChangedMessage, toPagewiseError } from './errors.js';
+import { ChunkError, checkNotTruncated, chunkRange, prefetchAhead, releaseBehind } from './chunk.js';
 import { jobPath, loadJob, type JobRef } from './job.js';
 import { memoryBudget, type MemoryBudget } from './memory.js';
 import { native, Fadvise, Madvise, PAGE_SIZE } from './native.js';
@@ -21,6 +24,8 @@ import type {
   DrainTask,
   FileRef,
   Job,
+  KernelOp,
+  KernelPlan,
   Progress,
   ReleasePolicy,
   RunSettings,
@@ -38,6 +43,12 @@ export interface RunStats {
   chunkSize: number;
   chunkSizeReason: string;
   mode: 'mmap' | 'read' | 'mixed';
+  /**
+   * Who read the mapped inputs: `'kernel'` the job's native kernel on libuv's
+   * threadpool (no JS worker started), `'workers'` the job's `map` in the
+   * Piscina pool; `'none'` when nothing was mapped (streams only, or empty files).
+   */
+  executor: 'kernel' | 'workers' | 'none';
   release: Exclude<ReleasePolicy, 'auto'>;
   releaseReason: string;
   memoryBudget: MemoryBudget;
@@ -68,10 +79,26 @@ const READAHEAD_WINDOW = 8 << 20;
 // do not keep the process alive.
 const pools = new Map<string, Piscina>();
 
-function getPool(threads: number, resourceLimits: ResolvedOptions['resourceLimits']): { pool: Piscina; key: string } {
+// Piscina and p-limit are imported on first use: runs that need no worker
+// (native kernels, streams) do not pay for loading them (~40 ms at start-up).
+type PiscinaClass = typeof import('piscina').Piscina;
+let piscinaModule: Promise<PiscinaClass> | undefined;
+let pLimitModule: Promise<typeof import('p-limit')> | undefined;
+
+/** Loads Piscina now, so a pool can start without waiting for the import later. */
+function loadPiscina(): Promise<PiscinaClass> {
+  piscinaModule ??= import('piscina').then((m) => m.Piscina);
+  return piscinaModule;
+}
+
+async function getPool(threads: number, resourceLimits: ResolvedOptions['resourceLimits']): Promise<{ pool: Piscina; key: string }> {
   const key = `${threads}:${JSON.stringify(resourceLimits ?? {})}`;
   let pool = pools.get(key);
   if (!pool) {
+    const Piscina = await loadPiscina();
+    // Another run may have created it while this one waited for the import.
+    const created = pools.get(key);
+    if (created) return { pool: created, key };
     pool = new Piscina({
       filename: WORKER_URL.href,
       // All threads start at once, while the main thread is still loading
@@ -282,6 +309,7 @@ async function runMappedGroup(
   split: Split,
   meter: ProgressMeter,
   into: Accumulation,
+  kernel: KernelPlan | undefined,
 ): Promise<void> {
   const files: FileRef[] = [];
   try {
@@ -319,14 +347,19 @@ async function runMappedGroup(
       meter.filesDone += files.length;
       return;
     }
-    const { pool, key } = getPool(o.threads, o.resourceLimits);
-    try {
-      if (job.commutative) await drain(job, pool, files, settings, o, meter, into, total);
-      else await ordered(job, pool, files, settings, o, meter, into, total);
-    } catch (error) {
-      // A failed or aborted run may leave workers busy in a job: stop them.
-      await discardPool(key);
-      throw error;
+    if (kernel) {
+      mergeInto(job, into, await scanGroup(job, kernel, files, settings, o, meter, total));
+      o.onMerged?.(into.acc);
+    } else {
+      const { pool, key } = await getPool(o.threads, o.resourceLimits);
+      try {
+        if (job.commutative) await drain(job, pool, files, settings, o, meter, into, total);
+        else await ordered(job, pool, files, settings, o, meter, into, total);
+      } catch (error) {
+        // A failed or aborted run may leave workers busy in a job: stop them.
+        await discardPool(key);
+        throw error;
+      }
     }
     for (const f of files) {
       const state = native.state(f.mappingId);
@@ -364,6 +397,161 @@ function abortPromise(signal: AbortSignal | undefined): { promise: Promise<never
   });
   promise.catch(() => {});
   return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/** libuv's threadpool size (what the kernel path can run at once), as libuv reads it. */
+function threadpoolSize(): number {
+  const n = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
+}
+
+const SCAN_OPS = { countByte: 0, countRecordsContaining: 1, countWords: 2 } as const;
+
+/**
+ * The job's kernel plan for this run, or undefined when its `map` must run in
+ * workers: no kernel, `nativeKernels: false`, more threads than libuv's
+ * threadpool has (set UV_THREADPOOL_SIZE before Node starts to raise it), or
+ * an explicit maxRecordLength (checked record by record, in workers).
+ * @throws ERR_PAGEWISE_JOB_FAILED when `kernel()` throws or returns a bad plan.
+ */
+function kernelPlanOf(job: Job, o: ResolvedOptions): KernelPlan | undefined {
+  if (!job.kernel || !o.nativeKernels || o.threads > threadpoolSize() || o.explicitMaxRecordLength) return undefined;
+  let plan: KernelPlan | undefined;
+  try {
+    plan = job.kernel(o.params);
+  } catch (error) {
+    throw new JobFailedError(`job kernel() failed: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+  if (plan === undefined) return undefined;
+  const bad = (why: string): never => {
+    throw new JobFailedError(`job kernel() returned a bad plan: ${why}`, {});
+  };
+  if (plan === null || typeof plan !== 'object' || !Array.isArray(plan.ops) || typeof plan.fold !== 'function') {
+    bad('expected { ops: KernelOp[], fold(acc, counts, info) }');
+  }
+  const isByte = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
+  for (const op of plan.ops as KernelOp[]) {
+    if (op?.op === 'countByte' && isByte(op.byte)) continue;
+    if (op?.op === 'countWords') continue;
+    if (op?.op === 'countRecordsContaining' && isByte(op.terminator) && op.needle instanceof Uint8Array && !op.needle.includes(op.terminator)) continue;
+    bad(`unknown or malformed op ${JSON.stringify(op)} (countRecordsContaining's needle must be a Uint8Array without the terminator)`);
+  }
+  return plan;
+}
+
+/**
+ * The kernel path: cuts each chunk at record boundaries on the main thread,
+ * runs the plan's byte kernels over it on libuv's threadpool (at most
+ * `threads` chunks at once, no copy, no view), applies the release policy
+ * behind it, and folds the counts into one accumulator in file order.
+ */
+async function scanGroup(
+  job: Job,
+  plan: KernelPlan,
+  files: FileRef[],
+  settings: RunSettings,
+  o: ResolvedOptions,
+  meter: ProgressMeter,
+  total: number,
+): Promise<unknown> {
+  const ops = plan.ops.map((op) =>
+    op.op === 'countRecordsContaining'
+      ? { op: SCAN_OPS.countRecordsContaining, byte: op.terminator, needle: op.needle }
+      : op.op === 'countByte'
+        ? { op: SCAN_OPS.countByte, byte: op.byte }
+        : { op: SCAN_OPS.countWords },
+  );
+  const chunks: { file: FileRef; index: number }[] = [];
+  for (const file of files) for (let index = 0; index < file.chunks; index++) chunks.push({ file, index });
+  let acc = initOnMain(job, o.params);
+  const done = new Map<number, { counts: number[]; start: number; end: number }>();
+  const window = o.threads * 4;
+  const aborted = abortPromise(o.signal);
+  let failed = false;
+  try {
+    await Promise.race([
+      aborted.promise,
+      new Promise<void>((resolve, reject) => {
+        let next = 0;
+        let folded = 0;
+        let running = 0;
+        const fail = (error: unknown): void => {
+          if (failed) return;
+          failed = true;
+          reject(error instanceof ChunkError ? chunkError(error, files) : toPagewiseError(error));
+        };
+        const fold = (): void => {
+          while (done.has(folded)) {
+            const r = done.get(folded)!;
+            done.delete(folded);
+            const { file, index } = chunks[folded];
+            const info = { index, start: r.start, end: r.end, fileIndex: file.fileIndex, file: file.path, params: o.params };
+            try {
+              acc = plan.fold(acc, r.counts, info);
+            } catch (error) {
+              throw new JobFailedError(`job kernel fold failed on chunk ${index} of '${file.path}': ${(error as Error)?.message ?? error}`, {
+                cause: error,
+                index,
+                path: file.path,
+              });
+            }
+            folded++;
+            meter.bytesDone += r.end - r.start;
+            meter.chunksDone++;
+          }
+          meter.report();
+        };
+        const launch = (): void => {
+          while (!failed && running < o.threads && next < total && next - folded < window) {
+            const g = next++;
+            const { file, index } = chunks[g];
+            let range;
+            try {
+              checkNotTruncated(file);
+              range = chunkRange(settings, file, index);
+              prefetchAhead(settings, file, index);
+            } catch (error) {
+              return fail(error);
+            }
+            running++;
+            const { start, end } = range;
+            native.scan(file.mappingId, start, end - start, ops).then(
+              (counts) => {
+                running--;
+                if (failed) return;
+                try {
+                  // Pages read past a new end came back as zeros: never count them.
+                  checkNotTruncated(file);
+                  releaseBehind(settings, file, index, range);
+                  done.set(g, { counts, start, end });
+                  fold();
+                } catch (error) {
+                  return fail(error);
+                }
+                if (folded === total) resolve();
+                else launch();
+              },
+              (error: unknown) => {
+                running--;
+                fail(error);
+              },
+            );
+          }
+        };
+        launch();
+      }),
+    ]);
+  } finally {
+    failed = true;
+    aborted.dispose();
+  }
+  return acc;
+}
+
+/** A chunk failure raised on the main thread, as the error a worker's would become. */
+function chunkError(error: ChunkError, files: FileRef[]): PagewiseError {
+  const cause = error.original;
+  return taskError({ failed: error.info, cause: cause instanceof Error ? { name: cause.name, message: cause.message, stack: cause.stack } : undefined }, files);
 }
 
 async function drain(
@@ -428,7 +616,8 @@ async function ordered(
   // Chunk k is dispatched only while fewer than `window` chunks separate it
   // from the next one to merge: partials held for reordering stay bounded.
   const window = o.threads * 4;
-  const limit = pLimit(o.threads * 2);
+  pLimitModule ??= import('p-limit');
+  const limit = (await pLimitModule).default(o.threads * 2);
   const tasks: ChunkTask[] = [];
   for (const file of files) for (let index = 0; index < file.chunks; index++) tasks.push({ kind: 'chunk', settings, file, index });
   const aborted = abortPromise(o.signal);
@@ -521,11 +710,14 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
   const cpuStart = process.cpuUsage();
   const usageStart = process.resourceUsage();
 
-  // Start the workers now: their startup overlaps loading the job below.
-  if (o.mode !== 'read') getPool(o.threads, o.resourceLimits);
   const jobFile = jobPath(job);
+  // Piscina starts loading now, overlapping the job's import below.
+  if (o.mode !== 'read' && o.nativeKernels === false) void loadPiscina().catch(() => {});
   const loaded = await loadJob(jobFile);
   const split: Split = loaded.split ?? 'lines';
+  const kernel = o.mode === 'read' ? undefined : kernelPlanOf(loaded, o);
+  // Start the workers now: their startup overlaps stating the inputs below.
+  if (o.mode !== 'read' && !kernel) void getPool(o.threads, o.resourceLimits).catch(() => {});
   const inputs: Input[] = [];
   for (const p of paths) inputs.push(await classify(p, o));
   for (const input of inputs) if (input.kind === 'map') checkWholeRecords(input.size, split, input.path);
@@ -541,6 +733,7 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
     o.onProgress,
   );
   const into: Accumulation = { has: false, acc: undefined };
+  let ranMapped = false;
 
   // Consecutive mapped files form groups of at most maxOpenFiles; streams are
   // read in between, so merges follow the order the inputs were given in.
@@ -577,7 +770,8 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
       group.push({ path: m.path, size: m.size, fileIndex: i });
       i++;
     }
-    await runMappedGroup(loaded, jobFile, group, o, plan, split, meter, into);
+    await runMappedGroup(loaded, jobFile, group, o, plan, split, meter, into, kernel);
+    ranMapped = true;
   }
   meter.report(true);
 
@@ -602,6 +796,7 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
       chunkSize: plan.chunkSize,
       chunkSizeReason: plan.chunkSizeReason,
       mode: mapped.length === inputs.length ? 'mmap' : mapped.length === 0 ? 'read' : 'mixed',
+      executor: !ranMapped || mappedBytes === 0 ? 'none' : kernel ? 'kernel' : 'workers',
       release: plan.release,
       releaseReason: plan.releaseReason,
       memoryBudget: plan.budget,

@@ -41,6 +41,12 @@ export interface NativeBinding {
   indexOf(bytes: Uint8Array, needle: Uint8Array, from?: number, end?: number): number;
   countLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number): number;
   countWords(bytes: Uint8Array): number;
+  /**
+   * Runs byte kernels over [offset, offset + length) of a mapping on libuv's
+   * threadpool; resolves with one count per op. op 0: count `byte`; 1: count
+   * records ended by `byte` that contain `needle`; 2: count words.
+   */
+  scan(id: number, offset: number, length: number, ops: { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[]): Promise<number[]>;
   pageSize(): number;
 }
 

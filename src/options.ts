@@ -47,6 +47,12 @@ export interface MapReduceOptions {
   maxBytes?: number;
   /** Memory budget for `release: 'auto'`, in bytes; default min(physical memory, cgroup limit). */
   memoryBudget?: number;
+  /**
+   * Run a job's native kernel (`job.kernel`) on libuv's threadpool instead of
+   * starting JS workers, when the job has one; default true. `false` always
+   * runs `map` in workers.
+   */
+  nativeKernels?: boolean;
   /** Passed to Piscina: limits for each worker's heap. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
 }
@@ -68,6 +74,7 @@ export interface ResolvedOptions {
   mode: 'auto' | 'mmap' | 'read';
   maxBytes?: number;
   memoryBudget?: number;
+  nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
 }
 
@@ -165,6 +172,9 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
   const mode = checkOneOf(o.mode, 'options.mode', ['auto', 'mmap', 'read'] as const, 'auto');
   const maxBytes = o.maxBytes === undefined ? undefined : checkInt(o.maxBytes, 'options.maxBytes', 0);
   const memoryBudget = o.memoryBudget === undefined ? undefined : checkInt(o.memoryBudget, 'options.memoryBudget', 1);
+  if (o.nativeKernels !== undefined && typeof o.nativeKernels !== 'boolean') {
+    throw new InvalidOptionError('options.nativeKernels', 'a boolean', o.nativeKernels);
+  }
   if (o.resourceLimits !== undefined && (o.resourceLimits === null || typeof o.resourceLimits !== 'object')) {
     throw new InvalidOptionError('options.resourceLimits', 'an object', o.resourceLimits);
   }
@@ -184,6 +194,7 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
     mode,
     maxBytes,
     memoryBudget,
+    nativeKernels: o.nativeKernels ?? true,
     resourceLimits: o.resourceLimits,
   };
 }

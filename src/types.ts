@@ -54,6 +54,32 @@ export interface Job<A = unknown, R = A> {
   merge(a: A, b: A): A;
   /** Turn the final accumulator into the result, once, on the main thread. */
   finish?(acc: A, params?: unknown): R;
+  /**
+   * Optional fast path: say that, for these `params`, `map` only counts what
+   * the addon's byte kernels count. The engine then runs those kernels over
+   * each chunk on native threads (libuv's threadpool) and never starts a
+   * JavaScript worker, which saves their start-up (tens of ms) and the JS
+   * call per chunk. Return `undefined` to use `map` in workers. `map` must
+   * still give the same result: it is used for streams, with
+   * `nativeKernels: false`, and when the fast path cannot run.
+   */
+  kernel?(params?: unknown): KernelPlan<A> | undefined;
+}
+
+/** One count a native kernel makes over a chunk (see `Job.kernel`). */
+export type KernelOp =
+  /** Bytes equal to `byte` (0-255). */
+  | { op: 'countByte'; byte: number }
+  /** Records ended by `terminator` (the last may lack it) that contain `needle` (which must not contain `terminator`). */
+  | { op: 'countRecordsContaining'; needle: Uint8Array; terminator: number }
+  /** Maximal runs of bytes other than space, \t, \n, \v, \f, \r (wc's words in the C locale). */
+  | { op: 'countWords' };
+
+/** What `Job.kernel` returns: the counts to make, and how they fold into the accumulator. */
+export interface KernelPlan<A = unknown> {
+  ops: KernelOp[];
+  /** Called on the main thread once per chunk, in file order, with one count per op. */
+  fold(acc: A, counts: number[], info: ChunkInfo): A;
 }
 
 /** Progress reported to `options.onProgress` about every 100 ms and at the end. */

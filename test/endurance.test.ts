@@ -62,7 +62,11 @@ afterAll(async () => {
 });
 
 describe('endurance', () => {
-  it('1000 wc runs (threads 2): descriptors, mappings and RSS come back; no per-run worker start', async () => {
+  it.each([
+    ['in workers (drain mode)', false],
+    ['as a native kernel', true],
+  ])('1000 wc runs (threads 2) %s: descriptors, mappings and RSS come back; no per-run worker start', async (_, nativeKernels) => {
+    const OPTIONS = { threads: 2, chunkSize: '64KiB', nativeKernels } as const;
     // Warm up: start the pool's workers, load the job, let V8 settle its heaps.
     for (let i = 0; i < 30; i++) await pagewise.mapReduce(file, pagewise.builtinJobs.wc, OPTIONS);
     await settle();
@@ -121,7 +125,7 @@ describe('endurance', () => {
   it('shutdown() stops the workers: descriptors fall back to what they were before any pool', async () => {
     await pagewise.shutdown();
     const before = fdCount();
-    await pagewise.mapReduce(file, pagewise.builtinJobs.wc, OPTIONS);
+    await pagewise.mapReduce(file, pagewise.builtinJobs.wc, { ...OPTIONS, nativeKernels: false });
     expect(fdCount()).toBeGreaterThan(before);
     await pagewise.shutdown();
     await settle();

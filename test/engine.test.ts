@@ -151,7 +151,8 @@ describe.each(EDGE_FILES)('%s', (name) => {
     const path = files[name];
     const data = readFileSync(path);
     const reference = wcBinary(path);
-    for (const o of [...CONFIGS, { mode: 'read' as const }]) {
+    // Every config through the native kernel (the default) and through workers.
+    for (const o of [...CONFIGS, ...CONFIGS.map((c) => ({ ...c, nativeKernels: false })), { mode: 'read' as const }]) {
       const result = await pagewise.mapReduce<{ lines: number; words: number; bytes: number }>(path, pagewise.builtinJobs.wc, o);
       expect(result.lines, JSON.stringify(o)).toBe(reference.lines);
       expect(result.bytes, JSON.stringify(o)).toBe(reference.bytes);
@@ -175,6 +176,8 @@ describe.each(EDGE_FILES)('%s', (name) => {
         { threads: 1, chunkSize: 4096 },
         { threads: 2, chunkSize: 4096 },
         { threads: 4, chunkSize: '1MiB' },
+        { threads: 2, chunkSize: 4096, nativeKernels: false },
+        { threads: 4, chunkSize: '1MiB', nativeKernels: false },
         { mode: 'read' as const },
       ]) {
         const result = await pagewise.mapReduce<{ count: number }>(path, pagewise.builtinJobs.grep, { ...o, params: { pattern, count: true } });

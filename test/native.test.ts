@@ -320,15 +320,19 @@ describe('a sparse file over 4 GiB', () => {
       } finally {
         file.close();
       }
-      const { result, stats } = await pagewise.runJob<{ lines: number; bytes: number }>(path, pagewise.builtinJobs.wc, {
-        threads: 2,
-        chunkSize: '64MiB',
-        release: 'evict',
-        params: { lines: true },
-      });
-      expect(result.lines).toBe(positions.size);
-      expect(result.bytes).toBe(size);
-      expect(stats.chunks).toBe(80);
+      for (const nativeKernels of [true, false]) {
+        const { result, stats } = await pagewise.runJob<{ lines: number; bytes: number }>(path, pagewise.builtinJobs.wc, {
+          threads: 2,
+          chunkSize: '64MiB',
+          release: 'evict',
+          params: { lines: true },
+          nativeKernels,
+        });
+        expect(result.lines).toBe(positions.size);
+        expect(result.bytes).toBe(size);
+        expect(stats.executor).toBe(nativeKernels ? 'kernel' : 'workers');
+        expect(stats.chunks).toBe(80);
+      }
     } finally {
       rmSync(path, { force: true });
     }

@@ -6,10 +6,10 @@
  * madvise hints. Errors come back as values, not throws: structured clone
  * would drop their `code`.
  */
-import { native, Madvise, Fadvise, PAGE_SIZE } from '../src/native.js';
-import { findLongRecord, resolveChunk, resolveCut, terminatorOf } from '../src/planner.js';
+import { native } from '../src/native.js';
+import { findLongRecord, resolveCut, terminatorOf } from '../src/planner.js';
 import { loadJob } from '../src/job.js';
-import { fileChangedMessage } from '../src/errors.js';
+import { ChunkError, checkNotTruncated, chunkRange, prefetchAhead, releaseBehind } from '../src/chunk.js';
 import type { ChunkInfo, ChunkResult, ChunkTask, DrainResult, DrainTask, FileRef, Job, RunSettings, TaskErrorInfo } from '../src/types.js';
 import { MAX_VIEW_LENGTH } from '../src/options.js';
 
@@ -31,12 +31,6 @@ function getJob(path: string): Promise<Job> {
   return job;
 }
 
-class ChunkError extends Error {
-  constructor(readonly info: TaskErrorInfo, readonly original?: unknown) {
-    super(info.message);
-  }
-}
-
 function serializeCause(error: unknown): TaskFailure['cause'] {
   if (error instanceof Error) {
     return { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
@@ -55,67 +49,12 @@ function failure(error: unknown): TaskFailure {
   return { failed: info, cause: code === 'ERR_PAGEWISE_INTERNAL' ? serializeCause(error) : undefined };
 }
 
-function checkNotTruncated(file: FileRef): void {
-  const message = fileChangedMessage(file.path, file.size, native.state(file.mappingId));
-  if (message !== undefined) throw new ChunkError({ code: 'ERR_PAGEWISE_FILE_TRUNCATED', message, fileIndex: file.fileIndex });
-}
-
-/** How far behind a released chunk `release: 'evict'` sweeps the page cache again. */
-const SWEEP_BEHIND = 16 << 20;
-
-function releaseBehind(settings: RunSettings, file: FileRef, index: number, range: { start: number; end: number }): void {
-  if (settings.release === 'keep') return;
-  // The pages this chunk touched: its nominal range, plus the neighbours'
-  // pages read to find its record boundaries (the byte before its start, the
-  // tail of its last record). Page-aligned, since fadvise drops whole pages only.
-  const nominal = index * settings.chunkSize;
-  let start = Math.max(0, Math.min(nominal, range.start) - 1);
-  start -= start % PAGE_SIZE;
-  let end = Math.max(Math.min(file.size, nominal + settings.chunkSize), range.end);
-  end = Math.min(file.size, Math.ceil(end / PAGE_SIZE) * PAGE_SIZE);
-  native.advise(file.mappingId, start, end - start, Madvise.dontneed);
-  // Dropping the mapping's pages leaves them in the page cache (and charged
-  // to the cgroup); only the fadvise after it frees them.
-  if (settings.release !== 'evict') return;
-  native.fadvise(file.mappingId, start, end - start, Fadvise.dontneed);
-  // With several workers, a neighbour's boundary search or the kernel's
-  // readahead (up to read_ahead_kb past a fault) reads back pages that their
-  // own chunk's worker has already evicted, and nobody would evict them again:
-  // with 2 threads a 300 MiB scan kept 60-150 MiB cached. Sweep the cache
-  // behind this chunk once more; pages other workers still have mapped are
-  // left alone by the kernel. The engine sweeps the whole file at the end.
-  const behind = Math.max(SWEEP_BEHIND, 4 * settings.chunkSize);
-  const from = Math.max(0, start - behind);
-  if (from < start) native.fadvise(file.mappingId, from, start - from, Fadvise.dontneed);
-}
-
-function prefetchAhead(settings: RunSettings, file: FileRef, index: number): void {
-  if (settings.prefetch === 0) return;
-  const start = (index + 1) * settings.chunkSize;
-  if (start >= file.size) return;
-  const length = Math.min(file.size - start, settings.prefetch * settings.chunkSize);
-  native.advise(file.mappingId, start, length, Madvise.willneed, settings.prefetchStep);
-}
-
 /** Runs the job's map over chunk `index` of `file`, folding into `acc`. */
 function mapChunk(job: Job, acc: unknown, settings: RunSettings, file: FileRef, index: number): { acc: unknown; start: number; end: number } {
   checkNotTruncated(file);
   const id = file.mappingId;
   const finder = (byte: number, from: number, limit: number): number => native.find(id, byte, from, limit);
-  let range;
-  try {
-    range = resolveChunk(index, file.size, settings.chunkSize, settings.split, finder, settings.maxRecordLength);
-  } catch (error) {
-    const e = error as { code?: string; message: string; offset?: number };
-    throw new ChunkError({
-      code: e.code ?? 'ERR_PAGEWISE_INTERNAL',
-      message: `'${file.path}': ${e.message}`,
-      fileIndex: file.fileIndex,
-      index,
-      start: e.offset,
-      offset: e.offset,
-    });
-  }
+  const range = chunkRange(settings, file, index);
   prefetchAhead(settings, file, index);
   // A chunk is at most chunkSize plus one record, but a view cannot exceed
   // the runtime's limit: feed a larger chunk to map in record-aligned pieces.

@@ -63,6 +63,21 @@ const grep: Job<GrepAcc> = {
     if (out.length > 0) acc.parts.push(join(out, size));
     return acc;
   },
+  // Counting fixed strings is a native kernel plan: on mapped files it runs on
+  // libuv's threadpool with no JS worker started (see Job.kernel).
+  kernel(params) {
+    const p = params as GrepParams;
+    if (!p.count || p.regex) return undefined;
+    const needle = needleOf(p.pattern);
+    if (needle.includes(0x0a)) return undefined;
+    return {
+      ops: [{ op: 'countRecordsContaining', needle, terminator: 0x0a }],
+      fold(acc, counts) {
+        acc.count += counts[0];
+        return acc;
+      },
+    };
+  },
   merge(a, b) {
     a.count += b.count;
     for (const part of b.parts) a.parts.push(part);

@@ -1,0 +1,284 @@
+/**
+ * The native-kernel path: jobs that declare `kernel` run their byte kernels on
+ * libuv's threadpool with no JS worker. Its results must equal the worker
+ * path's and the references (wc, grep, a JS reader); it honours file order,
+ * truncation, abort, and reports a bad plan as the job's failure.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeSync, fsyncSync, openSync, readFileSync } from 'node:fs';
+import { pagewise, tempDir, writeFile } from './helpers.js';
+import { grepCount, job, rng, wcBinary } from './fixtures/reference.js';
+import { native } from '../dist/src/native.js';
+
+const dir = tempDir();
+
+interface Err {
+  code?: string;
+  message: string;
+  path?: string;
+  cause?: unknown;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Err> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Err;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 200 && native.stats().mappings !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+function text(seed: number, bytes: number, { crlf = false, tail = '' } = {}): string {
+  const next = rng(seed);
+  const words = ['Hamburg', 'Ham', 'burg', 'x', '\t', 'lorem ipsum', '  ', 'Hamburg;12.5', 'ab'];
+  const parts: string[] = [];
+  let size = 0;
+  while (size < bytes) {
+    const n = Math.floor(next() * 9);
+    const line: string[] = [];
+    for (let i = 0; i < n; i++) line.push(words[Math.floor(next() * words.length)]);
+    const l = line.join(next() < 0.5 ? ' ' : '') + (crlf ? '\r\n' : '\n');
+    parts.push(l);
+    size += l.length;
+  }
+  return parts.join('') + tail;
+}
+
+const files = {
+  plain: writeFile(dir, 'plain.txt', text(1, 300_000)),
+  crlf: writeFile(dir, 'crlf.txt', text(2, 100_000, { crlf: true })),
+  noTrailingNewline: writeFile(dir, 'no-trailing.txt', text(3, 50_000, { tail: 'last Hamburg line' })),
+  // One record far longer than a 4 KiB chunk.
+  longLine: writeFile(dir, 'long.txt', `a\n${'Hamburg '.repeat(20_000)}\n${text(4, 20_000)}`),
+  empty: writeFile(dir, 'empty.txt', ''),
+  oneByte: writeFile(dir, 'one.txt', 'H'),
+};
+
+afterAll(async () => {
+  await pagewise.shutdown();
+});
+
+describe('native.scan', () => {
+  const data = readFileSync(files.plain);
+  const needle = new TextEncoder().encode('Hamburg');
+
+  it('counts what the synchronous kernels count over a view, for any range', async () => {
+    const m = native.open(files.plain);
+    try {
+      const next = rng(9);
+      const ranges = [
+        [0, data.length],
+        [0, 0],
+        [data.length, 0],
+        [1, 1],
+        [4095, 2],
+        [data.length - 1, 1],
+      ];
+      for (let i = 0; i < 40; i++) {
+        const a = Math.floor(next() * data.length);
+        ranges.push([a, Math.floor(next() * (data.length - a))]);
+      }
+      for (const [offset, length] of ranges) {
+        const view = data.subarray(offset, offset + length);
+        const counts = await native.scan(m.id, offset, length, [{ op: 0, byte: 0x0a }, { op: 1, byte: 0x0a, needle }, { op: 2 }, { op: 0, byte: 0x48 }]);
+        expect(counts, `${offset}+${length}`).toEqual([
+          native.countByte(view, 0x0a),
+          native.countLinesContaining(view, needle, 0x0a),
+          native.countWords(view),
+          native.countByte(view, 0x48),
+        ]);
+      }
+    } finally {
+      native.close(m.id);
+    }
+  });
+
+  it('rejects a range outside the mapping and a closed mapping, synchronously', () => {
+    const m = native.open(files.plain);
+    native.close(m.id);
+    expect(() => native.scan(m.id, 0, 1, [])).toThrow(/closed/);
+    const n = native.open(files.plain);
+    try {
+      expect(() => native.scan(n.id, 0, data.length + 1, [{ op: 0, byte: 10 }])).toThrow(RangeError);
+      expect(() => native.scan(n.id, data.length + 1, 0, [{ op: 0, byte: 10 }])).toThrow(RangeError);
+      expect(() => native.scan(n.id, 0, 1, [{ op: 7 } as never])).toThrow(/unknown scan op/);
+    } finally {
+      native.close(n.id);
+    }
+  });
+
+  it('keeps the mapping while a scan is in flight, even if its handle is closed, then releases it', async () => {
+    const m = native.open(files.plain);
+    const pending = native.scan(m.id, 0, data.length, [{ op: 0, byte: 0x0a }]);
+    native.close(m.id);
+    expect(await pending).toEqual([native.countByte(data, 0x0a)]);
+    await settle();
+    expect(native.stats()).toEqual({ mappings: 0, views: 0 });
+  });
+});
+
+describe('built-in jobs on the kernel path', () => {
+  it.each(Object.keys(files))('%s: wc and grep --count equal the binaries and the worker path', async (name) => {
+    const path = files[name as keyof typeof files];
+    const wc = wcBinary(path);
+    const count = grepCount('Hamburg', path);
+    for (const o of [{ threads: 1, chunkSize: 4096 }, { threads: 2, chunkSize: 4096 }, { threads: 4, chunkSize: 65536 }, { threads: 2 }]) {
+      const label = JSON.stringify(o);
+      const k = await pagewise.runJob<{ lines: number; words: number; bytes: number }>(path, pagewise.builtinJobs.wc, o);
+      const w = await pagewise.runJob(path, pagewise.builtinJobs.wc, { ...o, nativeKernels: false });
+      expect(k.result, label).toEqual(wc);
+      expect(w.result, label).toEqual(wc);
+      expect(k.stats.executor, label).toBe(wc.bytes === 0 ? 'none' : 'kernel');
+      expect(w.stats.executor, label).toBe(wc.bytes === 0 ? 'none' : 'workers');
+      expect(k.stats.bytes).toBe(wc.bytes);
+      const lines = await pagewise.mapReduce(path, pagewise.builtinJobs.wc, { ...o, params: { lines: true } });
+      expect(lines, label).toEqual({ lines: wc.lines, words: 0, bytes: wc.bytes });
+      const g = await pagewise.runJob<{ count: number }>(path, pagewise.builtinJobs.grep, { ...o, params: { pattern: 'Hamburg', count: true } });
+      expect(g.result.count, label).toBe(count);
+      expect(g.stats.executor).toBe(wc.bytes === 0 ? 'none' : 'kernel');
+    }
+  });
+
+  it('uses workers when asked, when threads exceed libuv threadpool, with an explicit maxRecordLength, and for streams', async () => {
+    const path = files.plain;
+    const wc = wcBinary(path);
+    const runs = [
+      [{ threads: 2, nativeKernels: false }, 'workers'],
+      [{ threads: 5 }, 'workers'], // UV_THREADPOOL_SIZE is unset here: 4 threads
+      [{ threads: 2, maxRecordLength: 1 << 20 }, 'workers'],
+      [{ threads: 2, mode: 'read' }, 'none'],
+      [{ threads: 4 }, 'kernel'],
+    ] as const;
+    for (const [o, executor] of runs) {
+      const { result, stats } = await pagewise.runJob(path, pagewise.builtinJobs.wc, o);
+      expect(result, JSON.stringify(o)).toEqual(wc);
+      expect(stats.executor, JSON.stringify(o)).toBe(executor);
+    }
+    // grep that prints lines, or matches a RegExp, has no kernel.
+    const printed = await pagewise.runJob(path, pagewise.builtinJobs.grep, { threads: 2, params: { pattern: 'Hamburg' } });
+    expect(printed.stats.executor).toBe('workers');
+    const regex = await pagewise.runJob(path, pagewise.builtinJobs.grep, { threads: 2, params: { pattern: 'Ham+burg', count: true, regex: true } });
+    expect(regex.stats.executor).toBe('workers');
+  });
+
+  it('evicts behind on the kernel path too, and gives every mapping back', async () => {
+    const path = writeFile(dir, 'evict.txt', text(7, 4 << 20));
+    const reference = wcBinary(path);
+    // Dirty pages cannot be dropped: write them back first.
+    const fd = openSync(path, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    const { result, stats } = await pagewise.runJob(path, pagewise.builtinJobs.wc, { threads: 2, chunkSize: 65536, release: 'evict' });
+    expect(stats.executor).toBe('kernel');
+    expect(stats.release).toBe('evict');
+    expect(result).toEqual(reference);
+    const m = native.open(path);
+    try {
+      const r = native.residency(m.id, 0, m.size);
+      expect(r.resident, `${r.resident} of ${r.pages} pages resident`).toBeLessThan(r.pages / 2);
+    } finally {
+      native.close(m.id);
+    }
+    await settle();
+    expect(native.stats()).toEqual({ mappings: 0, views: 0 });
+  });
+});
+
+describe('a job with its own kernel plan', () => {
+  const list = [files.plain, files.empty, files.crlf, files.longLine, files.noTrailingNewline];
+
+  it('gives what its map gives, folding chunks in file order, for every chunk size and thread count', async () => {
+    const reference = await pagewise.mapReduce(list, job('kernel-trace.mjs'), { threads: 2, chunkSize: 4096, nativeKernels: false, params: { needle: 'Hamburg' } });
+    const perFile = list.map((path) => ({ bytes: readFileSync(path).length, lines: wcBinary(path).lines, containing: grepCount('Hamburg', path) }));
+    type Trace = { files: { fileIndex: number; bytes: number; counts: number[]; order: number[] }[]; fileOrder: number[] };
+    const ref = reference as Trace;
+    // The JS map agrees with wc and grep.
+    expect(ref.files.map((f) => f.bytes)).toEqual(perFile.filter((f) => f.bytes > 0).map((f) => f.bytes));
+    expect(ref.files.map((f) => [f.counts[0], f.counts[1]])).toEqual(perFile.filter((f) => f.bytes > 0).map((f) => [f.lines, f.containing]));
+    for (const o of [
+      { threads: 1, chunkSize: 4096 },
+      { threads: 2, chunkSize: 4096 },
+      { threads: 4, chunkSize: 8192 },
+      { threads: 2, chunkSize: 'auto' },
+      { threads: 3, chunkSize: 4096, maxOpenFiles: 2 },
+    ]) {
+      const { result, stats } = await pagewise.runJob<Trace>(list, job('kernel-trace.mjs'), { ...o, params: { needle: 'Hamburg' } });
+      expect(stats.executor).toBe('kernel');
+      const label = JSON.stringify(o);
+      expect(result.files.map((f) => [f.fileIndex, f.bytes, f.counts]), label).toEqual(ref.files.map((f) => [f.fileIndex, f.bytes, f.counts]));
+      // Folded in file order: file indexes never go back, starts only grow.
+      expect([...result.fileOrder].sort((a, b) => a - b), label).toEqual(result.fileOrder);
+      for (const f of result.files) expect([...f.order].sort((a, b) => a - b), label).toEqual(f.order);
+    }
+  });
+
+  it.each([
+    ['throws', /kernel\(\) failed: kernel exploded/],
+    ['not-object', /bad plan/],
+    ['bad-op', /countVowels/],
+    ['bad-byte', /malformed op/],
+    ['needle-has-terminator', /without the terminator/],
+    ['no-fold', /bad plan/],
+    ['fold-throws', /fold failed on chunk 2 .*fold exploded/],
+  ])('a plan that %s: ERR_PAGEWISE_JOB_FAILED, and the worker path still works', async (fail, message) => {
+    const error = await rejection(pagewise.mapReduce(files.plain, job('kernel-bad.mjs'), { threads: 2, chunkSize: 4096, params: { fail } }));
+    expect(error.code).toBe('ERR_PAGEWISE_JOB_FAILED');
+    expect(error.message).toMatch(message);
+    const lines = await pagewise.mapReduce(files.plain, job('kernel-bad.mjs'), { threads: 2, chunkSize: 4096, params: { fail }, nativeKernels: false });
+    expect(lines).toBe(wcBinary(files.plain).lines);
+    await settle();
+    expect(native.stats()).toEqual({ mappings: 0, views: 0 });
+  });
+
+  it('kernel() returning undefined means the worker path', async () => {
+    const { result, stats } = await pagewise.runJob(files.plain, job('kernel-bad.mjs'), { threads: 2, params: { fail: 'none' } });
+    expect(result).toBe(wcBinary(files.plain).lines);
+    expect(stats.executor).toBe('workers');
+  });
+
+  it('a file truncated during the run: ERR_PAGEWISE_FILE_TRUNCATED, never zeros counted as data', async () => {
+    const path = writeFile(dir, 'shrinks.txt', 'line\n'.repeat((16 * 4096) / 5) + 'x'.repeat((16 * 4096) % 5));
+    const error = await rejection(pagewise.mapReduce(path, job('kernel-bad.mjs'), { threads: 1, chunkSize: 4096, params: { fail: 'truncate', to: 4096 } }));
+    expect(error.code).toBe('ERR_PAGEWISE_FILE_TRUNCATED');
+    expect(error.path).toBe(path);
+    await settle();
+    expect(native.stats()).toEqual({ mappings: 0, views: 0 });
+  });
+
+  it('aborting mid-run rejects with ERR_PAGEWISE_ABORTED at once and releases the mapping', async () => {
+    const path = writeFile(dir, 'abort.txt', 'abcdefg\n'.repeat((400 * 4096) / 8));
+    const controller = new AbortController();
+    const started = performance.now();
+    setTimeout(() => controller.abort(new Error('enough')), 100);
+    const error = await rejection(
+      pagewise.mapReduce(path, job('kernel-bad.mjs'), { threads: 2, chunkSize: 4096, params: { fail: 'slow' }, signal: controller.signal }),
+    );
+    expect(error.code).toBe('ERR_PAGEWISE_ABORTED');
+    // 400 chunks x 5 ms would take 2 s; the abort lands within a fold or two.
+    expect(performance.now() - started).toBeLessThan(1000);
+    await settle();
+    expect(native.stats()).toEqual({ mappings: 0, views: 0 });
+  });
+});
+
+describe('the CLI', () => {
+  it('--no-native-kernels gives the same answer through workers; --stats says which ran', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { CLI } = await import('./helpers.js');
+    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    const k = run(['wc', '--json', '--stats', files.plain]);
+    const w = run(['wc', '--json', '--stats', '--no-native-kernels', files.plain]);
+    expect(k.status, k.stderr).toBe(0);
+    expect(w.status, w.stderr).toBe(0);
+    expect(JSON.parse(k.stdout)).toEqual(JSON.parse(w.stdout));
+    expect(JSON.parse(k.stderr.trim()).executor).toBe('kernel');
+    expect(JSON.parse(w.stderr.trim()).executor).toBe('workers');
+    const human = run(['grep', '--count', '--stats', 'Hamburg', files.plain]);
+    expect(human.stdout.trim()).toBe(String(grepCount('Hamburg', files.plain)));
+    expect(human.stderr).toMatch(/native kernel on libuv's threadpool/);
+  });
+});
