@@ -20,7 +20,7 @@ import { makeChildCgroup, runCommand } from './lib/memcg.mjs';
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 /** The CLI that is measured: a snapshot of bin/, dist/ and the addon taken at start (see snapshot()). */
-let PAGEWISE = join(ROOT, 'bin', 'pagewise.js');
+let PAGEWISE = join(ROOT, 'bin', 'pagewise.cjs');
 const DOC = join(ROOT, 'docs', 'memory.md');
 const NODE = process.execPath;
 const MiB = 1 << 20;
@@ -178,7 +178,7 @@ async function snapshot(dir) {
     }
   }
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
-  PAGEWISE = join(root, 'bin', 'pagewise.js');
+  PAGEWISE = join(root, 'bin', 'pagewise.cjs');
   ({ MappedFile } = await import(pathToFileURL(join(root, 'dist', 'src', 'index.js')).href));
   ({ native, Madvise } = await import(pathToFileURL(join(root, 'dist', 'src', 'native.js')).href));
   PAGE = MappedFile.pageSize;
@@ -873,7 +873,7 @@ function renderDoc(rep, table) {
   w('section describes the policies; this page is the evidence.');
   w();
   w('```sh');
-  w('npm run build                                   # the script runs bin/pagewise.js -> dist/');
+  w('npm run build                                   # the script runs bin/pagewise.cjs -> dist/');
   w('node bench/policies.mjs                         # 3 GiB file, 1 GiB cgroups; writes this page (as root)');
   w('node bench/policies.mjs --size 512MiB --limit 128MiB --no-docs   # quick look');
   w('node bench/policies.mjs --help                  # --reps, --policies, --states, --advice, --prefetch-sweep, ...');
@@ -883,7 +883,7 @@ function renderDoc(rep, table) {
   w();
   w(`- **File**: ${fileMiB} of 1BRC text (\`pagewise gen 1brc\`, ${rep.data.copies > 1 ? `${rep.data.copies} copies of a ${rep.data.rows / rep.data.copies}-row part` : 'one part'}; ${rep.data.rows} lines), in \`${rep.tmp ?? opts.tmp}\`.`);
   w(`- **Build**: a copy of \`bin/\`, \`dist/\` and the addon taken when the script started (${rep.commit ? `\`git describe\`: \`${rep.commit}\`` : 'no git'}), so that a rebuild during the run cannot change what is measured.`);
-  w(`- **Command**: \`node bin/pagewise.js wc --lines --json --stats FILE --release P --advice A\` (\`--prefetch N\` where the row says so), ${rep.threads} threads (the default: every core).`);
+  w(`- **Command**: \`node bin/pagewise.cjs wc --lines --json --stats FILE --release P --advice A\` (\`--prefetch N\` where the row says so), ${rep.threads} threads (the default: every core).`);
   w(
     have
       ? `- **Cgroup**: every run gets a fresh child memory cgroup (v${rep.cgroup.version}, made under the benchmark's own, \`${rep.cgroup.parent}\`) with a limit of ${M(L)}; \`sh\` writes its pid to \`cgroup.procs\` and then execs node, so the run is charged from its first instruction. **Peak charge** is \`${rep.cgroup.version === 1 ? 'memory.max_usage_in_bytes' : 'memory.peak'}\`. The acceptance bound is ${Math.round(BOUND_FRACTION * 100)}% of the limit: ${M(rep.bound)}.`

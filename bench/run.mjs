@@ -6,7 +6,7 @@
 //
 //   node bench/run.mjs [--rows N] [--reps N] [--only a,b] [--skip a,b] [--threads N]
 //                      [--chunk-size SIZE] [--keep] [--tmp DIR] [--no-install]
-//                      [--no-docs] [--json-out FILE] [--list] [--help]
+//                      [--no-docs] [--json-out FILE] [--data DIR] [--keep-node-env] [--list] [--help]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -18,13 +18,23 @@ import { barChart, lineChart } from './lib/svg.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
-const PAGEWISE = join(ROOT, 'bin', 'pagewise.js');
+const PAGEWISE = join(ROOT, 'bin', 'pagewise.cjs');
 const DOCS = join(ROOT, 'docs');
 const DEPS = join(BENCH, '.deps');
 const DUCKDB_PACKAGE = '@duckdb/node-api@1.5.6-r.1';
 const DEFAULT_ROWS = 2e8;
 const NODE = process.execPath;
 const C_ENV = { ...process.env, LC_ALL: 'C' };
+/**
+ * The environment of every Node process timed (pagewise and the Node peers
+ * alike): without NODE_EXTRA_CA_CERTS unless --keep-node-env. Node 20 loads
+ * that bundle eagerly at start-up (Node 22+ lazily); no bench uses TLS.
+ */
+const NODE_ENV_VARS = (keep) => {
+  const env = { ...process.env };
+  if (!keep) delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+};
 /** 2e8, 1e6, 1.5e7: short scientific notation for row counts. */
 const exp = (n) => n.toExponential().replace(/\.?0*e\+?/, 'e');
 
@@ -46,6 +56,11 @@ Options:
   --seed S           generator seed (default 1)
   --tmp DIR          where the temporary directory goes (default: os.tmpdir())
   --keep             keep the generated data (its path is printed)
+  --data DIR         keep the data in DIR and reuse what an earlier run with the
+                     same --rows and --seed generated there (never removed)
+  --keep-node-env    leave NODE_EXTRA_CA_CERTS set for the Node processes timed
+                     (by default it is unset: Node 20 parses that CA bundle at
+                     every start, ~90 ms here, before any code of the command runs)
   --no-install       never install missing peers (apt-get ripgrep/parallel, npm DuckDB)
   --no-docs          print the table, but do not write docs/performance.md or the SVGs
   --json-out FILE    also write every measurement as JSON
@@ -69,6 +84,8 @@ function parseCli() {
         seed: { type: 'string' },
         tmp: { type: 'string' },
         keep: { type: 'boolean' },
+        data: { type: 'string' },
+        'keep-node-env': { type: 'boolean' },
         'no-install': { type: 'boolean' },
         'no-docs': { type: 'boolean' },
         'json-out': { type: 'string' },
@@ -102,6 +119,8 @@ function parseCli() {
     seed: num('seed', 1, 0),
     tmp: v.tmp ?? os.tmpdir(),
     keep: v.keep === true,
+    data: v.data,
+    keepNodeEnv: v['keep-node-env'] === true,
     install: v['no-install'] !== true,
     docs: v['no-docs'] !== true,
     jsonOut: v['json-out'],
@@ -172,6 +191,7 @@ const FILES = {
 };
 
 const pw = (label, args, parse) => ({ label, cmd: NODE, args: (f) => [PAGEWISE, ...args, ...pwFlags(), f], parse, pagewise: true });
+const NODE_ENV = NODE_ENV_VARS(opts.keepNodeEnv);
 const wcLines = () => pw('pagewise wc --lines', ['wc', '--lines', '--json'], (o) => JSON.parse(o).lines);
 const pwStats = () => pw('pagewise stats', ['stats', '--json'], (o) => JSON.parse(o));
 const scale = R / DEFAULT_ROWS;
@@ -442,6 +462,17 @@ function generate(tmp, needed) {
     const spec = FILES[key];
     const path = join(tmp, `${key}.txt`);
     const t0 = performance.now();
+    // With --data, a file an earlier run made from the same spec is reused.
+    const sidecar = join(tmp, `${key}.json`);
+    const identity = { rows: spec.rows, stations: spec.stations, bytes: spec.bytes, seed: opts.seed, from: spec.from };
+    if (opts.data && existsSync(path) && existsSync(sidecar)) {
+      const saved = JSON.parse(readFileSync(sidecar, 'utf8'));
+      if (JSON.stringify(saved.identity) === JSON.stringify(identity) && statSync(path).size === saved.size) {
+        files[key] = { key, path, bytes: saved.size, rows: spec.rows, stations: spec.stations, what: spec.what };
+        log(`bench: ${key.padEnd(8)} reused from ${tmp}`);
+        continue;
+      }
+    }
     if (key === 'random') {
       const r = spawnSync(NODE, [join(BENCH, 'micro', 'random-access.mjs'), 'make', path, String(spec.bytes)], { stdio: 'inherit' });
       if (r.status !== 0) throw new Error('could not write the random-access file');
@@ -461,6 +492,7 @@ function generate(tmp, needed) {
     }
     const bytes = statSync(path).size;
     files[key] = { key, path, bytes, rows: spec.rows, stations: spec.stations, what: spec.what };
+    if (opts.data) writeFileSync(sidecar, JSON.stringify({ identity, size: bytes }));
     log(`bench: ${key.padEnd(8)} ${fmtBytes(bytes).padStart(10)}${spec.rows ? `, ${spec.rows.toLocaleString('en-US')} rows` : ''} in ${fmtSeconds((performance.now() - t0) / 1000)}`);
   }
   return files;
@@ -470,7 +502,7 @@ function generate(tmp, needed) {
 
 function runSide(side, file) {
   const cmd = side.cmd === 'LIMIT' ? tools.limit : side.cmd;
-  const r = timeCommand(cmd, side.args(file.path), { env: side.env, okStatus: side.okStatus ?? [0] });
+  const r = timeCommand(cmd, side.args(file.path), { env: side.env ?? (cmd === NODE ? NODE_ENV : undefined), okStatus: side.okStatus ?? [0] });
   let answer;
   let raw;
   if (!r.error) {
@@ -596,7 +628,7 @@ function runTunes(files) {
     warm(file.path);
     const args = [PAGEWISE, 'tune', file.path, '--job', t.job, '--json', '--no-progress', '--threads', String(opts.threads)];
     if (t.params) args.push('--params', JSON.stringify(t.params));
-    const r = timeCommand(NODE, args);
+    const r = timeCommand(NODE, args, { env: NODE_ENV });
     if (r.error) {
       out.push({ job: t.job, file: t.file, bytes: file.bytes, error: r.error });
       log(colors.red(`  ERROR ${r.error}`));
@@ -697,12 +729,13 @@ function tuneChart(t) {
 
 const base = resolve(opts.tmp);
 mkdirSync(base, { recursive: true });
-const tmp = mkdtempSync(join(base, 'pagewise-bench-'));
+const tmp = opts.data ? resolve(opts.data) : mkdtempSync(join(base, 'pagewise-bench-'));
+if (opts.data) mkdirSync(tmp, { recursive: true });
 let cleaned = false;
 const cleanup = () => {
   if (cleaned) return;
   cleaned = true;
-  if (opts.keep) log(`bench: kept the data in ${tmp}`);
+  if (opts.keep || opts.data) log(`bench: kept the data in ${tmp}`);
   else rmSync(tmp, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
@@ -715,6 +748,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 const started = new Date();
 const mach = machine();
+// What Node's own start costs here, with and without the CA bundle variable.
+const nodeStart = (env) => median(Array.from({ length: 7 }, () => timeCommand(NODE, ['-e', '0'], { env }).seconds));
+const startup = { clean: nodeStart(NODE_ENV_VARS(false)), withCa: process.env.NODE_EXTRA_CA_CERTS ? nodeStart(NODE_ENV_VARS(true)) : undefined };
 const loadBefore = loadAverage();
 log(`bench: ${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${mach.kernel}, Node ${mach.node}; load average ${loadBefore}`);
 log(`bench: ${benches.length} bench(es)${runTune ? ' + tune' : ''}, ${opts.reps} rep(s) each, ${opts.threads} threads, data in ${tmp}`);
@@ -779,6 +815,13 @@ md.push(`| kernel | ${mach.kernel}${mach.distro ? ` (${mach.distro})` : ''} |`);
 md.push(`| Node.js | ${mach.node} (${mach.arch}) |`);
 md.push(`| pagewise | ${pagewiseVersion}${gitRev ? ` (${gitRev})` : ''}${opts.chunkSize ? `, --chunk-size ${opts.chunkSize}` : ', chunk size auto'} |`);
 md.push(`| load average (1, 5, 15 min) | ${loadBefore} before, ${loadAfter} after |`);
+md.push(
+  `| Node start (\`node -e 0\`, median of 7) | ${fmtSeconds(startup.clean)}${
+    startup.withCa === undefined
+      ? ''
+      : `; ${fmtSeconds(startup.withCa)} with NODE_EXTRA_CA_CERTS, which this environment sets (${opts.keepNodeEnv ? 'kept for the runs: --keep-node-env' : 'unset for every Node process timed; --keep-node-env keeps it'})`
+  } |`,
+);
 for (const [k, v] of Object.entries(versions)) md.push(`| ${k} | ${v ?? 'not installed'} |`);
 md.push('');
 const loadMax = Math.max(...`${loadBefore} ${loadAfter}`.split(' ').map(Number));

@@ -39,6 +39,7 @@ export interface RunStats {
   files: number;
   bytes: number;
   chunks: number;
+  /** Threads that read the input: `options.threads`, or on the kernel path at most libuv's threadpool size. */
   threads: number;
   chunkSize: number;
   chunkSizeReason: string;
@@ -87,7 +88,13 @@ let pLimitModule: Promise<typeof import('p-limit')> | undefined;
 
 /** Loads Piscina now, so a pool can start without waiting for the import later. */
 function loadPiscina(): Promise<PiscinaClass> {
-  piscinaModule ??= import('piscina').then((m) => m.Piscina);
+  piscinaModule ??= import('piscina').then(
+    (m) => m.Piscina,
+    (error: unknown) => {
+      piscinaModule = undefined;
+      throw error;
+    },
+  );
   return piscinaModule;
 }
 
@@ -409,13 +416,12 @@ const SCAN_OPS = { countByte: 0, countRecordsContaining: 1, countWords: 2 } as c
 
 /**
  * The job's kernel plan for this run, or undefined when its `map` must run in
- * workers: no kernel, `nativeKernels: false`, more threads than libuv's
- * threadpool has (set UV_THREADPOOL_SIZE before Node starts to raise it), or
- * an explicit maxRecordLength (checked record by record, in workers).
+ * workers: no kernel, `nativeKernels: false`, or an explicit maxRecordLength
+ * (checked record by record, in workers).
  * @throws ERR_PAGEWISE_JOB_FAILED when `kernel()` throws or returns a bad plan.
  */
 function kernelPlanOf(job: Job, o: ResolvedOptions): KernelPlan | undefined {
-  if (!job.kernel || !o.nativeKernels || o.threads > threadpoolSize() || o.explicitMaxRecordLength) return undefined;
+  if (!job.kernel || !o.nativeKernels || o.explicitMaxRecordLength) return undefined;
   let plan: KernelPlan | undefined;
   try {
     plan = job.kernel(o.params);
@@ -442,8 +448,9 @@ function kernelPlanOf(job: Job, o: ResolvedOptions): KernelPlan | undefined {
 /**
  * The kernel path: cuts each chunk at record boundaries on the main thread,
  * runs the plan's byte kernels over it on libuv's threadpool (at most
- * `threads` chunks at once, no copy, no view), applies the release policy
- * behind it, and folds the counts into one accumulator in file order.
+ * min(threads, threadpool size) chunks at once, no copy, no view), applies
+ * the release policy behind it, and folds the counts into one accumulator in
+ * file order.
  */
 async function scanGroup(
   job: Job,
@@ -461,11 +468,22 @@ async function scanGroup(
         ? { op: SCAN_OPS.countByte, byte: op.byte }
         : { op: SCAN_OPS.countWords },
   );
-  const chunks: { file: FileRef; index: number }[] = [];
-  for (const file of files) for (let index = 0; index < file.chunks; index++) chunks.push({ file, index });
+  // Chunk g of the group is chunk (g - first) of files[at]; dispatch and
+  // fold each walk the files forward, so no per-chunk table is kept.
+  const cursor = (): ((g: number) => { file: FileRef; index: number }) => {
+    let at = 0;
+    let first = 0;
+    return (g) => {
+      while (g >= first + files[at].chunks) first += files[at++].chunks;
+      return { file: files[at], index: g - first };
+    };
+  };
+  const dispatchAt = cursor();
+  const foldAt = cursor();
+  const lanes = Math.min(o.threads, threadpoolSize());
   let acc = initOnMain(job, o.params);
   const done = new Map<number, { counts: number[]; start: number; end: number }>();
-  const window = o.threads * 4;
+  const window = lanes * 4;
   const aborted = abortPromise(o.signal);
   let failed = false;
   try {
@@ -484,7 +502,7 @@ async function scanGroup(
           while (done.has(folded)) {
             const r = done.get(folded)!;
             done.delete(folded);
-            const { file, index } = chunks[folded];
+            const { file, index } = foldAt(folded);
             const info = { index, start: r.start, end: r.end, fileIndex: file.fileIndex, file: file.path, params: o.params };
             try {
               acc = plan.fold(acc, r.counts, info);
@@ -501,36 +519,39 @@ async function scanGroup(
           }
           meter.report();
         };
+        const finished = (g: number, file: FileRef, index: number, range: { start: number; end: number }, counts: number[]): void => {
+          running--;
+          if (failed) return;
+          try {
+            // Pages read past a new end came back as zeros: never count them.
+            checkNotTruncated(file);
+            releaseBehind(settings, file, index, range);
+            done.set(g, { counts, start: range.start, end: range.end });
+            fold();
+          } catch (error) {
+            return fail(error);
+          }
+          if (folded === total) resolve();
+          else launch();
+        };
         const launch = (): void => {
-          while (!failed && running < o.threads && next < total && next - folded < window) {
+          while (!failed && running < lanes && next < total && next - folded < window) {
             const g = next++;
-            const { file, index } = chunks[g];
+            const { file, index } = dispatchAt(g);
             let range;
+            let scanned: Promise<number[]>;
             try {
               checkNotTruncated(file);
               range = chunkRange(settings, file, index);
               prefetchAhead(settings, file, index);
+              scanned = native.scan(file.mappingId, range.start, range.end - range.start, ops);
             } catch (error) {
               return fail(error);
             }
             running++;
-            const { start, end } = range;
-            native.scan(file.mappingId, start, end - start, ops).then(
-              (counts) => {
-                running--;
-                if (failed) return;
-                try {
-                  // Pages read past a new end came back as zeros: never count them.
-                  checkNotTruncated(file);
-                  releaseBehind(settings, file, index, range);
-                  done.set(g, { counts, start, end });
-                  fold();
-                } catch (error) {
-                  return fail(error);
-                }
-                if (folded === total) resolve();
-                else launch();
-              },
+            const r = range;
+            scanned.then(
+              (counts) => finished(g, file, index, r, counts),
               (error: unknown) => {
                 running--;
                 fail(error);
@@ -715,11 +736,11 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
   if (o.mode !== 'read' && o.nativeKernels === false) void loadPiscina().catch(() => {});
   const loaded = await loadJob(jobFile);
   const split: Split = loaded.split ?? 'lines';
-  const kernel = o.mode === 'read' ? undefined : kernelPlanOf(loaded, o);
-  // Start the workers now: their startup overlaps stating the inputs below.
-  if (o.mode !== 'read' && !kernel) void getPool(o.threads, o.resourceLimits).catch(() => {});
   const inputs: Input[] = [];
   for (const p of paths) inputs.push(await classify(p, o));
+  const kernel = inputs.some((i) => i.kind === 'map') ? kernelPlanOf(loaded, o) : undefined;
+  // Start the workers now: their startup overlaps the planning below.
+  if (inputs.some((i) => i.kind === 'map') && !kernel) void getPool(o.threads, o.resourceLimits).catch(() => {});
   for (const input of inputs) if (input.kind === 'map') checkWholeRecords(input.size, split, input.path);
   throwIfAborted(o.signal);
 
@@ -792,7 +813,7 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
       files: inputs.length,
       bytes: totalBytes,
       chunks: meter.chunksDone,
-      threads: o.threads,
+      threads: kernel && ranMapped ? Math.min(o.threads, threadpoolSize()) : o.threads,
       chunkSize: plan.chunkSize,
       chunkSizeReason: plan.chunkSizeReason,
       mode: mapped.length === inputs.length ? 'mmap' : mapped.length === 0 ? 'read' : 'mixed',

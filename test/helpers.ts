@@ -9,7 +9,7 @@ import { afterAll } from 'vitest';
 
 export * as pagewise from '../dist/src/index.js';
 export const ROOT = resolve(import.meta.dirname, '..');
-export const CLI = join(ROOT, 'bin', 'pagewise.js');
+export const CLI = join(ROOT, 'bin', 'pagewise.cjs');
 
 /** A temporary directory removed after the file's tests. */
 export function tempDir(prefix = 'pagewise-test-'): string {
