@@ -481,6 +481,12 @@ async function scanGroup(
   const dispatchAt = cursor();
   const foldAt = cursor();
   const lanes = Math.min(o.threads, threadpoolSize());
+  // Each lane has its next chunk queued behind the one it reads (the gate
+  // lets only `lanes` read at once), so no pool thread waits for the main
+  // thread between chunks. Not under a memory bound: a queued chunk is
+  // prefetched, and the working set planRun sized would grow.
+  const inFlight = settings.release === 'keep' ? 2 * lanes : lanes;
+  const gate = native.gate(lanes);
   let acc = initOnMain(job, o.params);
   const done = new Map<number, { counts: number[]; start: number; end: number }>();
   const window = lanes * 4;
@@ -535,7 +541,7 @@ async function scanGroup(
           else launch();
         };
         const launch = (): void => {
-          while (!failed && running < lanes && next < total && next - folded < window) {
+          while (!failed && running < inFlight && next < total && next - folded < window) {
             const g = next++;
             const { file, index } = dispatchAt(g);
             let range;
@@ -544,7 +550,7 @@ async function scanGroup(
               checkNotTruncated(file);
               range = chunkRange(settings, file, index);
               prefetchAhead(settings, file, index);
-              scanned = native.scan(file.mappingId, range.start, range.end - range.start, ops);
+              scanned = native.scan(file.mappingId, range.start, range.end - range.start, ops, gate);
             } catch (error) {
               return fail(error);
             }

@@ -46,9 +46,14 @@ export interface NativeBinding {
    * threadpool; resolves with one count per op. op 0: count `byte`; 1: count
    * records ended by `byte` that contain `needle`; 2: count words.
    */
-  scan(id: number, offset: number, length: number, ops: { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[]): Promise<number[]>;
+  scan(id: number, offset: number, length: number, ops: { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[], gate?: ScanGate): Promise<number[]>;
+  /** A gate that lets at most `n` scans given it read at a time (they wait for a slot on their pool thread). */
+  gate(n: number): ScanGate;
   pageSize(): number;
 }
+
+/** An opaque handle from `gate(n)`. */
+export type ScanGate = { readonly __brand: 'ScanGate' };
 
 /** madvise values understood by `advise`. */
 export const Madvise = { normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4, populateRead: 5, hugepage: 6 } as const;

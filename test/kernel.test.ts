@@ -106,6 +106,21 @@ describe('native.scan', () => {
     }
   });
 
+  it('scans behind a gate: many in flight, at most n reading at once, all resolve right', async () => {
+    expect(() => native.gate(0)).toThrow(RangeError);
+    const m = native.open(files.plain);
+    try {
+      const expected = jsCount(data, 0x0a);
+      for (const n of [1, 2, 3]) {
+        const gate = native.gate(n);
+        const all = await Promise.all(Array.from({ length: 12 }, () => native.scan(m.id, 0, data.length, [{ op: 0, byte: 0x0a }], gate)));
+        expect(all.map((c) => c[0])).toEqual(Array(12).fill(expected));
+      }
+    } finally {
+      native.close(m.id);
+    }
+  });
+
   it('rejects a range outside the mapping and a closed mapping, synchronously', () => {
     const m = native.open(files.plain);
     native.close(m.id);
@@ -273,7 +288,14 @@ describe('a job with its own kernel plan', () => {
     const g = globalThis as { __kernelFolds?: number };
     g.__kernelFolds = 0;
     const error = await rejection(
-      pagewise.mapReduce(path, job('kernel-bad.mjs'), { threads: 1, chunkSize: 4096, params: { fail: 'truncate-during-scan', to: 4096 } }),
+      // release: 'unmap' keeps one chunk in flight per lane (no queued chunk
+      // that could finish before the truncation), so the order is fixed.
+      pagewise.mapReduce(path, job('kernel-bad.mjs'), {
+        threads: 1,
+        chunkSize: 4096,
+        release: 'unmap',
+        params: { fail: 'truncate-during-scan', to: 4096 },
+      }),
     );
     expect(error.code).toBe('ERR_PAGEWISE_FILE_TRUNCATED');
     expect(g.__kernelFolds).toBe(1);
