@@ -120,6 +120,18 @@ describe('pagewise run and the examples', () => {
     expect(r.stdout).toBe(`${JSON.stringify({ 200: 2, 404: 1, 500: 1 })}\n`);
   });
 
+  it('runs a job with a native kernel plan, with and without workers, like wc -l and grep -c', () => {
+    for (const path of [files.plain, files.crlf, files.noTrailingNewline]) {
+      const expected = { lines: Number(sh('wc', ['-l', path]).trim().split(/\s+/)[0]), matching: Number(sh('grep', ['-c', '-F', '-a', 'row 1', path]).trim()) };
+      for (const extra of [[], ['--no-native-kernels']]) {
+        const r = pagewise(['run', join(ROOT, 'examples/error-lines.mjs'), path, '--json', '--stats', '--params', '{"needle":"row 1"}', '--chunk-size', '4KiB', ...extra]);
+        expect(r.status, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout), `${path} ${extra}`).toEqual(expected);
+        expect(JSON.parse(r.stderr.trim()).executor).toBe(extra.length ? 'workers' : 'kernel');
+      }
+    }
+  });
+
   it('runs a TypeScript job with an order-sensitive merge', () => {
     const r = pagewise(['run', join(ROOT, 'examples/longest-line.ts'), files.longLine, '--json', '--chunk-size', '4KiB']);
     expect(r.status, r.stderr).toBe(0);
