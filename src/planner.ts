@@ -122,15 +122,15 @@ export function bufferFinder(bytes: Uint8Array): ByteFinder {
 }
 
 /**
- * The `auto` chunk size: aim for at least 8 chunks per thread so the pool
- * balances load, at most 64 MiB so memory stays bounded and progress is
- * smooth, and at least 1 MiB so a task (~1 ms at 1 GB/s) dwarfs Piscina's
- * ~40 µs per-task cost. Always a page multiple.
+ * The `auto` chunk size: aim for `perThread` chunks per thread (default 8) so
+ * the threads balance load, at most `max` (default 64 MiB) so memory stays
+ * bounded and progress is smooth, and at least 1 MiB so a task (~1 ms at
+ * 1 GB/s) dwarfs Piscina's ~40 µs per-task cost. Always a page multiple.
  */
-export function autoChunkSize(totalBytes: number, threads: number, pageSize: number): number {
+export function autoChunkSize(totalBytes: number, threads: number, pageSize: number, perThread = 8, max = 64 * (1 << 20)): number {
   const MiB = 1 << 20;
-  const target = totalBytes / (threads * 8);
-  const clamped = Math.min(64 * MiB, Math.max(1 * MiB, target));
+  const target = totalBytes / (threads * perThread);
+  const clamped = Math.min(Math.max(max, MiB), Math.max(1 * MiB, target));
   // Round to a power of two for predictable alignment with huge pages.
   const pow = 2 ** Math.round(Math.log2(clamped));
   return Math.max(pageSize, Math.ceil(pow / pageSize) * pageSize);

@@ -354,6 +354,13 @@ describe('autoChunkSize', () => {
     expect(autoChunkSize(1024 * MiB, 1, PAGE)).toBe(64 * MiB);
   });
 
+  it('takes the chunks per thread and the largest size from the caller (the engine: 32 and 16 MiB for workers)', () => {
+    expect(autoChunkSize(1380 * 1e6, 2, PAGE, 32, 16 * MiB)).toBe(16 * MiB);
+    expect(autoChunkSize(256 * MiB, 2, PAGE, 32, 16 * MiB)).toBe(4 * MiB);
+    expect(autoChunkSize(2 ** 40, 2, PAGE, 32, 16 * MiB)).toBe(16 * MiB);
+    expect(autoChunkSize(10, 2, PAGE, 32, 16 * MiB)).toBe(MiB);
+  });
+
   it('property: a power of two, page multiple, in [1 MiB, 64 MiB], within 2x of the target', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 42 }), fc.integer({ min: 1, max: 256 }), fc.constantFrom(4096, 16384, 65536), (total, threads, page) => {
