@@ -175,6 +175,13 @@ uint64_t CountWords(const uint8_t* p, size_t n) {
   return CountWordsPortable(p, n, true);
 }
 
+const char* KernelFlavor() {
+#if PAGEWISE_X86_DISPATCH
+  if (HasAvx2()) return "avx2";
+#endif
+  return "portable";
+}
+
 uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator) {
   const uint8_t* end = p + n;
   uint64_t count = 0;

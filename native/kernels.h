@@ -21,6 +21,9 @@ uint64_t CountWords(const uint8_t* p, size_t n);
 // in [p, p + n) that contain needle[0, m): the grep -c kernel. Find the next
 // hit, count it, skip past its record's end. The needle must not contain the
 // terminator; an empty needle counts every record.
+// Which versions of the kernels run on this CPU: "avx2" or "portable".
+const char* KernelFlavor();
+
 uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator);
 
 }  // namespace pagewise

@@ -16,6 +16,7 @@
 #include "kernels.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cerrno>
 #include <csignal>
@@ -653,19 +654,29 @@ class Gate {
     std::unique_lock<std::mutex> lock(mutex_);
     cv_.wait(lock, [this] { return free_ > 0; });
     free_--;
+    active_++;
+    if (active_ > most_active_) most_active_ = active_;
   }
   void Release() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       free_++;
+      active_--;
     }
     cv_.notify_one();
+  }
+  // The most scans that held the gate at once so far (for tests and stats).
+  int MostActive() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return most_active_;
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   int free_;
+  int active_ = 0;
+  int most_active_ = 0;
 };
 
 using GateRef = std::shared_ptr<Gate>;
@@ -746,12 +757,96 @@ class ScanWorker : public Napi::AsyncWorker {
   std::vector<uint64_t> counts_;
 };
 
+// Marks the externals that are gates, so that no other addon's External is
+// ever read as one.
+const napi_type_tag kGateTag = {0x70616765776973e1ULL, 0x6761746500000001ULL};
+
+GateRef* GateOf(const Napi::Value& value) {
+  if (!value.IsExternal()) return nullptr;
+  Napi::External<GateRef> external = value.As<Napi::External<GateRef>>();
+  if (!external.CheckTypeTag(&kGateTag)) return nullptr;
+  return external.Data();
+}
+
 // gate(n) -> an opaque handle: scans given it read at most n at a time.
 Napi::Value CreateGate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::RangeError::New(env, "a gate needs at least one slot");
-  return Napi::External<GateRef>::New(env, new GateRef(std::make_shared<Gate>(n)), [](Napi::Env, GateRef* g) { delete g; });
+  Napi::External<GateRef> external =
+      Napi::External<GateRef>::New(env, new GateRef(std::make_shared<Gate>(n)), [](Napi::Env, GateRef* g) { delete g; });
+  external.TypeTag(&kGateTag);
+  return external;
+}
+
+// gateMostActive(gate) -> the most scans that read through it at once so far.
+Napi::Value GateMostActive(const Napi::CallbackInfo& info) {
+  GateRef* gate = GateOf(info[0]);
+  if (gate == nullptr) throw Napi::TypeError::New(info.Env(), "expected a gate from gate(n)");
+  return Napi::Number::New(info.Env(), (*gate)->MostActive());
+}
+
+// Meets `n` tasks on libuv's threadpool: each waits (up to timeoutMs) until
+// all n are running at once. Resolves with the most that were running
+// together: n when the pool has at least n threads, the pool size otherwise.
+// `pagewise info` and the tests use it to see the pool a process really got.
+class Rendezvous {
+ public:
+  explicit Rendezvous(int n) : n_(n) {}
+  void Arrive(int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    here_++;
+    if (here_ > most_) most_ = here_;
+    if (here_ >= n_) cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return most_ >= n_; });
+    here_--;
+  }
+  int Most() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return most_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int n_;
+  int here_ = 0;
+  int most_ = 0;
+};
+
+class RendezvousWorker : public Napi::AsyncWorker {
+ public:
+  RendezvousWorker(Napi::Env env, std::shared_ptr<Rendezvous> meeting, int timeout_ms, std::shared_ptr<int> left,
+                   Napi::Promise::Deferred deferred)
+      : Napi::AsyncWorker(env, "pagewise.rendezvous"),
+        meeting_(std::move(meeting)),
+        timeout_ms_(timeout_ms),
+        left_(std::move(left)),
+        deferred_(deferred) {}
+  void Execute() override { meeting_->Arrive(timeout_ms_); }
+  void OnOK() override {
+    // Settled by the last of the n tasks to come back (all on the main thread).
+    if (--*left_ == 0) deferred_.Resolve(Napi::Number::New(Env(), meeting_->Most()));
+  }
+
+ private:
+  std::shared_ptr<Rendezvous> meeting_;
+  int timeout_ms_;
+  std::shared_ptr<int> left_;
+  Napi::Promise::Deferred deferred_;
+};
+
+// threadpoolConcurrency(n, timeoutMs) -> Promise<number> (see Rendezvous).
+Napi::Value ThreadpoolConcurrency(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int n = info[0].As<Napi::Number>().Int32Value();
+  int timeout_ms = info[1].As<Napi::Number>().Int32Value();
+  if (n < 1 || n > 1024) throw Napi::RangeError::New(env, "n must be from 1 to 1024");
+  auto meeting = std::make_shared<Rendezvous>(n);
+  auto left = std::make_shared<int>(n);
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  for (int i = 0; i < n; i++) (new RendezvousWorker(env, meeting, timeout_ms, left, deferred))->Queue();
+  return deferred.Promise();
 }
 
 // scan(id, offset, length, ops[, gate]) -> Promise<number[]>, one count per op, each
@@ -784,7 +879,11 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
     ops.push_back(std::move(op));
   }
   GateRef gate;
-  if (info.Length() > 4 && info[4].IsExternal()) gate = *info[4].As<Napi::External<GateRef>>().Data();
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    GateRef* given = GateOf(info[4]);
+    if (given == nullptr) throw Napi::TypeError::New(env, "scan: the fifth argument must be a gate from gate(n)");
+    gate = *given;
+  }
   std::unique_ptr<Pin> pin(new Pin(env, id));
   if (pin->opens == 0) throw CodedError(env, "ERR_PAGEWISE_CLOSED", "mapping " + std::to_string(id) + " is closed");
   if (offset > pin->size || length > pin->size - offset) {
@@ -795,6 +894,10 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+Napi::Value KernelFlavor(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), pagewise::KernelFlavor());
 }
 
 Napi::Value PageSize(const Napi::CallbackInfo& info) {
@@ -822,7 +925,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("countWords", Napi::Function::New(env, CountWords, "countWords"));
   exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
   exports.Set("gate", Napi::Function::New(env, CreateGate, "gate"));
+  exports.Set("gateMostActive", Napi::Function::New(env, GateMostActive, "gateMostActive"));
+  exports.Set("threadpoolConcurrency", Napi::Function::New(env, ThreadpoolConcurrency, "threadpoolConcurrency"));
   exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
+  exports.Set("kernelFlavor", Napi::Function::New(env, KernelFlavor, "kernelFlavor"));
   return exports;
 }
 

@@ -25,6 +25,7 @@ Commands:
   tune FILE                time a job at several chunk sizes and recommend one (--job NAME|PATH)
   gen 1brc OUT             generate a 1BRC file (--rows N, --stations 413|10000, --seed S)
   demo                     generate a sample and run stats on it (--rows N, --keep)
+  info                     versions, page size, byte kernels, memory budget, threadpool
 
 Options for every command that reads files:
   --threads N              worker threads (default: all cores)
@@ -427,7 +428,49 @@ async function cmdDemo(ctx: Context, args: string[]): Promise<void> {
   }
 }
 
+/**
+ * `pagewise info`: what this process sees (for bug reports and for checking
+ * a setup): versions, page size, which byte kernels run, the memory budget,
+ * and libuv's threadpool as configured and as measured (native kernels read
+ * with one pool thread each).
+ */
+async function cmdInfo(ctx: Context, args: string[]): Promise<void> {
+  const { values } = parse(args);
+  const [{ native }, { memoryBudget }, { threadpoolSize }, os] = await Promise.all([
+    import('./native.js'),
+    import('./memory.js'),
+    import('./engine.js'),
+    import('node:os'),
+  ]);
+  const configured = threadpoolSize();
+  const info = {
+    pagewise: version(),
+    node: process.version,
+    napi: process.versions.napi,
+    platform: `${process.platform} ${os.release()} ${process.arch}`,
+    cores: os.availableParallelism(),
+    pageSize: native.pageSize(),
+    kernels: native.kernelFlavor(),
+    memoryBudget: memoryBudget(),
+    threadpool: { configured, running: await native.threadpoolConcurrency(configured, 250) },
+  };
+  if (values.json) {
+    ctx.out(`${JSON.stringify(info)}\n`);
+    return;
+  }
+  ctx.out(
+    [
+      `pagewise      ${info.pagewise} (Node ${info.node}, Node-API ${info.napi})`,
+      `platform      ${info.platform}, ${info.cores} cores, page size ${info.pageSize} B`,
+      `byte kernels  ${info.kernels}`,
+      `memory budget ${formatBytes(info.memoryBudget.bytes)} (${info.memoryBudget.source})`,
+      `threadpool    ${info.threadpool.running} threads running at once (UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset'}: ${configured})`,
+    ].join('\n') + '\n',
+  );
+}
+
 const COMMANDS: Record<string, (ctx: Context, args: string[]) => Promise<void>> = {
+  info: cmdInfo,
   run: cmdRun,
   wc: cmdWc,
   stats: cmdStats,

@@ -305,8 +305,10 @@ function planRun(o: ResolvedOptions, mappedBytes: number, largestFile: number, e
     chunkSizeReason = 'given';
   } else {
     const { perThread, max } = AUTO_CHUNKS[executor];
-    chunkSize = autoChunkSize(mappedBytes, o.threads, PAGE_SIZE, perThread, max);
-    chunkSizeReason = `auto: ~${o.threads * perThread} chunks for ${o.threads} threads (${executor === 'kernel' ? 'native kernels' : 'workers'}), between 1 MiB and ${formatBytes(max)}`;
+    // The kernel path reads with at most the threadpool's threads.
+    const threads = executor === 'kernel' ? Math.min(o.threads, threadpoolSize()) : o.threads;
+    chunkSize = autoChunkSize(mappedBytes, threads, PAGE_SIZE, perThread, max);
+    chunkSizeReason = `auto: ~${threads * perThread} chunks for ${threads} threads (${executor === 'kernel' ? 'native kernels' : 'workers'}), between 1 MiB and ${formatBytes(max)}`;
     if (release !== 'keep') {
       // Bounded memory: every thread holds its chunk plus its prefetch, and
       // the kernel reads up to one readahead window past where it reads; that
@@ -422,10 +424,18 @@ function abortPromise(signal: AbortSignal | undefined): { promise: Promise<never
   return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
-/** libuv's threadpool size (what the kernel path can run at once), as libuv reads it. */
-function threadpoolSize(): number {
-  const n = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
+/**
+ * libuv's threadpool size (what the kernel path can run at once), read from
+ * UV_THREADPOOL_SIZE as libuv reads it: unset 4, else atoi() with 0 as 1 and
+ * anything above 1024 (a negative value too, once unsigned) as 1024.
+ */
+export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.UV_THREADPOOL_SIZE;
+  if (raw === undefined || raw === '') return 4;
+  const m = /^\s*([+-]?\d+)/.exec(raw);
+  const n = m ? Number(m[1]) : 0;
+  if (n < 0 || n > 1024) return 1024;
+  return n === 0 ? 1 : n;
 }
 
 const SCAN_OPS = { countByte: 0, countRecordsContaining: 1, countWords: 2 } as const;
@@ -499,9 +509,11 @@ async function scanGroup(
   const lanes = Math.min(o.threads, threadpoolSize());
   // Each lane has its next chunk queued behind the one it reads (the gate
   // lets only `lanes` read at once), so no pool thread waits for the main
-  // thread between chunks. Not under a memory bound: a queued chunk is
-  // prefetched, and the working set planRun sized would grow.
-  const inFlight = settings.release === 'keep' ? 2 * lanes : lanes;
+  // thread between chunks. A queued chunk parks a spare pool thread (other
+  // users of the pool wait at most one chunk for it); never more than the
+  // pool has. Not under a memory bound: a queued chunk is prefetched, and
+  // the working set planRun sized would grow.
+  const inFlight = settings.release === 'keep' ? Math.min(2 * lanes, threadpoolSize()) : lanes;
   const gate = native.gate(lanes);
   let acc = initOnMain(job, o.params);
   const done = new Map<number, { counts: number[]; start: number; end: number }>();

@@ -49,7 +49,17 @@ export interface NativeBinding {
   scan(id: number, offset: number, length: number, ops: { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[], gate?: ScanGate): Promise<number[]>;
   /** A gate that lets at most `n` scans given it read at a time (they wait for a slot on their pool thread). */
   gate(n: number): ScanGate;
+  /** The most scans that read through `gate` at once so far. */
+  gateMostActive(gate: ScanGate): number;
+  /**
+   * Queues `n` tasks on libuv's threadpool that wait (up to `timeoutMs`) for
+   * each other; resolves with the most that ran at once: `n`, or the pool's
+   * size when it has fewer threads.
+   */
+  threadpoolConcurrency(n: number, timeoutMs: number): Promise<number>;
   pageSize(): number;
+  /** Which byte kernels run on this CPU: 'avx2' or 'portable'. */
+  kernelFlavor(): 'avx2' | 'portable';
 }
 
 /** An opaque handle from `gate(n)`. */

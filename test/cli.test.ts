@@ -6,7 +6,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, ROOT, tempDir, writeFile } from './helpers.js';
+import { CLI, ROOT, pagewise as lib, tempDir, writeFile } from './helpers.js';
+
+const MappedFilePageSize = (): number => lib.MappedFile.pageSize;
 
 function pagewise(args: string[], input?: string | Buffer): { status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null } {
   const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -109,6 +111,21 @@ describe('pagewise freq', () => {
       { word: 'a', count: 3 },
       { word: 'b', count: 3 },
     ]);
+  });
+});
+
+describe('pagewise info', () => {
+  it('says what this process sees, as text and as JSON', () => {
+    const text = pagewise(['info']);
+    expect(text.status, text.stderr).toBe(0);
+    for (const label of ['pagewise', 'platform', 'byte kernels', 'memory budget', 'threadpool']) expect(text.stdout).toContain(label);
+    const json = pagewise(['info', '--json']);
+    const info = JSON.parse(json.stdout);
+    expect(info.node).toBe(process.version);
+    expect(info.pageSize).toBe(MappedFilePageSize());
+    expect(['avx2', 'portable']).toContain(info.kernels);
+    expect(info.memoryBudget.bytes).toBeGreaterThan(0);
+    expect(info.threadpool.running).toBe(info.threadpool.configured);
   });
 });
 

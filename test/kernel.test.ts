@@ -6,9 +6,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSync, fsyncSync, openSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { pagewise, tempDir, writeFile } from './helpers.js';
 import { grepCount, job, posixWords, rng, wcBinary } from './fixtures/reference.js';
 import { native } from '../dist/src/native.js';
+import { threadpoolSize } from '../dist/src/engine.js';
 
 const dir = tempDir();
 
@@ -115,10 +117,37 @@ describe('native.scan', () => {
         const gate = native.gate(n);
         const all = await Promise.all(Array.from({ length: 12 }, () => native.scan(m.id, 0, data.length, [{ op: 0, byte: 0x0a }], gate)));
         expect(all.map((c) => c[0])).toEqual(Array(12).fill(expected));
+        const most = native.gateMostActive(gate);
+        expect(most).toBeGreaterThanOrEqual(1);
+        expect(most).toBeLessThanOrEqual(n);
       }
+      // Only a gate from gate(n) is taken for one.
+      expect(() => native.scan(m.id, 0, 1, [], {} as never)).toThrow(TypeError);
+      expect(() => native.gateMostActive({} as never)).toThrow(TypeError);
     } finally {
       native.close(m.id);
     }
+  });
+
+  it('threadpoolConcurrency sees the pool this process has (UV_THREADPOOL_SIZE unset: 4)', async () => {
+    const pool = threadpoolSize();
+    expect(await native.threadpoolConcurrency(pool, 5000)).toBe(pool);
+    expect(await native.threadpoolConcurrency(pool + 2, 100)).toBe(pool);
+    expect(await native.threadpoolConcurrency(1, 100)).toBe(1);
+  });
+
+  it('threadpoolSize reads UV_THREADPOOL_SIZE as libuv does', () => {
+    const cases: [string | undefined, number][] = [
+      [undefined, 4],
+      ['', 4],
+      ['8', 8],
+      [' 12abc', 12],
+      ['0', 1],
+      ['abc', 1],
+      ['2000', 1024],
+      ['-3', 1024],
+    ];
+    for (const [value, size] of cases) expect(threadpoolSize({ UV_THREADPOOL_SIZE: value }), String(value)).toBe(size);
   });
 
   it('rejects a range outside the mapping and a closed mapping, synchronously', () => {
@@ -336,6 +365,17 @@ describe('the CLI', () => {
     expect(six.status, six.stderr).toBe(0);
     expect(JSON.parse(six.stdout)).toEqual(JSON.parse(k.stdout));
     expect(JSON.parse(six.stderr.trim())).toMatchObject({ executor: 'kernel', threads: 6 });
+    // ... and the pool really has those threads (measured, not read back from
+    // the variable): it was sized before anything used it.
+    for (const [args, size] of [
+      [['--threads', '6'], 6],
+      [['--threads=7'], 7],
+      [[], Math.max(4, availableParallelism())],
+    ] as const) {
+      const info = spawnSync(process.execPath, [CLI, 'info', '--json', ...args], { encoding: 'utf8', env });
+      expect(info.status, info.stderr).toBe(0);
+      expect(JSON.parse(info.stdout).threadpool, JSON.stringify(args)).toEqual({ configured: size, running: size });
+    }
     const human = run(['grep', '--count', '--stats', 'Hamburg', files.plain]);
     expect(human.stdout.trim()).toBe(String(grepCount('Hamburg', files.plain)));
     expect(human.stderr).toMatch(/native kernel on libuv's threadpool/);
