@@ -13,7 +13,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { colors, fmtBytes, fmtRate, fmtRatio, fmtSeconds, hasCommand, loadAverage, machine, median, timeCommand, versionOf, warm } from './lib/util.mjs';
+import { colors, fmtBytes, fmtRate, fmtRatio, fmtSeconds, hasCommand, loadAverage, machine, median, stealSeconds, timeCommand, versionOf, warm } from './lib/util.mjs';
 import { barChart, lineChart } from './lib/svg.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -514,7 +514,9 @@ function runSide(side, file) {
     }
   }
   const seconds = side.inner && raw ? raw.seconds : r.seconds;
-  return { seconds, wall: r.seconds, cpu: r.cpuSeconds, error: r.error, answer };
+  // Steal as a share of the CPU time the machine had during the command.
+  const stolen = r.steal / (r.seconds * os.availableParallelism());
+  return { seconds, wall: r.seconds, cpu: r.cpuSeconds, stolen, error: r.error, answer };
 }
 
 const limitRates = new Map();
@@ -599,7 +601,11 @@ function runBench(bench, files, why) {
     }
     const ratio = rep.b ? (bench.invert ? rep.b.seconds / rep.a.seconds : rep.a.seconds / rep.b.seconds) : undefined;
     rep.ratio = ratio;
-    log(`  rep ${i + 1}/${opts.reps}: ${bench.a.label} ${fmtSeconds(rep.a.seconds)}${rep.b ? `, ${bench.b.label} ${fmtSeconds(rep.b.seconds)}, ratio ${fmtRatio(ratio)}` : ''}`);
+    log(
+      `  rep ${i + 1}/${opts.reps}: ${bench.a.label} ${fmtSeconds(rep.a.seconds)} (steal ${fmtPct(rep.a.stolen)})${
+        rep.b ? `, ${bench.b.label} ${fmtSeconds(rep.b.seconds)} (steal ${fmtPct(rep.b.stolen)}), ratio ${fmtRatio(ratio)}` : ''
+      }`,
+    );
   }
   void firstB;
   const ok = result.reps.filter((r) => !r.a.error && (!bench.b || (r.b && !r.b.error)));
@@ -674,12 +680,16 @@ function rawTimes(results) {
     out.push(`### \`${r.name}\`: ${r.title}`, '');
     out.push(`File: ${r.file} (${fmtBytes(r.bytes)}). Answer: \`${JSON.stringify(r.answer)?.slice(0, 160) ?? '–'}\`.`, '');
     const hasB = r.reps.some((x) => x.b);
-    out.push(hasB ? `| rep | ${r.a} wall | cpu | ${r.b} wall | cpu | ratio |` : `| rep | ${r.a} wall | cpu |`);
-    out.push(hasB ? '|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|');
+    out.push(hasB ? `| rep | ${r.a} wall | cpu | steal | ${r.b} wall | cpu | steal | ratio |` : `| rep | ${r.a} wall | cpu | steal |`);
+    out.push(hasB ? '|---:|---:|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|');
     r.reps.forEach((x, i) => {
       const a = x.a.error ? 'error' : `${x.a.seconds.toFixed(3)} s${r.inner ? ` (process ${x.a.wall.toFixed(3)} s)` : ''}`;
       const b = !x.b ? '–' : x.b.error ? 'error' : `${x.b.seconds.toFixed(3)} s${r.inner ? ` (process ${x.b.wall.toFixed(3)} s)` : ''}`;
-      out.push(hasB ? `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${b} | ${x.b ? fmtCpu(x.b.cpu) : '–'} | ${x.ratio === undefined ? '–' : fmtRatio(x.ratio)} |` : `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} |`);
+      out.push(
+        hasB
+          ? `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${fmtPct(x.a.stolen)} | ${b} | ${x.b ? fmtCpu(x.b.cpu) : '–'} | ${x.b ? fmtPct(x.b.stolen) : '–'} | ${x.ratio === undefined ? '–' : fmtRatio(x.ratio)} |`
+          : `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${fmtPct(x.a.stolen)} |`,
+      );
     });
     for (const p of r.problems) out.push('', `Error: ${p}`);
     for (const m of r.mismatch) out.push('', `**MISMATCH**: ${m}`);
@@ -688,6 +698,10 @@ function rawTimes(results) {
   return out.join('\n');
 }
 const fmtCpu = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : '–');
+/** A share as a percentage, for steal time. */
+function fmtPct(x) {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : '–';
+}
 
 function peersChart(results) {
   const groups = [];
@@ -747,6 +761,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 const started = new Date();
+const stealAtStart = stealSeconds();
 const mach = machine();
 // What Node's own start costs here, with and without the CA bundle variable.
 const nodeStart = (env) => median(Array.from({ length: 7 }, () => timeCommand(NODE, ['-e', '0'], { env }).seconds));
@@ -776,6 +791,7 @@ for (const bench of benches) {
 }
 const tunes = runTune ? runTunes(files) : [];
 const loadAfter = loadAverage();
+const stealShare = (stealSeconds() - stealAtStart) / (((Date.now() - started.getTime()) / 1000) * mach.cores);
 const finished = new Date();
 
 // --- print and write -----------------------------------------------------------
@@ -815,6 +831,7 @@ md.push(`| kernel | ${mach.kernel}${mach.distro ? ` (${mach.distro})` : ''} |`);
 md.push(`| Node.js | ${mach.node} (${mach.arch}) |`);
 md.push(`| pagewise | ${pagewiseVersion}${gitRev ? ` (${gitRev})` : ''}${opts.chunkSize ? `, --chunk-size ${opts.chunkSize}` : ', chunk size auto'} |`);
 md.push(`| load average (1, 5, 15 min) | ${loadBefore} before, ${loadAfter} after |`);
+md.push(`| CPU stolen by the hypervisor | ${fmtPct(stealShare)} of the CPU time over the whole run (per command in Raw times) |`);
 md.push(
   `| Node start (\`node -e 0\`, median of 7) | ${fmtSeconds(startup.clean)}${
     startup.withCa === undefined
@@ -871,7 +888,12 @@ if (tunes.length) {
   }
   md.push('');
 }
-md.push('## Raw times', '', `${opts.reps} rep(s) per side, alternating A B A B; cpu = user + system time of the command and its children.`, '');
+md.push(
+  '## Raw times',
+  '',
+  `${opts.reps} rep(s) per side, alternating A B A B; cpu = user + system time of the command and its children; steal = CPU time the hypervisor gave to other guests during the command, as a share of the ${mach.cores} CPUs x wall time (\`/proc/stat\`). Steal hits commands that use every core harder than single-threaded peers.`,
+  '',
+);
 md.push(rawTimes(results));
 md.push('## Method', '');
 md.push(

@@ -58,8 +58,22 @@ function childrenCpuSeconds() {
  * Runs a whole command with spawnSync and times it with performance.now().
  * Returns { seconds, cpuSeconds, status, stdout, stderr, error }.
  */
+/**
+ * CPU time the hypervisor gave to other guests while this machine wanted it
+ * (the `steal` column of /proc/stat, all CPUs), in seconds; NaN where unknown.
+ */
+export function stealSeconds() {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    return Number(cpu[8]) / 100; // cpu user nice system idle iowait irq softirq steal ...
+  } catch {
+    return NaN;
+  }
+}
+
 export function timeCommand(cmd, args, { env, cwd, okStatus = [0], timeoutMs = 30 * 60_000 } = {}) {
   const cpu0 = childrenCpuSeconds();
+  const steal0 = stealSeconds();
   const t0 = performance.now();
   const r = spawnSync(cmd, args, {
     env: env ?? process.env,
@@ -71,11 +85,12 @@ export function timeCommand(cmd, args, { env, cwd, okStatus = [0], timeoutMs = 3
   });
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = childrenCpuSeconds() - cpu0;
+  const steal = stealSeconds() - steal0;
   let error;
   if (r.error) error = `${cmd}: ${r.error.code ?? r.error.message}`;
   else if (r.signal) error = `${cmd} killed by ${r.signal}`;
   else if (!okStatus.includes(r.status)) error = `${cmd} exited ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`;
-  return { seconds, cpuSeconds, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error };
+  return { seconds, cpuSeconds, steal, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error };
 }
 
 /** True when `cmd` can be executed (probes with the given args). */
