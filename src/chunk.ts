@@ -17,10 +17,32 @@ export class ChunkError extends Error {
   }
 }
 
+/** An error as plain data (structured clone would drop its `code`). */
+export function serializeCause(error: unknown): { name: string; message: string; stack?: string; code?: unknown } {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
 /** Throws ERR_PAGEWISE_FILE_TRUNCATED when `file` shrank or a page past its end was read. */
 export function checkNotTruncated(file: FileRef): void {
   const message = fileChangedMessage(file.path, file.size, native.state(file.mappingId));
   if (message !== undefined) throw new ChunkError({ code: 'ERR_PAGEWISE_FILE_TRUNCATED', message, fileIndex: file.fileIndex });
+}
+
+/**
+ * Maps chunk numbers counted across `files` (file 0's chunks first) to
+ * (file, chunk index in it). Asked with numbers that never go down, it walks
+ * the files forward, so no per-chunk table is kept.
+ */
+export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: FileRef; index: number } {
+  let at = 0;
+  let first = 0;
+  return (g) => {
+    while (g >= first + files[at].chunks) first += files[at++].chunks;
+    return { file: files[at], index: g - first };
+  };
 }
 
 /** Chunk `index` of `file`, cut at record boundaries (searched in the mapping). */

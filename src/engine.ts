@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { Piscina } from 'piscina';
 import { ErrorCodes, JobFailedError, PagewiseError, fileChangedMessage, toPagewiseError } from './errors.js';
-import { ChunkError, checkNotTruncated, chunkRange, prefetchAhead, releaseBehind } from './chunk.js';
+import { ChunkError, checkNotTruncated, chunkCursor, chunkRange, prefetchAhead, releaseBehind, serializeCause } from './chunk.js';
 import { jobPath, loadJob, type JobRef } from './job.js';
 import { memoryBudget, type MemoryBudget } from './memory.js';
 import { native, Fadvise, Madvise, PAGE_SIZE } from './native.js';
@@ -494,18 +494,6 @@ async function scanGroup(
         ? { op: SCAN_OPS.countByte, byte: op.byte }
         : { op: SCAN_OPS.countWords },
   );
-  // Chunk g of the group is chunk (g - first) of files[at]; dispatch and
-  // fold each walk the files forward, so no per-chunk table is kept.
-  const cursor = (): ((g: number) => { file: FileRef; index: number }) => {
-    let at = 0;
-    let first = 0;
-    return (g) => {
-      while (g >= first + files[at].chunks) first += files[at++].chunks;
-      return { file: files[at], index: g - first };
-    };
-  };
-  const dispatchAt = cursor();
-  const foldAt = cursor();
   const lanes = Math.min(o.threads, threadpoolSize());
   // Each lane has its next chunk queued behind the one it reads (the gate
   // lets only `lanes` read at once), so no pool thread waits for the main
@@ -515,77 +503,109 @@ async function scanGroup(
   // the working set planRun sized would grow.
   const inFlight = settings.release === 'keep' ? Math.min(2 * lanes, threadpoolSize()) : lanes;
   const gate = native.gate(lanes);
+  const scanAt = chunkCursor(files);
+  const foldAt = chunkCursor(files);
   let acc = initOnMain(job, o.params);
-  const done = new Map<number, { counts: number[]; start: number; end: number }>();
-  const window = lanes * 4;
-  const aborted = abortPromise(o.signal);
+  type Scanned = { counts: number[]; start: number; end: number };
+  const scan = (g: number, stopped: () => boolean): Promise<Scanned | undefined> => {
+    const { file, index } = scanAt(g);
+    checkNotTruncated(file);
+    const range = chunkRange(settings, file, index);
+    prefetchAhead(settings, file, index);
+    return native.scan(file.mappingId, range.start, range.end - range.start, ops, gate).then((counts) => {
+      if (stopped()) return undefined;
+      // Pages read past a new end came back as zeros: never count them.
+      checkNotTruncated(file);
+      releaseBehind(settings, file, index, range);
+      return { counts, start: range.start, end: range.end };
+    });
+  };
+  const fold = (g: number, r: Scanned | undefined): void => {
+    const { start, end, counts } = r!;
+    const { file, index } = foldAt(g);
+    const info = { index, start, end, fileIndex: file.fileIndex, file: file.path, params: o.params };
+    try {
+      acc = plan.fold(acc, counts, info);
+    } catch (error) {
+      throw new JobFailedError(`job kernel fold failed on chunk ${index} of '${file.path}': ${(error as Error)?.message ?? error}`, {
+        cause: error,
+        index,
+        path: file.path,
+      });
+    }
+    meter.bytesDone += end - start;
+    meter.chunksDone++;
+    meter.report();
+  };
+  try {
+    await inOrder(total, { inFlight, window: lanes * 4, signal: o.signal }, scan, fold);
+  } catch (error) {
+    throw error instanceof ChunkError ? chunkError(error, files) : toPagewiseError(error);
+  }
+  return acc;
+}
+
+/**
+ * The in-order pipeline of ordered jobs in workers and of the kernel path:
+ * step k (0 .. total - 1) is started while fewer than `inFlight` steps run
+ * and fewer than `window` separate k from the next step to consume (so the
+ * results held for reordering stay bounded), and results are consumed
+ * strictly in order. The first error (thrown by `start`, by a step, or by
+ * `consume`) or the signal's abort rejects; after that nothing more starts or
+ * is consumed, and `stopped()` (given to every step) is true.
+ */
+async function inOrder<R>(
+  total: number,
+  limits: { inFlight: number; window: number; signal?: AbortSignal },
+  start: (k: number, stopped: () => boolean) => Promise<R>,
+  consume: (k: number, result: R) => void,
+): Promise<void> {
+  if (total === 0) return;
+  const aborted = abortPromise(limits.signal);
   let failed = false;
+  const stopped = (): boolean => failed;
   try {
     await Promise.race([
       aborted.promise,
       new Promise<void>((resolve, reject) => {
+        const results = new Map<number, R>();
         let next = 0;
-        let folded = 0;
+        let consumed = 0;
         let running = 0;
         const fail = (error: unknown): void => {
           if (failed) return;
           failed = true;
-          reject(error instanceof ChunkError ? chunkError(error, files) : toPagewiseError(error));
+          reject(error);
         };
-        const fold = (): void => {
-          while (done.has(folded)) {
-            const r = done.get(folded)!;
-            done.delete(folded);
-            const { file, index } = foldAt(folded);
-            const info = { index, start: r.start, end: r.end, fileIndex: file.fileIndex, file: file.path, params: o.params };
-            try {
-              acc = plan.fold(acc, r.counts, info);
-            } catch (error) {
-              throw new JobFailedError(`job kernel fold failed on chunk ${index} of '${file.path}': ${(error as Error)?.message ?? error}`, {
-                cause: error,
-                index,
-                path: file.path,
-              });
-            }
-            folded++;
-            meter.bytesDone += r.end - r.start;
-            meter.chunksDone++;
-          }
-          meter.report();
-        };
-        const finished = (g: number, file: FileRef, index: number, range: { start: number; end: number }, counts: number[]): void => {
+        const finished = (k: number, result: R): void => {
           running--;
           if (failed) return;
+          results.set(k, result);
           try {
-            // Pages read past a new end came back as zeros: never count them.
-            checkNotTruncated(file);
-            releaseBehind(settings, file, index, range);
-            done.set(g, { counts, start: range.start, end: range.end });
-            fold();
+            while (results.has(consumed)) {
+              const r = results.get(consumed)!;
+              results.delete(consumed);
+              consume(consumed, r);
+              consumed++;
+            }
           } catch (error) {
             return fail(error);
           }
-          if (folded === total) resolve();
+          if (consumed === total) resolve();
           else launch();
         };
         const launch = (): void => {
-          while (!failed && running < inFlight && next < total && next - folded < window) {
-            const g = next++;
-            const { file, index } = dispatchAt(g);
-            let range;
-            let scanned: Promise<number[]>;
+          while (!failed && running < limits.inFlight && next < total && next - consumed < limits.window) {
+            const k = next++;
+            let step: Promise<R>;
             try {
-              checkNotTruncated(file);
-              range = chunkRange(settings, file, index);
-              prefetchAhead(settings, file, index);
-              scanned = native.scan(file.mappingId, range.start, range.end - range.start, ops, gate);
+              step = start(k, stopped);
             } catch (error) {
               return fail(error);
             }
             running++;
-            const r = range;
-            scanned.then(
-              (counts) => finished(g, file, index, r, counts),
+            step.then(
+              (result) => finished(k, result),
               (error: unknown) => {
                 running--;
                 fail(error);
@@ -600,13 +620,11 @@ async function scanGroup(
     failed = true;
     aborted.dispose();
   }
-  return acc;
 }
 
 /** A chunk failure raised on the main thread, as the error a worker's would become. */
 function chunkError(error: ChunkError, files: FileRef[]): PagewiseError {
-  const cause = error.original;
-  return taskError({ failed: error.info, cause: cause instanceof Error ? { name: cause.name, message: cause.message, stack: cause.stack } : undefined }, files);
+  return taskError({ failed: error.info, cause: error.original === undefined ? undefined : serializeCause(error.original) }, files);
 }
 
 async function drain(
@@ -670,65 +688,33 @@ async function ordered(
 ): Promise<void> {
   // Chunk k is dispatched only while fewer than `window` chunks separate it
   // from the next one to merge: partials held for reordering stay bounded.
-  const window = o.threads * 4;
   pLimitModule ??= import('p-limit');
   const limit = (await pLimitModule).default(o.threads * 2);
-  const tasks: ChunkTask[] = [];
-  for (const file of files) for (let index = 0; index < file.chunks; index++) tasks.push({ kind: 'chunk', settings, file, index });
-  const aborted = abortPromise(o.signal);
-  let next = 0;
-  let merged = 0;
-  let failed = false;
-  const pending = new Map<number, ChunkResult>();
+  const taskAt = chunkCursor(files);
+  const run = (k: number, stopped: () => boolean): Promise<ChunkResult | undefined> => {
+    const task: ChunkTask = { kind: 'chunk', settings, ...taskAt(k) };
+    return limit(() => (stopped() ? Promise.resolve(undefined) : (pool.run(task) as Promise<ChunkResult | TaskFailure>))).then(
+      (r) => {
+        if (r !== undefined && isFailure(r)) throw taskError(r, files);
+        return r;
+      },
+      (error: unknown) => {
+        throw workerDied(error);
+      },
+    );
+  };
+  const merge = (_k: number, part: ChunkResult | undefined): void => {
+    mergeInto(job, into, part!.acc);
+    o.onMerged?.(into.acc);
+    meter.bytesDone += part!.bytes;
+    meter.chunksDone++;
+    meter.report();
+  };
   try {
-    await Promise.race([
-      aborted.promise,
-      new Promise<void>((resolve, reject) => {
-        const fail = (error: unknown): void => {
-          if (failed) return;
-          failed = true;
-          limit.clearQueue();
-          reject(error);
-        };
-        const done = (k: number, r: ChunkResult | TaskFailure): void => {
-          if (failed) return;
-          if (isFailure(r)) return fail(taskError(r, files));
-          pending.set(k, r);
-          try {
-            while (pending.has(merged)) {
-              const part = pending.get(merged)!;
-              pending.delete(merged);
-              mergeInto(job, into, part.acc);
-              o.onMerged?.(into.acc);
-              merged++;
-              meter.bytesDone += part.bytes;
-              meter.chunksDone++;
-            }
-          } catch (error) {
-            return fail(error);
-          }
-          meter.report();
-          if (merged === total) resolve();
-          else pump();
-        };
-        const pump = (): void => {
-          while (!failed && next < total && next - merged < window) {
-            const k = next++;
-            limit(() => (failed ? Promise.resolve(undefined) : (pool.run(tasks[k]) as Promise<ChunkResult | TaskFailure>))).then(
-              (r) => r !== undefined && done(k, r),
-              (error: unknown) => fail(workerDied(error)),
-            );
-          }
-        };
-        pump();
-      }),
-    ]);
+    await inOrder(total, { inFlight: Infinity, window: o.threads * 4, signal: o.signal }, run, merge);
   } catch (error) {
-    failed = true;
     limit.clearQueue();
     throw error;
-  } finally {
-    aborted.dispose();
   }
 }
 

@@ -9,14 +9,14 @@
 import { native } from '../src/native.js';
 import { findLongRecord, resolveCut, terminatorOf } from '../src/planner.js';
 import { loadJob } from '../src/job.js';
-import { ChunkError, checkNotTruncated, chunkRange, prefetchAhead, releaseBehind } from '../src/chunk.js';
+import { ChunkError, checkNotTruncated, chunkCursor, chunkRange, prefetchAhead, releaseBehind, serializeCause } from '../src/chunk.js';
 import type { ChunkInfo, ChunkResult, ChunkTask, DrainResult, DrainTask, FileRef, Job, RunSettings, TaskErrorInfo } from '../src/types.js';
 import { MAX_VIEW_LENGTH } from '../src/options.js';
 
 /** A failure carried back to the main thread. */
 export interface TaskFailure {
   failed: TaskErrorInfo;
-  cause?: { name: string; message: string; stack?: string; code?: unknown };
+  cause?: ReturnType<typeof serializeCause>;
 }
 
 const jobs = new Map<string, Promise<Job>>();
@@ -29,13 +29,6 @@ function getJob(path: string): Promise<Job> {
     job.catch(() => jobs.delete(path));
   }
   return job;
-}
-
-function serializeCause(error: unknown): TaskFailure['cause'] {
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
-  }
-  return { name: 'Error', message: String(error) };
 }
 
 function failure(error: unknown): TaskFailure {
@@ -135,18 +128,14 @@ async function runDrain(task: DrainTask): Promise<DrainResult | TaskFailure> {
     let touched = false;
     let chunks = 0;
     let bytes = 0;
-    let fileAt = 0;
-    let firstOfFile = 0;
+    const chunkAt = chunkCursor(task.files);
     for (;;) {
       if (Atomics.load(control, 1) !== 0) break;
       const g = Atomics.add(control, 0, 1);
       if (g >= total) break;
-      // Chunk numbers are handed out in increasing order, so the file index
+      // Chunk numbers are handed out in increasing order, so the cursor
       // only moves forward for this worker.
-      while (g >= firstOfFile + task.files[fileAt].chunks) {
-        firstOfFile += task.files[fileAt].chunks;
-        fileAt++;
-      }
+      const { file, index } = chunkAt(g);
       if (!touched) {
         try {
           acc = job.init(task.settings.params);
@@ -155,7 +144,7 @@ async function runDrain(task: DrainTask): Promise<DrainResult | TaskFailure> {
         }
         touched = true;
       }
-      const done = mapChunk(job, acc, task.settings, task.files[fileAt], g - firstOfFile);
+      const done = mapChunk(job, acc, task.settings, file, index);
       acc = done.acc;
       chunks++;
       bytes += done.end - done.start;
