@@ -696,7 +696,8 @@ struct ScanOp {
 // any other; the engine checks the fault count after every chunk.
 class ScanWorker : public Napi::AsyncWorker {
  public:
-  ScanWorker(Napi::Env env, std::unique_ptr<Pin> pin, uint64_t offset, uint64_t length, std::vector<ScanOp> ops, GateRef gate)
+  ScanWorker(Napi::Env env, std::unique_ptr<Pin> pin, uint64_t offset, uint64_t length, std::vector<ScanOp> ops, GateRef gate,
+             bool drop)
       : Napi::AsyncWorker(env, "pagewise.scan"),
         deferred_(Napi::Promise::Deferred::New(env)),
         gate_(std::move(gate)),
@@ -704,7 +705,8 @@ class ScanWorker : public Napi::AsyncWorker {
         offset_(offset),
         length_(length),
         ops_(std::move(ops)),
-        counts_(ops_.size(), 0) {}
+        counts_(ops_.size(), 0),
+        drop_(drop) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -732,6 +734,17 @@ class ScanWorker : public Napi::AsyncWorker {
         case ScanOp::kCountWords: counts_[i] = pagewise::CountWords(p, n); break;
       }
     }
+    if (drop_) {
+      // Drop this range's page-table entries now, on this thread, while the
+      // other lanes still read: the pages stay in the page cache, but the
+      // munmap at close no longer tears down every entry of the file alone
+      // on the main thread (2.76 GB: ~110 ms serial; in parallel here it
+      // costs the lanes ~25 ms each). A later read just faults the page in
+      // again from the cache. Advice failing changes no count.
+      uint64_t start = offset_ - offset_ % g_page_size;
+      uint64_t end = offset_ + length_;
+      madvise(pin_->base + start, static_cast<size_t>(end - start), MADV_DONTNEED);
+    }
   }
 
   void OnOK() override {
@@ -755,6 +768,7 @@ class ScanWorker : public Napi::AsyncWorker {
   uint64_t length_;
   std::vector<ScanOp> ops_;
   std::vector<uint64_t> counts_;
+  bool drop_;
 };
 
 // Marks the externals that are gates, so that no other addon's External is
@@ -884,13 +898,14 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
     if (given == nullptr) throw Napi::TypeError::New(env, "scan: the fifth argument must be a gate from gate(n)");
     gate = *given;
   }
+  bool drop = info.Length() > 5 && info[5].ToBoolean().Value();
   std::unique_ptr<Pin> pin(new Pin(env, id));
   if (pin->opens == 0) throw CodedError(env, "ERR_PAGEWISE_CLOSED", "mapping " + std::to_string(id) + " is closed");
   if (offset > pin->size || length > pin->size - offset) {
     throw Napi::RangeError::New(env, "scan [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
                                          ") is outside the mapping of " + std::to_string(pin->size) + " bytes");
   }
-  ScanWorker* worker = new ScanWorker(env, std::move(pin), offset, length, std::move(ops), std::move(gate));
+  ScanWorker* worker = new ScanWorker(env, std::move(pin), offset, length, std::move(ops), std::move(gate), drop);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -421,7 +421,7 @@ async function main() {
         const slice = f.content.subarray(offset, offset + length);
         const expected = [refCountByte(slice, 0x0a, 0, slice.length), refCountLinesContaining(slice, needle, 0x0a), refCountWords(slice)];
         const ops = [{ op: 0, byte: 0x0a }, { op: 1, byte: 0x0a, needle }, { op: 2 }];
-        pending.push(native.scan(m.id, offset, length, ops, sr.int(2) ? gate : undefined).then((counts) => ({ counts, expected, offset, length })));
+        pending.push(native.scan(m.id, offset, length, ops, sr.int(2) ? gate : undefined, sr.int(2) === 1).then((counts) => ({ counts, expected, offset, length })));
       }
       native.close(m.id);
       for (const { counts, expected, offset, length } of await Promise.all(pending)) {
@@ -436,7 +436,7 @@ async function main() {
     writeFileSync(tpath, Buffer.alloc(1 << 20, 0x78));
     const ts = native.open(tpath);
     truncateSync(tpath, 10_000);
-    assert.deepEqual(await native.scan(ts.id, 0, ts.size, [{ op: 0, byte: 0x78 }, { op: 0, byte: 0 }], native.gate(1)), [10_000, (1 << 20) - 10_000]);
+    assert.deepEqual(await native.scan(ts.id, 0, ts.size, [{ op: 0, byte: 0x78 }, { op: 0, byte: 0 }], native.gate(1), true), [10_000, (1 << 20) - 10_000]);
     assert.equal(native.faults(ts.id), pagesPast, 'each page past the end faulted once on the pool thread');
     native.close(ts.id);
     await settle('truncated scan');

@@ -44,9 +44,18 @@ export interface NativeBinding {
   /**
    * Runs byte kernels over [offset, offset + length) of a mapping on libuv's
    * threadpool; resolves with one count per op. op 0: count `byte`; 1: count
-   * records ended by `byte` that contain `needle`; 2: count words.
+   * records ended by `byte` that contain `needle`; 2: count words. With
+   * `drop`, the pool thread then drops the range's page-table entries
+   * (MADV_DONTNEED: the pages stay in the page cache).
    */
-  scan(id: number, offset: number, length: number, ops: { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[], gate?: ScanGate): Promise<number[]>;
+  scan(
+    id: number,
+    offset: number,
+    length: number,
+    ops: { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[],
+    gate?: ScanGate,
+    drop?: boolean,
+  ): Promise<number[]>;
   /** A gate that lets at most `n` scans given it read at a time (they wait for a slot on their pool thread). */
   gate(n: number): ScanGate;
   /** The most scans that read through `gate` at once so far. */
