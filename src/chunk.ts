@@ -93,22 +93,34 @@ export function releaseBehind(settings: RunSettings, file: FileRef, index: numbe
   if (from < start) native.fadvise(file.mappingId, from, start - from, Fadvise.dontneed);
 }
 
-/** Pages sampled to tell whether a range to prefetch is already in the page cache. */
-const RESIDENCY_SAMPLES = 8;
+/** Pages sampled in each prefetch step to tell whether it is already in the page cache. */
+const RESIDENCY_SAMPLES = 4;
 
 /**
  * Asks the kernel to read the `prefetch` chunks after chunk `index`, one
- * readahead window per call, unless a sample of their pages is already in the
- * page cache: on a warm file MADV_WILLNEED finds every page cached and only
- * costs time (30-50 ms over a 2.76 GB file on the thread that asks).
+ * readahead window (`prefetchStep`) per call, skipping each window whose
+ * sampled pages are all in the page cache already. On a warm file
+ * MADV_WILLNEED finds every page cached and only costs time: ~2 ms per 64 MiB
+ * on the thread that asks, 30-50 ms over a 2.76 GB file. Deciding per window,
+ * not per chunk, matters on a file that is warm but for a few evicted stretches
+ * (the page cache here loses a few MB of a warm file now and then): one miss
+ * no longer sends the whole 64 MiB chunk to WILLNEED.
  */
 export function prefetchAhead(settings: RunSettings, file: FileRef, index: number): void {
   if (settings.prefetch === 0) return;
   const start = (index + 1) * settings.chunkSize;
-  if (start >= file.size) return;
-  const length = Math.min(file.size - start, settings.prefetch * settings.chunkSize);
-  if (isProbablyResident(file.mappingId, start, length)) return;
-  native.advise(file.mappingId, start, length, Madvise.willneed, settings.prefetchStep);
+  const end = Math.min(file.size, start + settings.prefetch * settings.chunkSize);
+  const step = settings.prefetchStep;
+  let from = -1; // start of the current run of windows to read
+  for (let at = start; at < end; at += step) {
+    const cached = isProbablyResident(file.mappingId, at, Math.min(step, end - at));
+    if (!cached && from < 0) from = at;
+    if (cached && from >= 0) {
+      native.advise(file.mappingId, from, at - from, Madvise.willneed, step);
+      from = -1;
+    }
+  }
+  if (from >= 0) native.advise(file.mappingId, from, end - from, Madvise.willneed, step);
 }
 
 /** True when every one of a few pages spread over the range is in the page cache (mincore). */

@@ -11,6 +11,9 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CLI, pagewise, tempDir, writeFile } from './helpers.js';
 import { linesBuffer, writeLinesFile } from './fixtures/reliability/support.js';
+import { native, Fadvise, Madvise } from '../dist/src/native.js';
+import { prefetchAhead } from '../dist/src/chunk.js';
+import type { RunSettings } from '../dist/src/types.js';
 
 const dir = tempDir('pagewise-memory-');
 const MiB = 1 << 20;
@@ -256,6 +259,46 @@ describe('release policy and residency', () => {
     expect(report.stats.releaseReason).toMatch(/'keep' was asked for/);
     const after = residency(file);
     expect(after.resident).toBe(after.pages);
+  });
+
+  it('prefetch reads ahead only the readahead windows that are not cached, and they come in', async () => {
+    const file = join(dir, 'prefetch-24MiB.txt');
+    writeLinesFile(file, 24 * MiB);
+    const m = native.open(file);
+    const calls: number[][] = [];
+    const advise = native.advise;
+    try {
+      // Warm, but for two stretches: [10, 12) MiB and [18, 20) MiB (2 MiB
+      // aligned: the page cache may hold 2 MiB folios, dropped whole or not at all).
+      native.advise(m.id, 0, m.size, Madvise.willneed, 8 * MiB);
+      expect(native.residency(m.id, 0, m.size).resident).toBe(m.size / 4096);
+      native.fadvise(m.id, 10 * MiB, 2 * MiB, Fadvise.dontneed);
+      native.fadvise(m.id, 18 * MiB, 2 * MiB, Fadvise.dontneed);
+      expect(native.residency(m.id, 10 * MiB, 2 * MiB).resident).toBe(0);
+      expect(native.residency(m.id, 18 * MiB, 2 * MiB).resident).toBe(0);
+      native.advise = (...args: Parameters<typeof advise>) => {
+        calls.push(args.slice(1, 4));
+        return advise.apply(native, args);
+      };
+      // Chunk 0 of 8 MiB chunks, 2 chunks of prefetch: [8, 24) MiB in 1 MiB windows.
+      const settings = { chunkSize: 8 * MiB, prefetch: 2, prefetchStep: MiB } as RunSettings;
+      const ref = { fileIndex: 0, path: file, mappingId: m.id, size: m.size, chunks: 3 };
+      prefetchAhead(settings, ref, 0);
+      expect(calls).toEqual([
+        [10 * MiB, 2 * MiB, Madvise.willneed],
+        [18 * MiB, 2 * MiB, Madvise.willneed],
+      ]);
+      for (let i = 0; i < 200 && native.residency(m.id, 0, m.size).resident < m.size / 4096; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(native.residency(m.id, 0, m.size).resident).toBe(m.size / 4096);
+      // All cached now: nothing to ask for. Past the file's end: nothing either.
+      calls.length = 0;
+      prefetchAhead(settings, ref, 0);
+      prefetchAhead(settings, ref, 2);
+      expect(calls).toEqual([]);
+    } finally {
+      native.advise = advise;
+      native.close(m.id);
+    }
   });
 
   it('stats carry release, releaseReason and the budget on every run', async () => {
