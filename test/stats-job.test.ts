@@ -124,6 +124,7 @@ function expectBadRecord(fn: () => unknown, offset: number): void {
 let dir: string;
 let gen413: Uint8Array;
 let gen10k: Uint8Array;
+let genLong: Uint8Array;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pagewise-stats-'));
@@ -131,6 +132,8 @@ beforeAll(async () => {
   await generate1brc({ out: join(dir, '10k.txt'), rows: 50_000, stations: 10000, seed: 7 });
   gen413 = readFileSync(join(dir, '413.txt'));
   gen10k = readFileSync(join(dir, '10k.txt'));
+  await generate1brc({ out: join(dir, 'long.txt'), rows: 200_000, stations: 413, seed: 8 });
+  genLong = readFileSync(join(dir, 'long.txt'));
 }, 120_000);
 
 afterAll(() => {
@@ -138,6 +141,16 @@ afterAll(() => {
 });
 
 describe('stats job: generated data', { timeout: 120_000 }, () => {
+  // First in the file on purpose: a thread's first map call over 2 MiB or
+  // more runs the JIT warm-up (made-up lines through the same scan, with
+  // their own accumulators) before the real slice. It must leave no trace.
+  it('matches the reference when the first slice is long enough to warm up on', () => {
+    expect(genLong.length).toBeGreaterThanOrEqual(2 << 20);
+    const expected = reference(genLong);
+    expect(run(genLong)).toEqual(expected);
+    expect(run(gen413)).toEqual(reference(gen413));
+  });
+
   it('matches the reference on 413 stations', () => {
     const expected = reference(gen413);
     expect(expected.length).toBe(413);

@@ -249,7 +249,19 @@ let sink = 0;
 /** Largest slice `mapSlice` takes (its offsets are Int32). */
 const MAX_SLICE = 0x7fffffff;
 
+/**
+ * Whether this thread has run `warmUp`: before its first `map` call, so the
+ * main thread, which only merges, never pays for it. Unlike stats, freq warms
+ * up whatever the slice: its loop is slow enough per byte that the earlier
+ * compile paid even on a 3 MB file (0.63 s against 0.69 s without warm-up).
+ */
+let warmedUp = false;
+
 function map(acc: FreqAcc, bytes: Uint8Array): FreqAcc {
+  if (!warmedUp) {
+    warmedUp = true;
+    warmUp();
+  }
   checkViews(acc);
   if (bytes.length <= MAX_SLICE) return mapSlice(acc, bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.length));
   // Beyond Int32 offsets (the engine never makes such views): cut at white space.
@@ -631,7 +643,6 @@ function warmUp(): void {
   mapSlice(acc, bytes, dv);
   sink = 0;
 }
-warmUp();
 
 /**
  * Declared commutative: counts do not depend on order, which lets the engine
