@@ -341,6 +341,16 @@ const BENCHES = [
     needsCores: 2,
   },
   {
+    name: 'scaling-c',
+    title: 'the same CPU-bound work in C, 2 threads vs 1: the machine\'s own scaling',
+    file: 'stats',
+    a: { label: 'cpu_bound.c, 2 threads', cmd: 'CPUBOUND', args: (f) => [f, '2'], parse: JSON.parse, needs: 'cpuBound' },
+    b: { label: 'cpu_bound.c, 1 thread', cmd: 'CPUBOUND', args: (f) => [f, '1'], parse: JSON.parse, needs: 'cpuBound' },
+    invert: true,
+    noLimit: true,
+    needsCores: 2,
+  },
+  {
     name: 'random',
     title: `1M random 4-byte reads in ${fmtBytes(FILES.random.bytes)}`,
     file: 'random',
@@ -446,7 +456,17 @@ function preparePeers(tmp) {
       notes.push(`count_newlines.c did not compile: ${(r.stderr ?? '').trim().split('\n').slice(0, 2).join(' ')}`);
     }
   }
-  const why = { rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
+  tools.cpuBound = false;
+  if (hasCommand('cc', ['--version'])) {
+    const exe = join(tmp, 'cpu_bound');
+    const r = spawnSync('cc', ['-O2', '-pthread', '-o', exe, join(BENCH, 'c', 'cpu_bound.c')], { encoding: 'utf8' });
+    if (r.status === 0) {
+      tools.cpuBound = exe;
+    } else {
+      notes.push(`cpu_bound.c did not compile: ${(r.stderr ?? '').trim().split('\n').slice(0, 2).join(' ')}`);
+    }
+  }
+  const why = { cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c', rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
   return why;
 }
 
@@ -501,7 +521,7 @@ function generate(tmp, needed) {
 // ------------------------------------------------------------------ running --
 
 function runSide(side, file) {
-  const cmd = side.cmd === 'LIMIT' ? tools.limit : side.cmd;
+  const cmd = side.cmd === 'LIMIT' ? tools.limit : side.cmd === 'CPUBOUND' ? tools.cpuBound : side.cmd;
   const r = timeCommand(cmd, side.args(file.path), { env: side.env ?? (cmd === NODE ? NODE_ENV : undefined), okStatus: side.okStatus ?? [0] });
   let answer;
   let raw;
@@ -708,6 +728,7 @@ function peersChart(results) {
   for (const r of results) {
     if (r.skipped || r.problems.length || !Number.isFinite(r.aMedian) || r.inner) continue;
     if (r.name === 'wc-lines-limit') continue; // folded into wc-lines
+    if (r.name === 'scaling-c') continue; // the machine's scaling, not a peer
     const bars = [{ name: r.a, value: r.bytes / r.aMedian / 1e9, kind: 'pagewise' }];
     if (r.b && Number.isFinite(r.bMedian)) bars.push({ name: r.b, value: r.bytes / r.bMedian / 1e9, kind: r.name === 'scaling' ? 'pagewise' : 'peer' });
     if (r.name === 'wc-lines') {
@@ -853,6 +874,7 @@ md.push(
   '- **median**: median wall time of the whole command (spawnSync, performance.now(): process start-up included), page cache warm.',
   '- **ratio**: the median of the per-pair ratios (rep *i* of A against rep *i* of B, run back to back): pagewise wall / peer wall unless the target says otherwise.',
   '- **% of limit**: pagewise throughput as a fraction of `bench/c/count_newlines.c` (mmap + AVX2 newline count on the same threads, the fastest any scan of the file can be) on the same file.',
+  '- **scaling-c**: the scaling bench\'s work written in C (`bench/c/cpu_bound.c`, same answer) at 2 and 1 threads in the same run: how this machine itself scales when both cores are busy, the ceiling for `scaling`.',
   '- **answers**: every run\'s output is checked against the peer\'s and against the known row count; stats compares every station (count, min, max exactly; mean within 0.05).',
   '- ¹ random access: time of the read loop inside the process (offsets drawn before the clock starts), not of the whole command.',
   '- Coreutils, grep, ripgrep and GNU parallel run with `LC_ALL=C` (their fastest mode; the same byte-wise word and line rules as pagewise).',
