@@ -345,7 +345,10 @@ async function runMappedGroup(
       } catch (error) {
         throw toPagewiseError(error);
       }
-      files.push({ fileIndex: f.fileIndex, path: f.path, mappingId: info.id, size: info.size, chunks: chunkCount(info.size, plan.chunkSize) });
+      const chunks = chunkCount(info.size, plan.chunkSize);
+      const ref: FileRef = { fileIndex: f.fileIndex, path: f.path, mappingId: info.id, size: info.size, chunks };
+      if (plan.release === 'evict' && chunks > 0) ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
+      files.push(ref);
       if (info.size > 0) {
         const advice = o.advice === 'hugepage' ? Madvise.hugepage : Madvise[o.advice];
         native.advise(info.id, 0, info.size, advice);

@@ -122,6 +122,11 @@ export interface FileRef {
   mappingId: number;
   size: number;
   chunks: number;
+  /**
+   * Under `release: 'evict'`: which chunks are done (1) (see `releaseBehind`),
+   * shared by every thread of the run: an Int32Array over a SharedArrayBuffer.
+   */
+  releaseState?: Int32Array;
 }
 
 /** Ordered mode: process one chunk, return its partial accumulator. */

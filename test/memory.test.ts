@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CLI, pagewise, tempDir, writeFile } from './helpers.js';
 import { linesBuffer, writeLinesFile } from './fixtures/reliability/support.js';
 import { native, Fadvise, Madvise } from '../dist/src/native.js';
-import { prefetchAhead } from '../dist/src/chunk.js';
+import { prefetchAhead, releaseBehind } from '../dist/src/chunk.js';
 import type { RunSettings } from '../dist/src/types.js';
 
 const dir = tempDir('pagewise-memory-');
@@ -298,6 +298,66 @@ describe('release policy and residency', () => {
     } finally {
       native.advise = advise;
       native.close(m.id);
+    }
+  });
+
+  it("evict never drops pages a running chunk can still read, and drops every page once all are done", () => {
+    // Chunks are handed out in order and finish in any order. Simulated with
+    // recorders in place of madvise/fadvise: for each finished chunk, the
+    // evicted ranges must miss every chunk still running and the head of the
+    // chunk after it (where its last faults read ahead), and at the end the
+    // evictions must cover the whole file.
+    const fadvise = native.fadvise;
+    const advise = native.advise;
+    const evicted: Array<[number, number]> = [];
+    native.fadvise = ((_id: number, at: number, len: number) => {
+      evicted.push([at, at + len]);
+    }) as typeof fadvise;
+    native.advise = (() => undefined) as unknown as typeof advise;
+    const HEAD = 16 * MiB;
+    try {
+      for (const chunkSize of [32 * MiB, 16 * MiB, 4 * MiB]) {
+        for (let seed = 1; seed <= 40; seed++) {
+          let x = seed * 7919;
+          const rand = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+          const chunks = 3 + Math.floor(rand() * 12);
+          const size = (chunks - 1) * chunkSize + 4096 * (1 + Math.floor(rand() * (chunkSize / 4096 - 1)));
+          const settings = { release: 'evict', chunkSize, prefetch: 0 } as RunSettings;
+          const ref = { fileIndex: 0, path: 'sim', mappingId: 1, size, chunks, releaseState: new Int32Array(new SharedArrayBuffer(4 * chunks)) };
+          const threads = 2 + Math.floor(rand() * 2);
+          // Each thread runs one chunk at a time, taking the next in order.
+          const running = new Map<number, number>(); // chunk -> finish time
+          let next = 0;
+          let now = 0;
+          evicted.length = 0;
+          while (running.size > 0 || next < chunks) {
+            while (running.size < threads && next < chunks) running.set(next++, now + rand());
+            const [done] = [...running].sort((a, b) => a[1] - b[1])[0];
+            now = running.get(done)!;
+            running.delete(done);
+            const before = evicted.length;
+            // Each chunk's last record runs a little into the next chunk.
+            const spill = (k: number): number => (k <= 0 ? 0 : Math.min(size, k * chunkSize + ((k * 37) % 9) * 1000));
+            const range = { start: spill(done), end: done + 1 < chunks ? spill(done + 1) : size };
+            releaseBehind(settings, ref, done, range);
+            for (const [from, to] of evicted.slice(before)) {
+              for (const j of running.keys()) {
+                const guardFrom = j * chunkSize;
+                const guardTo = Math.min(size, (j + 1) * chunkSize + HEAD);
+                expect(from >= guardTo || to <= guardFrom, `chunk ${done} evicted [${from}, ${to}) while chunk ${j} runs (chunk ${chunkSize}, seed ${seed})`).toBe(true);
+              }
+            }
+          }
+          // Every page evicted at least once.
+          const spans = [...evicted].sort((a, b) => a[0] - b[0]);
+          let covered = 0;
+          for (const [from, to] of spans) if (from <= covered) covered = Math.max(covered, to);
+          expect(covered, `chunk ${chunkSize}, seed ${seed}`).toBeGreaterThanOrEqual(size);
+        }
+      }
+    } finally {
+      native.fadvise = fadvise;
+      native.advise = advise;
     }
   });
 
