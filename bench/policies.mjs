@@ -1023,7 +1023,9 @@ function renderDoc(rep, table) {
       `8 MiB being the engine's \`READAHEAD_WINDOW\`${windowMiB === 8 ? ' (this machine\'s read_ahead_kb)' : ` (**this machine's read_ahead_kb is ${st.readAheadKb}**, so the cap and the prefetch steps do not match its window)`}. ` +
       `With a ${M(L)} budget, ${rep.threads} threads and prefetch 1 that is ${chunkMiB(evictCold)} (\`keep\` is not capped: ${chunkMiB(keepCold)}), i.e. ` +
       `${rep.threads} x 2 x ${chunkMiB(evictCold)} + ${rep.threads} x 8 MiB = ${evictCold?.chunkSize ? M(rep.threads * 2 * evictCold.chunkSize + rep.threads * 8 * MiB) : '?'} of file pages at most, ` +
-      `plus Node itself (~${M(keepWarm?.peak)}: the warm \`keep\` row, whose file pages are charged elsewhere). Measured: ${M(evictCold?.peak)}.`,
+      `plus Node itself (~${M(keepWarm?.peak)}: the warm \`keep\` row, whose file pages are charged elsewhere). Measured: ${M(evictCold?.peak)}. ` +
+      'Under `evict` the guard kept past each running chunk (below) can add up to 16 MiB per thread of done chunks\' pages that the cap does not count; ' +
+      'with small budgets that is most of the working set (the 96 MiB cgroup test in test/memory.test.ts, 2 threads: 23-28 MiB peak), and the cap stays a quarter of the budget, so there is room.',
   );
   w();
   if (sweep.length > 1) {
@@ -1080,7 +1082,8 @@ function renderDoc(rep, table) {
         `(\`keep\`: ${M(keepWarm?.diskRead)}). Chunks are handed out in order but finish in any order, and a chunk still running reads past its end: ` +
         `its last faults read ahead one window (${windowMiB} MiB) and its last record may end in the next chunk. So a finished chunk evicts only pages ` +
         'outside the guard of every chunk still running (its own range plus 16 MiB after it), and the chunk whose guard kept pages cached evicts them ' +
-        'when it is done; the threads share which chunks are done through a SharedArrayBuffer. Before this, a finished chunk evicted its whole range at ' +
+        'when it is done; the threads share which chunks are done through a SharedArrayBuffer. (A record whose tail plus readahead reaches further ' +
+        'than that guard, i.e. records of many MiB, can still have a few pages read twice.) Before this, a finished chunk evicted its whole range at ' +
         'once, the kernel\'s readahead for a slower neighbour read up to a window of it back in, and `evict` read 3497 MiB for the 3073 MiB file cold ' +
         '(+14%) and 315 MiB of the warm file, with the same peak charge.',
     );

@@ -68,8 +68,11 @@ const SWEEP_BEHIND = 16 << 20;
 
 /**
  * How far past its end a running chunk may still read: its last faults read
- * ahead one readahead window (8 MiB here) and its last record may end beyond
- * it. `release: 'evict'` keeps that stretch cached until the chunk is done.
+ * ahead (one readahead window, read_ahead_kb: 8 MiB on the reference VM, and
+ * the kernel may start the next window early) and its last record may end
+ * beyond it. `release: 'evict'` keeps that stretch cached until the chunk is
+ * done. A record whose tail plus readahead reaches further than this (records
+ * of many MiB) can still have a few pages read twice; results never change.
  */
 const HEAD = 16 << 20;
 
@@ -113,8 +116,9 @@ export function releaseBehind(settings: RunSettings, file: FileRef, index: numbe
  * before it looks at the others (sequentially consistent Atomics), so of two
  * chunks finishing together at least one sees the other done: no page is
  * left to nobody. Pages another thread still has mapped are left alone by the
- * kernel anyway, and the engine sweeps the whole file at the end, so a failed
- * or stopped run leaves nothing behind either.
+ * kernel anyway, and the engine sweeps the whole file once more at the end,
+ * failed runs included (on the kernel path a scan still in flight when a run
+ * fails can read pages back after that sweep).
  */
 function evictInOrder(settings: RunSettings, file: FileRef, state: Int32Array, index: number, start: number, end: number): void {
   const { chunks, mappingId, size: fileSize } = file;
@@ -132,10 +136,16 @@ function evictInOrder(settings: RunSettings, file: FileRef, state: Int32Array, i
   const evict = (from: number, to: number): void => {
     if (from < to) native.fadvise(mappingId, from, to - from, Fadvise.dontneed);
   };
-  // Our last record's tail lies in the next chunk's first pages: leave them
-  // to that chunk (it evicts from the byte before its own start) unless it
-  // is done already.
-  const ownEnd = index + 1 < chunks && Atomics.load(state, index + 1) !== 1 ? Math.min(end, (index + 1) * size) : end;
+  // Our last record's tail lies in the next chunks' first pages: leave what
+  // lies in a chunk not done yet to that chunk (it evicts from the byte
+  // before its own start).
+  let ownEnd = end;
+  for (let k = index + 1; k < chunks && k * size < end; k++) {
+    if (Atomics.load(state, k) !== 1) {
+      ownEnd = k * size;
+      break;
+    }
+  }
   evict(Math.max(start, guardBelow(index)), ownEnd);
   // Done chunks above that this chunk's guard kept, up to the first one still running.
   for (let k = index + 1; k < Math.min(chunks, index + reach + 1); k++) {

@@ -313,7 +313,9 @@ function planRun(o: ResolvedOptions, mappedBytes: number, largestFile: number, e
       // Bounded memory: every thread holds its chunk plus its prefetch, and
       // the kernel reads up to one readahead window past where it reads; that
       // working set should stay under a quarter of the budget. (Without the
-      // window, 2 threads in a 96 MiB cgroup peaked at 50-60% of it.)
+      // window, 2 threads in a 96 MiB cgroup peaked at 50-60% of it.) Under
+      // evict, the pages kept past each running chunk (HEAD in chunk.ts, up
+      // to 16 MiB a thread) come on top; the quarter leaves room for them.
       const cap = Math.floor((budget.bytes / (4 * o.threads) - READAHEAD_WINDOW) / (1 + o.prefetch));
       if (chunkSize > cap) {
         chunkSize = cap < PAGE_SIZE * 16 ? PAGE_SIZE * 16 : Math.max(PAGE_SIZE * 16, 2 ** Math.floor(Math.log2(cap)));

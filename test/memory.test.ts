@@ -301,12 +301,14 @@ describe('release policy and residency', () => {
     }
   });
 
-  it("evict never drops pages a running chunk can still read, and drops every page once all are done", () => {
+  it("evict never drops pages a chunk running or still to come can read, and drops every page once all are done", () => {
     // Chunks are handed out in order and finish in any order. Simulated with
-    // recorders in place of madvise/fadvise: for each finished chunk, the
-    // evicted ranges must miss every chunk still running and the head of the
-    // chunk after it (where its last faults read ahead), and at the end the
-    // evictions must cover the whole file.
+    // recorders in place of madvise/fadvise, over records of random length
+    // (some longer than a chunk, so some chunks are empty): for each finished
+    // chunk, the evicted ranges must miss every chunk still running (to the
+    // end of its last record and a readahead window past it), and every
+    // chunk not handed out yet (from its nominal start: its boundary search
+    // reads there); and at the end the evictions must cover the whole file.
     const fadvise = native.fadvise;
     const advise = native.advise;
     const evicted: Array<[number, number]> = [];
@@ -316,15 +318,22 @@ describe('release policy and residency', () => {
     native.advise = (() => undefined) as unknown as typeof advise;
     const HEAD = 16 * MiB;
     try {
-      for (const chunkSize of [32 * MiB, 16 * MiB, 4 * MiB]) {
-        for (let seed = 1; seed <= 40; seed++) {
-          let x = seed * 7919;
+      for (const chunkSize of [64 * 1024, 4 * MiB, 12 * MiB, 16 * MiB, 20 * MiB, 32 * MiB]) {
+        for (let seed = 1; seed <= 25; seed++) {
+          let x = seed * 7919 + chunkSize;
           const rand = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
           const chunks = 3 + Math.floor(rand() * 12);
-          const size = (chunks - 1) * chunkSize + 4096 * (1 + Math.floor(rand() * (chunkSize / 4096 - 1)));
+          const size = (chunks - 1) * chunkSize + 1 + Math.floor(rand() * (chunkSize - 1));
+          // Record starts: lengths up to 2 chunks, at most 4 MiB (a tail plus
+          // one 8 MiB readahead window stays inside the 16 MiB guard).
+          const starts = [0];
+          while (starts[starts.length - 1] < size) starts.push(starts[starts.length - 1] + 1 + Math.floor(rand() * Math.min(4 * MiB, 2 * chunkSize)));
+          starts[starts.length - 1] = size;
+          const firstStartFrom = (at: number): number => starts.find((b) => b >= at) ?? size;
+          const rangeOf = (k: number) => ({ start: firstStartFrom(k * chunkSize), end: k + 1 < chunks ? firstStartFrom((k + 1) * chunkSize) : size });
           const settings = { release: 'evict', chunkSize, prefetch: 0 } as RunSettings;
           const ref = { fileIndex: 0, path: 'sim', mappingId: 1, size, chunks, releaseState: new Int32Array(new SharedArrayBuffer(4 * chunks)) };
-          const threads = 2 + Math.floor(rand() * 2);
+          const threads = 2 + Math.floor(rand() * 3);
           // Each thread runs one chunk at a time, taking the next in order.
           const running = new Map<number, number>(); // chunk -> finish time
           let next = 0;
@@ -336,15 +345,15 @@ describe('release policy and residency', () => {
             now = running.get(done)!;
             running.delete(done);
             const before = evicted.length;
-            // Each chunk's last record runs a little into the next chunk.
-            const spill = (k: number): number => (k <= 0 ? 0 : Math.min(size, k * chunkSize + ((k * 37) % 9) * 1000));
-            const range = { start: spill(done), end: done + 1 < chunks ? spill(done + 1) : size };
-            releaseBehind(settings, ref, done, range);
+            releaseBehind(settings, ref, done, rangeOf(done));
+            const guards: Array<[number, number, string]> = [];
+            // A running chunk reads to the end of its last record and the
+            // kernel reads one window (8 MiB) ahead of its faults.
+            for (const j of running.keys()) guards.push([j * chunkSize, Math.min(size, Math.max((j + 1) * chunkSize + HEAD, rangeOf(j).end + 8 * MiB)), `chunk ${j} runs`]);
+            for (let j = next; j < chunks; j++) guards.push([j * chunkSize, Math.max(Math.min(size, (j + 1) * chunkSize), rangeOf(j).end), `chunk ${j} is still to come`]);
             for (const [from, to] of evicted.slice(before)) {
-              for (const j of running.keys()) {
-                const guardFrom = j * chunkSize;
-                const guardTo = Math.min(size, (j + 1) * chunkSize + HEAD);
-                expect(from >= guardTo || to <= guardFrom, `chunk ${done} evicted [${from}, ${to}) while chunk ${j} runs (chunk ${chunkSize}, seed ${seed})`).toBe(true);
+              for (const [gFrom, gTo, why] of guards) {
+                expect(from >= gTo || to <= gFrom, `chunk ${done} evicted [${from}, ${to}) while ${why} (chunk size ${chunkSize}, seed ${seed})`).toBe(true);
               }
             }
           }
@@ -352,7 +361,7 @@ describe('release policy and residency', () => {
           const spans = [...evicted].sort((a, b) => a[0] - b[0]);
           let covered = 0;
           for (const [from, to] of spans) if (from <= covered) covered = Math.max(covered, to);
-          expect(covered, `chunk ${chunkSize}, seed ${seed}`).toBeGreaterThanOrEqual(size);
+          expect(covered, `chunk size ${chunkSize}, seed ${seed}`).toBeGreaterThanOrEqual(size);
         }
       }
     } finally {

@@ -250,8 +250,8 @@ let sink = 0;
 const MAX_SLICE = 0x7fffffff;
 
 /**
- * Whether this thread has run `warmUp`: before its first `map` call, so the
- * main thread, which only merges, never pays for it. Unlike stats, freq warms
+ * Whether this thread has run `warmUp`: before its first `map` call, so a
+ * main thread that only merges (every mapped run) never pays for it. Unlike stats, freq warms
  * up whatever the slice: its loop is slow enough per byte that the earlier
  * compile paid even on a 3 MB file (0.63 s against 0.69 s without warm-up).
  */
