@@ -211,7 +211,7 @@ const BENCHES = [
     title: 'count lines: physical limit',
     file: 'main',
     a: wcLines(),
-    b: { label: 'C AVX2 limit', cmd: 'LIMIT', args: (f) => [f, String(opts.threads)], parse: num, needs: 'limit', limit: true },
+    b: { label: 'C AVX2 limit', tool: 'limit', args: (f) => [f, String(opts.threads)], parse: num, needs: 'limit', limit: true },
     expect: (files) => files.main.rows,
     target: { op: '<=', value: 1.6, text: 'pw/limit ≤ 1.6' },
   },
@@ -344,8 +344,8 @@ const BENCHES = [
     name: 'scaling-c',
     title: 'the same CPU-bound work in C, 2 threads vs 1: the machine\'s own scaling',
     file: 'stats',
-    a: { label: 'cpu_bound.c, 2 threads', cmd: 'CPUBOUND', args: (f) => [f, '2'], parse: JSON.parse, needs: 'cpuBound' },
-    b: { label: 'cpu_bound.c, 1 thread', cmd: 'CPUBOUND', args: (f) => [f, '1'], parse: JSON.parse, needs: 'cpuBound' },
+    a: { label: 'cpu_bound.c, 2 threads', tool: 'cpuBound', args: (f) => [f, '2'], parse: JSON.parse, needs: 'cpuBound' },
+    b: { label: 'cpu_bound.c, 1 thread', tool: 'cpuBound', args: (f) => [f, '1'], parse: JSON.parse, needs: 'cpuBound' },
     invert: true,
     noLimit: true,
     needsCores: 2,
@@ -446,28 +446,20 @@ function preparePeers(tmp) {
     }
     tools.duckdb = duckdbInstalled();
   }
-  tools.limit = false;
-  if (hasCommand('cc', ['--version'])) {
-    const exe = join(tmp, 'count_newlines');
-    const r = spawnSync('cc', ['-O3', '-pthread', '-o', exe, join(BENCH, 'c', 'count_newlines.c')], { encoding: 'utf8' });
-    if (r.status === 0) {
-      tools.limit = exe;
-    } else {
-      notes.push(`count_newlines.c did not compile: ${(r.stderr ?? '').trim().split('\n').slice(0, 2).join(' ')}`);
-    }
-  }
-  tools.cpuBound = false;
-  if (hasCommand('cc', ['--version'])) {
-    const exe = join(tmp, 'cpu_bound');
-    const r = spawnSync('cc', ['-O2', '-pthread', '-o', exe, join(BENCH, 'c', 'cpu_bound.c')], { encoding: 'utf8' });
-    if (r.status === 0) {
-      tools.cpuBound = exe;
-    } else {
-      notes.push(`cpu_bound.c did not compile: ${(r.stderr ?? '').trim().split('\n').slice(0, 2).join(' ')}`);
-    }
-  }
+  const cc = hasCommand('cc', ['--version']);
+  tools.limit = cc && buildC(tmp, 'count_newlines', '-O3');
+  tools.cpuBound = cc && buildC(tmp, 'cpu_bound', '-O2');
   const why = { cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c', rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
   return why;
+}
+
+/** Compiles bench/c/NAME.c into TMP; its path, or false (with a note) if it did not compile. */
+function buildC(tmp, name, optimize) {
+  const exe = join(tmp, name);
+  const r = spawnSync('cc', [optimize, '-pthread', '-o', exe, join(BENCH, 'c', `${name}.c`)], { encoding: 'utf8' });
+  if (r.status === 0) return exe;
+  notes.push(`${name}.c did not compile: ${(r.stderr ?? '').trim().split('\n').slice(0, 2).join(' ')}`);
+  return false;
 }
 
 // ------------------------------------------------------------------- data --
@@ -521,7 +513,8 @@ function generate(tmp, needed) {
 // ------------------------------------------------------------------ running --
 
 function runSide(side, file) {
-  const cmd = side.cmd === 'LIMIT' ? tools.limit : side.cmd === 'CPUBOUND' ? tools.cpuBound : side.cmd;
+  // `tool`: a program this harness built (bench/c), by its key in `tools`.
+  const cmd = side.tool ? tools[side.tool] : side.cmd;
   const r = timeCommand(cmd, side.args(file.path), { env: side.env ?? (cmd === NODE ? NODE_ENV : undefined), okStatus: side.okStatus ?? [0] });
   let answer;
   let raw;
