@@ -136,27 +136,19 @@ function evictInOrder(settings: RunSettings, file: FileRef, state: Int32Array, i
   const evict = (from: number, to: number): void => {
     if (from < to) native.fadvise(mappingId, from, to - from, Fadvise.dontneed);
   };
-  // Our last record's tail lies in the next chunks' first pages: leave what
-  // lies in a chunk not done yet to that chunk (it evicts from the byte
-  // before its own start).
-  let ownEnd = end;
-  for (let k = index + 1; k < chunks && k * size < end; k++) {
-    if (Atomics.load(state, k) !== 1) {
-      ownEnd = k * size;
-      break;
-    }
-  }
-  evict(Math.max(start, guardBelow(index)), ownEnd);
-  // Done chunks above that this chunk's guard kept, up to the first one still running.
-  for (let k = index + 1; k < Math.min(chunks, index + reach + 1); k++) {
-    if (Atomics.load(state, k) !== 1) break;
-    evict(Math.max(k * size, guardBelow(k)), Math.min(fileSize, (k + 1) * size));
-  }
-  // Sweep behind, over the done chunks right below this one.
+  // Upward: our own pages, the done chunks above that our guard kept, and
+  // our last record's tail, up to the first chunk above not done yet (what
+  // lies in it is its own to evict, from the byte before its start). Every
+  // chunk from here to there is done, so one guard from below holds for all.
+  let above = index + 1;
+  while (above < chunks && Atomics.load(state, above) === 1 && (above <= index + reach || above * size < end)) above++;
+  evict(Math.max(start, guardBelow(index)), Math.min(fileSize, above * size));
+  // Behind: the done chunks right below this one, under the guard of the
+  // chunk below them still running, if it reaches.
   const limit = start - Math.max(SWEEP_BEHIND, 4 * size);
-  for (let k = index - 1; k >= 0 && k * size >= limit && Atomics.load(state, k) === 1; k--) {
-    evict(Math.max(k * size, guardBelow(k)), Math.min(start, (k + 1) * size));
-  }
+  let behind = index;
+  while (behind > 0 && (behind - 1) * size >= limit && Atomics.load(state, behind - 1) === 1) behind--;
+  if (behind < index) evict(Math.max(behind * size, guardBelow(behind)), start);
 }
 
 /** Pages sampled in each prefetch step to tell whether it is already in the page cache. */
