@@ -99,5 +99,7 @@ function findAddon(): string {
 const require = createRequire(import.meta.url);
 /** The loaded addon. */
 export const native: NativeBinding = require(findAddon()) as NativeBinding;
+/** Whether the native addon loaded: mappings (and native kernels on libuv's threadpool) are available. */
+export const nativeAvailable: boolean = true;
 /** The system page size in bytes. */
 export const PAGE_SIZE: number = native.pageSize();

@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
-import { InvalidOptionError } from './errors.js';
+import { serialize } from 'node:v8';
+import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
 import type { AdviceMode, Progress, ReleasePolicy } from './types.js';
 
 /** Options of `mapReduce` and `runJob`. */
@@ -142,6 +143,37 @@ function checkOneOf<T extends string>(value: unknown, option: string, allowed: r
   return value as T;
 }
 
+/** Every key `MapReduceOptions` has: anything else is a typo (`thread`, `chunksize`) and is refused. */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'threads', 'chunkSize', 'maxRecordLength', 'maxOpenFiles', 'params', 'signal', 'onProgress', 'onMerged',
+  'release', 'prefetch', 'advice', 'mode', 'maxBytes', 'memoryBudget', 'nativeKernels', 'resourceLimits',
+]);
+
+/** Closest known option to a misspelt one, for the error message. */
+function closestOption(key: string): string | undefined {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const known of KNOWN_OPTIONS) {
+    const d = editDistance(lower, known.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = known;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
 /**
  * Checks every option of a run and fills in defaults.
  * @throws ERR_PAGEWISE_INVALID_OPTION (a TypeError-like PagewiseError naming the option).
@@ -150,6 +182,20 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
   const o = options;
+  for (const key of Object.keys(o)) {
+    if (KNOWN_OPTIONS.has(key)) continue;
+    const hint = closestOption(key);
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, `options.${key} is not an option${hint ? ` (did you mean '${hint}'?)` : ''}`, {
+      option: `options.${key}`,
+    });
+  }
+  if (o.params !== undefined) {
+    try {
+      serialize(o.params);
+    } catch (error) {
+      throw new InvalidOptionError('options.params', `structured-cloneable, as it is copied into every worker (${(error as Error).message})`);
+    }
+  }
   const threads = o.threads === undefined ? availableParallelism() : checkInt(o.threads, 'options.threads', 1, 1024);
   const chunkSize = checkChunkSize(o.chunkSize, pageSize);
   const explicitMaxRecordLength = o.maxRecordLength !== undefined;

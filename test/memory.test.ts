@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { CLI, pagewise, tempDir, writeFile } from './helpers.js';
 import { linesBuffer, writeLinesFile } from './fixtures/reliability/support.js';
 import { native, Fadvise, Madvise } from '../dist/src/native.js';
-import { prefetchAhead, releaseBehind } from '../dist/src/chunk.js';
-import type { RunSettings } from '../dist/src/types.js';
+import { prefetchAhead, releaseBehind } from '../dist/src/run/pages.js';
+import type { ChunkSettings as RunSettings } from '../dist/src/run/messages.js';
 
 const dir = tempDir('pagewise-memory-');
 const MiB = 1 << 20;

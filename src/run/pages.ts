@@ -1,67 +1,11 @@
 /**
- * What happens around one chunk, wherever its bytes are read (in a worker's
- * `map`, or by a native kernel on libuv's threadpool): cutting it at record
- * boundaries, checking the file did not shrink, prefetching the next chunk,
- * and releasing its pages behind it. Used by workers/map-worker.ts and the
- * engine's kernel path, so both honour the same settings.
+ * What happens to a mapped chunk's pages around its processing: prefetching
+ * the chunks after it, and releasing its pages behind it by the run's release
+ * policy (`unmap`: MADV_DONTNEED; `evict`: also POSIX_FADV_DONTNEED, in an
+ * order that never evicts what a running chunk may still read).
  */
-import { native, Madvise, Fadvise, PAGE_SIZE } from './native.js';
-import { resolveChunk, type ChunkRange } from './planner.js';
-import { fileChangedMessage } from './errors.js';
-import type { FileRef, RunSettings, TaskErrorInfo } from './types.js';
-
-/** A failure about one chunk, carried as plain data (it may cross threads). */
-export class ChunkError extends Error {
-  constructor(readonly info: TaskErrorInfo, readonly original?: unknown) {
-    super(info.message);
-  }
-}
-
-/** An error as plain data (structured clone would drop its `code`). */
-export function serializeCause(error: unknown): { name: string; message: string; stack?: string; code?: unknown } {
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
-  }
-  return { name: 'Error', message: String(error) };
-}
-
-/** Throws ERR_PAGEWISE_FILE_TRUNCATED when `file` shrank or a page past its end was read. */
-export function checkNotTruncated(file: FileRef): void {
-  const message = fileChangedMessage(file.path, file.size, native.state(file.mappingId));
-  if (message !== undefined) throw new ChunkError({ code: 'ERR_PAGEWISE_FILE_TRUNCATED', message, fileIndex: file.fileIndex });
-}
-
-/**
- * Maps chunk numbers counted across `files` (file 0's chunks first) to
- * (file, chunk index in it). Asked with numbers that never go down, it walks
- * the files forward, so no per-chunk table is kept.
- */
-export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: FileRef; index: number } {
-  let at = 0;
-  let first = 0;
-  return (g) => {
-    while (g >= first + files[at].chunks) first += files[at++].chunks;
-    return { file: files[at], index: g - first };
-  };
-}
-
-/** Chunk `index` of `file`, cut at record boundaries (searched in the mapping). */
-export function chunkRange(settings: RunSettings, file: FileRef, index: number): ChunkRange {
-  const id = file.mappingId;
-  try {
-    return resolveChunk(index, file.size, settings.chunkSize, settings.split, (byte, from, limit) => native.find(id, byte, from, limit), settings.maxRecordLength);
-  } catch (error) {
-    const e = error as { code?: string; message: string; offset?: number };
-    throw new ChunkError({
-      code: e.code ?? 'ERR_PAGEWISE_INTERNAL',
-      message: `'${file.path}': ${e.message}`,
-      fileIndex: file.fileIndex,
-      index,
-      start: e.offset,
-      offset: e.offset,
-    });
-  }
-}
+import { native, Madvise, Fadvise, PAGE_SIZE } from '../native.js';
+import type { ChunkSettings, FileRef } from './messages.js';
 
 /** How far behind a released chunk `release: 'evict'` sweeps the page cache again. */
 const SWEEP_BEHIND = 16 << 20;
@@ -77,7 +21,7 @@ const SWEEP_BEHIND = 16 << 20;
 const HEAD = 16 << 20;
 
 /** Applies the run's release policy to the pages chunk `index` touched. */
-export function releaseBehind(settings: RunSettings, file: FileRef, index: number, range: { start: number; end: number }): void {
+export function releaseBehind(settings: ChunkSettings, file: FileRef, index: number, range: { start: number; end: number }): void {
   if (settings.release === 'keep') return;
   // The pages this chunk touched: its nominal range, plus the neighbours'
   // pages read to find its record boundaries (the byte before its start, the
@@ -120,7 +64,7 @@ export function releaseBehind(settings: RunSettings, file: FileRef, index: numbe
  * failed runs included (on the kernel path a scan still in flight when a run
  * fails can read pages back after that sweep).
  */
-function evictInOrder(settings: RunSettings, file: FileRef, state: Int32Array, index: number, start: number, end: number): void {
+function evictInOrder(settings: ChunkSettings, file: FileRef, state: Int32Array, index: number, start: number, end: number): void {
   const { chunks, mappingId, size: fileSize } = file;
   const size = settings.chunkSize;
   // Chunks whose guard can reach past the end of a chunk `reach` below them.
@@ -164,7 +108,7 @@ const RESIDENCY_SAMPLES = 4;
  * (the page cache here loses a few MB of a warm file now and then): one miss
  * no longer sends the whole 64 MiB chunk to WILLNEED.
  */
-export function prefetchAhead(settings: RunSettings, file: FileRef, index: number): void {
+export function prefetchAhead(settings: ChunkSettings, file: FileRef, index: number): void {
   if (settings.prefetch === 0) return;
   const start = (index + 1) * settings.chunkSize;
   const end = Math.min(file.size, start + settings.prefetch * settings.chunkSize);
