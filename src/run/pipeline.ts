@@ -71,6 +71,19 @@ interface Run {
   executors: Set<string>;
 }
 
+/**
+ * Test hook: PAGEWISE_TEST_REFUSE_MMAP=<substring> makes mapping any input
+ * whose path contains it fail as a filesystem that cannot map would (ENODEV),
+ * so the fallback to reading is tested without such a filesystem.
+ */
+function refuseMmapForTests(path: string): void {
+  const marker = process.env.PAGEWISE_TEST_REFUSE_MMAP;
+  if (marker === undefined || marker === '' || !path.includes(marker)) return;
+  const error = new Error(`ENODEV: no such device, mmap '${path}'`) as Error & Record<string, unknown>;
+  Object.assign(error, { code: 'ENODEV', errno: -19, syscall: 'mmap', path });
+  throw error;
+}
+
 function identityOf(path: string): FileIdentity {
   const s = statSync(path, { bigint: true });
   return { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
@@ -83,6 +96,7 @@ function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileR
   if (input.kind === 'map') {
     let info;
     try {
+      refuseMmapForTests(input.path);
       info = native.open(input.path);
     } catch (error) {
       const e = toPagewiseError(error);
