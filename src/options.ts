@@ -39,11 +39,14 @@ export interface MapReduceOptions {
   /** Access advice for the mapping; default `'sequential'`. */
   advice?: AdviceMode;
   /**
-   * `'auto'` (default): map regular files, stream anything else (stdin `-`,
-   * FIFOs, sockets). `'mmap'`: map or fail. `'read'`: plain sequential reads
-   * on the calling thread (the reference path).
+   * `'auto'` (default): map regular files whose size is known, read anything
+   * else sequentially (stdin `-`, FIFOs, procfs). `'mmap'`: map or fail.
+   * `'pread'`: positional reads of regular files in the worker threads, in
+   * parallel, without mapping (network filesystems where a server-side
+   * truncation should be an error, not zeros). `'read'`: plain sequential
+   * reads on the calling thread (the reference path).
    */
-  mode?: 'auto' | 'mmap' | 'read';
+  mode?: 'auto' | 'mmap' | 'pread' | 'read';
   /** Read at most this many bytes from a stream (needed for character devices such as /dev/zero). */
   maxBytes?: number;
   /** Memory budget for `release: 'auto'`, in bytes; default min(physical memory, cgroup limit). */
@@ -72,11 +75,25 @@ export interface ResolvedOptions {
   release: ReleasePolicy;
   prefetch: number;
   advice: AdviceMode;
-  mode: 'auto' | 'mmap' | 'read';
+  mode: 'auto' | 'mmap' | 'pread' | 'read';
   maxBytes?: number;
   memoryBudget?: number;
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
+  internal: InternalOptions;
+}
+
+/**
+ * The key of options that pagewise's own parts pass (the cluster worker, the
+ * equivalence tests) and users do not: a symbol, so it is not an option key.
+ */
+export const INTERNAL: unique symbol = Symbol.for('pagewise.internal') as never;
+
+export interface InternalOptions {
+  /** Run the chunked inputs with this executor (a commutative job may run ordered; not the reverse). */
+  executor?: 'kernel' | 'ordered' | 'commutative';
+  /** Read only the chunks whose nominal start lies in [start, end) of the one input: a cluster split. */
+  span?: { start: number; end: number };
 }
 
 const UNITS: Record<string, number> = {
@@ -215,7 +232,7 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
   const release = checkOneOf(o.release, 'options.release', ['auto', 'keep', 'unmap', 'evict'] as const, 'auto');
   const prefetch = o.prefetch === undefined ? 1 : checkInt(o.prefetch, 'options.prefetch', 0, 64);
   const advice = checkOneOf(o.advice, 'options.advice', ['sequential', 'normal', 'random', 'hugepage'] as const, 'sequential');
-  const mode = checkOneOf(o.mode, 'options.mode', ['auto', 'mmap', 'read'] as const, 'auto');
+  const mode = checkOneOf(o.mode, 'options.mode', ['auto', 'mmap', 'pread', 'read'] as const, 'auto');
   const maxBytes = o.maxBytes === undefined ? undefined : checkInt(o.maxBytes, 'options.maxBytes', 0);
   const memoryBudget = o.memoryBudget === undefined ? undefined : checkInt(o.memoryBudget, 'options.memoryBudget', 1);
   if (o.nativeKernels !== undefined && typeof o.nativeKernels !== 'boolean') {
@@ -242,5 +259,6 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
     memoryBudget,
     nativeKernels: o.nativeKernels ?? true,
     resourceLimits: o.resourceLimits,
+    internal: ((o as Record<symbol, unknown>)[INTERNAL] as InternalOptions | undefined) ?? {},
   };
 }

@@ -104,24 +104,33 @@ export function resolveChunk(
  * unknown, >= 0 the exact start, <= -2 a lower bound of -(v + 2).
  */
 export class CutCache {
-  constructor(readonly entries: BigInt64Array) {}
+  /** `entries[k]` is about chunk `base + k`; chunks outside are never known. */
+  constructor(
+    readonly entries: BigInt64Array,
+    readonly base = 0,
+  ) {}
 
-  /** A cache for a file of `chunks` chunks, over shared memory so it can cross threads. */
-  static create(chunks: number): CutCache {
-    const entries = new BigInt64Array(new SharedArrayBuffer(8 * Math.max(1, chunks)));
+  /** A cache for chunks [base, base + chunks] (one past the last, for its end), over shared memory so it can cross threads. */
+  static create(chunks: number, base = 0): CutCache {
+    const entries = new BigInt64Array(new SharedArrayBuffer(8 * (chunks + 1)));
     entries.fill(-1n);
-    return new CutCache(entries);
+    return new CutCache(entries, base);
+  }
+
+  #load(j: number): bigint {
+    const k = j - this.base;
+    return k >= 0 && k < this.entries.length ? Atomics.load(this.entries, k) : -1n;
   }
 
   /** Exact start of chunk j's cut, or undefined. */
   exact(j: number): number | undefined {
-    const v = Atomics.load(this.entries, j);
+    const v = this.#load(j);
     return v >= 0n ? Number(v) : undefined;
   }
 
   /** The best lower bound known for chunk j's start (its nominal start if nothing is known). */
   atLeast(j: number, nominal: number): number {
-    const v = Atomics.load(this.entries, j);
+    const v = this.#load(j);
     if (v >= 0n) return Number(v);
     if (v <= -2n) return Math.max(nominal, Number(-(v + 2n)));
     return nominal;
@@ -130,17 +139,19 @@ export class CutCache {
   /** Records that the cuts of chunks `from..to` (inclusive) resolve to `start`. */
   setExact(from: number, to: number, start: number): void {
     const v = BigInt(start);
-    for (let j = from; j <= to && j < this.entries.length; j++) Atomics.store(this.entries, j, v);
+    const last = Math.min(to - this.base, this.entries.length - 1);
+    for (let k = Math.max(0, from - this.base); k <= last; k++) Atomics.store(this.entries, k, v);
   }
 
   /** Records that the cuts of chunks `from..to` resolve at or after `bound`, never lowering what is known. */
   raise(from: number, to: number, bound: number): void {
     const encoded = -(BigInt(bound) + 2n);
-    for (let j = from; j <= to && j < this.entries.length; j++) {
+    const last = Math.min(to - this.base, this.entries.length - 1);
+    for (let k = Math.max(0, from - this.base); k <= last; k++) {
       for (;;) {
-        const old = Atomics.load(this.entries, j);
+        const old = Atomics.load(this.entries, k);
         if (old >= 0n || (old <= -2n && old <= encoded)) break;
-        if (Atomics.compareExchange(this.entries, j, old, encoded) === old) break;
+        if (Atomics.compareExchange(this.entries, k, old, encoded) === old) break;
       }
     }
   }

@@ -34,7 +34,7 @@ export interface PlannedInput {
 }
 
 export interface InputOptions {
-  mode: 'auto' | 'mmap' | 'read';
+  mode: 'auto' | 'mmap' | 'pread' | 'read';
   maxBytes?: number;
   /** Whether the native addon loaded (mapping is possible). */
   canMap: boolean;
@@ -121,6 +121,7 @@ export async function planInput(path: string, index: number, o: InputOptions): P
       return { index, path, kind: 'stream', reason: `on ${pseudo}, whose sizes are not their contents': read sequentially` };
     }
     if (info.size === 0) return { index, path, kind: 'stream', reason: 'size 0 (which some filesystems report for files with content): read sequentially' };
+    if (o.mode === 'pread') return { index, path, kind: 'pread', size: info.size, reason: "mode: 'pread' was asked for: positional reads in parallel" };
     if (!o.canMap) return { index, path, kind: 'pread', size: info.size, reason: 'no native addon: positional reads in parallel' };
     return { index, path, kind: 'map', size: info.size, reason: 'regular file: mapped' };
   }

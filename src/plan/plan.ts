@@ -42,6 +42,8 @@ export interface RunPlan {
   /** An explicit maxRecordLength: every record of a slice longer than it is checked. */
   readonly checkRecordLength: boolean;
   readonly maxOpenFiles: number;
+  /** Only the chunks whose nominal start lies in [start, end) of the one input are read (a cluster split). */
+  readonly span: { readonly start: number; readonly end: number } | undefined;
   /** Most bytes read from a stream (devices such as /dev/zero need it). */
   readonly maxBytes: number | undefined;
   /** Bytes of the inputs whose size is known before reading (mapped or read in chunks). */
@@ -188,11 +190,23 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef,
   const chunked = inputs.filter((i) => i.kind !== 'stream');
   for (const i of chunked) checkWholeRecords(i.size!, split, i.path);
 
-  const kernel = chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
-  const executor: ExecutorName = kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
-  const executorReason = kernel.plan
+  let kernel = chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
+  let executor: ExecutorName = kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
+  let executorReason = kernel.plan
     ? kernel.why
     : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
+  const forced = o.internal.executor;
+  if (forced !== undefined && forced !== executor) {
+    if (forced === 'kernel' && !kernel.plan) throw new PagewiseError(ErrorCodes.INVALID_OPTION, `the kernel executor cannot run this job: ${kernel.why}`, { option: 'executor' });
+    if (forced === 'commutative' && !job.commutative) {
+      throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'the commutative executor needs a job declared commutative: true', { option: 'executor' });
+    }
+    if (forced !== 'kernel') kernel = { plan: undefined, why: `the ${forced} executor was asked for` };
+    executor = forced;
+    executorReason = `the ${forced} executor was asked for`;
+  }
+  const span = o.internal.span;
+  if (span !== undefined) checkSpan(span, chunked, inputs.length);
 
   const cores = availableParallelism();
   let threads = Math.min(o.threads, THREADS_PER_CORE * cores);
@@ -202,10 +216,13 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef,
     threadsReason += `; at most libuv's threadpool size (${threads}, UV_THREADPOOL_SIZE) on the kernel path`;
   }
 
-  const knownBytes = chunked.reduce((n, i) => n + i.size!, 0);
+  const knownBytes = span === undefined ? chunked.reduce((n, i) => n + i.size!, 0) : Math.min(span.end, chunked[0].size!) - span.start;
   const budget = memoryBudget(o.memoryBudget);
   const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0));
   const chunks = planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget);
+  if (span !== undefined && (span.start % chunks.chunkSize !== 0 || (span.end % chunks.chunkSize !== 0 && span.end < chunked[0].size!))) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, `a span's ends must be multiples of the chunk size (${chunks.chunkSize} bytes)`, { option: 'span' });
+  }
   return {
     plan: {
       job: { path: jobPath(jobRef), version: handle.version, split, commutative: job.commutative === true },
@@ -227,6 +244,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef,
       checkRecordLength: o.explicitMaxRecordLength,
       maxOpenFiles: o.maxOpenFiles,
       maxBytes: o.maxBytes,
+      span,
       knownBytes,
     },
     options: o,
@@ -236,9 +254,26 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef,
   };
 }
 
+function checkSpan(span: { start: number; end: number }, chunked: PlannedInput[], inputs: number): void {
+  if (inputs !== 1 || chunked.length !== 1) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'a span applies to exactly one input, read in chunks (mapped or with positional reads)', { option: 'span' });
+  }
+  const size = chunked[0].size!;
+  if (!Number.isSafeInteger(span.start) || !Number.isSafeInteger(span.end) || span.start < 0 || span.end <= span.start || span.start >= size) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, `a span must be [start, end) with 0 <= start < end and start < the file's size (${size})`, { option: 'span' });
+  }
+}
+
+/** The chunks [first, first + count) of the file's grid a run reads of an input of `size` bytes. */
+export function spanChunks(plan: RunPlan, size: number): { first: number; count: number } {
+  if (plan.span === undefined) return { first: 0, count: chunkCount(size, plan.chunkSize) };
+  const first = plan.span.start / plan.chunkSize;
+  return { first, count: chunkCount(Math.min(plan.span.end, size) - plan.span.start, plan.chunkSize) };
+}
+
 /** Chunks of the inputs read in chunks, under a plan. */
 export function plannedChunks(plan: RunPlan): number {
-  return plan.inputs.reduce((n, i) => n + (i.kind === 'stream' ? 0 : chunkCount(i.size!, plan.chunkSize)), 0);
+  return plan.inputs.reduce((n, i) => n + (i.kind === 'stream' ? 0 : spanChunks(plan, i.size!).count), 0);
 }
 
 /** The plan as lines for people (`--explain`, `--stats`). */

@@ -169,10 +169,15 @@ function cutError(error: unknown, file: FileRef, index: number): PagewiseError {
   });
 }
 
+/** The run's shared cut cache of `file`, if it has one. */
+export function cutCacheOf(file: FileRef): CutCache | undefined {
+  return file.cuts === undefined ? undefined : new CutCache(file.cuts, file.firstChunk);
+}
+
 /** Chunk `index`'s real byte range, through the run's shared cut cache; undefined when it is known to be empty. */
 export function cutChunk(src: ChunkSource, settings: ChunkSettings, index: number): ChunkRange | undefined {
   const { file } = src;
-  const cache = file.cuts === undefined ? undefined : new CutCache(file.cuts);
+  const cache = cutCacheOf(file);
   if (knownEmpty(index, file.size, settings.chunkSize, cache)) return undefined;
   try {
     const start = resolveCutCached(index, file.size, settings.chunkSize, settings.split, src.find, settings.maxRecordLength, cache);

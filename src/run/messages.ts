@@ -38,9 +38,14 @@ export interface FileRef {
   /** The mapping's id (source `map`), else -1. */
   mappingId: number;
   size: number;
+  /**
+   * The run reads chunks [firstChunk, firstChunk + chunks) of the file's chunk
+   * grid: all of them (firstChunk 0), or one split's (the cluster).
+   */
+  firstChunk: number;
   chunks: number;
   identity: FileIdentity;
-  /** The run's shared cut cache for this file (see CutCache), when records are delimited. */
+  /** The run's shared cut cache for chunks [firstChunk, firstChunk + chunks] (see CutCache), when records are delimited. */
   cuts?: BigInt64Array;
   /**
    * Under `release: 'evict'`: which chunks are done (1) (see `releaseBehind`),

@@ -65,15 +65,20 @@ export function releaseBehind(settings: ChunkSettings, file: FileRef, index: num
  * fails can read pages back after that sweep).
  */
 function evictInOrder(settings: ChunkSettings, file: FileRef, state: Int32Array, index: number, start: number, end: number): void {
-  const { chunks, mappingId, size: fileSize } = file;
+  const { mappingId, size: fileSize } = file;
   const size = settings.chunkSize;
+  // `state` covers this run's chunks of the file, [base, base + chunks); a
+  // chunk outside it (another split's) counts as never done here.
+  const base = file.firstChunk;
+  const top = base + file.chunks;
+  const done = (k: number): boolean => k >= base && k < top && Atomics.load(state, k - base) === 1;
   // Chunks whose guard can reach past the end of a chunk `reach` below them.
   const reach = Math.ceil(HEAD / size) + 1;
-  Atomics.store(state, index, 1);
+  Atomics.store(state, index - base, 1);
   /** End of the guards of chunks below `k` still running (0 if none reaches). */
   const guardBelow = (k: number): number => {
     for (let j = k - 1; j >= Math.max(0, k - reach); j--) {
-      if (Atomics.load(state, j) !== 1) return Math.min(fileSize, (j + 1) * size + HEAD);
+      if (!done(j)) return Math.min(fileSize, (j + 1) * size + HEAD);
     }
     return 0;
   };
@@ -85,13 +90,13 @@ function evictInOrder(settings: ChunkSettings, file: FileRef, state: Int32Array,
   // lies in it is its own to evict, from the byte before its start). Every
   // chunk from here to there is done, so one guard from below holds for all.
   let above = index + 1;
-  while (above < chunks && Atomics.load(state, above) === 1 && (above <= index + reach || above * size < end)) above++;
+  while (above < top && done(above) && (above <= index + reach || above * size < end)) above++;
   evict(Math.max(start, guardBelow(index)), Math.min(fileSize, above * size));
   // Behind: the done chunks right below this one, under the guard of the
   // chunk below them still running, if it reaches.
   const limit = start - Math.max(SWEEP_BEHIND, 4 * size);
   let behind = index;
-  while (behind > 0 && (behind - 1) * size >= limit && Atomics.load(state, behind - 1) === 1) behind--;
+  while (behind > base && (behind - 1) * size >= limit && done(behind - 1)) behind--;
   if (behind < index) evict(Math.max(behind * size, guardBelow(behind)), start);
 }
 

@@ -10,9 +10,9 @@ import type { JobRef } from '../job.js';
 import type { MemoryBudget } from '../memory.js';
 import { native, Fadvise, Madvise } from '../native.js';
 import type { MapReduceOptions } from '../options.js';
-import { CutCache, chunkCount, terminatorOf } from '../plan/chunks.js';
+import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
-import { planRun, plannedChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
+import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
 import type { ReleasePolicy } from '../types.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
@@ -114,9 +114,9 @@ function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileR
     throw toPagewiseError(error);
   }
   identity.size = size;
-  const chunks = chunkCount(size, plan.chunkSize);
-  const ref: FileRef = { fileIndex: input.index, path: input.path, source: input.kind === 'map' ? 'map' : 'pread', mappingId, size, chunks, identity };
-  if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks).entries;
+  const { first, count: chunks } = spanChunks(plan, size);
+  const ref: FileRef = { fileIndex: input.index, path: input.path, source: input.kind === 'map' ? 'map' : 'pread', mappingId, size, firstChunk: first, chunks, identity };
+  if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
   if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
   if (ref.source === 'map' && size > 0) {
     const advice = plan.advice === 'hugepage' ? Madvise.hugepage : Madvise[plan.advice];
@@ -151,8 +151,8 @@ function checkIntact(f: FileRef): void {
 
 function executorFor(run: Run, files: FileRef[]): Executor {
   const { plan, job } = run.planned;
-  if (files[0].source === 'map' && plan.executor === 'kernel') return kernelExecutor;
-  return job.commutative ? commutativeExecutor : orderedExecutor;
+  if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
+  return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
 }
 
 /** Runs opened files (one group) through their executor. */

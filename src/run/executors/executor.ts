@@ -34,12 +34,16 @@ export interface Executor {
   run(group: InputGroup, ctx: RunContext): Promise<void>;
 }
 
-/** Maps chunk numbers counted across `files` (file 0's first) to (file, index); asked in increasing order, it keeps no table. */
+/**
+ * Maps the run's chunk numbers counted across `files` (file 0's first) to
+ * (file, chunk index in the file's grid); asked in increasing order, it keeps
+ * no table.
+ */
 export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: FileRef; index: number } {
   let at = 0;
   let first = 0;
   return (g) => {
     while (g >= first + files[at].chunks) first += files[at++].chunks;
-    return { file: files[at], index: g - first };
+    return { file: files[at], index: files[at].firstChunk + g - first };
   };
 }

@@ -4,7 +4,8 @@
  * dispatched, so a million-chunk file neither queues a million tasks nor holds
  * a million partials. Partials are merged strictly in file order.
  */
-import { CutCache, knownEmpty } from '../../plan/chunks.js';
+import { knownEmpty } from '../../plan/chunks.js';
+import { cutCacheOf } from '../chunk.js';
 import type { ChunkTask } from '../messages.js';
 import { inOrder } from '../reducer.js';
 import { deserialize } from '../wire.js';
@@ -25,7 +26,7 @@ export const orderedExecutor: Executor = {
       async (k): Promise<Reply> => {
         const { file, index } = taskAt(k);
         // A chunk inside a long record that started before it is not dispatched at all.
-        if (knownEmpty(index, file.size, settings.chunkSize, file.cuts && new CutCache(file.cuts))) return undefined;
+        if (knownEmpty(index, file.size, settings.chunkSize, cutCacheOf(file))) return undefined;
         const task: ChunkTask = { kind: 'chunk', job: ctx.handle, settings, file, index, control: tasks.control };
         return tasks.call(task);
       },
