@@ -2,7 +2,7 @@
  * Loading and checking job modules, on the main thread and in workers alike.
  */
 import { register } from 'node:module';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JobLoadError } from './errors.js';
@@ -29,6 +29,33 @@ export function defineJob<A, R = A>(job: Job<A, R>): Job<A, R> {
 let tsHooksRegistered = false;
 const TS_FILE = /\.[cm]?ts$/;
 
+/**
+ * Lets this thread import TypeScript (see ts-hooks.ts). Once per thread: each
+ * worker registers its own, as hooks are per thread on Node 20.
+ */
+function registerTypeScriptHooks(): void {
+  if (tsHooksRegistered) return;
+  register(new URL('./ts-hooks.js', import.meta.url));
+  tsHooksRegistered = true;
+}
+
+/**
+ * Why an import failed, naming `file:line:column` for a syntax error. The
+ * TypeScript hooks put it in the message; for JavaScript, V8 keeps it off
+ * the error import() rejects with, so the stripper parses the file again.
+ */
+async function loadFailure(error: unknown, path: string): Promise<string> {
+  const message = String((error as { message?: unknown })?.message ?? error);
+  if ((error as { name?: unknown })?.name !== 'SyntaxError' || message.includes(`${path}:`)) return message;
+  try {
+    const { syntaxErrorLocation } = await import('./ts-strip.js');
+    const where = syntaxErrorLocation(await readFile(path, 'utf8'), path);
+    return where ? `syntax error at ${where}: ${message}` : message;
+  } catch {
+    return message;
+  }
+}
+
 /** A job reference as users give it: a path (relative to the cwd) or a file URL. */
 export type JobRef = string | URL;
 
@@ -40,11 +67,14 @@ export function jobPath(ref: JobRef): string {
 }
 
 /**
- * Imports a job module and checks its shape.
- * @throws ERR_PAGEWISE_JOB_LOAD when the module is missing, fails to load, or
- * its default export lacks `init`, `map` or `merge`, or has a bad `split`.
+ * Imports a job module and checks its shape. `version`, when given, becomes
+ * the query of the module's URL (`job.ts?v=<version>`): a different version
+ * is a different module, the same version is the module already loaded.
+ * @throws ERR_PAGEWISE_JOB_LOAD when the module is missing, fails to load
+ * (a syntax error names the file and line), or its default export lacks
+ * `init`, `map` or `merge`, or has a bad `split`.
  */
-export async function loadJob(path: string): Promise<Job> {
+export async function loadJob(path: string, version?: string): Promise<Job> {
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new JobLoadError(`job module '${path}' is not a file`, { path });
@@ -52,15 +82,14 @@ export async function loadJob(path: string): Promise<Job> {
     if (error instanceof JobLoadError) throw error;
     throw new JobLoadError(`cannot find job module '${path}'`, { path, cause: error });
   }
-  if (TS_FILE.test(path) && !tsHooksRegistered) {
-    register(new URL('./ts-hooks.js', import.meta.url));
-    tsHooksRegistered = true;
-  }
+  if (TS_FILE.test(path)) registerTypeScriptHooks();
+  const url = pathToFileURL(path);
+  if (version !== undefined) url.searchParams.set('v', version);
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    mod = (await import(url.href)) as { default?: unknown };
   } catch (error) {
-    throw new JobLoadError(`cannot load job module '${path}': ${(error as Error)?.message ?? error}`, { path, cause: error });
+    throw new JobLoadError(`cannot load job module '${path}': ${await loadFailure(error, path)}`, { path, cause: error });
   }
   return checkJob(mod.default, path);
 }
