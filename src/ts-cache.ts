@@ -41,7 +41,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants;
 
@@ -65,12 +65,13 @@ export function cacheKey(parts: string[]): string {
   return hash.digest('hex');
 }
 
-/** Where the cache may be, best first. */
-export function cacheCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const list: string[] = [];
+/** Where the cache may be, best first: an existing base directory and the names below it to create. */
+export function cacheCandidates(env: NodeJS.ProcessEnv = process.env): { base: string; sub: string[] }[] {
+  const list: { base: string; sub: string[] }[] = [];
   const xdg = env.XDG_CACHE_HOME;
   if (xdg && isAbsolute(xdg)) {
-    list.push(join(xdg, 'pagewise'));
+    // The spec lets us make XDG_CACHE_HOME itself (0700) when it is missing.
+    list.push({ base: dirname(xdg), sub: [basename(xdg), 'pagewise'] });
   } else {
     let home = env.HOME;
     if (!home) {
@@ -80,10 +81,10 @@ export function cacheCandidates(env: NodeJS.ProcessEnv = process.env): string[] 
         home = undefined;
       }
     }
-    if (home && isAbsolute(home)) list.push(join(home, '.cache', 'pagewise'));
+    if (home && isAbsolute(home)) list.push({ base: home, sub: ['.cache', 'pagewise'] });
   }
   const uid = process.getuid?.();
-  if (uid !== undefined) list.push(join(tmpdir(), `pagewise-cache-${uid}`));
+  if (uid !== undefined) list.push({ base: tmpdir(), sub: [`pagewise-cache-${uid}`] });
   return list;
 }
 
@@ -94,33 +95,25 @@ function trustedAncestor(st: Stats, uid: number): boolean {
 }
 
 /**
- * Opens `target` as described above, creating what is missing (0700), or
- * returns undefined. The caller closes the fd.
+ * Opens `base/sub[0]/sub[1]/...` as described above, creating the `sub`
+ * directories that are missing (0700; `base` must exist), or returns
+ * undefined. The caller closes the fd.
  */
-export function openCacheDir(target: string): number | undefined {
+export function openCacheDir(base: string, sub: string[]): number | undefined {
   const uid = process.getuid?.();
-  if (uid === undefined || process.platform !== 'linux' || !isAbsolute(target)) return undefined;
-  // Resolve the parent's part that exists once (a home may sit behind a
-  // symlink that root made), then walk the result without following
-  // anything. The cache directory's own name is never resolved: a symlink
-  // there (the one name another user could place, in a sticky /tmp) fails.
-  let existing = dirname(target);
-  const missing: string[] = [basename(target)];
+  if (uid === undefined || process.platform !== 'linux' || !isAbsolute(base) || sub.length === 0) return undefined;
+  // Resolve the base once (a home may sit behind a symlink that root made),
+  // then walk the result without following anything. The names below it
+  // are never resolved: a symlink there (say the one name another user
+  // could place in a sticky /tmp) fails the walk.
   let resolved: string;
-  for (;;) {
-    try {
-      resolved = realpathSync(existing);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
-      const up = dirname(existing);
-      if (up === existing) return undefined;
-      missing.unshift(basename(existing));
-      existing = up;
-    }
+  try {
+    resolved = realpathSync(base);
+  } catch {
+    return undefined;
   }
-  const names = [...resolved.split('/').filter(Boolean), ...missing];
-  if (names.length === 0) return undefined;
+  const existing = resolved.split('/').filter(Boolean);
+  const names = [...existing, ...sub.filter(Boolean)];
   let fd = -1;
   try {
     fd = openSync('/', O_RDONLY | O_DIRECTORY);
@@ -131,7 +124,7 @@ export function openCacheDir(target: string): number | undefined {
       try {
         next = openSync(at(fd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || i < existing.length) return undefined;
         try {
           mkdirSync(at(fd, name), 0o700);
         } catch (made) {
@@ -142,8 +135,9 @@ export function openCacheDir(target: string): number | undefined {
       closeSync(fd);
       fd = next;
       const st = fstatSync(fd);
-      if (i < names.length - 1 ? !trustedAncestor(st, uid) : !(st.isDirectory() && st.uid === uid)) return undefined;
-      if (i === names.length - 1 && (st.mode & 0o077) !== 0) fchmodSync(fd, 0o700);
+      const last = i === names.length - 1;
+      if (last ? !(st.isDirectory() && st.uid === uid) : !trustedAncestor(st, uid)) return undefined;
+      if (last && (st.mode & 0o077) !== 0) fchmodSync(fd, 0o700);
     }
     const result = fd;
     fd = -1;
@@ -157,8 +151,8 @@ export function openCacheDir(target: string): number | undefined {
 
 /** Runs `use` with the first usable cache directory's fd; undefined when there is none. */
 function withCacheDir<T>(use: (dirFd: number) => T): T | undefined {
-  for (const candidate of cacheCandidates()) {
-    const dirFd = openCacheDir(candidate);
+  for (const { base, sub } of cacheCandidates()) {
+    const dirFd = openCacheDir(base, sub);
     if (dirFd === undefined) continue;
     try {
       return use(dirFd);
