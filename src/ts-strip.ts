@@ -1,7 +1,8 @@
 /**
  * Type stripping for TypeScript jobs: Node's own `module.stripTypeScriptTypes`
  * where the runtime has one (22.13+, 23.2+), elsewhere the `amaro` package
- * (the same stripper, which Node bundles). Plain stripping keeps every
+ * (the same stripper, which Node bundles; an optional peer dependency that
+ * the user installs on Node 20). Plain stripping keeps every
  * position; syntax that needs code generated (enums, namespaces, parameter
  * properties) is transformed instead, with an inline source map. Errors are
  * SyntaxErrors whose message names `file:line:column`.
@@ -35,15 +36,15 @@ function loadStripper(): Stripper {
       strip: (source, fileName, mode) => withoutExperimentalWarning(() => builtin(source, { mode, sourceMap: mode === 'transform', sourceUrl: fileName })),
     };
   }
-  const require = createRequire(import.meta.url);
   let amaro: { transformSync(code: string, options: object): { code: string; map?: string } };
   let version: string;
   try {
-    amaro = require('amaro') as typeof amaro;
-    version = amaroVersion();
+    const main = resolveAmaro();
+    amaro = createRequire(main)(main) as typeof amaro;
+    version = amaroVersion(main);
   } catch (cause) {
     throw new Error(
-      `TypeScript jobs need Node 22.13 or later, or the 'amaro' package on Node ${process.version} (an optional dependency of pagewise: npm install amaro)`,
+      `TypeScript jobs need Node 22.13 or later, or the 'amaro' package on Node ${process.version}: run \`npm install amaro\` in your project (or use a .mjs job)`,
       { cause },
     );
   }
@@ -104,9 +105,20 @@ export function stripTypeScript(source: string, fileName: string): { code: strin
   }
 }
 
+/**
+ * Where amaro is: next to pagewise (a peer dependency, optional because
+ * only Node before 22.13 needs it), else in the project the command runs in.
+ */
+function resolveAmaro(): string {
+  try {
+    return createRequire(import.meta.url).resolve('amaro');
+  } catch {
+    return createRequire(join(process.cwd(), 'package.json')).resolve('amaro');
+  }
+}
+
 /** amaro's version (its package.json is not among its exports). */
-function amaroVersion(): string {
-  const main = createRequire(import.meta.url).resolve('amaro');
+function amaroVersion(main = resolveAmaro()): string {
   return (JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
