@@ -55,8 +55,15 @@ function wcOf(path: string): { lines: number; words: number; bytes: number } {
 }
 
 beforeAll(() => {
-  // prepack builds both prebuilds (up to date: a check of their inputs' hash).
-  const r = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT });
+  // What prepack runs: both prebuilds (when up to date, a check of their
+  // inputs' hash). The pack itself skips the scripts: prepare's tsc would
+  // rewrite dist/ under the other test files, and pretest built it already.
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  expect(pkg.scripts.prepack).toBe('npm run prebuilds');
+  expect(pkg.scripts.prebuilds).toBe('node scripts/prebuild.mjs');
+  const prebuilt = run(process.execPath, [join(ROOT, 'scripts/prebuild.mjs')], { cwd: ROOT });
+  expect(prebuilt.status, prebuilt.stderr).toBe(0);
+  const r = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT });
   expect(r.status, r.stderr).toBe(0);
   const report = JSON.parse(r.stdout.slice(r.stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, report[0].filename);
