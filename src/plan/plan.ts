@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
 import { loadJobForRun, jobPath, type JobRef } from '../job.js';
 import { memoryBudget, type MemoryBudget } from '../memory.js';
-import { nativeAvailable, PAGE_SIZE } from '../native.js';
+import { nativeAvailable, noteFallback, PAGE_SIZE } from '../native.js';
 import { MAX_VIEW_LENGTH, formatBytes, resolveOptions, type MapReduceOptions, type ResolvedOptions } from '../options.js';
 import type { Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
 import type { JobHandle } from '../run/messages.js';
@@ -189,6 +189,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef,
   for (const [index, path] of paths.entries()) inputs.push(await planInput(path, index, { mode: o.mode, maxBytes: o.maxBytes, canMap: nativeAvailable }));
   const chunked = inputs.filter((i) => i.kind !== 'stream');
   for (const i of chunked) checkWholeRecords(i.size!, split, i.path);
+  if (!nativeAvailable && chunked.length > 0) noteFallback();
 
   let kernel = chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
   let executor: ExecutorName = kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
