@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JobLoadError } from './errors.js';
-import type { Job, Split } from './types.js';
+import type { FileUrl, Job, JobPath, Split } from './types.js';
 import type { JobHandle } from './run/messages.js';
 
 /**
@@ -24,8 +24,16 @@ import type { JobHandle } from './run/messages.js';
  * });
  * ```
  */
-export function defineJob<A, R = A>(job: Job<A, R>): Job<A, R> {
+export function defineJob<A, R = A, P = unknown>(job: Job<A, R, P>): Job<A, R, P> {
   return job;
+}
+
+/**
+ * A typed reference to a job module, so that `runJob` infers the result and
+ * params types: `const countErrors = jobRef<typeof import('./count-errors.js').default>(new URL('./count-errors.js', import.meta.url))`.
+ */
+export function jobRef<J>(ref: string | FileUrl): JobPath<J> {
+  return jobPath(ref) as JobPath<J>;
 }
 
 let tsHooksRegistered = false;
@@ -58,12 +66,12 @@ async function loadFailure(error: unknown, path: string): Promise<string> {
   }
 }
 
-/** A job reference as users give it: a path (relative to the cwd) or a file URL. */
-export type JobRef = string | URL;
+/** A job reference as users give it: a path (relative to the cwd), a typed `JobPath`, or a file URL. */
+export type JobRef<J = unknown> = JobPath<J> | FileUrl;
 
 /** The absolute file path of a job reference. */
-export function jobPath(ref: JobRef): string {
-  if (ref instanceof URL) return fileURLToPath(ref);
+export function jobPath(ref: JobRef<unknown>): string {
+  if (typeof ref !== 'string') return fileURLToPath(ref.href);
   if (ref.startsWith('file:')) return fileURLToPath(ref);
   return isAbsolute(ref) ? ref : resolve(ref);
 }

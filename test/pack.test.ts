@@ -224,6 +224,57 @@ describe.each([
   });
 });
 
+describe('the types, as a TypeScript user compiles against the installed package', () => {
+  // A consumer that compiles with tsc --strict, skipLibCheck off, and no Node
+  // or DOM types at all (TypeScript 7 loads no @types by default): the
+  // package's declarations must stand on their own, and results and params
+  // must flow from the job's type.
+  const consumer = `
+    import { runJob, mapReduce, builtinJobs, defineJob, jobRef, planJob, describePlan, shutdown, MappedFile, type StatsRow, type WcCounts } from 'pagewise';
+    const job = defineJob<{ n: number }, number, { factor: number }>({
+      init: (p) => ({ n: p?.factor ?? 1 }),
+      map: (acc, bytes, info) => { acc.n += bytes.length * info.params.factor; return acc; },
+      merge: (a, b) => ({ n: a.n + b.n }),
+      finish: (acc) => acc.n,
+    });
+    export async function main(file: string): Promise<[StatsRow[], WcCounts, number, string]> {
+      const stats = await runJob(file, builtinJobs.stats, { threads: 2, params: { sep: ';' } });
+      const rows: StatsRow[] = stats.result;
+      const wc = await mapReduce(file, builtinJobs.wc, { params: { lines: true } });
+      const ref = jobRef<typeof job>('./job.mjs');
+      const n: number = await mapReduce(file, ref, { params: { factor: 2 } });
+      // @ts-expect-error params are typed by the job
+      await mapReduce(file, ref, { params: { factor: 'two' } });
+      const untyped = await mapReduce(file, './other.mjs');
+      // @ts-expect-error an untyped job's result is unknown
+      const wrong: number = untyped;
+      const plan = await planJob(file, builtinJobs.grep, { params: { pattern: 'x', count: true } });
+      const mapped = MappedFile.open(file);
+      void mapped.size;
+      mapped.close();
+      await shutdown();
+      return [rows, wc, n + wrong, describePlan(plan)];
+    }
+  `;
+  it('compiles a strict consumer with no ambient Node or DOM types', () => {
+    const project = join(work, 'typed-consumer');
+    emptyProject(project);
+    const r = run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', tarball], { cwd: project });
+    expect(r.status, r.stderr).toBe(0);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
+    writeFileSync(join(project, 'main.ts'), consumer);
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2023', 'ESNext.Disposable'], types: [], noEmit: true, skipLibCheck: false },
+        include: ['main.ts'],
+      }),
+    );
+    const tsc = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project });
+    expect(tsc.status, `${tsc.stdout}\n${tsc.stderr}`).toBe(0);
+  });
+});
+
 describe('the installed footprint', () => {
   it('is at most 10 MiB of node_modules', () => {
     const project = join(work, 'footprint');

@@ -86,7 +86,7 @@ const AUTO_CHUNKS = {
  * UV_THREADPOOL_SIZE as libuv reads it: unset 4, else atoi() with 0 as 1 and
  * anything above 1024 (a negative value too, once unsigned) as 1024.
  */
-export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
+export function threadpoolSize(env: Readonly<Record<string, string | undefined>> = process.env): number {
   const raw = env.UV_THREADPOOL_SIZE;
   if (raw === undefined || raw === '') return 4;
   const m = /^\s*([+-]?\d+)/.exec(raw);
@@ -173,14 +173,14 @@ function planChunkSize(
  * ERR_PAGEWISE_UNBOUNDED_INPUT, ERR_PAGEWISE_PARTIAL_RECORD, and
  * ERR_PAGEWISE_JOB_FAILED from a throwing `kernel()`.
  */
-export async function planRun(input: string | readonly string[], jobRef: JobRef, options?: MapReduceOptions): Promise<PlannedRun> {
+export async function planRun(input: string | readonly string[], jobRef: JobRef<unknown>, options?: MapReduceOptions<unknown>): Promise<PlannedRun> {
   const o = resolveOptions(options, PAGE_SIZE);
   const paths = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(paths) || paths.length === 0) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'input must be a path or a non-empty array of paths', { option: 'input' });
   }
   for (const p of paths) checkInputPath(p);
-  if (typeof jobRef !== 'string' && !(jobRef instanceof URL)) {
+  if (typeof jobRef !== 'string' && !(jobRef !== null && typeof jobRef === 'object' && typeof jobRef.href === 'string' && jobRef.protocol === 'file:')) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
   }
   const { job, handle } = await loadJobForRun(jobPath(jobRef));

@@ -13,7 +13,7 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { ReleasePolicy } from '../types.js';
+import type { ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
@@ -324,7 +324,11 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
  * const { result, stats } = await runJob('big.log', './count-errors.mjs', { chunkSize: '8MiB' });
  * ```
  */
-export async function runJob<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunReport<R>> {
+export async function runJob<J = unknown>(
+  input: string | readonly string[],
+  job: JobRef<J>,
+  options?: MapReduceOptions<ParamsOf<J>>,
+): Promise<RunReport<ResultOf<J>>> {
   const startedAt = performance.now();
   const cpuStart = process.cpuUsage();
   const usageStart = process.resourceUsage();
@@ -333,7 +337,7 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
   throwIfAborted(options?.signal);
   const planned = await planRun(input, job, options);
   throwIfAborted(planned.options.signal);
-  return execute<R>(planned, startedAt, cpuStart, usageStart);
+  return execute<ResultOf<J>>(planned, startedAt, cpuStart, usageStart);
 }
 
 /**
@@ -346,8 +350,8 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
  * const lines = await mapReduce('big.log', new URL('./count-lines.mjs', import.meta.url));
  * ```
  */
-export async function mapReduce<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<R> {
-  return (await runJob<R>(input, job, options)).result;
+export async function mapReduce<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<ResultOf<J>> {
+  return (await runJob<J>(input, job, options)).result;
 }
 
 /**
@@ -356,7 +360,7 @@ export async function mapReduce<R = unknown>(input: string | readonly string[], 
  * policy and prefetch (`pagewise --explain`).
  * @throws what `runJob` throws before it reads (see `runJob`).
  */
-export async function planJob(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunPlan> {
+export async function planJob<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<RunPlan> {
   return (await planRun(input, job, options)).plan;
 }
 

@@ -74,7 +74,7 @@ export function workerPool(threads: number, resourceLimits: ResolvedOptions['res
 }
 
 /** Stops every cached worker pool (pagewise starts new ones when needed). */
-export async function shutdown(): Promise<void> {
+export async function shutdownPools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
   await Promise.all(all.map((p) => p.then((pool) => pool.destroy()).catch(() => {})));
