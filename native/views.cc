@@ -10,8 +10,6 @@
 #include "pagewise.h"
 
 #include <cerrno>
-#include <deque>
-#include <thread>
 
 #include <dlfcn.h>
 #include <sys/mman.h>
@@ -33,44 +31,6 @@ struct View {
 std::unordered_map<uint64_t, View> g_views;
 std::unordered_map<uintptr_t, uint64_t> g_by_data;
 uint64_t g_next_view = 1;
-
-// Unmaps released views off the calling thread, in order (see docs/design.md,
-// "Views", for why this is not the default).
-class Reaper {
- public:
-  void Push(ViewRange range) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!started_) {
-        std::thread([this] { Run(); }).detach();
-        started_ = true;
-      }
-      queue_.push_back(range);
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Run() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      cv_.wait(lock, [this] { return !queue_.empty(); });
-      ViewRange range = queue_.front();
-      queue_.pop_front();
-      lock.unlock();
-      munmap(range.start, range.length);
-      lock.lock();
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<ViewRange> queue_;
-  bool started_ = false;
-};
-
-// Never destroyed: its thread may outlive static destructors at exit.
-Reaper* const g_reaper = new Reaper();
-std::atomic<bool> g_use_reaper{false};
 
 void* HintOf(uint64_t id) { return reinterpret_cast<void*>(static_cast<uintptr_t>(id)); }
 
@@ -282,12 +242,6 @@ Napi::Value SharedBuffer(const Napi::CallbackInfo& info) {
   return Napi::Value(env, sab);
 }
 
-// testing.unmapper(['caller' | 'reaper']) -> which thread unmaps released views.
-Napi::Value Unmapper(const Napi::CallbackInfo& info) {
-  if (info.Length() > 0 && info[0].IsString()) g_use_reaper = info[0].As<Napi::String>().Utf8Value() == "reaper";
-  return Napi::String::New(info.Env(), g_use_reaper ? "reaper" : "caller");
-}
-
 }  // namespace
 
 ViewRange ForgetViewLocked(uint64_t id, napi_env env) {
@@ -311,10 +265,10 @@ ViewRange ForgetViewLocked(uint64_t id, napi_env env) {
   return range;
 }
 
+// On the releasing thread: a reaper thread was measured to fall behind under
+// load, leaving unmapped views' pages mapped (docs/design.md, "Views").
 void UnmapView(ViewRange range) {
-  if (range.start == nullptr) return;
-  if (g_use_reaper) g_reaper->Push(range);
-  else munmap(range.start, range.length);
+  if (range.start != nullptr) munmap(range.start, range.length);
 }
 
 void ReleaseEnvViewsLocked(napi_env env) {
@@ -322,10 +276,7 @@ void ReleaseEnvViewsLocked(napi_env env) {
   if (state == nullptr) return;
   std::vector<uint64_t> ids(state->views.begin(), state->views.end());
   // JavaScript no longer runs on this thread: nothing can read these views.
-  for (uint64_t id : ids) {
-    ViewRange range = ForgetViewLocked(id, env);
-    if (range.start != nullptr) munmap(range.start, range.length);
-  }
+  for (uint64_t id : ids) UnmapView(ForgetViewLocked(id, env));
 }
 
 bool ViewsOfLocked(napi_env env, const Mapping* m, std::vector<std::pair<uint64_t, napi_ref>>* out) {
@@ -344,7 +295,6 @@ void RegisterViews(Napi::Env env, Napi::Object exports, Napi::Object testing) {
   testing.Set("sliceView", Napi::Function::New(env, SliceView, "sliceView"));
   testing.Set("detachAny", Napi::Function::New(env, DetachAny, "detachAny"));
   testing.Set("sharedBuffer", Napi::Function::New(env, SharedBuffer, "sharedBuffer"));
-  testing.Set("unmapper", Napi::Function::New(env, Unmapper, "unmapper"));
 }
 
 }  // namespace pagewise

@@ -5,7 +5,8 @@
 //               per-view mappings), page-table entries kept until close
 //   slice+drop  the same, MADV_DONTNEED behind each chunk (release: 'unmap')
 //   view        a private mapping per view, munmap at detach on the caller
-//   view+reaper the same, munmap handed to the addon's reaper thread
+//               (a design handing munmap to a reaper thread was measured
+//               too, with this script at commit 6f277e7; docs/design.md)
 //   sab         one SharedArrayBuffer over the shared mapping, a Uint8Array
 //               per chunk, entries kept (Node 24.16+ only)
 //   sab+drop    the same, MADV_DONTNEED behind each chunk
@@ -120,7 +121,7 @@ async function main() {
       const stop = new SharedArrayBuffer(4);
       busy = { stop: new Int32Array(stop), worker: new Worker(new URL(import.meta.url), { workerData: { path, stop } }) };
     }
-    const designs = ['slice', 'slice+drop', 'view', 'view+reaper', ...(sab ? ['sab', 'sab+drop'] : [])];
+    const designs = ['slice', 'slice+drop', 'view', ...(sab ? ['sab', 'sab+drop'] : [])];
     console.log(`# ${process.version}, file ${fileSize >> 20} MiB, ${rounds} rounds, busy sibling: ${Boolean(values.busy)}`);
     console.log('| view size | design | µs per view (median) | CPU µs per view | µs per MiB | RSS growth after a pass |');
     console.log('|---|---|---|---|---|---|');
@@ -130,10 +131,7 @@ async function main() {
         // Rotate the order each round so no design always runs first or last.
         for (let k = 0; k < designs.length; k++) {
           const design = designs[(k + round) % designs.length];
-          testing.unmapper(design === 'view+reaper' ? 'reaper' : 'caller');
           results.get(design).push(pass(design, m, size, sab));
-          testing.unmapper('caller');
-          await new Promise((r) => setTimeout(r, 20)); // let the reaper drain
         }
       }
       for (const d of designs) {

@@ -60,8 +60,6 @@ export interface NativeTesting {
   detachAny(view: ArrayBufferView | ArrayBuffer): void;
   /** One SharedArrayBuffer over the whole shared mapping (Node 24.16+). */
   sharedBuffer(id: number): SharedArrayBuffer;
-  /** Which thread unmaps released views: the caller's, or a reaper thread. */
-  unmapper(mode?: 'caller' | 'reaper'): 'caller' | 'reaper';
 }
 
 export interface NativeBinding {
