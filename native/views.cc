@@ -127,7 +127,12 @@ Napi::Value MakeView(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env);
   }
   napi_ref ref = nullptr;
-  if (shared) napi_create_reference(env, ab, 0, &ref);
+  if (shared && napi_create_reference(env, ab, 0, &ref) != napi_ok) {
+    // Without the reference resize could not detach it: never hand it out.
+    napi_detach_arraybuffer(env, ab);
+    undo(ViewRange{base, map_length});
+    throw Napi::Error::New(env);
+  }
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     View v;

@@ -3,7 +3,7 @@
  */
 export { mapReduce, runJob, shutdown, type RunReport, type RunStats } from './engine.js';
 export { defineJob, loadJob, type JobRef } from './job.js';
-export { MappedFile } from './mapped-file.js';
+export { MappedFile, type OpenOptions, type CreateOptions } from './mapped-file.js';
 export { parseSize, formatBytes, type MapReduceOptions } from './options.js';
 export { planChunks, resolveChunk, resolveCut, chunkCount, autoChunkSize, bufferFinder, type ChunkRange, type ByteFinder } from './planner.js';
 export { builtinJobs } from './jobs/index.js';
