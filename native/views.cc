@@ -11,7 +11,6 @@
 
 #include <cerrno>
 
-#include <dlfcn.h>
 #include <sys/mman.h>
 
 namespace pagewise {
@@ -225,14 +224,16 @@ Napi::Value DetachAny(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// testing.sharedBuffer(id): one SharedArrayBuffer over the whole shared
-// mapping (Node 24.16+: node_api_create_external_sharedarraybuffer, looked
-// up at run time so the addon still loads where it is missing).
+// Node 24.16+ (experimental): weak, so the addon still loads where it is missing.
+extern "C" napi_status node_api_create_external_sharedarraybuffer(napi_env, void*, size_t, void (*)(void*, void*), void*,
+                                                                   napi_value*) __attribute__((weak));
+
+// testing.sharedBuffer(id): one SharedArrayBuffer over the whole shared mapping.
 Napi::Value SharedBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  using Create = napi_status (*)(napi_env, void*, size_t, void (*)(void*, void*), void*, napi_value*);
-  auto create = reinterpret_cast<Create>(dlsym(RTLD_DEFAULT, "node_api_create_external_sharedarraybuffer"));
-  if (create == nullptr) throw CodedError(env, "ERR_PAGEWISE_NATIVE_UNAVAILABLE", "this Node has no external SharedArrayBuffer");
+  if (node_api_create_external_sharedarraybuffer == nullptr) {
+    throw CodedError(env, "ERR_PAGEWISE_NO_ADDON", "this Node has no external SharedArrayBuffer");
+  }
   uint32_t id = ArgU32(info, 0);
   uint8_t* data;
   uint64_t size;
@@ -243,7 +244,7 @@ Napi::Value SharedBuffer(const Napi::CallbackInfo& info) {
   }
   napi_value sab;
   // Its finalizer may run on any thread, once the last agent drops it.
-  create(env, data, static_cast<size_t>(size), [](void*, void* hint) { ReleaseHeld(static_cast<Held*>(hint)); }, new Held{id}, &sab);
+  node_api_create_external_sharedarraybuffer(env, data, static_cast<size_t>(size), [](void*, void* hint) { ReleaseHeld(static_cast<Held*>(hint)); }, new Held{id}, &sab);
   return Napi::Value(env, sab);
 }
 

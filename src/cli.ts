@@ -8,7 +8,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runJob, shutdown, type RunStats } from './engine.js';
+import { runJob, type RunStats } from './run/pipeline.js';
+import { shutdown } from './run/pool.js';
 import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from './errors.js';
 import { builtinJobs } from './jobs/index.js';
 import { formatBytes, parseSize, type MapReduceOptions } from './options.js';
@@ -439,7 +440,7 @@ async function cmdInfo(ctx: Context, args: string[]): Promise<void> {
   const [{ native }, { memoryBudget }, { threadpoolSize }, os] = await Promise.all([
     import('./native.js'),
     import('./memory.js'),
-    import('./engine.js'),
+    import('./plan/plan.js'),
     import('node:os'),
   ]);
   const configured = threadpoolSize();

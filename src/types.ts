@@ -1,7 +1,6 @@
 /**
- * The shapes shared by the main thread and the workers: the job contract users
- * write against, and the task messages that cross threads. This module holds
- * types only, so `workers/` can import it without pulling in the library.
+ * The job contract users write against, and the public shapes around it. Types
+ * only. The messages that cross threads are internal: src/run/messages.ts.
  */
 
 /**
@@ -98,83 +97,3 @@ export interface Progress {
 export type AdviceMode = 'sequential' | 'normal' | 'random' | 'hugepage';
 /** What happens to a chunk's pages after it is processed. */
 export type ReleasePolicy = 'auto' | 'keep' | 'unmap' | 'evict';
-
-/** Resolved per-run settings sent to workers with every task. */
-export interface RunSettings {
-  jobPath: string;
-  params: unknown;
-  split: Split;
-  chunkSize: number;
-  maxRecordLength: number;
-  /** An explicit maxRecordLength was given: scan every record of a slice longer than it. */
-  checkRecordLength: boolean;
-  release: Exclude<ReleasePolicy, 'auto'>;
-  /** Chunks to prefetch ahead of the one being processed (0: none). */
-  prefetch: number;
-  /** Bytes per MADV_WILLNEED call (one readahead window). */
-  prefetchStep: number;
-}
-
-/** One mapped input as the workers see it. */
-export interface FileRef {
-  fileIndex: number;
-  path: string;
-  mappingId: number;
-  size: number;
-  chunks: number;
-  /**
-   * Under `release: 'evict'`: which chunks are done (1) (see `releaseBehind`),
-   * shared by every thread of the run: an Int32Array over a SharedArrayBuffer.
-   */
-  releaseState?: Int32Array;
-}
-
-/** Ordered mode: process one chunk, return its partial accumulator. */
-export interface ChunkTask {
-  kind: 'chunk';
-  settings: RunSettings;
-  file: FileRef;
-  index: number;
-}
-
-/**
- * Commutative mode: one long task per worker that pulls chunk numbers from a
- * shared atomic cursor over `files` and returns one accumulator.
- */
-export interface DrainTask {
-  kind: 'drain';
-  settings: RunSettings;
-  files: FileRef[];
-  /** Int32Array view: [0] next global chunk number, [1] abort flag. */
-  control: SharedArrayBuffer;
-  /** Float64Array view per worker slot is not atomic; progress uses Int32 pairs below. */
-  progress: SharedArrayBuffer;
-}
-
-/** What a chunk task returns. */
-export interface ChunkResult {
-  acc: unknown;
-  start: number;
-  end: number;
-  bytes: number;
-}
-
-/** What a drain task returns. */
-export interface DrainResult {
-  acc: unknown;
-  chunks: number;
-  bytes: number;
-  touched: boolean;
-}
-
-/** Serializable error as it crosses from a worker. */
-export interface TaskErrorInfo {
-  code: string;
-  message: string;
-  fileIndex?: number;
-  index?: number;
-  start?: number;
-  end?: number;
-  /** Byte offset an error is about (ERR_PAGEWISE_RECORD_TOO_LONG: inside the long record). */
-  offset?: number;
-}
