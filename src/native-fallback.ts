@@ -170,9 +170,11 @@ export function fallbackBinding(loadError: Error, onUse: () => void): NativeBind
     state: unavailable('state'),
     find: unavailable('find'),
     faults: unavailable('faults'),
+    create: unavailable('create'),
+    flush: unavailable('flush'),
+    resize: unavailable('resize'),
     scan: unavailable('scan'),
     gate: unavailable('gate'),
-    gateMostActive: unavailable('gateMostActive'),
     threadpoolConcurrency: unavailable('threadpoolConcurrency'),
     // Nothing is ever mapped without the addon.
     stats: () => ({ mappings: 0, views: 0 }),
@@ -183,5 +185,7 @@ export function fallbackBinding(loadError: Error, onUse: () => void): NativeBind
     countWords: used(countWords),
     pageSize,
     kernelFlavor: () => 'js',
+    // The tables are the addon's; with nothing mapped no number of them is used.
+    constants: { madvise: {}, fadvise: {}, scanOps: {} } as unknown as NativeBinding['constants'],
   };
 }
