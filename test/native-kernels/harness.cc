@@ -7,6 +7,7 @@
 //
 //   harness selftest [seed] [rounds]   exit 0 when everything agrees
 //   harness count FILE...              one JSON line of kernel results per file
+//   harness csv-ranges FILE A B [A B]...  CSV kernels over byte ranges of FILE (JSON)
 //   harness bench-words FILE reps      time CountWords vs CountWordsUtf8 (alternating)
 //   harness bench-wc FILE threads MiB reps   `wc` as the kernel path runs it: the file
 //                                      mapped per run, chunks cut after a '\n', a pool
@@ -500,6 +501,30 @@ int Count(int argc, char** argv) {
   return 0;
 }
 
+// For each range [a, b) of the file: its CSV summary, its records counted
+// from either parity, and CsvCheckQuotes of it as whole records.
+int CsvRanges(int argc, char** argv) {
+  std::string data;
+  if (!ReadFile(argv[2], &data)) return 2;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
+  std::printf("[");
+  for (int k = 3; k + 1 < argc; k += 2) {
+    size_t a = std::strtoull(argv[k], nullptr, 10), b = std::strtoull(argv[k + 1], nullptr, 10);
+    if (a > b || b > data.size()) return 2;
+    CsvSummary s = pagewise::CsvChunkSummary(p + a, b - a, '"');
+    CsvQuoteError e = pagewise::CsvCheckQuotes(p + a, b - a, '"', ',');
+    std::printf("%s{\"quotes\":%llu,\"firstNewlineEven\":%lld,\"firstNewlineOdd\":%lld,\"recordsEven\":%llu,\"recordsOdd\":%llu,"
+                "\"error\":{\"offset\":%lld,\"kind\":%d}}",
+                k > 3 ? "," : "", static_cast<unsigned long long>(s.quotes), static_cast<long long>(s.first_newline_even),
+                static_cast<long long>(s.first_newline_odd),
+                static_cast<unsigned long long>(pagewise::CsvCountRecords(p + a, b - a, '"', false)),
+                static_cast<unsigned long long>(pagewise::CsvCountRecords(p + a, b - a, '"', true)), static_cast<long long>(e.offset),
+                static_cast<int>(e.kind));
+  }
+  std::printf("]\n");
+  return 0;
+}
+
 // Alternates the old kernel and the new one over the same bytes (the file's
 // pages stay in memory), best of `reps` each, in GB/s.
 int BenchWords(const char* path, int reps) {
@@ -595,6 +620,7 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "selftest";
   if (mode == "selftest") return SelfTest(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1, argc > 3 ? std::atoi(argv[3]) : 20000);
   if (mode == "count") return Count(argc, argv);
+  if (mode == "csv-ranges" && argc > 2) return CsvRanges(argc, argv);
   if (mode == "bench-words" && argc > 2) return BenchWords(argv[2], argc > 3 ? std::atoi(argv[3]) : 5);
   if (mode == "bench-wc" && argc > 5) {
     return BenchWc(argv[2], std::atoi(argv[3]), static_cast<size_t>(std::atoi(argv[4])) << 20, std::atoi(argv[5]));
