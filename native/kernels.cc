@@ -191,6 +191,23 @@ inline uint64_t WcDecodeBlock(const uint8_t* p, size_t i, size_t n, uint64_t hig
       rest &= ~(3ull << at);
       continue;
     }
+    // A well-formed 3-byte character (CJK, kana, Hangul, most punctuation
+    // and symbols): decoded without the general loop.
+    if (at < 62 && lead - 0xe0 < 16) {
+      uint32_t b1 = p[i + at + 1], b2 = p[i + at + 2];
+      uint32_t cp3 = ((lead & 0x0f) << 12) | ((b1 & 0x3f) << 6) | (b2 & 0x3f);
+      if (((b1 & 0xc0) | ((b2 & 0xc0) >> 2)) == 0xa0 && cp3 >= 0x800 && cp3 - 0xd800 >= 0x800) {
+        uint64_t bytes = 7ull << at;
+        decoded++;
+        if (kWords) {
+          uint64_t c = (utf8wc::kWordLeads3 >> (lead - 0xe0) & 1) != 0 ? kWordChar : ClassOf(cp3);
+          if (c == kWordChar) *word |= bytes;
+          if (c == kSeparator) *space |= bytes;
+        }
+        rest &= ~bytes;
+        continue;
+      }
+    }
     uint32_t cp;
     size_t len = DecodeUtf8(p + i + at, n - i - at, &cp);
     if (len == 0) {
