@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempDir, writeFile } from './helpers.js';
 import { rng } from './fixtures/reference.js';
-import { buildHarness, type Harness } from './native-kernels/build.js';
+import { buildHarness, buildSanitized, type Harness } from './native-kernels/build.js';
 import * as js from '../dist/src/kernels-js.js';
 import { native } from '../dist/src/native.js';
 
@@ -150,6 +150,13 @@ describe('GNU wc -l -w -m in C.UTF-8', () => {
       expect(out, h.flavour).toMatch(/^ok: glibc .* C\.UTF-8 \(Unicode .*\) \(0 failures\)/);
     }
   }, 300_000);
+
+  it('the same checks under AddressSanitizer and UBSan read nothing past the input', async () => {
+    const path = await buildSanitized(dir);
+    if (path === null) return; // no sanitizer runtime with this compiler
+    const out = execFileSync(path, ['selftest', '2', '1500'], { encoding: 'utf8', timeout: 280_000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+    expect(out).toMatch(/^ok: .*\(0 failures\)/);
+  }, 600_000);
 
   it.each(cases)('%s: native (AVX2 and portable) and JS give what wc gives', (name, bytes) => {
     const path = writeFile(dir, `${name}.txt`, bytes);

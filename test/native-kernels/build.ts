@@ -18,6 +18,27 @@ export interface Harness {
   run(args: string[], timeoutMs?: number): string;
 }
 
+/**
+ * The dispatch build under AddressSanitizer and UBSan, with an exact-size copy
+ * of each input (harness.cc), so that a read past the end fails; null when
+ * this compiler has no sanitizer runtime.
+ */
+export async function buildSanitized(dir: string): Promise<string | null> {
+  const path = join(dir, 'harness-asan');
+  try {
+    await run(
+      'g++',
+      ['-std=c++17', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-I', join(ROOT, 'native'),
+        join(ROOT, 'test/native-kernels/harness.cc'), join(ROOT, 'native/kernels.cc'), '-o', path, '-pthread'],
+      { timeout: 300_000 },
+    );
+  } catch (error) {
+    if (/sanitize|asan|ubsan/i.test(String((error as { stderr?: string }).stderr))) return null;
+    throw error;
+  }
+  return path;
+}
+
 export async function buildHarness(dir: string): Promise<Harness[]> {
   const flavours = [
     ['dispatch', []],

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <locale.h>
+#include <memory>
 #include <random>
 #include <string>
 #include <sys/mman.h>
@@ -292,13 +293,21 @@ std::string RandomBytesOf(std::mt19937_64& rng, size_t n, const char* alphabet) 
 
 // ---------------------------------------------------------------- checks --
 
+// The input in an allocation of exactly shift + size bytes, so that a sanitizer
+// build sees any read past its end (a std::string may have spare capacity).
+std::unique_ptr<uint8_t[]> Exact(const std::string& input, size_t shift) {
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[shift + input.size() + (shift + input.size() == 0 ? 1 : 0)]);
+  std::memset(buf.get(), 'z', shift);
+  std::memcpy(buf.get() + shift, input.data(), input.size());
+  return buf;
+}
+
 // The kernels on `input` at several alignments (they read 64 bytes at a
 // time) against `ref`, or against RefUtf8 of the input when ref is null.
 void CheckUtf8(const std::string& input, const RefCounts* expected = nullptr, size_t shifts = 3) {
   for (size_t shift = 0; shift < shifts; shift++) {
-    std::string buf(shift, 'z');
-    buf += input;
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(buf.data()) + shift;
+    std::unique_ptr<uint8_t[]> buf = Exact(input, shift);
+    const uint8_t* p = buf.get() + shift;
     size_t n = input.size();
     RefCounts ref = expected != nullptr ? *expected : RefUtf8(p, n);
     uint64_t w = pagewise::CountWordsUtf8(p, n), c = pagewise::CountCharsUtf8(p, n);
@@ -321,7 +330,8 @@ void CheckUtf8(const std::string& input, const RefCounts* expected = nullptr, si
 }
 
 void CheckOld(std::mt19937_64& rng, const std::string& input) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(input.data());
+  std::unique_ptr<uint8_t[]> buf = Exact(input, 0);
+  const uint8_t* p = buf.get();
   size_t n = input.size();
   uint8_t v = static_cast<uint8_t>(n ? p[rng() % n] : 'a');
   uint64_t ref = 0;
@@ -352,9 +362,8 @@ void CheckOld(std::mt19937_64& rng, const std::string& input) {
 
 void CheckCsv(std::mt19937_64& rng, const std::string& input, uint8_t quote, uint8_t delim) {
   for (size_t shift = 0; shift < 2; shift++) {
-    std::string buf(shift, 'z');
-    buf += input;
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(buf.data()) + shift;
+    std::unique_ptr<uint8_t[]> buf = Exact(input, shift);
+    const uint8_t* p = buf.get() + shift;
     size_t n = input.size();
     RefCsv ref = RefCsvAll(p, n, quote, delim);
     CsvSummary s = pagewise::CsvChunkSummary(p, n, quote);
