@@ -62,7 +62,6 @@ uint64_t CountWordsPortable(const uint8_t* p, size_t n, bool prev_space) {
   return words;
 }
 
-
 // ------------------------------------------------- UTF-8 words and chars --
 // GNU wc 9.1's -w and -m in C.UTF-8 (docs/decisions.md, "wc"): a character
 // is what glibc's mbrtowc decodes; a byte that starts no complete, well-formed
@@ -355,8 +354,8 @@ inline bool CsvCloseOk(const uint8_t* p, size_t n, size_t q, uint8_t quote, uint
 }
 
 // The quote bytes of p[i, n) in order, checked against their neighbours.
-// State in: parity at i, whether p[i - 1] is a closing quote, the last
-// opening quote before i.
+// State in: parity at i, whether p[i - 1] is a closing quote, the quote that
+// opened the last quoted field before i.
 CsvQuoteError CsvCheckQuotesFrom(const uint8_t* p, size_t n, size_t i, uint8_t quote, uint8_t delimiter, bool odd,
                                  bool prev_closing, int64_t last_open) {
   const uint8_t* end = p + n;

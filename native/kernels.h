@@ -14,7 +14,7 @@ uint64_t CountByte(const uint8_t* p, size_t n, uint8_t value);
 const uint8_t* FindBytes(const uint8_t* hay, size_t n, const uint8_t* needle, size_t m);
 
 // Number of maximal runs of bytes other than the six ASCII white-space bytes
-// (space, \t, \n, \v, \f, \r). Kept until `wc` uses CountWordsUtf8.
+// (space, \t, \n, \v, \f, \r). Kept until `wc` uses CountWcUtf8.
 uint64_t CountWords(const uint8_t* p, size_t n);
 
 // GNU wc 9.1's counts in the C.UTF-8 locale (docs/decisions.md, "wc"), for
@@ -78,9 +78,9 @@ CsvQuoteError CsvCheckQuotes(const uint8_t* p, size_t n, uint8_t quote, uint8_t 
 // in [p, p + n) that contain needle[0, m): the grep -c kernel. Find the next
 // hit, count it, skip past its record's end. The needle must not contain the
 // terminator; an empty needle counts every record.
+uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator);
+
 // Which versions of the kernels run on this CPU: "avx2" or "portable".
 const char* KernelFlavor();
-
-uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator);
 
 }  // namespace pagewise
