@@ -586,7 +586,7 @@ export class CsvCursor {
       // Both exact, so one correctly rounded operation gives Number()'s answer.
       value = scale < 0 ? mantissa / POW10[-scale] : mantissa * POW10[scale];
     } else {
-      value = Number(String.fromCharCode.apply(null, bytes.subarray(negative || sign === 0x2b ? this.start + 1 : this.start, end) as unknown as number[]));
+      value = Number(utf8.decode(bytes.subarray(negative || sign === 0x2b ? this.start + 1 : this.start, end)));
     }
     return negative ? -value : value;
   }
