@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
+import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from '../errors.js';
 import type { MapReduceOptions, RunReport } from '../index.js';
 import { COMMANDS, UsageError, commandHelp, findCommand, flagOfOption, globalHelp, parseArgs, unknownCommand, type Command } from './args.js';
 import { jobLocation, runStatsText, systemMessage } from './format.js';
@@ -208,6 +208,15 @@ export async function main(argv: string[]): Promise<number> {
         }
       },
     };
+    // A chunk size must be a page multiple, which only the addon can tell:
+    // checked before the command does any work (demo generates first).
+    const chunk = parsed.values['chunk-size'];
+    if (typeof chunk === 'number') {
+      const { PAGE_SIZE } = await ctx.lib();
+      if (chunk % PAGE_SIZE !== 0) {
+        throw new InvalidOptionError('--chunk-size', `'auto' or a multiple of the page size (${PAGE_SIZE} bytes) up to 1GiB, like 64KiB, 8MiB`, String(chunk));
+      }
+    }
     const handler = (await HANDLERS[cmd.name]()).default;
     const status = await handler(ctx);
     progress?.finish();

@@ -9,7 +9,7 @@ const SIZES = [256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
 const REPS = 3;
 
 const DEFAULT_PARAMS: Record<string, unknown> = {
-  wc: { words: true },
+  wc: { words: true, locale: 'C.UTF-8' },
   grep: { pattern: 'e', count: true },
   stats: { sep: 0x3b },
   freq: { top: 10 },

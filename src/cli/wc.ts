@@ -9,7 +9,7 @@ export default async function wc(ctx: Context): Promise<void> {
   const v = ctx.values;
   let columns = WC_ORDER.filter((c) => v[c] === true);
   if (columns.length === 0) columns = ['lines', 'words', 'bytes'];
-  const params = { words: columns.includes('words'), chars: columns.includes('chars') };
+  const params = { words: columns.includes('words'), chars: columns.includes('chars'), locale: 'C.UTF-8' };
   const { builtinJobs } = await ctx.lib();
   const inputs = ctx.positionals.map(statInput);
   const width = wcWidth(columns.length, inputs);

@@ -225,8 +225,11 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     return line;
   };
   let at = 0;
+  // The empty needle also "occurs" at the very end; that is a line only when the last one lacks its newline.
+  const endIsLine = n > 0 && bytes[n - 1] !== LF;
   while (at < n) {
-    const m = find(at);
+    let m = find(at);
+    if (m !== undefined && m[0] === n && !endIsLine) m = undefined;
     const start = m === undefined ? n : m[0] === 0 ? 0 : bytes.lastIndexOf(LF, m[0] - 1) + 1;
     const lineStart = Math.max(start, at);
     if (c.invert) {

@@ -1,13 +1,15 @@
 /**
- * The `wc` job: lines (the number of `\n` bytes), words and characters as GNU
- * wc counts them in the C.UTF-8 locale, and bytes. params (`WcParams`) say
- * which to count; the default is lines, words and bytes.
+ * The `wc` job: lines (the number of `\n` bytes), words, characters and
+ * bytes. params (`WcParams`) say which to count; the default is lines, words
+ * and bytes.
  *
- * Lines and bytes alone run as a native kernel plan on mapped files (no JS
- * worker; see `kernel`). Words and characters are counted in JavaScript by
- * `gnuWords` and `utf8Chars` below, the reference for a native kernel of the
- * same rule: the addon's `countWords` counts C-locale words (runs of bytes
- * other than white space), which is not GNU wc's rule.
+ * Words follow one of two rules. `locale: 'C'` (the default): maximal runs of
+ * bytes other than space, \t, \n, \v, \f, \r, counted by the addon's
+ * `countWords`, on the native kernel path for mapped files (no JS worker; see
+ * `kernel`). `locale: 'C.UTF-8'` (what `pagewise wc` uses): GNU wc's rule in
+ * that locale, counted in JavaScript by `gnuWords` below, which is the
+ * reference for a native kernel of the same rule. Characters (`chars`) are
+ * always UTF-8 characters as `LC_ALL=C.UTF-8 wc -m` counts them (`utf8Chars`).
  */
 import { native } from '../native.js';
 import type { Job } from '../types.js';
@@ -16,7 +18,8 @@ import { CTYPE_RUNS } from './wc-ctype.js';
 export interface WcCounts {
   lines: number;
   words: number;
-  chars: number;
+  /** Only when `chars` was asked for. */
+  chars?: number;
   bytes: number;
 }
 
@@ -27,12 +30,14 @@ export interface WcParams {
   words?: boolean;
   /** Count characters (default false). */
   chars?: boolean;
+  /** The word rule: `'C'` (default; native) or `'C.UTF-8'` (GNU wc's, in JavaScript). */
+  locale?: 'C' | 'C.UTF-8';
 }
 
-function wants(params: unknown): { words: boolean; chars: boolean } {
+function wants(params: unknown): { words: boolean; chars: boolean; utf8: boolean } {
   const p = (params ?? {}) as WcParams;
   const linesOnly = p.lines === true && p.words === undefined && p.chars === undefined;
-  return { words: linesOnly ? false : p.words !== false, chars: p.chars === true };
+  return { words: linesOnly ? false : p.words !== false, chars: p.chars === true, utf8: p.locale === 'C.UTF-8' };
 }
 
 // ------------------------------------------------------------ GNU wc rules --
@@ -65,14 +70,18 @@ function codePointClasses(): Uint8Array {
   return table;
 }
 
+/** Classes of the ASCII bytes, for the loop's fast path. */
+const ASCII = new Uint8Array(128);
+for (let c = 0x21; c < 0x7f; c++) ASCII[c] = WORD;
+for (const c of [0x0a, 0x0d, 0x0c, 0x09, 0x20, 0x0b]) ASCII[c] = BREAK;
+
 /**
- * Length of the UTF-8 sequence at `i` as glibc's mbrtowc accepts it (which
- * takes 5- and 6-byte forms and code points past U+10FFFF, but no overlong
- * form and no surrogate), or 0 when the byte there starts no valid sequence
- * (wc then skips that one byte). Its code point is left in `decoded`.
+ * The UTF-8 sequence at `i` as glibc's mbrtowc accepts it (5- and 6-byte
+ * forms and code points past U+10FFFF too, but no overlong form and no
+ * surrogate): its length times 4 plus its word class, or 0 when the byte
+ * there starts no valid sequence (wc then skips that one byte).
  */
-let decoded = 0;
-function sequenceAt(bytes: Uint8Array, i: number): number {
+function sequenceAt(bytes: Uint8Array, i: number, table: Uint8Array): number {
   const b = bytes[i];
   let n: number;
   let cp: number;
@@ -106,46 +115,40 @@ function sequenceAt(bytes: Uint8Array, i: number): number {
     cp = cp * 64 + (c & 0x3f);
   }
   if (cp < min || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  decoded = cp;
-  return n;
+  return n * 4 + (cp < 0x110000 ? table[cp] : NONE);
 }
 
 /**
  * Words as GNU wc counts them in the C.UTF-8 locale (coreutils 9.1 wc.c): a
- * word is a run of printable characters that are not white space, ended by a
- * printable white-space character or one of \n \r \f \t \v space. A character
- * that is not printable (NUL, other controls, U+2028, code points past
- * U+10FFFF) and a byte that is not valid UTF-8 neither start nor end a word.
- * `bytes` must start outside a word (at a record start), which chunks do.
+ * word is a run of printable characters, ended by a printable white-space
+ * character (iswspace), one of wc's no-break spaces (U+00A0, U+2007, U+202F,
+ * U+2060) or one of \n \r \f \t \v space. A character that is not printable
+ * (NUL, other controls, U+2028, code points past U+10FFFF) and a byte that is
+ * not valid UTF-8 neither start nor end a word. `bytes` must start outside a
+ * word (at a record start), which chunks do. Counted at each word's start.
  */
 export function gnuWords(bytes: Uint8Array): number {
   const table = codePointClasses();
   let words = 0;
   let inWord = 0;
   const n = bytes.length;
-  let i = 0;
-  while (i < n) {
+  for (let i = 0; i < n; i++) {
     const b = bytes[i];
     let cls: number;
-    if (b < 0x80) {
-      cls = table[b];
-      i++;
-    } else {
-      const len = sequenceAt(bytes, i);
-      if (len === 0) {
-        i++;
-        continue;
-      }
-      cls = decoded < 0x110000 ? table[decoded] : NONE;
-      i += len;
+    if (b < 0x80) cls = ASCII[b];
+    else {
+      const seq = sequenceAt(bytes, i, table);
+      if (seq === 0) continue;
+      cls = seq & 3;
+      i += (seq >> 2) - 1;
     }
-    if (cls === WORD) inWord = 1;
-    else if (cls === BREAK) {
-      words += inWord;
-      inWord = 0;
+    if (cls !== NONE) {
+      // WORD is 2, BREAK 1: cls >> 1 is "in a word" after this character.
+      words += (cls >> 1) & (inWord ^ 1);
+      inWord = cls >> 1;
     }
   }
-  return words + inWord;
+  return words;
 }
 
 /**
@@ -154,20 +157,16 @@ export function gnuWords(bytes: Uint8Array): number {
  * that are not part of a valid sequence are not counted.
  */
 export function utf8Chars(bytes: Uint8Array): number {
+  const table = codePointClasses();
   let chars = 0;
   const n = bytes.length;
-  let i = 0;
-  while (i < n) {
-    if (bytes[i] < 0x80) {
-      chars++;
-      i++;
-      continue;
-    }
-    const len = sequenceAt(bytes, i);
-    if (len === 0) i++;
+  for (let i = 0; i < n; i++) {
+    if (bytes[i] < 0x80) chars++;
     else {
+      const seq = sequenceAt(bytes, i, table);
+      if (seq === 0) continue;
       chars++;
-      i += len;
+      i += (seq >> 2) - 1;
     }
   }
   return chars;
@@ -178,25 +177,27 @@ export function utf8Chars(bytes: Uint8Array): number {
 const wc: Job<WcCounts> = {
   split: 'lines',
   commutative: true,
-  init: () => ({ lines: 0, words: 0, chars: 0, bytes: 0 }),
+  // `chars` only when asked, so the result has exactly the counts wanted.
+  init: (params) => (wants(params).chars ? { lines: 0, words: 0, chars: 0, bytes: 0 } : { lines: 0, words: 0, bytes: 0 }),
   map(acc, bytes, info) {
     const want = wants(info.params);
     acc.lines += native.countByte(bytes, 0x0a);
-    if (want.words) acc.words += gnuWords(bytes);
-    if (want.chars) acc.chars += utf8Chars(bytes);
+    if (want.words) acc.words += want.utf8 ? gnuWords(bytes) : native.countWords(bytes);
+    if (want.chars) acc.chars! += utf8Chars(bytes);
     acc.bytes += bytes.length;
     return acc;
   },
-  // Lines and bytes are made by the addon on libuv's threadpool with no JS
-  // worker started (see Job.kernel): the fast path for mapped files. Words and
-  // characters need the rules above, which no native kernel has yet.
+  // The same counts as map, made by the addon on libuv's threadpool with no JS
+  // worker started (see Job.kernel): the fast path for mapped files. GNU
+  // words and characters need the rules above, which no native kernel has yet.
   kernel(params) {
     const want = wants(params);
-    if (want.words || want.chars) return undefined;
+    if (want.chars || (want.words && want.utf8)) return undefined;
     return {
-      ops: [{ op: 'countByte', byte: 0x0a }],
+      ops: want.words ? [{ op: 'countByte', byte: 0x0a }, { op: 'countWords' }] : [{ op: 'countByte', byte: 0x0a }],
       fold(acc, counts, info) {
         acc.lines += counts[0];
+        if (want.words) acc.words += counts[1];
         acc.bytes += info.end - info.start;
         return acc;
       },
@@ -205,7 +206,7 @@ const wc: Job<WcCounts> = {
   merge(a, b) {
     a.lines += b.lines;
     a.words += b.words;
-    a.chars += b.chars;
+    if (b.chars !== undefined) a.chars = (a.chars ?? 0) + b.chars;
     a.bytes += b.bytes;
     return a;
   },
