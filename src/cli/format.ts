@@ -29,15 +29,17 @@ export const WC_ORDER: WcColumn[] = ['lines', 'words', 'chars', 'bytes'];
  * GNU wc's column width (coreutils 9.1 compute_number_width): one column for
  * a single input: no padding; otherwise the digits of the regular files'
  * total size (from stat, before counting), at least 7 if an input is not a
- * regular file; 1 when the first input could not be opened.
+ * regular file (a directory counts: it can be opened); 1 when the first input
+ * could not be opened.
  */
-export function wcWidth(columns: number, inputs: { failed: boolean; regular: boolean; size: number }[]): number {
+export function wcWidth(columns: number, inputs: { failed: boolean; directory?: boolean; regular: boolean; size: number }[]): number {
   if (inputs.length === 1 && columns === 1) return 1;
-  if (inputs.length === 0 || inputs[0].failed) return 1;
+  const opened = (i: { failed: boolean; directory?: boolean }): boolean => !i.failed || i.directory === true;
+  if (inputs.length === 0 || !opened(inputs[0])) return 1;
   let minimum = 1;
   let total = 0;
   for (const input of inputs) {
-    if (input.failed) continue;
+    if (!opened(input)) continue;
     if (!input.regular) minimum = 7;
     else total += input.size;
   }

@@ -13,6 +13,8 @@ export interface Input {
   failed: boolean;
   error?: PagewiseError;
   regular: boolean;
+  /** A directory: stat works, reading does not (GNU wc still prints its row of zeros). */
+  directory?: boolean;
   size: number;
 }
 
@@ -21,7 +23,7 @@ export function statInput(path: string): Input {
     const st = path === '-' ? fstatSync(0) : statSync(path);
     if (st.isDirectory()) {
       const error = new PagewiseError(ErrorCodes.NOT_REGULAR_FILE, `'${path}' is a directory, not a regular file`, { path });
-      return { path, failed: true, error, regular: false, size: 0 };
+      return { path, failed: true, error, regular: false, directory: true, size: 0 };
     }
     return { path, failed: false, regular: st.isFile(), size: st.isFile() ? st.size : 0 };
   } catch (error) {

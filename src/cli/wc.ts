@@ -22,6 +22,8 @@ export default async function wc(ctx: Context): Promise<void> {
     if (ctx.out.stopped) break;
     if (input.failed) {
       ctx.report(input.error, input.path);
+      // GNU wc opens a directory, fails to read it, and prints its row of zeros.
+      if (input.directory && !v.json) ctx.out.write(wcRow({}, columns, width, input.path));
       continue;
     }
     let counts: Counts;
