@@ -55,7 +55,7 @@ export class ProgressDisplay {
   private readonly unit: ProgressOptions['unit'];
   /** Width of what is on screen now (0: nothing drawn). */
   private drawnWidth = 0;
-  private lastPlain = 0;
+  private lastPlain = -Infinity;
   private last: { done: number; total: number | undefined } | undefined;
   private finished = false;
 
@@ -148,9 +148,10 @@ export class ProgressDisplay {
         bar = filled >= barWidth ? '='.repeat(barWidth) : `${'='.repeat(Math.max(0, filled - 1))}>${' '.repeat(barWidth - Math.max(1, filled))}`;
       } else {
         // Unknown total: a marker that moves, so the display still shows life.
-        const at = Math.floor(this.elapsed(now) * 4) % (2 * barWidth - 2);
-        const pos = at < barWidth ? at : 2 * barWidth - 2 - at;
-        bar = `${' '.repeat(pos)}<=>`.slice(0, barWidth).padEnd(barWidth);
+        const span = barWidth - 3;
+        const at = Math.floor(this.elapsed(now) * 8) % (2 * span);
+        const pos = at <= span ? at : 2 * span - at;
+        bar = `${' '.repeat(pos)}<=>`.padEnd(barWidth);
       }
       line = `[${bar}] ${textPart}`;
     } else line = textPart;
