@@ -59,23 +59,37 @@ export function grepPrefix(file: string | undefined, line: number | undefined): 
   return `${file === undefined ? '' : `${file}:`}${line === undefined ? '' : `${line}:`}`;
 }
 
+/** Output is handed out in pieces of about this many bytes, so a chunk's worth of records is never one huge string. */
+const PIECE = 1 << 16;
+
 /**
- * Records (each ending with `\n`) with their prefixes, as one buffer. Without
- * a prefix the records go out as they are.
+ * Records (each ending with `\n`) with their prefixes, given to `write` in
+ * pieces. Without a prefix the records go out as they are.
  */
-export function grepRecords(data: Uint8Array, file: string | undefined, numbers: Float64Array | undefined): Uint8Array {
-  if (file === undefined && numbers === undefined) return data;
+export function grepRecords(data: Uint8Array, file: string | undefined, numbers: Float64Array | undefined, write: (piece: Uint8Array) => void): void {
+  if (file === undefined && numbers === undefined) {
+    write(data);
+    return;
+  }
   const pieces: Uint8Array[] = [];
+  let size = 0;
   let at = 0;
   let k = 0;
   while (at < data.length) {
     const nl = data.indexOf(0x0a, at);
     const end = nl < 0 ? data.length : nl + 1;
-    pieces.push(Buffer.from(grepPrefix(file, numbers?.[k])), data.subarray(at, end));
+    const prefix = Buffer.from(grepPrefix(file, numbers?.[k]));
+    pieces.push(prefix, data.subarray(at, end));
+    size += prefix.length + end - at;
+    if (size >= PIECE) {
+      write(Buffer.concat(pieces));
+      pieces.length = 0;
+      size = 0;
+    }
     at = end;
     k++;
   }
-  return Buffer.concat(pieces);
+  if (pieces.length > 0) write(Buffer.concat(pieces));
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -84,9 +98,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * grep --json: one object per record, a line of its own:
  * `{"file":..,"line":N,"text":..}`, where `text` is the record without its
  * newline; a record that is not valid UTF-8 has `"bytes"` (base64) instead of
- * `"text"`, as `rg --json` does.
+ * `"text"`, as `rg --json` does. Given to `write` in pieces.
  */
-export function grepJsonLines(data: Uint8Array, file: string, numbers: Float64Array | undefined): string {
+export function grepJsonLines(data: Uint8Array, file: string, numbers: Float64Array | undefined, write: (text: string) => void): void {
   let out = '';
   let at = 0;
   let k = 0;
@@ -99,13 +113,17 @@ export function grepJsonLines(data: Uint8Array, file: string, numbers: Float64Ar
     try {
       body = `"text":${JSON.stringify(strictUtf8.decode(record))}`;
     } catch {
-      body = `"bytes":"${Buffer.from(record).toString('base64')}"`;
+      body = `"bytes":"${Buffer.from(record.buffer, record.byteOffset, record.length).toString('base64')}"`;
     }
     out += `{"file":${name}${numbers ? `,"line":${numbers[k]}` : ''},${body}}\n`;
+    if (out.length >= PIECE) {
+      write(out);
+      out = '';
+    }
     at = end + 1;
     k++;
   }
-  return out;
+  if (out.length > 0) write(out);
 }
 
 // ------------------------------------------------------------ run result --
@@ -196,7 +214,7 @@ export function systemMessage(message: string): string {
 export function jobLocation(stack: string | undefined, ownRoot: string): string | undefined {
   if (!stack) return undefined;
   for (const line of stack.split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    const m = /(?:\(|^at )((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
     if (!m) continue;
     const path = m[1].replace(/^file:\/\//, '');
     if (path.startsWith(ownRoot) && !path.includes('/node_modules/')) continue;

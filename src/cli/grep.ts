@@ -114,6 +114,7 @@ export default async function grep(ctx: Context): Promise<number> {
     const prefix = several ? name : undefined;
     // -q and -l need one selected line: the run stops at the first merged one.
     const stop = new AbortController();
+    const write = (piece: string | Uint8Array): void => ctx.out.write(piece);
     const emit = (acc: unknown): void => {
       const a = acc as GrepAcc;
       if (params.first) {
@@ -123,8 +124,8 @@ export default async function grep(ctx: Context): Promise<number> {
       if (count) return;
       for (let k = 0; k < a.parts.length; k++) {
         const numbers = a.numbers?.[k];
-        if (json) ctx.out.write(grepJsonLines(a.parts[k], name, numbers));
-        else ctx.out.write(grepRecords(a.parts[k], prefix, v['line-number'] === true ? numbers : undefined));
+        if (json) grepJsonLines(a.parts[k], name, numbers, write);
+        else grepRecords(a.parts[k], prefix, v['line-number'] === true ? numbers : undefined, write);
       }
       a.parts.length = 0;
       if (a.numbers) a.numbers.length = 0;

@@ -11,6 +11,7 @@
  * The library is imported only inside commands, so `--help`, `--version` and
  * usage errors never load the addon.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from '../errors.js';
@@ -81,18 +82,40 @@ export function errorText(error: unknown, verbose: boolean, file?: string): stri
     const path = (e as { path?: string }).path ?? file;
     if (path !== undefined && !message.includes(path)) message = `${path}: ${message}`;
   } else if (file !== undefined && !message.includes(file)) message = `${file}: ${message}`;
+  let excerpt = '';
   if (e.code === ErrorCodes.JOB_FAILED || e.code === ErrorCodes.JOB_LOAD) {
     if (cause instanceof Error && !message.includes(cause.message)) message += `: ${cause.message}`;
-    const at = jobLocation(cause?.stack, OWN_ROOT);
+    let at = jobLocation(cause?.stack, OWN_ROOT);
+    const path = (e as { path?: string }).path;
+    if (at === undefined && cause?.name === 'SyntaxError' && path !== undefined) {
+      const where = syntaxErrorAt(path);
+      at = where?.at;
+      excerpt = where?.excerpt ?? '';
+    }
     if (at !== undefined) message += ` (at ${at})`;
   }
-  let text = `pagewise: ${message} (${e.code})\n`;
+  let text = `pagewise: ${message} (${e.code})\n${excerpt}`;
   if (error instanceof UsageError && error.command) text += `Try 'pagewise ${error.command} --help' for its options.\n`;
   if (verbose) {
     const stack = cause instanceof Error ? cause.stack : e.stack;
     if (stack) text += `${stack}\n`;
   }
   return text;
+}
+
+/**
+ * Where a JavaScript job module fails to parse: Node's ESM loader keeps the
+ * line out of the SyntaxError's stack, but `node --check` prints it (the file,
+ * the line, a caret). Run only on this error path.
+ */
+function syntaxErrorAt(path: string): { at: string; excerpt: string } | undefined {
+  if (!/\.[cm]?js$/.test(path)) return undefined;
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  const lines = (r.stderr ?? '').split('\n');
+  const m = /^(?:file:\/\/)?(\/.+):(\d+)$/.exec(lines[0] ?? '');
+  if (!m) return undefined;
+  const excerpt = lines.slice(1, 3).filter((l) => l.trim() !== '').map((l) => `  ${l}\n`).join('');
+  return { at: `${decodeURIComponent(m[1])}:${m[2]}`, excerpt };
 }
 
 /** A library option error named as the flag that set it (the table knows which). */

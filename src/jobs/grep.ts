@@ -136,32 +136,82 @@ function isWordByte(b: number): boolean {
   return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f;
 }
 
-/** Collects the records of one map call and copies them out of the view. */
+/**
+ * Collects the records of one map call as byte ranges of the view (adjacent
+ * whole lines merge into one range: no object per record), then copies them
+ * out, since views are detached after map.
+ */
 class Records {
-  private pieces: Uint8Array[] = [];
-  private numbers: number[] = [];
+  private ranges: Float64Array<ArrayBuffer> = new Float64Array(64);
+  private count = 0;
+  private numbers: Float64Array<ArrayBuffer> | undefined;
+  private records = 0;
   private size = 0;
-  constructor(private readonly withNumbers: boolean) {}
-
-  add(bytes: Uint8Array, start: number, end: number, line: number): void {
-    const piece = bytes.subarray(start, end);
-    this.pieces.push(piece);
-    this.size += piece.length + (piece.length === 0 || piece[piece.length - 1] !== LF ? 1 : 0);
-    if (this.withNumbers) this.numbers.push(line);
+  constructor(
+    private readonly bytes: Uint8Array,
+    withNumbers: boolean,
+  ) {
+    if (withNumbers) this.numbers = new Float64Array(64);
   }
+
+  add(start: number, end: number, line: number): void {
+    const bytes = this.bytes;
+    const terminated = end > start && bytes[end - 1] === LF;
+    this.size += end - start + (terminated ? 0 : 1);
+    if (this.numbers) {
+      if (this.records === this.numbers.length) this.numbers = grow(this.numbers);
+      this.numbers[this.records] = line;
+    }
+    this.records++;
+    const r = this.ranges;
+    // A whole line right after the previous one (which ended with \n): one range.
+    if (terminated && this.count > 0 && r[2 * this.count - 1] === start && bytes[start - 1] === LF) {
+      r[2 * this.count - 1] = end;
+      return;
+    }
+    if (2 * this.count === r.length) this.ranges = grow(r);
+    this.ranges[2 * this.count] = start;
+    this.ranges[2 * this.count + 1] = end;
+    this.count++;
+  }
+
+  /** A record that is not in the view (a RegExp match re-encoded). */
+  addCopy(piece: Uint8Array, line: number): void {
+    this.extra ??= [];
+    this.extra.push(piece);
+    this.add(-this.extra.length, -this.extra.length, line);
+    this.size += piece.length;
+  }
+
+  private extra: Uint8Array[] | undefined;
 
   flushInto(acc: GrepAcc): void {
-    if (this.pieces.length === 0) return;
+    if (this.records === 0) return;
     const out = new Uint8Array(this.size);
     let at = 0;
-    for (const piece of this.pieces) {
-      out.set(piece, at);
-      at += piece.length;
-      if (piece.length === 0 || piece[piece.length - 1] !== LF) out[at++] = LF;
+    for (let k = 0; k < this.count; k++) {
+      const start = this.ranges[2 * k];
+      const end = this.ranges[2 * k + 1];
+      if (start < 0) {
+        const piece = this.extra![-start - 1];
+        out.set(piece, at);
+        at += piece.length;
+        out[at++] = LF;
+        continue;
+      }
+      out.set(this.bytes.subarray(start, end), at);
+      at += end - start;
+      if (end === start || this.bytes[end - 1] !== LF) out[at++] = LF;
     }
     acc.parts.push(out);
-    if (this.withNumbers) (acc.numbers ??= []).push(Float64Array.from(this.numbers));
+    if (this.numbers) (acc.numbers ??= []).push(this.numbers.slice(0, this.records));
   }
+}
+
+function grow(a: Float64Array): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /**
@@ -212,7 +262,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     return;
   }
   const find = finder(hay, c, n);
-  const records = new Records(c.lineNumbers);
+  const records = new Records(bytes, c.lineNumbers);
   const keep = !c.count;
   // Line number (relative to the accumulator) of the line starting at `lineAt`.
   let lineAt = 0;
@@ -239,7 +289,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
         const nl = native.indexOfByte(bytes, LF, from, lineStart);
         const end = nl < 0 ? lineStart : nl + 1;
         acc.count++;
-        if (keep && !c.only) records.add(bytes, from, end, lineOf(from));
+        if (keep && !c.only) records.add(from, end, lineOf(from));
         from = end;
         if (c.first) break;
       }
@@ -252,12 +302,12 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
       acc.count++;
       if (keep) {
         const number = lineOf(lineStart);
-        if (!c.only) records.add(bytes, lineStart, end, number);
+        if (!c.only) records.add(lineStart, end, number);
         else {
           // Every non-empty match of the line, left to right, not overlapping.
           const lineEnd = nl < 0 ? n : nl;
           for (let hit: [number, number] | undefined = m; hit !== undefined && hit[0] < lineEnd; ) {
-            if (hit[1] > hit[0]) records.add(bytes, hit[0], hit[1], number);
+            if (hit[1] > hit[0]) records.add(hit[0], hit[1], number);
             hit = find(hit[1] > hit[0] ? hit[1] : hit[0] + 1);
           }
         }
@@ -281,7 +331,7 @@ function isAscii(bytes: Uint8Array): boolean {
 /** RegExp: line by line, each line decoded as UTF-8 (invalid bytes become U+FFFD). */
 function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
   const re = c.regex!;
-  const records = new Records(c.lineNumbers);
+  const records = new Records(bytes, c.lineNumbers);
   let line = acc.lines;
   let start = 0;
   while (start < bytes.length) {
@@ -296,18 +346,15 @@ function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     if ((m !== null) !== c.invert) {
       acc.count++;
       if (!c.count) {
-        if (!c.only) records.add(bytes, start, nl < 0 ? end : end + 1, line);
+        if (!c.only) records.add(start, nl < 0 ? end : end + 1, line);
         else if (!c.invert) {
           for (; m !== null; m = re.exec(text)) {
             if (m[0].length === 0) {
               re.lastIndex++;
               continue;
             }
-            if (ascii) records.add(bytes, start + m.index, start + m.index + m[0].length, line);
-            else {
-              const matched = encoder.encode(m[0]);
-              records.add(matched, 0, matched.length, line);
-            }
+            if (ascii) records.add(start + m.index, start + m.index + m[0].length, line);
+            else records.addCopy(encoder.encode(m[0]), line);
           }
         }
       }
