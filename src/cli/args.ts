@@ -166,7 +166,7 @@ export const COMMANDS: Command[] = [
   },
   {
     name: 'grep',
-    summary: 'print lines containing a fixed string (or matching a RegExp), like grep -F -a',
+    summary: 'print the lines that contain a string, like grep -F -a',
     synopsis: '[OPTIONS] PATTERN FILE...\n       pagewise grep [OPTIONS] (-e PATTERN | -f FILE)... FILE...',
     description:
       'Prints the lines of each FILE that contain PATTERN, in file order (file: before each with several files). ' +
@@ -234,7 +234,7 @@ export const COMMANDS: Command[] = [
     positionals: { min: 2, max: Infinity, missing: 'JOB and FILE' },
     examples: [
       ['pagewise run ./my-job.mjs logs/*.log', 'your own job over several files'],
-      ['pagewise run examples/error-lines.mjs --params \'{"needle":"ERROR"}\' --json big.log', 'with parameters, JSON result'],
+      ['pagewise run job.mjs --params \'{"needle":"ERROR"}\' --json a.log', 'with parameters; JSON'],
     ],
   },
   {
@@ -283,7 +283,7 @@ export const COMMANDS: Command[] = [
     flags: [
       { long: 'rows', value: 'N', help: 'lines to generate', default: '20000000', parse: integer(0) },
       { long: 'keep', help: 'keep the generated file (its path is printed)' },
-      json_('print {"file","rows","bytes","seconds","bytesPerSecond","stations","first"}'),
+      json_('print {"file","rows","bytes","seconds","bytesPerSecond","stations", "first"}'),
       ...runFlags(),
     ],
     positionals: { min: 0, max: 0, missing: '' },
