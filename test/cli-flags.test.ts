@@ -122,6 +122,14 @@ describe('grep flags against LC_ALL=C grep -a', () => {
     expect(pagewise(['grep', '--regex', '--count', 'fo+', files.text]).stdout).toBe(tool('grep', ['-c', '-E', 'fo+', files.text]).stdout);
   });
 
+  it('grep --count of one fixed string stays on the native kernel path; a flag that needs JS moves it to workers', () => {
+    const executor = (args: string[]): string => JSON.parse(pagewise(['grep', ...args, '--stats', '--json', 'foo', files.text]).stderr.trim().split('\n').pop()!).executor;
+    expect(executor(['-c'])).toBe('kernel');
+    for (const flag of ['-i', '-v', '-w']) expect(executor(['-c', flag]), flag).toBe('workers');
+    expect(executor([])).toBe('workers');
+    expect(pagewise(['wc', '-l', '--stats', files.text]).stderr).toMatch(/native kernel/);
+  });
+
   it('-i folds ASCII letters only, as grep -i in the C locale (É and é stay different)', () => {
     for (const pattern of ['été', 'ÉTÉ', 'hamBURG', 'ünï']) {
       const ref = tool('grep', ['-a', '-F', '-i', '-c', pattern, files.text]);

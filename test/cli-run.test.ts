@@ -159,6 +159,7 @@ describe('grep --json without --count (12.16): JSON lines, streamed', () => {
     const small = peak(third);
     const large = peak(big);
     const grown = readFileSync(big).length - readFileSync(third).length;
-    expect(large - small, `peak ${small} -> ${large} for ${grown} more bytes of input`).toBeLessThan(grown / 2);
+    // Holding the matches would add at least the grown bytes themselves; GC slack adds tens of MB.
+    expect(large - small, `peak ${small} -> ${large} for ${grown} more bytes of input`).toBeLessThan(grown * 0.8);
   });
 });

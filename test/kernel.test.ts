@@ -404,7 +404,7 @@ describe('a job with its own kernel plan', () => {
 });
 
 describe('the CLI', () => {
-  it('--no-native-kernels gives the same answer through workers; --stats says which ran (wc -l: wc's GNU words have no kernel yet)', async () => {
+  it('--no-native-kernels gives the same answer through workers; --stats says which ran (wc -l: GNU words have no kernel yet)', async () => {
     const { spawnSync } = await import('node:child_process');
     const { CLI } = await import('./helpers.js');
     const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });

@@ -297,10 +297,14 @@ export const COMMANDS: Command[] = [
     summary: 'versions, page size, byte kernels, memory budget, threadpool',
     synopsis: '[OPTIONS]',
     description: "What this process sees, for bug reports: versions, the platform, the addon's byte kernels, the memory budget and libuv's threadpool (configured and measured).",
-    flags: [json_('print the same as JSON')],
+    flags: [
+      json_('print the same as JSON'),
+      { ...RUN_FLAGS[0], help: "size libuv's threadpool as a reading command given --threads N does" },
+    ],
     positionals: { min: 0, max: 0, missing: '' },
     examples: [
       ['pagewise info', 'as text'],
+      ['pagewise info --threads 8', 'the threadpool a run with --threads 8 gets'],
       ['UV_THREADPOOL_SIZE=8 pagewise info --json', 'as JSON, with a larger threadpool'],
     ],
   },

@@ -19,12 +19,12 @@ export default async function demo(ctx: Context): Promise<void> {
     const progress = ctx.display({ name: 'rows' });
     const genStart = performance.now();
     const out = await generate1brc({ out: file, rows, stations: 413, seed: 1, onProgress: (done: number) => progress.update(done, rows) });
-    progress.suspend();
+    progress.finish();
     say(`  ${formatBytes(out.bytes)} in ${((performance.now() - genStart) / 1000).toFixed(1)} s: ${file}\n`);
     say(`running stats over it on ${v.threads ?? 'all'} threads...\n`);
     const { builtinJobs } = await ctx.lib();
     const bytesDisplay = ctx.display();
-    const { result, stats } = await ctx.run(file, builtinJobs.stats, { params: { sep: 0x3b } });
+    const { result, stats } = await ctx.run(file, builtinJobs.stats, { params: { sep: 0x3b }, onProgress: (p) => bytesDisplay.update(p.bytesDone, out.bytes) });
     bytesDisplay.finish();
     const all = result as Parameters<typeof formatStats>[0];
     if (v.json) {

@@ -37,7 +37,7 @@ export interface Context {
   readonly failed: boolean;
   /** Writes a line to stderr (erasing the progress display first). */
   note(text: string): void;
-  /** The progress display for this command (one per command). */
+  /** A new progress display (it replaces the one before), erased before each write to the same terminal. */
   display(unit?: ProgressOptions['unit']): ProgressDisplay;
   /** The library, loaded on first use. */
   lib(): Promise<Library>;
@@ -200,7 +200,9 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
       },
       display(unit) {
-        progress ??= new ProgressDisplay({ enabled: wantsProgress(parsed.values.progress), unit });
+        // One display at a time: a new one (another unit, another phase) replaces the last.
+        progress?.finish();
+        progress = new ProgressDisplay({ enabled: wantsProgress(parsed.values.progress), unit });
         out.attach(progress);
         return progress;
       },
