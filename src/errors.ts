@@ -15,10 +15,16 @@ export const ErrorCodes = {
   PARTIAL_RECORD: 'ERR_PAGEWISE_PARTIAL_RECORD',
   BAD_RECORD: 'ERR_PAGEWISE_BAD_RECORD',
   FILE_TRUNCATED: 'ERR_PAGEWISE_FILE_TRUNCATED',
+  FILE_CHANGED: 'ERR_PAGEWISE_FILE_CHANGED',
+  NOT_CLONEABLE: 'ERR_PAGEWISE_NOT_CLONEABLE',
+  BAD_ACCUMULATOR: 'ERR_PAGEWISE_BAD_ACCUMULATOR',
+  CALLBACK_FAILED: 'ERR_PAGEWISE_CALLBACK_FAILED',
+  INTERNAL: 'ERR_PAGEWISE_INTERNAL',
   ABORTED: 'ERR_PAGEWISE_ABORTED',
   CLOSED: 'ERR_PAGEWISE_CLOSED',
   UNBOUNDED_INPUT: 'ERR_PAGEWISE_UNBOUNDED_INPUT',
-  NATIVE_UNAVAILABLE: 'ERR_PAGEWISE_NATIVE_UNAVAILABLE',
+  /** A call that needs the native addon (a mapping) where none loaded; the reason is `cause`. */
+  NO_ADDON: 'ERR_PAGEWISE_NO_ADDON',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -110,20 +116,49 @@ export function toPagewiseError(error: unknown): PagewiseError {
     if (e.stack) wrapped.stack = e.stack;
     return wrapped;
   }
-  return new PagewiseError('ERR_PAGEWISE_INTERNAL', error instanceof Error ? error.message : String(error), { cause: error });
+  return new PagewiseError(ErrorCodes.INTERNAL, error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/** A file's state as the run last saw it (see FileIdentity in run/messages.ts). */
+export interface FileState {
+  currentSize: number;
+  faults: number;
+  ino?: bigint;
+  mtimeNs?: bigint;
+  ctimeNs?: bigint;
 }
 
 /**
- * Whether a mapped file is intact, and if not why: the message of
- * ERR_PAGEWISE_FILE_TRUNCATED. Workers check before and after each chunk, the
- * engine once more at the end of a run.
+ * Whether a file read by a run is still the file it planned with, and if not,
+ * the error: ERR_PAGEWISE_FILE_TRUNCATED when its size changed or pages past
+ * its end were read (as zeros), ERR_PAGEWISE_FILE_CHANGED when it kept its
+ * size but was modified (mtime or ctime moved) or replaced (another inode).
+ * A truncation followed by a re-extension to the same size shows as a change
+ * of mtime, so it is never taken for an intact file.
  */
-export function fileChangedMessage(path: string, sizeAtStart: number, state: { currentSize: number; faults: number }): string | undefined {
-  if (state.faults === 0 && state.currentSize === sizeAtStart) return undefined;
-  return (
-    `'${path}' changed size while it was being read: ${sizeAtStart} bytes at start, ${state.currentSize} now` +
-    (state.faults > 0 ? ` (${state.faults} pages past the end were read as zeros and discarded)` : '')
-  );
+export function fileChangedError(
+  path: string,
+  atStart: { size: number; ino?: bigint; mtimeNs?: bigint; ctimeNs?: bigint },
+  now: FileState,
+): PagewiseError | undefined {
+  const details = { path, sizeAtStart: atStart.size, sizeNow: now.currentSize };
+  if (now.faults > 0 || now.currentSize !== atStart.size) {
+    return new PagewiseError(
+      ErrorCodes.FILE_TRUNCATED,
+      `'${path}' changed size while it was being read: ${atStart.size} bytes at start, ${now.currentSize} now` +
+        (now.faults > 0 ? ` (${now.faults} pages past the end were read as zeros and discarded)` : ''),
+      { ...details, faults: now.faults },
+    );
+  }
+  const moved = (a: bigint | undefined, b: bigint | undefined): boolean => a !== undefined && b !== undefined && a !== b;
+  if (moved(atStart.ino, now.ino) || moved(atStart.mtimeNs, now.mtimeNs) || moved(atStart.ctimeNs, now.ctimeNs)) {
+    return new PagewiseError(
+      ErrorCodes.FILE_CHANGED,
+      `'${path}' was modified while it was being read (its modification time changed; size ${now.currentSize} bytes): the result would mix old and new contents`,
+      details,
+    );
+  }
+  return undefined;
 }
 
 /** True when `error` is one of pagewise's errors (or an OS error it passed on) with that code. */

@@ -5,11 +5,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
-import { InvalidOptionError } from './errors.js';
-import type { AdviceMode, Progress, ReleasePolicy } from './types.js';
+import { serialize } from 'node:v8';
+import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
+import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy } from './types.js';
 
-/** Options of `mapReduce` and `runJob`. */
-export interface MapReduceOptions {
+/** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
+export interface MapReduceOptions<P = unknown> {
   /** Worker threads; default `os.availableParallelism()`. */
   threads?: number;
   /** Bytes per chunk: a page multiple, or `'64KiB'`, `'8MiB'`, `'1GiB'`, or `'auto'` (default). */
@@ -19,9 +20,9 @@ export interface MapReduceOptions {
   /** Most files mapped at once when several are given; default 16. */
   maxOpenFiles?: number;
   /** Passed to the job's `init(params)` and `map`'s `info.params`. Must be structured-cloneable. */
-  params?: unknown;
-  /** Cancels the run: it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
-  signal?: AbortSignal;
+  params?: P;
+  /** Cancels the run (an `AbortSignal`): it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
+  signal?: AbortSignalLike;
   /** Called about every 100 ms and once at the end. */
   onProgress?: (progress: Progress) => void;
   /**
@@ -38,11 +39,14 @@ export interface MapReduceOptions {
   /** Access advice for the mapping; default `'sequential'`. */
   advice?: AdviceMode;
   /**
-   * `'auto'` (default): map regular files, stream anything else (stdin `-`,
-   * FIFOs, sockets). `'mmap'`: map or fail. `'read'`: plain sequential reads
-   * on the calling thread (the reference path).
+   * `'auto'` (default): map regular files whose size is known, read anything
+   * else sequentially (stdin `-`, FIFOs, procfs). `'mmap'`: map or fail.
+   * `'pread'`: positional reads of regular files in the worker threads, in
+   * parallel, without mapping (network filesystems where a server-side
+   * truncation should be an error, not zeros). `'read'`: plain sequential
+   * reads on the calling thread (the reference path).
    */
-  mode?: 'auto' | 'mmap' | 'read';
+  mode?: 'auto' | 'mmap' | 'pread' | 'read';
   /** Read at most this many bytes from a stream (needed for character devices such as /dev/zero). */
   maxBytes?: number;
   /** Memory budget for `release: 'auto'`, in bytes; default min(physical memory, cgroup limit). */
@@ -65,17 +69,31 @@ export interface ResolvedOptions {
   explicitMaxRecordLength: boolean;
   maxOpenFiles: number;
   params: unknown;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   onProgress?: (progress: Progress) => void;
   onMerged?: (acc: unknown) => void;
   release: ReleasePolicy;
   prefetch: number;
   advice: AdviceMode;
-  mode: 'auto' | 'mmap' | 'read';
+  mode: 'auto' | 'mmap' | 'pread' | 'read';
   maxBytes?: number;
   memoryBudget?: number;
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
+  internal: InternalOptions;
+}
+
+/**
+ * The key of options that pagewise's own parts pass (the cluster worker, the
+ * equivalence tests) and users do not: a symbol, so it is not an option key.
+ */
+export const INTERNAL: unique symbol = Symbol.for('pagewise.internal') as never;
+
+export interface InternalOptions {
+  /** Run the chunked inputs with this executor (a commutative job may run ordered; not the reverse). */
+  executor?: 'kernel' | 'ordered' | 'commutative';
+  /** Read only the chunks whose nominal start lies in [start, end) of the one input: a cluster split. */
+  span?: { start: number; end: number };
 }
 
 const UNITS: Record<string, number> = {
@@ -142,14 +160,59 @@ function checkOneOf<T extends string>(value: unknown, option: string, allowed: r
   return value as T;
 }
 
+/** Every key `MapReduceOptions` has: anything else is a typo (`thread`, `chunksize`) and is refused. */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'threads', 'chunkSize', 'maxRecordLength', 'maxOpenFiles', 'params', 'signal', 'onProgress', 'onMerged',
+  'release', 'prefetch', 'advice', 'mode', 'maxBytes', 'memoryBudget', 'nativeKernels', 'resourceLimits',
+]);
+
+/** Closest known option to a misspelt one, for the error message. */
+function closestOption(key: string): string | undefined {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const known of KNOWN_OPTIONS) {
+    const d = editDistance(lower, known.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = known;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
 /**
  * Checks every option of a run and fills in defaults.
  * @throws ERR_PAGEWISE_INVALID_OPTION (a TypeError-like PagewiseError naming the option).
  */
-export function resolveOptions(options: MapReduceOptions | undefined, pageSize: number): ResolvedOptions {
+export function resolveOptions(options: MapReduceOptions<unknown> | undefined, pageSize: number): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
   const o = options;
+  for (const key of Object.keys(o)) {
+    if (KNOWN_OPTIONS.has(key)) continue;
+    const hint = closestOption(key);
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, `options.${key} is not an option${hint ? ` (did you mean '${hint}'?)` : ''}`, {
+      option: `options.${key}`,
+    });
+  }
+  if (o.params !== undefined) {
+    try {
+      serialize(o.params);
+    } catch (error) {
+      throw new InvalidOptionError('options.params', `structured-cloneable, as it is copied into every worker (${(error as Error).message})`);
+    }
+  }
   const threads = o.threads === undefined ? availableParallelism() : checkInt(o.threads, 'options.threads', 1, 1024);
   const chunkSize = checkChunkSize(o.chunkSize, pageSize);
   const explicitMaxRecordLength = o.maxRecordLength !== undefined;
@@ -169,7 +232,7 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
   const release = checkOneOf(o.release, 'options.release', ['auto', 'keep', 'unmap', 'evict'] as const, 'auto');
   const prefetch = o.prefetch === undefined ? 1 : checkInt(o.prefetch, 'options.prefetch', 0, 64);
   const advice = checkOneOf(o.advice, 'options.advice', ['sequential', 'normal', 'random', 'hugepage'] as const, 'sequential');
-  const mode = checkOneOf(o.mode, 'options.mode', ['auto', 'mmap', 'read'] as const, 'auto');
+  const mode = checkOneOf(o.mode, 'options.mode', ['auto', 'mmap', 'pread', 'read'] as const, 'auto');
   const maxBytes = o.maxBytes === undefined ? undefined : checkInt(o.maxBytes, 'options.maxBytes', 0);
   const memoryBudget = o.memoryBudget === undefined ? undefined : checkInt(o.memoryBudget, 'options.memoryBudget', 1);
   if (o.nativeKernels !== undefined && typeof o.nativeKernels !== 'boolean') {
@@ -196,5 +259,6 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
     memoryBudget,
     nativeKernels: o.nativeKernels ?? true,
     resourceLimits: o.resourceLimits,
+    internal: ((o as Record<symbol, unknown>)[INTERNAL] as InternalOptions | undefined) ?? {},
   };
 }

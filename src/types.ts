@@ -1,7 +1,6 @@
 /**
- * The shapes shared by the main thread and the workers: the job contract users
- * write against, and the task messages that cross threads. This module holds
- * types only, so `workers/` can import it without pulling in the library.
+ * The job contract users write against, and the public shapes around it. Types
+ * only. The messages that cross threads are internal: src/run/messages.ts.
  */
 
 /**
@@ -14,7 +13,7 @@
 export type Split = 'lines' | 'none' | { delimiter: number } | { recordSize: number };
 
 /** What `map` learns about the slice it is given. */
-export interface ChunkInfo {
+export interface ChunkInfo<P = unknown> {
   /** Chunk number within its file, in file order, from 0. */
   index: number;
   /** Byte offset of the slice's first byte in the file. */
@@ -26,7 +25,7 @@ export interface ChunkInfo {
   /** The input's path. */
   file: string;
   /** The `params` passed to `mapReduce` (structured-cloned into each worker). */
-  params: unknown;
+  params: P;
 }
 
 /**
@@ -37,7 +36,7 @@ export interface ChunkInfo {
  * order; `merge(a, b)` is given `a` covering bytes before `b` and must be
  * associative; it need not be commutative unless `commutative: true` is set.
  */
-export interface Job<A = unknown, R = A> {
+export interface Job<A = unknown, R = A, P = unknown> {
   /** Record kind; default `'lines'`. */
   split?: Split;
   /**
@@ -47,13 +46,13 @@ export interface Job<A = unknown, R = A> {
    */
   commutative?: boolean;
   /** A fresh accumulator. Receives the run's `params`. */
-  init(params?: unknown): A;
+  init(params?: P): A;
   /** Fold one slice of whole records into the accumulator and return it. */
-  map(acc: A, bytes: Uint8Array, info: ChunkInfo): A;
+  map(acc: A, bytes: Uint8Array, info: ChunkInfo<P>): A;
   /** Combine two accumulators; `a` covers bytes before `b`. */
   merge(a: A, b: A): A;
   /** Turn the final accumulator into the result, once, on the main thread. */
-  finish?(acc: A, params?: unknown): R;
+  finish?(acc: A, params?: P): R;
   /**
    * Optional fast path: say that, for these `params`, `map` only counts what
    * the addon's byte kernels count. The engine then runs those kernels over
@@ -63,7 +62,36 @@ export interface Job<A = unknown, R = A> {
    * still give the same result: it is used for streams, with
    * `nativeKernels: false`, and when the fast path cannot run.
    */
-  kernel?(params?: unknown): KernelPlan<A> | undefined;
+  kernel?(params?: P): KernelPlan<A, P> | undefined;
+}
+
+/** The result type of a job type (what `finish` returns), or `J` itself when it is not a job type. */
+export type ResultOf<J> = J extends Job<any, infer R, any> ? R : J; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The params type of a job type. */
+export type ParamsOf<J> = J extends Job<any, any, infer P> ? P : unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+declare const jobType: unique symbol;
+
+/**
+ * The path of a job module that carries the job's type, so that `runJob`
+ * infers the result and params types from it (`builtinJobs.stats` is one;
+ * make your own with `jobRef<typeof job>(url)`). At run time it is a string.
+ */
+export type JobPath<J = unknown> = string & { readonly [jobType]?: J };
+
+/** A file URL (a WHATWG `URL` is one); structural, so these declarations need no DOM or Node types. */
+export interface FileUrl {
+  readonly href: string;
+  readonly protocol: string;
+}
+
+/** A signal that cancels a run (an `AbortSignal` is one); structural for the same reason. */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /** One count a native kernel makes over a chunk (see `Job.kernel`). */
@@ -76,10 +104,10 @@ export type KernelOp =
   | { op: 'countWords' };
 
 /** What `Job.kernel` returns: the counts to make, and how they fold into the accumulator. */
-export interface KernelPlan<A = unknown> {
+export interface KernelPlan<A = unknown, P = unknown> {
   ops: KernelOp[];
   /** Called on the main thread once per chunk, in file order, with one count per op. */
-  fold(acc: A, counts: number[], info: ChunkInfo): A;
+  fold(acc: A, counts: number[], info: ChunkInfo<P>): A;
 }
 
 /** Progress reported to `options.onProgress` about every 100 ms and at the end. */
@@ -98,83 +126,3 @@ export interface Progress {
 export type AdviceMode = 'sequential' | 'normal' | 'random' | 'hugepage';
 /** What happens to a chunk's pages after it is processed. */
 export type ReleasePolicy = 'auto' | 'keep' | 'unmap' | 'evict';
-
-/** Resolved per-run settings sent to workers with every task. */
-export interface RunSettings {
-  jobPath: string;
-  params: unknown;
-  split: Split;
-  chunkSize: number;
-  maxRecordLength: number;
-  /** An explicit maxRecordLength was given: scan every record of a slice longer than it. */
-  checkRecordLength: boolean;
-  release: Exclude<ReleasePolicy, 'auto'>;
-  /** Chunks to prefetch ahead of the one being processed (0: none). */
-  prefetch: number;
-  /** Bytes per MADV_WILLNEED call (one readahead window). */
-  prefetchStep: number;
-}
-
-/** One mapped input as the workers see it. */
-export interface FileRef {
-  fileIndex: number;
-  path: string;
-  mappingId: number;
-  size: number;
-  chunks: number;
-  /**
-   * Under `release: 'evict'`: which chunks are done (1) (see `releaseBehind`),
-   * shared by every thread of the run: an Int32Array over a SharedArrayBuffer.
-   */
-  releaseState?: Int32Array;
-}
-
-/** Ordered mode: process one chunk, return its partial accumulator. */
-export interface ChunkTask {
-  kind: 'chunk';
-  settings: RunSettings;
-  file: FileRef;
-  index: number;
-}
-
-/**
- * Commutative mode: one long task per worker that pulls chunk numbers from a
- * shared atomic cursor over `files` and returns one accumulator.
- */
-export interface DrainTask {
-  kind: 'drain';
-  settings: RunSettings;
-  files: FileRef[];
-  /** Int32Array view: [0] next global chunk number, [1] abort flag. */
-  control: SharedArrayBuffer;
-  /** Float64Array view per worker slot is not atomic; progress uses Int32 pairs below. */
-  progress: SharedArrayBuffer;
-}
-
-/** What a chunk task returns. */
-export interface ChunkResult {
-  acc: unknown;
-  start: number;
-  end: number;
-  bytes: number;
-}
-
-/** What a drain task returns. */
-export interface DrainResult {
-  acc: unknown;
-  chunks: number;
-  bytes: number;
-  touched: boolean;
-}
-
-/** Serializable error as it crosses from a worker. */
-export interface TaskErrorInfo {
-  code: string;
-  message: string;
-  fileIndex?: number;
-  index?: number;
-  start?: number;
-  end?: number;
-  /** Byte offset an error is about (ERR_PAGEWISE_RECORD_TOO_LONG: inside the long record). */
-  offset?: number;
-}

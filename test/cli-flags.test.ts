@@ -108,7 +108,7 @@ describe('grep flags against LC_ALL=C grep -a', () => {
     });
   }
 
-  it('-E: JavaScript RegExp where its syntax is grep -E syntax, all flags', () => {
+  it('-E: JavaScript RegExp where its syntax is grep -E syntax, all flags', { timeout: 300_000 }, () => {
     for (const flags of [[], ['-i'], ['-v'], ['-w'], ['-n'], ['-o'], ['-c'], ['-l']]) {
       for (const pattern of ['fo+', 'foo|bar', '^x$', 'b.r', '[0-9]x', 'ham$']) {
         for (const f of [files.text, files.crlf, files.noNewline]) {

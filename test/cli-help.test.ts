@@ -97,7 +97,7 @@ describe('the README agrees with the help, flag for flag', () => {
 });
 
 describe('without the addon', () => {
-  it('--version, --help, a command help, usage errors and info work; a reading command says what is missing', () => {
+  it('--version, --help, a command help, usage errors and info work; a reading command runs on the fallback and says so', () => {
     const pkg = join(tempDir('pagewise-noaddon-'), 'pkg');
     mkdirSync(pkg);
     for (const p of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, p), join(pkg, p), { recursive: true });
@@ -111,10 +111,12 @@ describe('without the addon', () => {
     expect(bad.stderr).toContain("Did you mean '--lines'?");
     const info = run(['info']);
     expect(info.status, info.stderr).toBe(0);
-    expect(info.stdout).toMatch(/byte kernels  unavailable: .*\(ERR_PAGEWISE_NATIVE_UNAVAILABLE\)/);
+    expect(info.stdout).toMatch(/byte kernels  js: the native addon did not load .*\(ERR_PAGEWISE_NO_ADDON\)/);
     expect(info.stdout).toContain('memory budget');
+    // A reading command runs on the JavaScript fallback, and says so once.
     const wc = run(['wc', join(ROOT, 'package.json')]);
-    expect(wc.status).toBe(1);
-    expect(wc.stderr).toMatch(/\(ERR_PAGEWISE_NATIVE_UNAVAILABLE\)\n$/);
+    expect(wc.status, wc.stderr).toBe(0);
+    expect(wc.stdout).toBe(pagewise(['wc', join(ROOT, 'package.json')]).stdout);
+    expect(wc.stderr).toMatch(/^pagewise: the native addon did not load .*portable JavaScript fallback/);
   });
 });

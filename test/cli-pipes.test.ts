@@ -44,8 +44,8 @@ describe('a reader that goes away', () => {
     const piped = shell(`${PW} wc ${list} | head -1; echo "\${PIPESTATUS[0]}" >&2`);
     expect(piped.stdout.trim().split(/\s+/)[0]).toBe('10000000');
     expect(piped.stderr).toBe('141\n');
-    // The first write fails on the second row: two files counted of six.
-    expect(piped.ms, `full run ${full.ms.toFixed(0)} ms`).toBeLessThan(full.ms / 2);
+    // The first write fails on the second row: two files counted of six (a third, plus start-up).
+    expect(piped.ms, `full run ${full.ms.toFixed(0)} ms`).toBeLessThan(full.ms * 0.6);
   });
 
   it('a closed pipe also stops grep -n -i (the worker path)', () => {

@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { pagewise, tempDir, writeFile } from './helpers.js';
+import { join } from 'node:path';
+import { ROOT, pagewise, tempDir, writeFile } from './helpers.js';
 import { native } from '../dist/src/native.js';
 import { LINE, fixture, linesBuffer, sleep } from './fixtures/reliability/support.js';
 
@@ -20,6 +21,11 @@ const OPTIONS = { threads: 2, chunkSize: '64KiB' } as const;
 /** Entries in /proc/self/fd. */
 function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/** Threads of this process (workers included). */
+function threadCount(): number {
+  return readdirSync('/proc/self/task').length;
 }
 
 /** Descriptors open on the input file. */
@@ -120,6 +126,39 @@ describe('endurance', () => {
     expect(fdsOnFile()).toBe(0);
     expect(mapsOfFile()).toBe(0);
     expect(fdCount()).toBe(fds0);
+  });
+
+  it.each([
+    ['an ordered job throwing in map', 'throws-map.mjs', {}],
+    ['a commutative job throwing in map', 'throws-map-commutative.mjs', {}],
+    ['an accumulator that cannot be copied', 'bad-accumulator.mjs', { kind: 'function' }],
+  ])('300 failing runs (%s) are as clean as successful ones: descriptors, mappings, RSS, no worker restart', async (_, name, params) => {
+    const failing = join(ROOT, 'test', 'fixtures', 'jobs', name);
+    const o = { ...OPTIONS, params: { failAt: 1, ...params } };
+    const fail = (): Promise<unknown> => pagewise.mapReduce(file, failing, o).then(
+      () => {
+        throw new Error('the run should have failed');
+      },
+      (error: { code?: string }) => error.code,
+    );
+    for (let i = 0; i < 20; i++) await fail();
+    await settle();
+    const fds0 = fdCount();
+    const rss0 = process.memoryUsage().rss;
+    const threads0 = threadCount();
+    for (let i = 0; i < 300; i++) {
+      const code = await fail();
+      if (code !== 'ERR_PAGEWISE_JOB_FAILED' && code !== 'ERR_PAGEWISE_NOT_CLONEABLE') throw new Error(`run ${i}: failed with ${code}`);
+    }
+    await settle();
+    expect(native.stats()).toEqual({ mappings: 0, views: 0 });
+    expect(fdsOnFile()).toBe(0);
+    expect(mapsOfFile()).toBe(0);
+    expect(fdCount()).toBe(fds0);
+    // A failed run stops its own tasks between chunks; it does not terminate workers.
+    expect(threadCount()).toBe(threads0);
+    const growth = process.memoryUsage().rss - rss0;
+    expect(growth, `RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB`).toBeLessThan(32 << 20);
   });
 
   it('shutdown() stops the workers: descriptors fall back to what they were before any pool', async () => {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkInfo } from '../src/types.js';
 import job, { type FreqAcc, type FreqRow } from '../src/jobs/freq.ts';
+import { freqReference } from './fixtures/reference.js';
 
 function info(start: number, len: number, params?: unknown): ChunkInfo {
   return { index: 0, start, end: start + len, fileIndex: 0, file: 'input.txt', params };
@@ -19,17 +20,6 @@ function run(bytes: Uint8Array, params?: { top?: number }): FreqRow[] {
   const acc = job.init(params);
   job.map(acc, bytes, info(0, bytes.length, params));
   return job.finish(acc, params);
-}
-
-/** Obviously-correct version: one latin1 char per byte, split on the six white-space bytes. */
-function reference(bytes: Uint8Array, top = 10): FreqRow[] {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-  const counts = new Map<string, number>();
-  for (const word of text.split(/[ \t\n\v\f\r]+/)) {
-    if (word !== '') counts.set(word, (counts.get(word) ?? 0) + 1);
-  }
-  const rows = [...counts].sort((x, y) => y[1] - x[1] || Buffer.compare(Buffer.from(x[0], 'latin1'), Buffer.from(y[0], 'latin1')));
-  return rows.slice(0, top).map(([word, count]) => ({ word: Buffer.from(word, 'latin1').toString('utf8'), count }));
 }
 
 /** Deterministic PRNG for test data (mulberry32). */
@@ -122,16 +112,16 @@ describe('freq job: edge cases', () => {
       { word: 'a', count: 3 },
       { word: 'b', count: 3 },
     ]);
-    expect(run(text)).toEqual(reference(text));
+    expect(run(text)).toEqual(freqReference(text));
     expect(run(text).length).toBe(7);
     const many = bytesOf(Array.from({ length: 30 }, (_, k) => `w${k}`).join(' '));
-    expect(run(many)).toEqual(reference(many, 10));
+    expect(run(many)).toEqual(freqReference(many, 10));
     expect(job.finish(job.map(job.init(), many, info(0, many.length)))).toHaveLength(10);
   });
 
   it('returns every word when top exceeds the number of distinct words', () => {
     const text = bytesOf('x y z x y x 日本 日本 日本 日本\n');
-    expect(run(text, { top: 1000 })).toEqual(reference(text, 1000));
+    expect(run(text, { top: 1000 })).toEqual(freqReference(text, 1000));
     expect(run(text, { top: 1000 })).toHaveLength(4);
     expect(run(text, { top: Infinity })).toHaveLength(4);
   });
@@ -148,20 +138,20 @@ describe('freq job: edge cases', () => {
       { word: 'e\u0301', count: 1 },
       { word: 'é', count: 1 },
     ]);
-    expect(run(text)).toEqual(reference(text));
+    expect(run(text)).toEqual(freqReference(text));
   });
 
   it('treats only the six ASCII white-space bytes as separators', () => {
     // NUL, other control bytes, NBSP (C2 A0) and NEL (C2 85) are word bytes.
     const text = bytesOf('a\u0000b a\u0000b a\u0001 \u001fq x\u00a0y x\u0085y a a\u0000 a\u0000\u0000 \u0000');
-    expect(run(text, { top: 50 })).toEqual(reference(text, 50));
+    expect(run(text, { top: 50 })).toEqual(freqReference(text, 50));
     expect(run(text, { top: 50 }).find((r) => r.word === 'a\u0000b')?.count).toBe(2);
   });
 
   it('decodes invalid UTF-8 like Buffer does, counting it by bytes', () => {
     const text = latin1('\xff\xfe \xff\xfe \xc3 \xc3\xa9 \xef\xbb\xbfbom \xef\xbb\xbfbom \xef\xbb\xbfbom\n');
     const rows = run(text, { top: 10 });
-    expect(rows).toEqual(reference(text, 10));
+    expect(rows).toEqual(freqReference(text, 10));
     expect(rows[0]).toEqual({ word: '\ufeffbom', count: 3 });
   });
 
@@ -179,7 +169,7 @@ describe('freq job: edge cases', () => {
     for (const tail of ['', '\n', ' ']) {
       for (const last of words) {
         const text = bytesOf(`${lines.join(SEPARATORS[lines.length % SEPARATORS.length])}\n${last}${tail}`);
-        expect(run(text, { top: 500 })).toEqual(reference(text, 500));
+        expect(run(text, { top: 500 })).toEqual(freqReference(text, 500));
       }
     }
   });
@@ -188,9 +178,9 @@ describe('freq job: edge cases', () => {
     for (let len = 1; len <= 40; len++) {
       for (const pad of ['', 'a ', 'ab ', 'abc ']) {
         const text = bytesOf(`${pad}${'q'.repeat(len)} ${'q'.repeat(len)}`);
-        expect(run(text)).toEqual(reference(text));
+        expect(run(text)).toEqual(freqReference(text));
         const text2 = bytesOf(`${pad}${'q'.repeat(len)}\n`);
-        expect(run(text2)).toEqual(reference(text2));
+        expect(run(text2)).toEqual(freqReference(text2));
       }
     }
   });
@@ -200,7 +190,7 @@ describe('freq job: edge cases', () => {
     const long2 = `${'L'.repeat(99_999)}M`;
     const text = bytesOf(`${long1} ${long2} ${long1}\n${'日本'.repeat(40_000)} ${long1}`);
     const rows = run(text);
-    expect(rows).toEqual(reference(text));
+    expect(rows).toEqual(freqReference(text));
     expect(rows[0]).toEqual({ word: long1, count: 3 });
   });
 
@@ -210,7 +200,7 @@ describe('freq job: edge cases', () => {
     const plain = new Uint8Array(buf);
     const padded = new Uint8Array(plain.length + 9);
     padded.set(plain, 5);
-    const expected = reference(plain, 50);
+    const expected = freqReference(plain, 50);
     expect(run(plain, { top: 50 })).toEqual(expected);
     expect(run(buf, { top: 50 })).toEqual(expected);
     expect(run(padded.subarray(5, 5 + plain.length), { top: 50 })).toEqual(expected);
@@ -228,7 +218,7 @@ describe('freq job: random inputs, split and merged', { timeout: 120_000 }, () =
       const rand = rng(seed);
       const text = bytesOf(randomText(rand, 1 + Math.floor(rand() * 3000), 1 + Math.floor(rand() * 12)));
       const top = Math.floor(rand() * 40);
-      expect(run(text, { top }), `seed ${seed}`).toEqual(reference(text, top));
+      expect(run(text, { top }), `seed ${seed}`).toEqual(freqReference(text, top));
     }
   });
 
@@ -238,14 +228,14 @@ describe('freq job: random inputs, split and merged', { timeout: 120_000 }, () =
       const text = bytesOf(randomText(rand, 200 + Math.floor(rand() * 3000), 1 + Math.floor(rand() * 10)));
       const cuts = someBoundaries(text, rand, rand());
       const top = 1 + Math.floor(rand() * 60);
-      expect(runSplit(text, cuts, rand, { top }), `seed ${seed}`).toEqual(reference(text, top));
+      expect(runSplit(text, cuts, rand, { top }), `seed ${seed}`).toEqual(freqReference(text, top));
     }
   });
 
   it('is the same with one accumulator per line', () => {
     const rand = rng(7);
     const text = bytesOf(randomText(rand, 3000, 5));
-    expect(runSplit(text, lineBoundaries(text), rand, { top: 100 })).toEqual(reference(text, 100));
+    expect(runSplit(text, lineBoundaries(text), rand, { top: 100 })).toEqual(freqReference(text, 100));
   });
 
   it('survives an accumulator whose count view was not kept shared', () => {
@@ -256,7 +246,7 @@ describe('freq job: random inputs, split and merged', { timeout: 120_000 }, () =
     // A copy made field by field: num no longer views tab's buffer.
     const copy: FreqAcc = { ...acc, tab: acc.tab.slice(), num: acc.num.slice(), pool: acc.pool.slice() };
     job.map(copy, text.subarray(half), info(half, text.length - half));
-    expect(job.finish(copy, { top: 30 })).toEqual(reference(text, 30));
+    expect(job.finish(copy, { top: 30 })).toEqual(freqReference(text, 30));
   });
 });
 
@@ -272,7 +262,7 @@ describe('freq job: many distinct words', { timeout: 120_000 }, () => {
     lines.push(`${name === 'San' ? 'San Francisco' : name}${Math.floor(rand() * 20)};${value}`);
   }
   const text = bytesOf(`${lines.join('\n')}\n`);
-  const expectedAll = reference(text, Infinity);
+  const expectedAll = freqReference(text, Infinity);
 
   it('grows the table past 100k distinct words', () => {
     expect(expectedAll.length).toBeGreaterThan(100_000);
@@ -342,7 +332,7 @@ describe('freq job: hash collisions', () => {
       for (let c = 0; c <= k; c++) parts.push(w);
     });
     const text = bytesOf(shuffle(parts, rand).join('\n'));
-    expect(run(text)).toEqual(reference(text));
+    expect(run(text)).toEqual(freqReference(text));
     const acc = job.init();
     job.map(acc, text, info(0, text.length));
     for (const pair of [short, long]) {
@@ -354,6 +344,6 @@ describe('freq job: hash collisions', () => {
     const b = job.init();
     job.map(b, text, info(0, text.length));
     const merged = job.merge(structuredClone(acc), b);
-    expect(job.finish(merged)).toEqual(reference(new Uint8Array([...text, 10, ...text])));
+    expect(job.finish(merged)).toEqual(freqReference(new Uint8Array([...text, 10, ...text])));
   });
 });

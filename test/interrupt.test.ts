@@ -162,10 +162,10 @@ describe('workers that die', () => {
       'late throw',
     );
     expect(result).toBe(SMALL_SIZE);
-    // The timers fire 20 ms later and end their (idle) workers; the pool
+    // The timers fire 300 ms later and end their (idle) workers; the pool
     // replaces them, and the failure belongs to no run: later runs, ordered
     // (a task per chunk) or commutative, must not inherit it.
-    await sleep(200);
+    await sleep(700);
     for (let i = 0; i < 3; i++) {
       const ordered = await withTimeout(
         pagewise.mapReduce<{ bytes: number }>(small, fixture('slow-pages.mjs'), { threads: 2, chunkSize: '256KiB', params: { msPer64k: 0 } }),

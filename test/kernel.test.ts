@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { pagewise, tempDir, writeFile } from './helpers.js';
 import { grepCount, job, posixWords, rng, wcBinary } from './fixtures/reference.js';
 import { native } from '../dist/src/native.js';
-import { threadpoolSize } from '../dist/src/engine.js';
+import { threadpoolSize } from '../dist/src/plan/plan.js';
 
 const dir = tempDir();
 

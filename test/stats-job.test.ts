@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChunkInfo } from '../src/types.js';
 import job, { formatStats, type StatsAcc, type StatsRow } from '../src/jobs/stats.ts';
+import { statsReference } from './fixtures/reference.js';
 import { generate1brc } from '../src/gen.ts';
 
 const enc = new TextEncoder();
@@ -22,41 +23,6 @@ function run(bytes: Uint8Array, params?: unknown): StatsRow[] {
   const acc = job.init(params);
   job.map(acc, bytes, info(0, bytes.length, params));
   return job.finish(acc);
-}
-
-function floorDiv(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
-}
-
-/** Obviously-correct version: split into lines, parse with strings, exact means. */
-function reference(bytes: Uint8Array, sep = ';'): StatsRow[] {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
-  const stats = new Map<string, { min: number; max: number; sum: bigint; count: number }>();
-  for (let line of text.split('\n')) {
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line === '') continue;
-    const at = line.indexOf(sep);
-    if (at < 0) throw new Error(`reference: no separator in ${JSON.stringify(line)}`);
-    const name = line.slice(0, at);
-    const value = line.slice(at + 1);
-    if (!/^-?\d{1,2}\.\d$/.test(value)) throw new Error(`reference: bad value ${JSON.stringify(value)}`);
-    const tenths = Number(value.replace('.', '')) + 0; // + 0 turns -0 into 0
-    const s = stats.get(name);
-    if (s === undefined) stats.set(name, { min: tenths, max: tenths, sum: BigInt(tenths), count: 1 });
-    else {
-      s.min = Math.min(s.min, tenths);
-      s.max = Math.max(s.max, tenths);
-      s.sum += BigInt(tenths);
-      s.count++;
-    }
-  }
-  const names = [...stats.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return names.map((name) => {
-    const s = stats.get(name)!;
-    const mean = Number(floorDiv(2n * s.sum + BigInt(s.count), 2n * BigInt(s.count)));
-    return { name, min: s.min / 10, mean: mean / 10, max: s.max / 10, count: s.count };
-  });
 }
 
 /** Deterministic PRNG for test data (mulberry32). */
@@ -146,13 +112,13 @@ describe('stats job: generated data', { timeout: 120_000 }, () => {
   // their own accumulators) before the real slice. It must leave no trace.
   it('matches the reference when the first slice is long enough to warm up on', () => {
     expect(genLong.length).toBeGreaterThanOrEqual(2 << 20);
-    const expected = reference(genLong);
+    const expected = statsReference(genLong);
     expect(run(genLong)).toEqual(expected);
-    expect(run(gen413)).toEqual(reference(gen413));
+    expect(run(gen413)).toEqual(statsReference(gen413));
   });
 
   it('matches the reference on 413 stations', () => {
-    const expected = reference(gen413);
+    const expected = statsReference(gen413);
     expect(expected.length).toBe(413);
     const got = run(gen413);
     expect(got).toEqual(expected);
@@ -160,13 +126,13 @@ describe('stats job: generated data', { timeout: 120_000 }, () => {
   });
 
   it('matches the reference on 10,000 stations', () => {
-    const expected = reference(gen10k);
+    const expected = statsReference(gen10k);
     expect(expected.length).toBeGreaterThan(9000);
     expect(run(gen10k)).toEqual(expected);
   });
 
   it('gives the same result for a plain Uint8Array, a Buffer and an offset view', () => {
-    const expected = reference(gen413);
+    const expected = statsReference(gen413);
     const plain = new Uint8Array(gen413);
     expect(run(plain)).toEqual(expected);
     const padded = new Uint8Array(gen413.length + 13);
@@ -177,7 +143,7 @@ describe('stats job: generated data', { timeout: 120_000 }, () => {
   it('is the same split at random line boundaries, merged in random order', () => {
     const rand = rng(1);
     const all = lineBoundaries(gen10k);
-    const expected = reference(gen10k);
+    const expected = statsReference(gen10k);
     for (let round = 0; round < 4; round++) {
       const inner = shuffle(all.slice(1, -1), rand)
         .slice(0, 1 + Math.floor(rand() * 60))
@@ -189,7 +155,7 @@ describe('stats job: generated data', { timeout: 120_000 }, () => {
 
   it('is the same with one accumulator per line, merged in random order', () => {
     const slice = gen413.subarray(0, lineBoundaries(gen413)[400]);
-    expect(runSplit(slice, lineBoundaries(slice), rng(2))).toEqual(reference(slice));
+    expect(runSplit(slice, lineBoundaries(slice), rng(2))).toEqual(statsReference(slice));
   });
 
   it('folds several slices into one accumulator', () => {
@@ -198,7 +164,7 @@ describe('stats job: generated data', { timeout: 120_000 }, () => {
     for (let k = 0; k + 1 < cuts.length; k++) {
       job.map(acc, gen413.subarray(cuts[k], cuts[k + 1]), info(cuts[k], cuts[k + 1] - cuts[k]));
     }
-    expect(job.finish(acc)).toEqual(reference(gen413));
+    expect(job.finish(acc)).toEqual(statsReference(gen413));
   });
 
   it('survives structuredClone mid-way', () => {
@@ -209,13 +175,13 @@ describe('stats job: generated data', { timeout: 120_000 }, () => {
     job.map(first, gen10k.subarray(0, mid), info(0, mid));
     const cloned = structuredClone(first);
     job.map(cloned, gen10k.subarray(mid), info(mid, gen10k.length - mid));
-    expect(job.finish(cloned)).toEqual(reference(gen10k));
+    expect(job.finish(cloned)).toEqual(statsReference(gen10k));
 
     const a = job.init();
     job.map(a, gen10k.subarray(0, third), info(0, third));
     const b = job.init();
     job.map(b, gen10k.subarray(third), info(third, gen10k.length - third));
-    expect(job.finish(job.merge(structuredClone(b), structuredClone(a)))).toEqual(reference(gen10k));
+    expect(job.finish(job.merge(structuredClone(b), structuredClone(a)))).toEqual(statsReference(gen10k));
   });
 });
 
@@ -223,10 +189,10 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
   /** Check `text` alone (slow tail path) and followed by filler lines (fast path). */
   function check(text: string, params?: unknown, sep = ';'): StatsRow[] {
     const got = run(bytesOf(text), params);
-    expect(got).toEqual(reference(bytesOf(text), sep));
+    expect(got).toEqual(statsReference(bytesOf(text), sep));
     const filler = FILLER.replaceAll(';', sep);
     const padded = text.endsWith('\n') || text === '' ? text + filler : `${text}\n${filler}`;
-    expect(run(bytesOf(padded), params)).toEqual(reference(bytesOf(padded), sep));
+    expect(run(bytesOf(padded), params)).toEqual(statsReference(bytesOf(padded), sep));
     return got;
   }
 
@@ -349,7 +315,7 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
     const names = [...short, ...long];
     const lines = names.flatMap((name, k) => [`${name};${k}.5`, `${name};-${k}.5`]);
     const text = bytesOf(`${lines.join('\n')}\n${FILLER}`);
-    expect(run(text)).toEqual(reference(text));
+    expect(run(text)).toEqual(statsReference(text));
     // Both names of each pair are stored, under the same hash.
     const acc = job.init();
     job.map(acc, text, info(0, text.length));
@@ -376,11 +342,11 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
     const text = bytesOf(lines.join('\n') + '\n');
     const rows = run(text);
     expect(rows.length).toBe(25_000);
-    expect(rows).toEqual(reference(text));
+    expect(rows).toEqual(statsReference(text));
     // Also when the growth happens in pieces that are then merged.
     const all = lineBoundaries(text);
     const cuts = [0, all[5000], all[12_000], text.length];
-    expect(runSplit(text, cuts, rand)).toEqual(reference(text));
+    expect(runSplit(text, cuts, rand)).toEqual(statsReference(text));
   });
 
   it('takes another separator from params', () => {
@@ -488,7 +454,7 @@ describe('stats job: random inputs (fast-check)', { timeout: 120_000 }, () => {
               })
               .join('\n') + (trailingNewline && lines.length > 0 ? '\n' : '');
           const bytes = bytesOf(text);
-          const expected = reference(bytes);
+          const expected = statsReference(bytes);
           expect(run(bytes)).toEqual(expected);
           const all = lineBoundaries(bytes);
           const inner = [...new Set(cutPicks.map((p) => all[p % all.length]))].sort((x, y) => x - y);

@@ -1,179 +1,119 @@
 /**
- * The code that runs inside each Piscina worker. It builds its own zero-copy
- * views of the process-wide mapping from the small handle in each task (views
- * are never posted between threads), runs the job's `map` over whole records,
- * detaches every view when the chunk is done, and steers the kernel with
- * madvise hints. Errors come back as values, not throws: structured clone
- * would drop their `code`.
+ * What runs inside each Piscina worker: the job's `map` over chunks, through
+ * the same chunk lifecycle the main thread uses (src/run/chunk.ts). Each task
+ * carries a small handle (mapping id, chunk number); the worker makes its own
+ * zero-copy views, detaches them when the chunk is done, and sends back the
+ * accumulator serialized (src/run/wire.ts). Errors come back as values, not
+ * throws: structured clone would drop their `code`.
  */
-import { native } from '../src/native.js';
-import { findLongRecord, resolveCut, terminatorOf } from '../src/planner.js';
-import { loadJob } from '../src/job.js';
-import { ChunkError, checkNotTruncated, chunkCursor, chunkRange, prefetchAhead, releaseBehind, serializeCause } from '../src/chunk.js';
-import type { ChunkInfo, ChunkResult, ChunkTask, DrainResult, DrainTask, FileRef, Job, RunSettings, TaskErrorInfo } from '../src/types.js';
-import { MAX_VIEW_LENGTH } from '../src/options.js';
+import { loadJobHandle } from '../src/job.js';
+import { openSource, processChunk, mapRange, type ChunkSource } from '../src/run/chunk.js';
+import { callInit } from '../src/run/calls.js';
+import { chunkCursor } from '../src/run/executors/executor.js';
+import { CURSOR, STOP, type ChunkTask, type DrainTask, type FileRef, type JobHandle, type Task, type TaskReply } from '../src/run/messages.js';
+import { serialize, toWire } from '../src/run/wire.js';
+import type { Job } from '../src/types.js';
 
 /*
  * Every chunk's views are detached when it is done, and the first detach in a
- * thread invalidates V8's "array buffer detaching" protector: all optimized
- * code that reads typed arrays is thrown away and compiled again with detach
- * checks. Without this, the job's hot loop was compiled, discarded after the
- * first chunk and compiled again (80-170 ms of TurboFan per compile, on the
- * cores the workers use). Detaching a throwaway buffer before any job code
- * runs makes the first compile the one that lasts.
+ * thread invalidates V8's "array buffer detaching" protector, which throws
+ * away all optimized code that reads typed arrays. Detaching a throwaway
+ * buffer before any job code runs makes the job's first compile the one that
+ * lasts (docs/performance.md has the figures).
  */
 {
   const spent = new ArrayBuffer(8);
   structuredClone(spent, { transfer: [spent] });
 }
 
-/** A failure carried back to the main thread. */
-export interface TaskFailure {
-  failed: TaskErrorInfo;
-  cause?: ReturnType<typeof serializeCause>;
-}
-
+// Loaded jobs by URL; the URL names the module's version, so an edited job is
+// a new entry and one run uses one version on every thread.
 const jobs = new Map<string, Promise<Job>>();
 
-function getJob(path: string): Promise<Job> {
-  let job = jobs.get(path);
+function getJob(handle: JobHandle): Promise<Job> {
+  let job = jobs.get(handle.url);
   if (!job) {
-    job = loadJob(path);
-    jobs.set(path, job);
-    job.catch(() => jobs.delete(path));
+    job = loadJobHandle(handle);
+    jobs.set(handle.url, job);
+    job.catch(() => jobs.delete(handle.url));
   }
   return job;
 }
 
-function failure(error: unknown): TaskFailure {
-  if (error instanceof ChunkError) return { failed: error.info, cause: error.original === undefined ? undefined : serializeCause(error.original) };
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : 'ERR_PAGEWISE_INTERNAL';
-  const info: TaskErrorInfo = { code, message: String(e?.message ?? error) };
-  for (const [key, value] of Object.entries(e ?? {})) {
-    if (['string', 'number', 'boolean'].includes(typeof value)) (info as unknown as Record<string, unknown>)[key] = value;
-  }
-  return { failed: info, cause: code === 'ERR_PAGEWISE_INTERNAL' ? serializeCause(error) : undefined };
+function partialOf(acc: unknown, where: string): Uint8Array {
+  return serialize(acc, 'the accumulator returned by map (or init)', where);
 }
 
-/** Runs the job's map over chunk `index` of `file`, folding into `acc`. */
-function mapChunk(job: Job, acc: unknown, settings: RunSettings, file: FileRef, index: number): { acc: unknown; start: number; end: number } {
-  checkNotTruncated(file);
-  const id = file.mappingId;
-  const finder = (byte: number, from: number, limit: number): number => native.find(id, byte, from, limit);
-  const range = chunkRange(settings, file, index);
-  prefetchAhead(settings, file, index);
-  // A chunk is at most chunkSize plus one record, but a view cannot exceed
-  // the runtime's limit: feed a larger chunk to map in record-aligned pieces.
-  let at = range.start;
-  while (at < range.end) {
-    let to = range.end;
-    if (to - at > MAX_VIEW_LENGTH) {
-      // Cut at the last record boundary that fits in one view.
-      to = resolveCut(at + MAX_VIEW_LENGTH - settings.maxRecordLength, file.size, settings.split, finder, settings.maxRecordLength);
-      if (to <= at || to - at > MAX_VIEW_LENGTH) to = at + MAX_VIEW_LENGTH;
-    }
-    if (settings.checkRecordLength && to - at > settings.maxRecordLength) checkRecordLengths(settings, file, index, at, to);
-    const view = native.view(id, at, to - at);
-    const info: ChunkInfo = { index, start: at, end: to, fileIndex: file.fileIndex, file: file.path, params: settings.params };
-    try {
-      acc = job.map(acc, view, info);
-    } catch (error) {
-      throw new ChunkError(
-        {
-          code: 'ERR_PAGEWISE_JOB_FAILED',
-          message: `job failed on chunk ${index} of '${file.path}' (bytes ${at}-${to}): ${(error as Error)?.message ?? error}`,
-          fileIndex: file.fileIndex,
-          index,
-          start: at,
-          end: to,
-        },
-        error,
-      );
-    } finally {
-      native.detach(view);
-    }
-    at = to;
-  }
-  // Pages read past a new end came back as zeros: never report them as data.
-  checkNotTruncated(file);
-  releaseBehind(settings, file, index, range);
-  return { acc, start: range.start, end: range.end };
-}
-
-function checkRecordLengths(settings: RunSettings, file: FileRef, index: number, from: number, to: number): void {
-  const term = terminatorOf(settings.split);
-  if (term < 0) return;
-  const long = findLongRecord((byte, f, l) => native.find(file.mappingId, byte, f, l), term, from, to, settings.maxRecordLength);
-  if (long === undefined) return;
-  throw new ChunkError({
-    code: 'ERR_PAGEWISE_RECORD_TOO_LONG',
-    message: `'${file.path}': the record at byte offset ${long.offset} is ${long.length} bytes, longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
-    fileIndex: file.fileIndex,
-    index,
-    start: long.offset,
-    offset: long.offset,
-  });
-}
-
-async function runChunk(task: ChunkTask): Promise<ChunkResult | TaskFailure> {
+async function runChunk(task: ChunkTask): Promise<TaskReply> {
+  if (Atomics.load(task.control, STOP) !== 0) return { ok: true, partial: undefined, bytes: 0, chunks: 0 };
+  const job = await getJob(task.job);
+  const { settings, file, index } = task;
+  const src = openSource(file);
   try {
-    const job = await getJob(task.settings.jobPath);
-    let acc: unknown;
-    try {
-      acc = job.init(task.settings.params);
-    } catch (error) {
-      throw new ChunkError({ code: 'ERR_PAGEWISE_JOB_FAILED', message: `job init failed: ${(error as Error)?.message ?? error}`, index: task.index }, error);
-    }
-    const done = mapChunk(job, acc, task.settings, task.file, task.index);
-    return { acc: done.acc, start: done.start, end: done.end, bytes: done.end - done.start };
-  } catch (error) {
-    return failure(error);
+    const site = { file: file.path, fileIndex: file.fileIndex, index };
+    const done = processChunk(src, settings, index, (range) => mapRange(job, callInit(job, settings.params, site), src, settings, range));
+    if (done === undefined) return { ok: true, partial: undefined, bytes: 0, chunks: 1 };
+    return { ok: true, partial: partialOf(done.value, `for chunk ${index} of '${file.path}'`), bytes: done.range.end - done.range.start, chunks: 1 };
+  } finally {
+    src.close();
   }
 }
 
-async function runDrain(task: DrainTask): Promise<DrainResult | TaskFailure> {
+async function runDrain(task: DrainTask): Promise<TaskReply> {
+  const job = await getJob(task.job);
+  const { control, progress, settings, files } = task;
+  const total = files.reduce((n, f) => n + f.chunks, 0);
+  const sources = new Map<FileRef['fileIndex'], ChunkSource>();
+  const chunkAt = chunkCursor(files);
+  let acc: unknown;
+  let touched = false;
+  let bytes = 0;
+  let chunks = 0;
   try {
-    const job = await getJob(task.settings.jobPath);
-    const control = new Int32Array(task.control);
-    const progress = new BigInt64Array(task.progress);
-    const total = task.files.reduce((n, f) => n + f.chunks, 0);
-    let acc: unknown;
-    let touched = false;
-    let chunks = 0;
-    let bytes = 0;
-    const chunkAt = chunkCursor(task.files);
     for (;;) {
-      if (Atomics.load(control, 1) !== 0) break;
-      const g = Atomics.add(control, 0, 1);
+      if (Atomics.load(control, STOP) !== 0) break;
+      const g = Atomics.add(control, CURSOR, 1);
       if (g >= total) break;
-      // Chunk numbers are handed out in increasing order, so the cursor
-      // only moves forward for this worker.
+      // Chunk numbers are handed out in increasing order, so the cursor only moves forward.
       const { file, index } = chunkAt(g);
-      if (!touched) {
-        try {
-          acc = job.init(task.settings.params);
-        } catch (error) {
-          throw new ChunkError({ code: 'ERR_PAGEWISE_JOB_FAILED', message: `job init failed: ${(error as Error)?.message ?? error}` }, error);
-        }
-        touched = true;
+      let src = sources.get(file.fileIndex);
+      if (src === undefined) {
+        src = openSource(file);
+        sources.set(file.fileIndex, src);
       }
-      const done = mapChunk(job, acc, task.settings, file, index);
-      acc = done.acc;
+      const source = src;
+      const done = processChunk(source, settings, index, (range) => {
+        if (!touched) {
+          acc = callInit(job, settings.params, { file: file.path, fileIndex: file.fileIndex, index });
+          touched = true;
+        }
+        return mapRange(job, acc, source, settings, range);
+      });
+      let n = 0;
+      if (done !== undefined) {
+        acc = done.value;
+        n = done.range.end - done.range.start;
+      }
+      bytes += n;
       chunks++;
-      bytes += done.end - done.start;
-      Atomics.add(progress, 0, BigInt(done.end - done.start));
+      Atomics.add(progress, 0, BigInt(n));
       Atomics.add(progress, 1, 1n);
     }
-    return { acc, chunks, bytes, touched };
+    return { ok: true, partial: touched ? partialOf(acc, 'for the chunks one worker folded') : undefined, bytes, chunks };
   } catch (error) {
     // Tell the other workers to stop pulling chunks.
-    Atomics.store(new Int32Array(task.control), 1, 1);
-    return failure(error);
+    Atomics.store(control, STOP, 1);
+    throw error;
+  } finally {
+    for (const src of sources.values()) src.close();
   }
 }
 
 /** Piscina's entry point. */
-export default function run(task: ChunkTask | DrainTask): Promise<ChunkResult | DrainResult | TaskFailure> {
-  return task.kind === 'drain' ? runDrain(task) : runChunk(task);
+export default async function run(task: Task): Promise<TaskReply> {
+  try {
+    return await (task.kind === 'drain' ? runDrain(task) : runChunk(task));
+  } catch (error) {
+    return { ok: false, error: toWire(error) };
+  }
 }

@@ -15,20 +15,26 @@ interface NativeInfo {
   pageSize: number;
   kernels: string;
   threadpool: { configured: number; running: number };
+  /** Why the addon did not load (the JavaScript fallback runs instead). */
+  addon?: string;
 }
 
 async function nativeInfo(): Promise<NativeInfo | { error: string }> {
   try {
-    // Not in the public index: the addon itself, and the engine's reading of UV_THREADPOOL_SIZE.
-    const [{ native }, { threadpoolSize }] = await Promise.all([import('../native.js'), import('../engine.js')]);
+    // Not in the public index: the addon (or its fallback) itself, and the plan's reading of UV_THREADPOOL_SIZE.
+    const [{ native, nativeLoadError }, { threadpoolSize }] = await Promise.all([import('../native.js'), import('../plan/plan.js')]);
     const configured = threadpoolSize();
-    return {
-      pageSize: native.pageSize(),
-      kernels: native.kernelFlavor(),
-      threadpool: { configured, running: await native.threadpoolConcurrency(configured, 250) },
-    };
+    let running = 0;
+    try {
+      running = await native.threadpoolConcurrency(configured, 250);
+    } catch {
+      // The JavaScript fallback has no threadpool probe.
+    }
+    const info: NativeInfo = { pageSize: native.pageSize(), kernels: native.kernelFlavor(), threadpool: { configured, running } };
+    if (nativeLoadError) info.addon = `${nativeLoadError.message} (${nativeLoadError.code})`;
+    return info;
   } catch (error) {
-    return { error: `${(error as Error).message} (${(error as { code?: string }).code ?? 'ERR_PAGEWISE_NATIVE_UNAVAILABLE'})` };
+    return { error: `${(error as Error).message} (${(error as { code?: string }).code ?? 'ERR_PAGEWISE_NO_ADDON'})` };
   }
 }
 
@@ -53,7 +59,7 @@ export default async function info(ctx: Context): Promise<void> {
     [
       `pagewise      ${report.pagewise} (Node ${report.node}, Node-API ${report.napi})`,
       `platform      ${report.platform}, ${report.cores} cores${'error' in addon ? '' : `, page size ${addon.pageSize} B`}`,
-      `byte kernels  ${'error' in addon ? `unavailable: ${addon.error}` : addon.kernels}`,
+      `byte kernels  ${'error' in addon ? `unavailable: ${addon.error}` : addon.addon ? `${addon.kernels}: ${addon.addon}` : addon.kernels}`,
       `memory budget ${formatBytes(report.memoryBudget.bytes)} (${report.memoryBudget.source})`,
       'error' in addon
         ? `threadpool    UV_THREADPOOL_SIZE ${pool}`

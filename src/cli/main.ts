@@ -87,7 +87,8 @@ export function errorText(error: unknown, verbose: boolean, file?: string): stri
     if (cause instanceof Error && !message.includes(cause.message)) message += `: ${cause.message}`;
     let at = jobLocation(cause?.stack, OWN_ROOT);
     const path = (e as { path?: string }).path;
-    if (at === undefined && cause?.name === 'SyntaxError' && path !== undefined) {
+    // The loader may name the line itself (its message then holds path:line).
+    if (at === undefined && cause?.name === 'SyntaxError' && path !== undefined && !message.includes(`${path}:`)) {
       const where = syntaxErrorAt(path);
       at = where?.at;
       excerpt = where?.excerpt ?? '';

@@ -45,8 +45,8 @@ export interface GrepParams {
 export interface GrepAcc {
   /** Selected lines. */
   count: number;
-  /** Newlines seen (only counted with `lineNumbers`). */
-  lines: number;
+  /** Newlines seen (only with `lineNumbers`). */
+  lines?: number;
   /** Records, each ending with `\n`, in file order. */
   parts: Uint8Array[];
   /** With `lineNumbers`: for each part, the line number of each of its records, relative to this accumulator's first line. */
@@ -258,7 +258,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     // Counting one string: the native memmem-and-skip kernel, also for -v (lines minus those containing it).
     const containing = native.countLinesContaining(hay, c.needles[0], LF);
     acc.count += c.invert ? native.countByte(bytes, LF) + (n > 0 && bytes[n - 1] !== LF ? 1 : 0) - containing : containing;
-    if (c.lineNumbers) acc.lines += native.countByte(bytes, LF);
+    if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
     return;
   }
   const find = finder(hay, c, n);
@@ -266,7 +266,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
   const keep = !c.count;
   // Line number (relative to the accumulator) of the line starting at `lineAt`.
   let lineAt = 0;
-  let line = acc.lines + 1;
+  let line = (acc.lines ?? 0) + 1;
   const lineOf = (start: number): number => {
     if (c.lineNumbers) {
       line += native.countByte(bytes, LF, lineAt, start);
@@ -316,7 +316,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     }
     at = end;
   }
-  if (c.lineNumbers) acc.lines += native.countByte(bytes, LF);
+  if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
   records.flushInto(acc);
 }
 
@@ -332,7 +332,7 @@ function isAscii(bytes: Uint8Array): boolean {
 function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
   const re = c.regex!;
   const records = new Records(bytes, c.lineNumbers);
-  let line = acc.lines;
+  let line = acc.lines ?? 0;
   let start = 0;
   while (start < bytes.length) {
     const nl = native.indexOfByte(bytes, LF, start);
@@ -362,13 +362,14 @@ function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     }
     start = end + 1;
   }
-  acc.lines += c.lineNumbers ? native.countByte(bytes, LF) : 0;
+  if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
   records.flushInto(acc);
 }
 
 const grep: Job<GrepAcc> = {
   split: 'lines',
-  init: () => ({ count: 0, lines: 0, parts: [] }),
+  // `lines` only where line numbers are kept, so a count's result is just `{ count, parts }`.
+  init: (params) => ((params as GrepParams | undefined)?.lineNumbers ? { count: 0, lines: 0, parts: [] } : { count: 0, parts: [] }),
   map(acc, bytes, info) {
     const c = compile(info.params);
     if (c.first && acc.count > 0) return acc;
@@ -396,10 +397,11 @@ const grep: Job<GrepAcc> = {
     a.count += b.count;
     if (b.numbers) {
       // b's numbers count from b's first line: shift them past a's lines.
-      for (const numbers of b.numbers) for (let i = 0; i < numbers.length; i++) numbers[i] += a.lines;
+      const before = a.lines ?? 0;
+      for (const numbers of b.numbers) for (let i = 0; i < numbers.length; i++) numbers[i] += before;
       (a.numbers ??= []).push(...b.numbers);
     }
-    a.lines += b.lines;
+    if (b.lines !== undefined) a.lines = (a.lines ?? 0) + b.lines;
     for (const part of b.parts) a.parts.push(part);
     return a;
   },

@@ -1,67 +1,11 @@
 /**
- * What happens around one chunk, wherever its bytes are read (in a worker's
- * `map`, or by a native kernel on libuv's threadpool): cutting it at record
- * boundaries, checking the file did not shrink, prefetching the next chunk,
- * and releasing its pages behind it. Used by workers/map-worker.ts and the
- * engine's kernel path, so both honour the same settings.
+ * What happens to a mapped chunk's pages around its processing: prefetching
+ * the chunks after it, and releasing its pages behind it by the run's release
+ * policy (`unmap`: MADV_DONTNEED; `evict`: also POSIX_FADV_DONTNEED, in an
+ * order that never evicts what a running chunk may still read).
  */
-import { native, Madvise, Fadvise, PAGE_SIZE } from './native.js';
-import { resolveChunk, type ChunkRange } from './planner.js';
-import { fileChangedMessage } from './errors.js';
-import type { FileRef, RunSettings, TaskErrorInfo } from './types.js';
-
-/** A failure about one chunk, carried as plain data (it may cross threads). */
-export class ChunkError extends Error {
-  constructor(readonly info: TaskErrorInfo, readonly original?: unknown) {
-    super(info.message);
-  }
-}
-
-/** An error as plain data (structured clone would drop its `code`). */
-export function serializeCause(error: unknown): { name: string; message: string; stack?: string; code?: unknown } {
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
-  }
-  return { name: 'Error', message: String(error) };
-}
-
-/** Throws ERR_PAGEWISE_FILE_TRUNCATED when `file` shrank or a page past its end was read. */
-export function checkNotTruncated(file: FileRef): void {
-  const message = fileChangedMessage(file.path, file.size, native.state(file.mappingId));
-  if (message !== undefined) throw new ChunkError({ code: 'ERR_PAGEWISE_FILE_TRUNCATED', message, fileIndex: file.fileIndex });
-}
-
-/**
- * Maps chunk numbers counted across `files` (file 0's chunks first) to
- * (file, chunk index in it). Asked with numbers that never go down, it walks
- * the files forward, so no per-chunk table is kept.
- */
-export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: FileRef; index: number } {
-  let at = 0;
-  let first = 0;
-  return (g) => {
-    while (g >= first + files[at].chunks) first += files[at++].chunks;
-    return { file: files[at], index: g - first };
-  };
-}
-
-/** Chunk `index` of `file`, cut at record boundaries (searched in the mapping). */
-export function chunkRange(settings: RunSettings, file: FileRef, index: number): ChunkRange {
-  const id = file.mappingId;
-  try {
-    return resolveChunk(index, file.size, settings.chunkSize, settings.split, (byte, from, limit) => native.find(id, byte, from, limit), settings.maxRecordLength);
-  } catch (error) {
-    const e = error as { code?: string; message: string; offset?: number };
-    throw new ChunkError({
-      code: e.code ?? 'ERR_PAGEWISE_INTERNAL',
-      message: `'${file.path}': ${e.message}`,
-      fileIndex: file.fileIndex,
-      index,
-      start: e.offset,
-      offset: e.offset,
-    });
-  }
-}
+import { native, Madvise, Fadvise, PAGE_SIZE } from '../native.js';
+import type { ChunkSettings, FileRef } from './messages.js';
 
 /** How far behind a released chunk `release: 'evict'` sweeps the page cache again. */
 const SWEEP_BEHIND = 16 << 20;
@@ -77,7 +21,7 @@ const SWEEP_BEHIND = 16 << 20;
 const HEAD = 16 << 20;
 
 /** Applies the run's release policy to the pages chunk `index` touched. */
-export function releaseBehind(settings: RunSettings, file: FileRef, index: number, range: { start: number; end: number }): void {
+export function releaseBehind(settings: ChunkSettings, file: FileRef, index: number, range: { start: number; end: number }): void {
   if (settings.release === 'keep') return;
   // The pages this chunk touched: its nominal range, plus the neighbours'
   // pages read to find its record boundaries (the byte before its start, the
@@ -120,16 +64,21 @@ export function releaseBehind(settings: RunSettings, file: FileRef, index: numbe
  * failed runs included (on the kernel path a scan still in flight when a run
  * fails can read pages back after that sweep).
  */
-function evictInOrder(settings: RunSettings, file: FileRef, state: Int32Array, index: number, start: number, end: number): void {
-  const { chunks, mappingId, size: fileSize } = file;
+function evictInOrder(settings: ChunkSettings, file: FileRef, state: Int32Array, index: number, start: number, end: number): void {
+  const { mappingId, size: fileSize } = file;
   const size = settings.chunkSize;
+  // `state` covers this run's chunks of the file, [base, base + chunks); a
+  // chunk outside it (another split's) counts as never done here.
+  const base = file.firstChunk;
+  const top = base + file.chunks;
+  const done = (k: number): boolean => k >= base && k < top && Atomics.load(state, k - base) === 1;
   // Chunks whose guard can reach past the end of a chunk `reach` below them.
   const reach = Math.ceil(HEAD / size) + 1;
-  Atomics.store(state, index, 1);
+  Atomics.store(state, index - base, 1);
   /** End of the guards of chunks below `k` still running (0 if none reaches). */
   const guardBelow = (k: number): number => {
     for (let j = k - 1; j >= Math.max(0, k - reach); j--) {
-      if (Atomics.load(state, j) !== 1) return Math.min(fileSize, (j + 1) * size + HEAD);
+      if (!done(j)) return Math.min(fileSize, (j + 1) * size + HEAD);
     }
     return 0;
   };
@@ -141,13 +90,13 @@ function evictInOrder(settings: RunSettings, file: FileRef, state: Int32Array, i
   // lies in it is its own to evict, from the byte before its start). Every
   // chunk from here to there is done, so one guard from below holds for all.
   let above = index + 1;
-  while (above < chunks && Atomics.load(state, above) === 1 && (above <= index + reach || above * size < end)) above++;
+  while (above < top && done(above) && (above <= index + reach || above * size < end)) above++;
   evict(Math.max(start, guardBelow(index)), Math.min(fileSize, above * size));
   // Behind: the done chunks right below this one, under the guard of the
   // chunk below them still running, if it reaches.
   const limit = start - Math.max(SWEEP_BEHIND, 4 * size);
   let behind = index;
-  while (behind > 0 && (behind - 1) * size >= limit && Atomics.load(state, behind - 1) === 1) behind--;
+  while (behind > base && (behind - 1) * size >= limit && done(behind - 1)) behind--;
   if (behind < index) evict(Math.max(behind * size, guardBelow(behind)), start);
 }
 
@@ -157,14 +106,12 @@ const RESIDENCY_SAMPLES = 4;
 /**
  * Asks the kernel to read the `prefetch` chunks after chunk `index`, one
  * readahead window (`prefetchStep`) per call, skipping each window whose
- * sampled pages are all in the page cache already. On a warm file
- * MADV_WILLNEED finds every page cached and only costs time: ~2 ms per 64 MiB
- * on the thread that asks, 30-50 ms over a 2.76 GB file. Deciding per window,
- * not per chunk, matters on a file that is warm but for a few evicted stretches
- * (the page cache here loses a few MB of a warm file now and then): one miss
- * no longer sends the whole 64 MiB chunk to WILLNEED.
+ * sampled pages are all in the page cache already: on cached pages
+ * MADV_WILLNEED only costs the asking thread time, and deciding per window
+ * rather than per chunk keeps a few evicted stretches of a warm file from
+ * sending whole chunks to it (figures in docs/memory.md).
  */
-export function prefetchAhead(settings: RunSettings, file: FileRef, index: number): void {
+export function prefetchAhead(settings: ChunkSettings, file: FileRef, index: number): void {
   if (settings.prefetch === 0) return;
   const start = (index + 1) * settings.chunkSize;
   const end = Math.min(file.size, start + settings.prefetch * settings.chunkSize);

@@ -2,8 +2,7 @@
  * The chunk planner: cuts `[0, size)` into page-aligned nominal slices, then
  * moves each cut forward to the next record boundary so every record lies in
  * exactly one chunk. Pure: the byte search is passed in, so the same code runs
- * in workers (over the mapping, with the native memchr) and in tests (over a
- * buffer).
+ * over a mapping, over positional reads, and over a buffer in tests.
  *
  * Ownership rule: chunk i owns the records that *start* in its nominal range
  * `[i * chunkSize, (i + 1) * chunkSize)`. Its real start is the first record
@@ -11,8 +10,8 @@
  * i + 1. A record longer than a chunk therefore makes the chunk that holds its
  * start longer, and leaves the chunks it covers empty; it is never split.
  */
-import { ErrorCodes, PagewiseError } from './errors.js';
-import type { Split } from './types.js';
+import { ErrorCodes, PagewiseError } from '../errors.js';
+import type { Split } from '../types.js';
 
 /** Finds the first `byte` in `[from, limit)` of the file; -1 if none. */
 export type ByteFinder = (byte: number, from: number, limit: number) => number;
@@ -27,6 +26,14 @@ export function terminatorOf(split: Split): number {
   if (split === 'lines') return 0x0a;
   if (typeof split === 'object' && 'delimiter' in split) return split.delimiter;
   return -1;
+}
+
+function recordTooLong(cut: number, maxRecordLength: number): PagewiseError {
+  return new PagewiseError(
+    ErrorCodes.RECORD_TOO_LONG,
+    `a record containing byte offset ${cut} is longer than maxRecordLength (${maxRecordLength} bytes)`,
+    { offset: cut, maxRecordLength },
+  );
 }
 
 /**
@@ -47,11 +54,7 @@ export function resolveCut(cut: number, size: number, split: Split, find: ByteFi
   const hit = find(term, cut - 1, limit);
   if (hit >= 0) return hit + 1;
   if (limit >= size) return size;
-  throw new PagewiseError(
-    ErrorCodes.RECORD_TOO_LONG,
-    `a record containing byte offset ${cut} is longer than maxRecordLength (${maxRecordLength} bytes)`,
-    { offset: cut, maxRecordLength },
-  );
+  throw recordTooLong(cut, maxRecordLength);
 }
 
 /**
@@ -93,8 +96,127 @@ export function resolveChunk(
 }
 
 /**
- * Every chunk of a file, resolved. Used by tests and the streaming path; the
- * engine resolves chunks one at a time inside workers instead.
+ * What is known of a file's cuts, shared by every thread of a run: for chunk
+ * j, the real start of its nominal cut `j * chunkSize`, or a lower bound on
+ * it. One search over a long record then serves every chunk the record
+ * covers, instead of each of them searching to the record's end again
+ * (quadratic in record length over chunk size). Encoding per entry: -1
+ * unknown, >= 0 the exact start, <= -2 a lower bound of -(v + 2).
+ */
+export class CutCache {
+  /** `entries[k]` is about chunk `base + k`; chunks outside are never known. */
+  constructor(
+    readonly entries: BigInt64Array,
+    readonly base = 0,
+  ) {}
+
+  /** A cache for chunks [base, base + chunks] (one past the last, for its end), over shared memory so it can cross threads. */
+  static create(chunks: number, base = 0): CutCache {
+    const entries = new BigInt64Array(new SharedArrayBuffer(8 * (chunks + 1)));
+    entries.fill(-1n);
+    return new CutCache(entries, base);
+  }
+
+  #load(j: number): bigint {
+    const k = j - this.base;
+    return k >= 0 && k < this.entries.length ? Atomics.load(this.entries, k) : -1n;
+  }
+
+  /** Exact start of chunk j's cut, or undefined. */
+  exact(j: number): number | undefined {
+    const v = this.#load(j);
+    return v >= 0n ? Number(v) : undefined;
+  }
+
+  /** The best lower bound known for chunk j's start (its nominal start if nothing is known). */
+  atLeast(j: number, nominal: number): number {
+    const v = this.#load(j);
+    if (v >= 0n) return Number(v);
+    if (v <= -2n) return Math.max(nominal, Number(-(v + 2n)));
+    return nominal;
+  }
+
+  /** Records that the cuts of chunks `from..to` (inclusive) resolve to `start`. */
+  setExact(from: number, to: number, start: number): void {
+    const v = BigInt(start);
+    const last = Math.min(to - this.base, this.entries.length - 1);
+    for (let k = Math.max(0, from - this.base); k <= last; k++) Atomics.store(this.entries, k, v);
+  }
+
+  /** Records that the cuts of chunks `from..to` resolve at or after `bound`, never lowering what is known. */
+  raise(from: number, to: number, bound: number): void {
+    const encoded = -(BigInt(bound) + 2n);
+    const last = Math.min(to - this.base, this.entries.length - 1);
+    for (let k = Math.max(0, from - this.base); k <= last; k++) {
+      for (;;) {
+        const old = Atomics.load(this.entries, k);
+        if (old >= 0n || (old <= -2n && old <= encoded)) break;
+        if (Atomics.compareExchange(this.entries, k, old, encoded) === old) break;
+      }
+    }
+  }
+}
+
+/** Bytes searched between two looks at the cut cache while a search runs through a long record. */
+const SEARCH_STEP = 16 << 20;
+
+/**
+ * `resolveCut` for chunk `j`'s nominal start, through a shared cut cache:
+ * known cuts are answered without a search, and a search through a long
+ * record publishes how far it got, so that chunks the record covers are
+ * known to be empty without searching again.
+ */
+export function resolveCutCached(
+  j: number,
+  size: number,
+  chunkSize: number,
+  split: Split,
+  find: ByteFinder,
+  maxRecordLength: number,
+  cache: CutCache | undefined,
+): number {
+  const cut = j * chunkSize;
+  const term = terminatorOf(split);
+  if (cache === undefined || term < 0 || cut <= 0 || cut >= size) return resolveCut(cut, size, split, find, maxRecordLength);
+  const known = cache.exact(j);
+  if (known !== undefined) return known;
+  const limit = Math.min(size, cut - 1 + maxRecordLength + 1);
+  let from = Math.max(cut - 1, cache.atLeast(j, cut) - 1);
+  const last = chunkCount(size, chunkSize) - 1;
+  while (from < limit) {
+    const to = Math.min(limit, from + SEARCH_STEP);
+    const hit = find(term, from, to);
+    if (hit >= 0) {
+      const start = hit + 1;
+      cache.setExact(j, Math.min(last, Math.floor(start / chunkSize)), start);
+      return start;
+    }
+    // No record starts in (cut, to]: neither does one in the chunks wholly inside it.
+    cache.raise(j, Math.min(last, Math.floor(to / chunkSize)), to);
+    const ahead = cache.exact(j);
+    if (ahead !== undefined) return ahead;
+    from = Math.max(to, cache.atLeast(j, cut) - 1);
+  }
+  if (limit >= size) {
+    cache.setExact(j, last, size);
+    return size;
+  }
+  throw recordTooLong(cut, maxRecordLength);
+}
+
+/**
+ * True when chunk j is known to hold no record start (a record that starts
+ * before it covers it): it can be skipped without a search.
+ */
+export function knownEmpty(j: number, size: number, chunkSize: number, cache: CutCache | undefined): boolean {
+  if (cache === undefined || j === 0) return false;
+  const nominalEnd = Math.min(size, (j + 1) * chunkSize);
+  return cache.atLeast(j, j * chunkSize) >= nominalEnd;
+}
+
+/**
+ * Every chunk of a file, resolved. Used by tests and tools; runs resolve
+ * chunks one at a time where their bytes are read.
  */
 export function planChunks(size: number, chunkSize: number, split: Split, find: ByteFinder, maxRecordLength = Infinity): ChunkRange[] {
   checkWholeRecords(size, split);

@@ -1,0 +1,293 @@
+/**
+ * Plan once: from the inputs, the job and the options, decide everything a
+ * run does before it reads a byte — how each input is read, which executor
+ * runs the job, the thread count, the chunk size, the release policy and the
+ * prefetch — and record why. The plan is immutable data: `--stats` prints it
+ * with the run's figures, `--explain` prints it instead of running.
+ */
+import { availableParallelism } from 'node:os';
+import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
+import { loadJobForRun, jobPath, type JobRef } from '../job.js';
+import { memoryBudget, type MemoryBudget } from '../memory.js';
+import { nativeAvailable, noteFallback, PAGE_SIZE } from '../native.js';
+import { MAX_VIEW_LENGTH, formatBytes, resolveOptions, type MapReduceOptions, type ResolvedOptions } from '../options.js';
+import type { Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
+import type { JobHandle } from '../run/messages.js';
+import { autoChunkSize, checkWholeRecords, chunkCount } from './chunks.js';
+import { checkInputPath, planInput, type PlannedInput } from './inputs.js';
+
+/** Who reads the inputs that are read in chunks (mapped or with positional reads). */
+export type ExecutorName = 'kernel' | 'ordered' | 'commutative';
+
+/** Everything a run decided, and why. */
+export interface RunPlan {
+  readonly job: { readonly path: string; readonly version: string; readonly split: Split; readonly commutative: boolean };
+  readonly inputs: readonly PlannedInput[];
+  /** The executor of the inputs read in chunks; streams are read on the calling thread. */
+  readonly executor: ExecutorName;
+  readonly executorReason: string;
+  /** Threads that read chunks: workers, or on the kernel path libuv's threadpool lanes. */
+  readonly threads: number;
+  readonly threadsReason: string;
+  readonly chunkSize: number;
+  readonly chunkSizeReason: string;
+  readonly release: Exclude<ReleasePolicy, 'auto'>;
+  readonly releaseReason: string;
+  readonly budget: MemoryBudget;
+  readonly prefetch: number;
+  /** Bytes per MADV_WILLNEED call: one kernel readahead window. */
+  readonly prefetchStep: number;
+  readonly advice: ResolvedOptions['advice'];
+  readonly maxRecordLength: number;
+  /** An explicit maxRecordLength: every record of a slice longer than it is checked. */
+  readonly checkRecordLength: boolean;
+  readonly maxOpenFiles: number;
+  /** Only the chunks whose nominal start lies in [start, end) of the one input are read (a cluster split). */
+  readonly span: { readonly start: number; readonly end: number } | undefined;
+  /** Most bytes read from a stream (devices such as /dev/zero need it). */
+  readonly maxBytes: number | undefined;
+  /** Bytes of the inputs whose size is known before reading (mapped or read in chunks). */
+  readonly knownBytes: number;
+}
+
+/** A plan with what running it needs and plain data cannot hold. */
+export interface PlannedRun {
+  plan: RunPlan;
+  options: ResolvedOptions;
+  job: Job;
+  handle: JobHandle;
+  /** The job's kernel plan, when the kernel executor runs it. */
+  kernel: KernelPlan | undefined;
+}
+
+/**
+ * One kernel readahead window (read_ahead_kb 8192 on the reference VM): one
+ * MADV_WILLNEED call reads at most this much, and a scan reads up to this far
+ * past where it is.
+ */
+export const READAHEAD_WINDOW = 8 << 20;
+
+/** More worker threads than this per core only add memory (and a thread's start-up). */
+const THREADS_PER_CORE = 4;
+
+/**
+ * `auto` chunk sizing per executor. Native kernels scan at memory speed, so
+ * fewer, larger chunks are fastest; a JavaScript map is 10-50x slower per
+ * byte, so the last chunk decides the run's tail and chunks must be smaller
+ * (figures in docs/performance.md).
+ */
+const AUTO_CHUNKS = {
+  kernel: { perThread: 8, max: 64 << 20 },
+  workers: { perThread: 32, max: 16 << 20 },
+} as const;
+
+/**
+ * libuv's threadpool size (what the kernel path can run at once), read from
+ * UV_THREADPOOL_SIZE as libuv reads it: unset 4, else atoi() with 0 as 1 and
+ * anything above 1024 (a negative value too, once unsigned) as 1024.
+ */
+export function threadpoolSize(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const raw = env.UV_THREADPOOL_SIZE;
+  if (raw === undefined || raw === '') return 4;
+  const m = /^\s*([+-]?\d+)/.exec(raw);
+  const n = m ? Number(m[1]) : 0;
+  if (n < 0 || n > 1024) return 1024;
+  return n === 0 ? 1 : n;
+}
+
+/**
+ * The job's kernel plan for this run, or undefined (and why) when its `map`
+ * must run in workers: no kernel, `nativeKernels: false`, an explicit
+ * maxRecordLength (checked record by record, in workers), or no addon.
+ * @throws ERR_PAGEWISE_JOB_FAILED when `kernel()` throws or returns a bad plan.
+ */
+function kernelPlanOf(job: Job, o: ResolvedOptions): { plan: KernelPlan | undefined; why: string } {
+  if (!job.kernel) return { plan: undefined, why: 'the job has no native kernel' };
+  if (!o.nativeKernels) return { plan: undefined, why: 'nativeKernels: false was asked for' };
+  if (o.explicitMaxRecordLength) return { plan: undefined, why: 'an explicit maxRecordLength is checked record by record in workers' };
+  if (!nativeAvailable) return { plan: undefined, why: 'the native addon is not available' };
+  let plan: KernelPlan | undefined;
+  try {
+    plan = job.kernel(o.params);
+  } catch (error) {
+    throw new JobFailedError(`job kernel() failed: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+  if (plan === undefined) return { plan: undefined, why: 'the job has no native kernel for these params' };
+  const bad = (why: string): never => {
+    throw new JobFailedError(`job kernel() returned a bad plan: ${why}`, {});
+  };
+  if (plan === null || typeof plan !== 'object' || !Array.isArray(plan.ops) || typeof plan.fold !== 'function') {
+    bad('expected { ops: KernelOp[], fold(acc, counts, info) }');
+  }
+  const isByte = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
+  for (const op of plan.ops as KernelOp[]) {
+    if (op?.op === 'countByte' && isByte(op.byte)) continue;
+    if (op?.op === 'countWords') continue;
+    if (op?.op === 'countRecordsContaining' && isByte(op.terminator) && op.needle instanceof Uint8Array && !op.needle.includes(op.terminator)) continue;
+    bad(`unknown or malformed op ${JSON.stringify(op)} (countRecordsContaining's needle must be a Uint8Array without the terminator)`);
+  }
+  return { plan, why: "the job's native kernel runs on libuv's threadpool, no JS worker" };
+}
+
+function planRelease(o: ResolvedOptions, budget: MemoryBudget, largestFile: number): { release: Exclude<ReleasePolicy, 'auto'>; why: string } {
+  if (o.release !== 'auto') return { release: o.release, why: `release: '${o.release}' was asked for` };
+  if (largestFile > budget.bytes) {
+    return {
+      release: 'evict',
+      why: `auto: input (${formatBytes(largestFile)}) is larger than the memory budget (${formatBytes(budget.bytes)}, ${budget.source}), so pages are evicted behind`,
+    };
+  }
+  return { release: 'keep', why: `auto: input fits in the memory budget (${formatBytes(budget.bytes)}, ${budget.source}), so pages stay cached for the next run` };
+}
+
+function planChunkSize(
+  o: ResolvedOptions,
+  knownBytes: number,
+  threads: number,
+  kind: keyof typeof AUTO_CHUNKS,
+  release: Exclude<ReleasePolicy, 'auto'>,
+  budget: MemoryBudget,
+): { chunkSize: number; why: string } {
+  if (o.chunkSize !== 'auto') return { chunkSize: o.chunkSize, why: 'given' };
+  const { perThread, max } = AUTO_CHUNKS[kind];
+  let chunkSize = autoChunkSize(knownBytes, threads, PAGE_SIZE, perThread, max);
+  let why = `auto: ~${threads * perThread} chunks for ${threads} threads (${kind === 'kernel' ? 'native kernels' : 'workers'}), between 1 MiB and ${formatBytes(max)}`;
+  if (release !== 'keep') {
+    // Bounded memory: every thread holds its chunk plus its prefetch, and the
+    // kernel reads up to one readahead window past where it reads; that
+    // working set stays under a quarter of the budget (the rest leaves room
+    // for the pages evict keeps past each running chunk).
+    const cap = Math.floor((budget.bytes / (4 * threads) - READAHEAD_WINDOW) / (1 + o.prefetch));
+    if (chunkSize > cap) {
+      chunkSize = cap < PAGE_SIZE * 16 ? PAGE_SIZE * 16 : Math.max(PAGE_SIZE * 16, 2 ** Math.floor(Math.log2(cap)));
+      why += ', capped so threads x (1 + prefetch) chunks and a readahead window each stay under 1/4 of the memory budget';
+    }
+  }
+  return { chunkSize, why };
+}
+
+/**
+ * Plans a run of `job` over `input`.
+ * @throws everything `runJob` throws before it reads: ERR_PAGEWISE_INVALID_OPTION,
+ * ERR_PAGEWISE_JOB_LOAD, OS errors for missing inputs, ERR_PAGEWISE_NOT_REGULAR_FILE,
+ * ERR_PAGEWISE_UNBOUNDED_INPUT, ERR_PAGEWISE_PARTIAL_RECORD, and
+ * ERR_PAGEWISE_JOB_FAILED from a throwing `kernel()`.
+ */
+export async function planRun(input: string | readonly string[], jobRef: JobRef<unknown>, options?: MapReduceOptions<unknown>): Promise<PlannedRun> {
+  const o = resolveOptions(options, PAGE_SIZE);
+  const paths = typeof input === 'string' ? [input] : input;
+  if (!Array.isArray(paths) || paths.length === 0) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'input must be a path or a non-empty array of paths', { option: 'input' });
+  }
+  for (const p of paths) checkInputPath(p);
+  if (typeof jobRef !== 'string' && !(jobRef !== null && typeof jobRef === 'object' && typeof jobRef.href === 'string' && jobRef.protocol === 'file:')) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
+  }
+  const { job, handle } = await loadJobForRun(jobPath(jobRef));
+  const split: Split = job.split ?? 'lines';
+  const inputs: PlannedInput[] = [];
+  for (const [index, path] of paths.entries()) inputs.push(await planInput(path, index, { mode: o.mode, maxBytes: o.maxBytes, canMap: nativeAvailable }));
+  const chunked = inputs.filter((i) => i.kind !== 'stream');
+  for (const i of chunked) checkWholeRecords(i.size!, split, i.path);
+  if (!nativeAvailable && chunked.length > 0) noteFallback();
+
+  let kernel = chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
+  let executor: ExecutorName = kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
+  let executorReason = kernel.plan
+    ? kernel.why
+    : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
+  const forced = o.internal.executor;
+  if (forced !== undefined && forced !== executor) {
+    if (forced === 'kernel' && !kernel.plan) throw new PagewiseError(ErrorCodes.INVALID_OPTION, `the kernel executor cannot run this job: ${kernel.why}`, { option: 'executor' });
+    if (forced === 'commutative' && !job.commutative) {
+      throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'the commutative executor needs a job declared commutative: true', { option: 'executor' });
+    }
+    if (forced !== 'kernel') kernel = { plan: undefined, why: `the ${forced} executor was asked for` };
+    executor = forced;
+    executorReason = `the ${forced} executor was asked for`;
+  }
+  const span = o.internal.span;
+  if (span !== undefined) checkSpan(span, chunked, inputs.length);
+
+  const cores = availableParallelism();
+  let threads = Math.min(o.threads, THREADS_PER_CORE * cores);
+  let threadsReason = threads < o.threads ? `${o.threads} asked for, capped at ${THREADS_PER_CORE} per core (${cores} cores)` : `${threads} ${options?.threads === undefined ? '(one per core)' : 'asked for'}`;
+  if (executor === 'kernel' && threads > threadpoolSize()) {
+    threads = threadpoolSize();
+    threadsReason += `; at most libuv's threadpool size (${threads}, UV_THREADPOOL_SIZE) on the kernel path`;
+  }
+
+  const knownBytes = span === undefined ? chunked.reduce((n, i) => n + i.size!, 0) : Math.min(span.end, chunked[0].size!) - span.start;
+  const budget = memoryBudget(o.memoryBudget);
+  const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0));
+  const chunks = planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget);
+  if (span !== undefined && (span.start % chunks.chunkSize !== 0 || (span.end % chunks.chunkSize !== 0 && span.end < chunked[0].size!))) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, `a span's ends must be multiples of the chunk size (${chunks.chunkSize} bytes)`, { option: 'span' });
+  }
+  return {
+    plan: {
+      job: { path: jobPath(jobRef), version: handle.version, split, commutative: job.commutative === true },
+      inputs,
+      executor,
+      executorReason,
+      threads,
+      threadsReason,
+      chunkSize: chunks.chunkSize,
+      chunkSizeReason: chunks.why,
+      release: release.release,
+      releaseReason: release.why,
+      budget,
+      prefetch: o.prefetch,
+      prefetchStep: READAHEAD_WINDOW,
+      advice: o.advice,
+      // No view is made on the kernel path, so no view limit applies there.
+      maxRecordLength: o.explicitMaxRecordLength ? o.maxRecordLength : executor === 'kernel' ? Number.MAX_SAFE_INTEGER : MAX_VIEW_LENGTH,
+      checkRecordLength: o.explicitMaxRecordLength,
+      maxOpenFiles: o.maxOpenFiles,
+      maxBytes: o.maxBytes,
+      span,
+      knownBytes,
+    },
+    options: o,
+    job,
+    handle,
+    kernel: kernel.plan,
+  };
+}
+
+function checkSpan(span: { start: number; end: number }, chunked: PlannedInput[], inputs: number): void {
+  if (inputs !== 1 || chunked.length !== 1) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'a span applies to exactly one input, read in chunks (mapped or with positional reads)', { option: 'span' });
+  }
+  const size = chunked[0].size!;
+  if (!Number.isSafeInteger(span.start) || !Number.isSafeInteger(span.end) || span.start < 0 || span.end <= span.start || span.start >= size) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, `a span must be [start, end) with 0 <= start < end and start < the file's size (${size})`, { option: 'span' });
+  }
+}
+
+/** The chunks [first, first + count) of the file's grid a run reads of an input of `size` bytes. */
+export function spanChunks(plan: RunPlan, size: number): { first: number; count: number } {
+  if (plan.span === undefined) return { first: 0, count: chunkCount(size, plan.chunkSize) };
+  const first = plan.span.start / plan.chunkSize;
+  return { first, count: chunkCount(Math.min(plan.span.end, size) - plan.span.start, plan.chunkSize) };
+}
+
+/** Chunks of the inputs read in chunks, under a plan. */
+export function plannedChunks(plan: RunPlan): number {
+  return plan.inputs.reduce((n, i) => n + (i.kind === 'stream' ? 0 : spanChunks(plan, i.size!).count), 0);
+}
+
+/** The plan as lines for people (`--explain`, `--stats`). */
+export function describePlan(plan: RunPlan): string {
+  const lines = [
+    `job              ${plan.job.path} (version ${plan.job.version}, split ${JSON.stringify(plan.job.split)}${plan.job.commutative ? ', commutative' : ''})`,
+    ...plan.inputs.map((i) => `input ${String(i.index).padEnd(10)} ${i.path}: ${i.kind}${i.size === undefined ? '' : `, ${formatBytes(i.size)}`} (${i.reason})`),
+    `executor         ${plan.executor} (${plan.executorReason})`,
+    `threads          ${plan.threads} (${plan.threadsReason})`,
+    `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`,
+    `release          ${plan.release} (${plan.releaseReason})`,
+    `prefetch         ${plan.prefetch} chunk(s) ahead, ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
+    `max record       ${plan.maxRecordLength >= Number.MAX_SAFE_INTEGER ? 'unbounded (no view is made)' : `${formatBytes(plan.maxRecordLength)}${plan.checkRecordLength ? ' (given: every record is checked)' : ' (the largest view this runtime allows)'}`}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

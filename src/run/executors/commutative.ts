@@ -1,0 +1,67 @@
+/**
+ * The commutative executor: one long task per worker pulls chunk numbers from
+ * a shared atomic cursor and folds every chunk it reads into one accumulator
+ * (Piscina has no per-worker teardown hook, so the task is the worker's
+ * lifetime for the group); the main thread merges once per worker, in no
+ * particular order. Jobs with millions of keys are then not bottlenecked by
+ * copying a partial per chunk.
+ */
+import { CURSOR, STOP, type DrainTask } from '../messages.js';
+import { abortPromise } from '../reducer.js';
+import { deserialize } from '../wire.js';
+import type { Executor, InputGroup, RunContext } from './executor.js';
+
+export const commutativeExecutor: Executor = {
+  name: 'commutative',
+  async run(group: InputGroup, ctx: RunContext): Promise<void> {
+    if (group.kind !== 'chunks') throw new Error('commutative executor: expected files read in chunks');
+    const tasks = await ctx.tasks();
+    const { reducer } = ctx;
+    Atomics.store(tasks.control, CURSOR, 0);
+    const progress = new BigInt64Array(new SharedArrayBuffer(16));
+    const task: DrainTask = { kind: 'drain', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, progress };
+    const { meter } = reducer;
+    const bytesBefore = meter.bytesDone;
+    const chunksBefore = meter.chunksDone;
+    const update = (): void => {
+      meter.bytesDone = bytesBefore + Number(Atomics.load(progress, 0));
+      meter.chunksDone = chunksBefore + Number(Atomics.load(progress, 1));
+    };
+    // Progress is polled from the workers' counters; a throwing onProgress
+    // fails the run (and must not escape from the timer).
+    let failure: { error: unknown } | undefined;
+    let failRun = (_error: unknown): void => {};
+    const failed = new Promise<never>((_, reject) => {
+      failRun = reject;
+    });
+    failed.catch(() => {});
+    const poll = setInterval(() => {
+      update();
+      try {
+        meter.report();
+      } catch (error) {
+        failure ??= { error };
+        Atomics.store(tasks.control, STOP, 1);
+        failRun(error);
+      }
+    }, 100);
+    const aborted = abortPromise(ctx.signal);
+    try {
+      const workers = Math.min(ctx.plan.threads, group.chunks);
+      const runs = Array.from({ length: workers }, () =>
+        tasks.call(task).catch((error: unknown) => {
+          // The first failure stops the other workers of the group at their next chunk.
+          Atomics.store(tasks.control, STOP, 1);
+          throw error;
+        }),
+      );
+      const replies = await Promise.race([Promise.all(runs), aborted.promise, failed]);
+      if (failure !== undefined) throw failure.error;
+      for (const reply of replies) if (reply.partial !== undefined) reducer.add(deserialize(reply.partial));
+    } finally {
+      clearInterval(poll);
+      aborted.dispose();
+      update();
+    }
+  },
+};

@@ -1,0 +1,71 @@
+/**
+ * The kernel executor: for a job whose `kernel` plan says its `map` only
+ * counts bytes, the main thread cuts each chunk (a memchr of a few bytes at
+ * each cut) and the addon's `scan` runs the plan's byte kernels over it on
+ * libuv's threadpool — no JS worker, no view — while the counts are folded in
+ * file order.
+ */
+import { native } from '../../native.js';
+import { threadpoolSize } from '../../plan/plan.js';
+import type { KernelOp } from '../../types.js';
+import { callFold } from '../calls.js';
+import { openSource, processChunk } from '../chunk.js';
+import { inOrder } from '../reducer.js';
+import { chunkCursor, type Executor, type InputGroup, type RunContext } from './executor.js';
+
+const SCAN_OPS = { countByte: 0, countRecordsContaining: 1, countWords: 2 } as const;
+
+function scanOps(ops: readonly KernelOp[]): { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[] {
+  return ops.map((op) =>
+    op.op === 'countRecordsContaining'
+      ? { op: SCAN_OPS.countRecordsContaining, byte: op.terminator, needle: op.needle }
+      : op.op === 'countByte'
+        ? { op: SCAN_OPS.countByte, byte: op.byte }
+        : { op: SCAN_OPS.countWords },
+  );
+}
+
+export const kernelExecutor: Executor = {
+  name: 'kernel',
+  async run(group: InputGroup, ctx: RunContext): Promise<void> {
+    if (group.kind !== 'chunks' || ctx.kernel === undefined) throw new Error('kernel executor: expected mapped files and a kernel plan');
+    const { files } = group;
+    const { plan, settings, reducer } = ctx;
+    const kernel = ctx.kernel;
+    const ops = scanOps(kernel.ops);
+    const lanes = plan.threads;
+    // Each lane has its next chunk queued behind the one it reads (the gate
+    // lets only `lanes` read at once), so no pool thread waits for the main
+    // thread between chunks. A queued chunk parks a spare pool thread; never
+    // more than the pool has. Not under a memory bound: a queued chunk is
+    // prefetched, and the working set the plan sized would grow.
+    const inFlight = plan.release === 'keep' ? Math.min(2 * lanes, threadpoolSize()) : lanes;
+    const gate = native.gate(lanes);
+    const sources = new Map(files.map((f) => [f, openSource(f)]));
+    const scanAt = chunkCursor(files);
+    const foldAt = chunkCursor(files);
+    let acc = reducer.init();
+    await inOrder(
+      group.chunks,
+      { inFlight, window: lanes * 4, signal: ctx.signal },
+      async (g, stopped) => {
+        const { file, index } = scanAt(g);
+        const src = sources.get(file)!;
+        // No JS view of a scanned range exists, so its page-table entries go
+        // as soon as it is read, on the pool thread ("drop").
+        return processChunk(src, settings, index, (range) => native.scan(file.mappingId, range.start, range.end - range.start, ops, gate, true), stopped);
+      },
+      (g, done) => {
+        const { file, index } = foldAt(g);
+        if (done === undefined) {
+          reducer.meter.add(0, 1);
+          return;
+        }
+        const { range, value } = done;
+        acc = callFold(kernel, acc, value, { index, start: range.start, end: range.end, fileIndex: file.fileIndex, file: file.path, params: settings.params });
+        reducer.meter.add(range.end - range.start, 1);
+      },
+    );
+    reducer.add(acc);
+  },
+};

@@ -1,0 +1,195 @@
+/**
+ * The reducer: the one owner of a run's accumulator. It merges partials in
+ * file order (or folds them in any order for commutative jobs), calls
+ * `onMerged` after each merge, keeps progress, and runs the in-order window
+ * that bounds how many partials wait to be merged. Every executor hands its
+ * partials here; none merges on its own.
+ */
+import { ErrorCodes, PagewiseError } from '../errors.js';
+import type { AbortSignalLike, Job, Progress } from '../types.js';
+import { callFinish, callInit, callMerge, callback } from './calls.js';
+
+export interface ReducerHooks {
+  onMerged?: (acc: unknown) => void;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** Progress of a run, reported to `onProgress` about every 100 ms and once at the end. */
+export class ProgressMeter {
+  readonly startedAt = performance.now();
+  bytesDone = 0;
+  chunksDone = 0;
+  filesDone = 0;
+  #lastReport = 0;
+
+  constructor(
+    readonly bytesTotal: number,
+    readonly chunksTotal: number,
+    readonly filesTotal: number,
+    private readonly onProgress?: (p: Progress) => void,
+  ) {}
+
+  add(bytes: number, chunks: number): void {
+    this.bytesDone += bytes;
+    this.chunksDone += chunks;
+    this.report();
+  }
+
+  report(force = false): void {
+    if (!this.onProgress) return;
+    const now = performance.now();
+    if (!force && now - this.#lastReport < 100) return;
+    this.#lastReport = now;
+    const elapsed = (now - this.startedAt) / 1000;
+    callback('onProgress', this.onProgress, {
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+      chunksDone: this.chunksDone,
+      chunksTotal: this.chunksTotal,
+      filesDone: this.filesDone,
+      filesTotal: this.filesTotal,
+      elapsedSeconds: elapsed,
+      bytesPerSecond: elapsed > 0 ? this.bytesDone / elapsed : 0,
+    });
+  }
+}
+
+export class Reducer {
+  #acc: unknown;
+  #has = false;
+
+  constructor(
+    private readonly job: Job,
+    private readonly params: unknown,
+    private readonly hooks: ReducerHooks,
+    readonly meter: ProgressMeter,
+  ) {}
+
+  /** A fresh accumulator, made on this thread. */
+  init(): unknown {
+    return callInit(this.job, this.params);
+  }
+
+  /**
+   * Merges the partial of the next stretch of input, in file order (or, for
+   * a commutative job, of any stretch), then tells `onMerged`.
+   */
+  add(partial: unknown): void {
+    if (!this.#has) {
+      this.#acc = partial;
+      this.#has = true;
+    } else {
+      this.#acc = callMerge(this.job, this.#acc, partial);
+    }
+    callback('onMerged', this.hooks.onMerged, this.#acc);
+  }
+
+  /** An input that contributes nothing but its (empty) accumulator, as map never runs. */
+  addEmpty(): void {
+    this.add(this.init());
+  }
+
+  /** The job's result: `finish` over everything merged (an empty accumulator if nothing was). */
+  finish(): unknown {
+    return callFinish(this.job, this.#has ? this.#acc : this.init(), this.params);
+  }
+}
+
+/** A promise that rejects with ERR_PAGEWISE_ABORTED when `signal` fires. */
+export function abortPromise(signal: AbortSignalLike | undefined): { promise: Promise<never>; dispose: () => void } {
+  if (!signal) return { promise: new Promise<never>(() => {}), dispose: () => {} };
+  let onAbort = (): void => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortedError(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/** The error of an aborted run. */
+export function abortedError(signal: AbortSignalLike | undefined): PagewiseError {
+  return new PagewiseError(ErrorCodes.ABORTED, 'the run was aborted', { cause: signal?.reason });
+}
+
+/** Throws ERR_PAGEWISE_ABORTED if `signal` has fired. */
+export function throwIfAborted(signal: AbortSignalLike | undefined): void {
+  if (signal?.aborted) throw abortedError(signal);
+}
+
+type Limit = <T>(fn: () => Promise<T>) => Promise<T>;
+let pLimitModule: Promise<typeof import('p-limit')> | undefined;
+
+/** A p-limit limiter of `n` (p-limit is loaded on first use). */
+async function limiter(n: number): Promise<Limit & { clearQueue(): void }> {
+  pLimitModule ??= import('p-limit');
+  return (await pLimitModule).default(n);
+}
+
+/**
+ * The in-order pipeline of the ordered executors: step k (0 .. total - 1) is
+ * started while fewer than `window` steps separate k from the next step to
+ * consume (so the results held for reordering stay bounded), at most
+ * `inFlight` run at once (p-limit), and results are consumed strictly in
+ * order. The first error (thrown by `start`, by a step, or by `consume`) or
+ * the signal's abort rejects; after that nothing more starts or is consumed,
+ * and `stopped()` (given to every step) is true.
+ */
+export async function inOrder<R>(
+  total: number,
+  limits: { inFlight: number; window: number; signal?: AbortSignalLike },
+  start: (k: number, stopped: () => boolean) => Promise<R>,
+  consume: (k: number, result: R) => void,
+): Promise<void> {
+  if (total === 0) return;
+  const limit = await limiter(Math.max(1, Math.min(limits.inFlight, limits.window)));
+  const aborted = abortPromise(limits.signal);
+  let failed = false;
+  const stopped = (): boolean => failed;
+  try {
+    await Promise.race([
+      aborted.promise,
+      new Promise<void>((resolve, reject) => {
+        const results = new Map<number, R>();
+        let next = 0;
+        let consumed = 0;
+        const fail = (error: unknown): void => {
+          if (failed) return;
+          failed = true;
+          reject(error);
+        };
+        const finished = (k: number, result: R): void => {
+          if (failed) return;
+          results.set(k, result);
+          try {
+            while (results.has(consumed)) {
+              const r = results.get(consumed)!;
+              results.delete(consumed);
+              consume(consumed, r);
+              consumed++;
+            }
+          } catch (error) {
+            return fail(error);
+          }
+          if (consumed === total) resolve();
+          else launch();
+        };
+        const launch = (): void => {
+          while (!failed && next < total && next - consumed < limits.window) {
+            const k = next++;
+            limit(() => (failed ? Promise.resolve(undefined as R) : start(k, stopped))).then(
+              (result) => finished(k, result),
+              fail,
+            );
+          }
+        };
+        launch();
+      }),
+    ]);
+  } finally {
+    failed = true;
+    limit.clearQueue();
+    aborted.dispose();
+  }
+}
