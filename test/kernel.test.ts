@@ -403,12 +403,12 @@ describe('a job with its own kernel plan', () => {
 });
 
 describe('the CLI', () => {
-  it('--no-native-kernels gives the same answer through workers; --stats says which ran', async () => {
+  it('--no-native-kernels gives the same answer through workers; --stats says which ran (wc -l: GNU words have no kernel yet)', async () => {
     const { spawnSync } = await import('node:child_process');
     const { CLI } = await import('./helpers.js');
     const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-    const k = run(['wc', '--json', '--stats', files.plain]);
-    const w = run(['wc', '--json', '--stats', '--no-native-kernels', files.plain]);
+    const k = run(['wc', '-l', '--json', '--stats', files.plain]);
+    const w = run(['wc', '-l', '--json', '--stats', '--no-native-kernels', files.plain]);
     expect(k.status, k.stderr).toBe(0);
     expect(w.status, w.stderr).toBe(0);
     expect(JSON.parse(k.stdout)).toEqual(JSON.parse(w.stdout));
@@ -417,7 +417,7 @@ describe('the CLI', () => {
     // The command sizes libuv's threadpool for the threads asked for.
     const env = { ...process.env };
     delete env.UV_THREADPOOL_SIZE;
-    const six = spawnSync(process.execPath, [CLI, 'wc', '--json', '--stats', '--threads', '6', files.plain], { encoding: 'utf8', env });
+    const six = spawnSync(process.execPath, [CLI, 'wc', '-l', '--json', '--stats', '--threads', '6', files.plain], { encoding: 'utf8', env });
     expect(six.status, six.stderr).toBe(0);
     expect(JSON.parse(six.stdout)).toEqual(JSON.parse(k.stdout));
     expect(JSON.parse(six.stderr.trim())).toMatchObject({ executor: 'kernel', threads: 6 });
