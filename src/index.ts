@@ -1,7 +1,8 @@
 /**
  * pagewise: map-reduce over files larger than RAM on every core of one machine.
  */
-export { mapReduce, runJob, planJob, type RunReport, type RunStats } from './run/pipeline.js';
+export { mapReduce, runJob, runJobStream, planJob, type RunReport, type RunStats, type JobStream } from './run/pipeline.js';
+export { AtomicFile, writeFileAtomic, removeStaleTemporaries, staleTemporaries, temporaryPrefix, type AtomicFileOptions } from './output/atomic.js';
 export { shutdown } from './run/pool.js';
 export { describePlan, type RunPlan, type ExecutorName } from './plan/plan.js';
 export type { PlannedInput, InputKind } from './plan/inputs.js';

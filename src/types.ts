@@ -26,6 +26,15 @@ export interface ChunkInfo {
   file: string;
   /** The `params` passed to `mapReduce` (structured-cloned into each worker). */
   params: unknown;
+  /**
+   * Appends `data` (bytes, or a string as UTF-8) to the run's output. The
+   * output is every chunk's writes in file order, each chunk's in call
+   * order: the same bytes whatever the threads, chunk size or executor. The
+   * bytes are copied at once, so a view of the input may be written. Throws
+   * ERR_PAGEWISE_NO_OUTPUT when the run has no output (`options.output`,
+   * `runJobStream`, `--output`).
+   */
+  write(data: Uint8Array | string): void;
 }
 
 /**

@@ -3,15 +3,22 @@
  * flight and at most 4 x threads between the next chunk to merge and the last
  * dispatched, so a million-chunk file neither queues a million tasks nor holds
  * a million partials. Partials are merged strictly in file order.
+ *
+ * With an output written at offsets, each task takes its chunk from the
+ * run's cursor when it starts (a pull task): a worker that waits for earlier
+ * chunks' output sizes then never waits for a chunk still queued behind it,
+ * whatever order the pool starts tasks in. With a forward output, chunks'
+ * bytes come back in the replies and go to the sink in order; no task is
+ * dispatched while the sink's consumer has no room.
  */
 import { knownEmpty } from '../../plan/chunks.js';
 import { cutCacheOf } from '../chunk.js';
-import type { ChunkTask } from '../messages.js';
+import { CURSOR, type ChunkTask, type PullTask, type TaskReply } from '../messages.js';
 import { inOrder } from '../reducer.js';
 import { deserialize } from '../wire.js';
 import { chunkCursor, type Executor, type InputGroup, type RunContext } from './executor.js';
 
-type Reply = { partial: Uint8Array | undefined; bytes: number } | undefined;
+type Reply = Extract<TaskReply, { ok: true }> | undefined;
 
 export const orderedExecutor: Executor = {
   name: 'ordered',
@@ -19,21 +26,77 @@ export const orderedExecutor: Executor = {
     if (group.kind !== 'chunks') throw new Error('ordered executor: expected files read in chunks');
     const tasks = await ctx.tasks();
     const { plan, settings, reducer } = ctx;
-    const taskAt = chunkCursor(group.files);
-    await inOrder(
-      group.chunks,
-      { inFlight: plan.threads * 2, window: plan.threads * 4, signal: ctx.signal },
-      async (k): Promise<Reply> => {
-        const { file, index } = taskAt(k);
-        // A chunk inside a long record that started before it is not dispatched at all.
-        if (knownEmpty(index, file.size, settings.chunkSize, cutCacheOf(file))) return undefined;
-        const task: ChunkTask = { kind: 'chunk', job: ctx.handle, settings, file, index, control: tasks.control };
-        return tasks.call(task);
-      },
-      (_k, reply) => {
-        if (reply?.partial !== undefined) reducer.add(deserialize(reply.partial));
-        reducer.meter.add(reply?.bytes ?? 0, 1);
-      },
-    );
+    const out = ctx.output?.group(group.chunks, tasks.control);
+    const limits = { inFlight: plan.threads * 2, window: plan.threads * 4, signal: ctx.signal };
+    const consume = (k: number, reply: Reply): void => {
+      if (out?.mode === 'forward') out.deliver(k, reply?.output);
+      if (reply?.partial !== undefined) reducer.add(deserialize(reply.partial));
+      reducer.meter.add(reply?.bytes ?? 0, 1);
+    };
+    if (out?.mode === 'positional') {
+      await inOrder(group.chunks, limits, pulled(group, ctx, out.ref), consume);
+    } else {
+      const taskAt = chunkCursor(group.files);
+      await inOrder(
+        group.chunks,
+        limits,
+        async (k): Promise<Reply> => {
+          const { file, index } = taskAt(k);
+          // A chunk inside a long record that started before it is not dispatched at all.
+          if (knownEmpty(index, file.size, settings.chunkSize, cutCacheOf(file))) return undefined;
+          // Backpressure: nothing more is read while the output's consumer is full.
+          await out?.room();
+          const task: ChunkTask = { kind: 'chunk', job: ctx.handle, settings, file, index, seq: k, control: tasks.control, output: out?.ref };
+          return tasks.call(task);
+        },
+        consume,
+      );
+    }
+    await out?.finish();
   },
 };
+
+/**
+ * Steps for `inOrder` whose tasks pull their chunk at start: step k submits
+ * one pull task and waits for chunk k, whichever task took it. Every task
+ * takes exactly one chunk number below the number of tasks submitted, so
+ * every step's chunk is taken by some task; a task that fails fails every
+ * step still waiting (which fails the run).
+ */
+function pulled(group: Extract<InputGroup, { kind: 'chunks' }>, ctx: RunContext, output: PullTask['output']): (k: number) => Promise<Reply> {
+  const waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  const early = new Map<number, Reply>();
+  let tasksPromise: ReturnType<RunContext['tasks']> | undefined;
+  let reset = false;
+  return async (k) => {
+    const tasks = await (tasksPromise ??= ctx.tasks());
+    if (!reset) {
+      Atomics.store(tasks.control, CURSOR, 0);
+      reset = true;
+    }
+    const task: PullTask = { kind: 'pull', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, output };
+    const step = new Promise<Reply>((resolve, reject) => {
+      if (early.has(k)) {
+        resolve(early.get(k));
+        early.delete(k);
+      } else waiting.set(k, { resolve, reject });
+    });
+    tasks.call(task).then(
+      (reply) => {
+        // A task that found the run stopped took no chunk.
+        if (reply.seq === undefined) return;
+        const w = waiting.get(reply.seq);
+        if (w === undefined) early.set(reply.seq, reply);
+        else {
+          waiting.delete(reply.seq);
+          w.resolve(reply);
+        }
+      },
+      (error: unknown) => {
+        for (const w of waiting.values()) w.reject(error);
+        waiting.clear();
+      },
+    );
+    return step;
+  };
+}
