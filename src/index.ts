@@ -8,6 +8,7 @@ export { describePlan, type RunPlan, type ExecutorName } from './plan/plan.js';
 export type { PlannedInput, InputKind } from './plan/inputs.js';
 export { defineJob, loadJob, type JobRef } from './job.js';
 export { MappedFile } from './mapped-file.js';
+export { RecordIndex, buildIndex, comparePrefix, type RecordIndexOptions, type BuildIndexOptions } from './output/record-index.js';
 export { parseSize, formatBytes, type MapReduceOptions } from './options.js';
 export { planChunks, resolveChunk, resolveCut, chunkCount, autoChunkSize, bufferFinder, type ChunkRange, type ByteFinder } from './plan/chunks.js';
 export { builtinJobs } from './jobs/index.js';

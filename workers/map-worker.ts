@@ -123,13 +123,16 @@ async function runProduce(task: ProduceTask): Promise<TaskReply> {
     producers.set(task.module, producer);
     producer.catch(() => producers.delete(task.module));
   }
-  const block = (await producer).produce(task.params, task.index);
+  const { produce } = await producer;
+  if (Atomics.load(task.control, STOP) !== 0) return STOPPED;
+  const seq = Atomics.add(task.control, CURSOR, 1);
+  if (seq >= task.blocks) return STOPPED;
   const writer = chunkWriter(task.output, task.control)!;
   try {
-    writer.begin(task.index);
-    writer.write(block);
+    writer.begin(seq);
+    writer.write(produce(task.params, seq));
     const placed = await writer.end();
-    return placed.ok ? { ok: true, partial: undefined, bytes: 0, chunks: 1, seq: task.index, written: placed.bytes } : STOPPED;
+    return placed.ok ? { ok: true, partial: undefined, bytes: 0, chunks: 1, seq, output: placed.reply, written: placed.bytes } : STOPPED;
   } finally {
     writer.close();
   }

@@ -10,4 +10,6 @@ export const builtinJobs = {
   stats: here('stats'),
   grep: here('grep'),
   freq: here('freq'),
+  /** Record offsets as little-endian u64 (`pagewise index`); needs an output. */
+  index: here('index-records'),
 } as const;

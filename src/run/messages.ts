@@ -153,15 +153,17 @@ export interface DrainTask {
 }
 
 /**
- * A block of output made without input (`pagewise gen`): the worker imports
- * `module`, calls its `produce(params, index)` and writes the bytes through
- * the positional output, block `index` after block `index - 1`.
+ * A block of output made without input (`pagewise gen`): the worker takes
+ * the next block number from the control block's cursor (as a pull task
+ * does), imports `module`, calls its `produce(params, index)` and writes the
+ * bytes through the output, block after block in order.
  */
 export interface ProduceTask {
   kind: 'produce';
   module: string;
   params: unknown;
-  index: number;
+  /** Blocks in all. */
+  blocks: number;
   control: Int32Array;
   output: OutputRef;
 }

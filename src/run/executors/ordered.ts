@@ -14,7 +14,7 @@
 import { knownEmpty } from '../../plan/chunks.js';
 import { cutCacheOf } from '../chunk.js';
 import { CURSOR, type ChunkTask, type PullTask, type TaskReply } from '../messages.js';
-import { inOrder } from '../reducer.js';
+import { inOrder, pulledSteps } from '../reducer.js';
 import { deserialize } from '../wire.js';
 import { chunkCursor, type Executor, type InputGroup, type RunContext } from './executor.js';
 
@@ -34,7 +34,9 @@ export const orderedExecutor: Executor = {
       reducer.meter.add(reply?.bytes ?? 0, 1);
     };
     if (out?.mode === 'positional') {
-      await inOrder(group.chunks, limits, pulled(group, ctx, out.ref), consume);
+      Atomics.store(tasks.control, CURSOR, 0);
+      const task: PullTask = { kind: 'pull', job: ctx.handle, settings, files: group.files, control: tasks.control, output: out.ref };
+      await inOrder(group.chunks, limits, pulledSteps<Reply & object>(() => tasks.call(task)), consume);
     } else {
       const taskAt = chunkCursor(group.files);
       await inOrder(
@@ -55,48 +57,3 @@ export const orderedExecutor: Executor = {
     await out?.finish();
   },
 };
-
-/**
- * Steps for `inOrder` whose tasks pull their chunk at start: step k submits
- * one pull task and waits for chunk k, whichever task took it. Every task
- * takes exactly one chunk number below the number of tasks submitted, so
- * every step's chunk is taken by some task; a task that fails fails every
- * step still waiting (which fails the run).
- */
-function pulled(group: Extract<InputGroup, { kind: 'chunks' }>, ctx: RunContext, output: PullTask['output']): (k: number) => Promise<Reply> {
-  const waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
-  const early = new Map<number, Reply>();
-  let tasksPromise: ReturnType<RunContext['tasks']> | undefined;
-  let reset = false;
-  return async (k) => {
-    const tasks = await (tasksPromise ??= ctx.tasks());
-    if (!reset) {
-      Atomics.store(tasks.control, CURSOR, 0);
-      reset = true;
-    }
-    const task: PullTask = { kind: 'pull', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, output };
-    const step = new Promise<Reply>((resolve, reject) => {
-      if (early.has(k)) {
-        resolve(early.get(k));
-        early.delete(k);
-      } else waiting.set(k, { resolve, reject });
-    });
-    tasks.call(task).then(
-      (reply) => {
-        // A task that found the run stopped took no chunk.
-        if (reply.seq === undefined) return;
-        const w = waiting.get(reply.seq);
-        if (w === undefined) early.set(reply.seq, reply);
-        else {
-          waiting.delete(reply.seq);
-          w.resolve(reply);
-        }
-      },
-      (error: unknown) => {
-        for (const w of waiting.values()) w.reject(error);
-        waiting.clear();
-      },
-    );
-    return step;
-  };
-}
