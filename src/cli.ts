@@ -13,17 +13,23 @@ import { shutdown } from './run/pool.js';
 import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from './errors.js';
 import { builtinJobs } from './jobs/index.js';
 import { formatBytes, parseSize, type MapReduceOptions } from './options.js';
+import { EXIT_BROKEN_PIPE, grepOutputParams, indexCommand, isBrokenPipe, resultStream, runOutput } from './output/commands.js';
+import { writeFileAtomic } from './output/atomic.js';
 import type { Progress } from './types.js';
 
 const USAGE = `Usage: pagewise <command> [options]
 
 Commands:
-  run JOB FILE...          run a job module (.mjs, .js, .ts) and print its result
+  run JOB FILE...          run a job module (.mjs, .js, .ts); what map writes (info.write)
+                           goes to stdout or --output PATH, the result to stdout
+                           (to stderr when the job wrote to stdout); --in-place
   wc FILE...               count lines, words and bytes (like wc); --lines for lines only
   stats FILE               One Billion Row Challenge: min/mean/max per station (--sep ';')
   grep PATTERN FILE...     print lines containing PATTERN (like grep -F -a); --count, --regex
   freq FILE...             most frequent words (--top K, default 10)
   tune FILE                time a job at several chunk sizes and recommend one (--job NAME|PATH)
+  index FILE               the offset of every record as u64 LE, to FILE.idx or --output PATH
+                           (--delimiter C, --record-size N)
   gen 1brc OUT             generate a 1BRC file (--rows N, --stations 413|10000, --seed S)
   demo                     generate a sample and run stats on it (--rows N, --keep)
   info                     versions, page size, byte kernels, memory budget, threadpool
@@ -41,6 +47,10 @@ Options for every command that reads files:
   --no-native-kernels      run a job's JS map in worker threads even where it has a
                            native kernel (wc, grep --count run on native threads by default)
   --params JSON            (run) parameters passed to the job
+  -o, --output PATH        (run, index; grep: --output only) write the output to PATH,
+                           atomically: PATH is replaced once the output is complete
+  --in-place               (run) map the inputs writable: map updates records in place
+                           (flushed chunk by chunk; not atomic)
   -h, --help               this help;  -v, --version  the version
 `;
 
@@ -195,7 +205,7 @@ function needFiles(positionals: string[], min: number, usage: string): void {
 // ----------------------------------------------------------------- commands --
 
 async function cmdRun(ctx: Context, args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { params: { type: 'string' } });
+  const { values, positionals } = parse(args, { params: { type: 'string' }, output: { type: 'string', short: 'o' }, 'in-place': { type: 'boolean' } });
   needFiles(positionals, 2, 'pagewise run JOB FILE...');
   let params: unknown;
   if (values.params !== undefined) {
@@ -206,9 +216,32 @@ async function cmdRun(ctx: Context, args: string[]): Promise<void> {
     }
   }
   const [job, ...files] = positionals;
-  const { result } = await execute(ctx, values, files, resolve(job), { params });
-  if (values.json) ctx.out(`${JSON.stringify(result)}\n`);
-  else ctx.out(typeof result === 'string' ? (result.endsWith('\n') ? result : `${result}\n`) : `${JSON.stringify(result, null, 2)}\n`);
+  const { output, toStdout } = runOutput(values.output as string | undefined);
+  const { result, stats } = await execute(ctx, values, files, resolve(job), { params, output, inPlace: values['in-place'] === true });
+  const text = values.json
+    ? `${JSON.stringify(result)}\n`
+    : typeof result === 'string'
+      ? result.endsWith('\n')
+        ? result
+        : `${result}\n`
+      : `${JSON.stringify(result, null, 2)}\n`;
+  // stdout carries exactly the job's output when it wrote any: the result then goes to stderr.
+  if (resultStream(toStdout, stats.output?.bytes ?? 0) === 'stdout') ctx.out(text);
+  else if (result !== undefined) process.stderr.write(text);
+}
+
+async function cmdIndex(ctx: Context, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { output: { type: 'string', short: 'o' }, delimiter: { type: 'string' }, 'record-size': { type: 'string' } });
+  needFiles(positionals, 1, 'pagewise index FILE [--output FILE.idx]');
+  if (positionals.length > 1) throw new UsageError('index takes one FILE');
+  const recordSize = intOption(values, 'record-size', 1);
+  const { report, path } = await indexCommand(
+    { file: positionals[0], output: values.output as string | undefined, delimiter: values.delimiter as string | undefined, recordSize },
+    { ...runOptions(values), signal: ctx.signal },
+  );
+  const { records } = report.result;
+  if (values.json) ctx.out(`${JSON.stringify({ file: positionals[0], index: path, records, bytes: report.stats.output?.bytes ?? 0 })}\n`);
+  else ctx.out(`indexed ${records} records of ${positionals[0]} into ${path}\n`);
 }
 
 async function cmdWc(ctx: Context, args: string[]): Promise<void> {
@@ -254,7 +287,7 @@ async function cmdStats(ctx: Context, args: string[]): Promise<void> {
 }
 
 async function cmdGrep(ctx: Context, args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { count: { type: 'boolean', short: 'c' }, regex: { type: 'boolean', short: 'E' } });
+  const { values, positionals } = parse(args, { count: { type: 'boolean', short: 'c' }, regex: { type: 'boolean', short: 'E' }, output: { type: 'string' } });
   needFiles(positionals, 2, 'pagewise grep PATTERN FILE...');
   const [pattern, ...files] = positionals;
   if (pattern.includes('\n')) throw new InvalidOptionError('PATTERN', 'a single line (no newline)', pattern);
@@ -266,6 +299,17 @@ async function cmdGrep(ctx: Context, args: string[]): Promise<void> {
     }
   }
   const params = { pattern, count: values.count === true, regex: values.regex === true };
+  const outputPath = values.output as string | undefined;
+  if (outputPath !== undefined && !params.count && !values.json) {
+    // The matching lines of every file, written by the workers at their
+    // offsets in one output, in order, atomically.
+    const { result } = await execute(ctx, values, files, builtinJobs.grep, { params: grepOutputParams(params, files), output: outputPath });
+    if ((result as { count: number }).count === 0) process.exitCode = 1;
+    return;
+  }
+  // --count or --json with --output: what would be printed goes to PATH, atomically.
+  const printed: string[] = [];
+  if (outputPath !== undefined) ctx = { ...ctx, out: (text) => void printed.push(text) };
   const counts: { file: string; count: number }[] = [];
   let matchedAny = false;
   for (const file of files) {
@@ -287,6 +331,7 @@ async function cmdGrep(ctx: Context, args: string[]): Promise<void> {
   await drainStdout();
   if (values.json) ctx.out(`${JSON.stringify(files.length === 1 ? { count: counts[0].count } : { files: counts })}\n`);
   else if (params.count) for (const c of counts) ctx.out(files.length > 1 ? `${c.file}:${c.count}\n` : `${c.count}\n`);
+  if (outputPath !== undefined) await writeFileAtomic(outputPath, printed.join(''));
   // grep's convention: 1 when nothing matched.
   if (!matchedAny) process.exitCode = 1;
 }
@@ -385,6 +430,8 @@ async function cmdGen(ctx: Context, args: string[]): Promise<void> {
     rows,
     stations: stations as 413 | 10000,
     seed,
+    threads: intOption(values, 'threads', 1),
+    signal: ctx.signal,
     onProgress: (done: number) =>
       progress.update({
         bytesDone: done, bytesTotal: rows, chunksDone: 0, chunksTotal: 0, filesDone: 0, filesTotal: 1,
@@ -479,6 +526,7 @@ const COMMANDS: Record<string, (ctx: Context, args: string[]) => Promise<void>> 
   freq: cmdFreq,
   tune: cmdTune,
   gen: cmdGen,
+  index: cmdIndex,
   demo: cmdDemo,
 };
 
@@ -521,6 +569,8 @@ export async function main(argv: string[]): Promise<number> {
     return signalled ? (signalled === 'SIGINT' ? 130 : 143) : ((process.exitCode as number | undefined) ?? 0);
   } catch (error) {
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+    // The reader of stdout went away (`| head`): silent, as coreutils are.
+    if (isBrokenPipe(error)) return EXIT_BROKEN_PIPE;
     const e = toPagewiseError(error);
     let message = e.message;
     if (e.code === ErrorCodes.JOB_FAILED && e.cause instanceof Error && !message.includes(e.cause.message)) {

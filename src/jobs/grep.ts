@@ -4,16 +4,22 @@
  * `{ pattern: string, count?: boolean, regex?: boolean, flags?: string }`.
  * With `count` it returns the number of matching lines (native memmem, then a
  * skip to the line's end); otherwise the matching lines themselves, in file
- * order, with their terminators, as one Uint8Array per chunk.
+ * order, with their terminators, as one Uint8Array per chunk — or, with
+ * `write`, written to the run's output (`info.write`: parallel, in order, no
+ * line through the main thread), each prefixed `file:` with `withFilename`.
  */
 import { native } from '../native.js';
-import type { Job } from '../types.js';
+import type { ChunkInfo, Job } from '../types.js';
 
 export interface GrepParams {
   pattern: string;
   count?: boolean;
   regex?: boolean;
   flags?: string;
+  /** Write the matching lines to the run's output instead of returning them. */
+  write?: boolean;
+  /** With `write`: prefix each line with its file's name and ':' (grep with several files). */
+  withFilename?: boolean;
 }
 
 export interface GrepAcc {
@@ -40,7 +46,7 @@ const grep: Job<GrepAcc> = {
   init: () => ({ count: 0, parts: [] }),
   map(acc, bytes, info) {
     const p = info.params as GrepParams;
-    if (p.regex) return mapRegex(acc, bytes, p);
+    if (p.regex) return mapRegex(acc, bytes, p, info);
     const needle = needleOf(p.pattern);
     if (p.count) {
       acc.count += native.countLinesContaining(bytes, needle, 0x0a);
@@ -60,7 +66,7 @@ const grep: Job<GrepAcc> = {
       acc.count++;
       at = end;
     }
-    if (out.length > 0) acc.parts.push(join(out, size));
+    if (out.length > 0) emit(acc, join(out, size), info, p);
     return acc;
   },
   // Counting fixed strings is a native kernel plan: on mapped files it runs on
@@ -99,7 +105,7 @@ function join(pieces: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-function mapRegex(acc: GrepAcc, bytes: Uint8Array, p: GrepParams): GrepAcc {
+function mapRegex(acc: GrepAcc, bytes: Uint8Array, p: GrepParams, info: ChunkInfo): GrepAcc {
   const key = `${p.flags ?? ''}/${p.pattern}`;
   let re = regexes.get(key);
   if (!re) {
@@ -125,8 +131,28 @@ function mapRegex(acc: GrepAcc, bytes: Uint8Array, p: GrepParams): GrepAcc {
     }
     start = end + 1;
   }
-  if (out.length > 0) acc.parts.push(join(out, size));
+  if (out.length > 0) emit(acc, join(out, size), info, p);
   return acc;
+}
+
+/** A chunk's matching lines: kept in the accumulator, or written to the output. */
+function emit(acc: GrepAcc, lines: Uint8Array, info: ChunkInfo, p: GrepParams): void {
+  if (!p.write) {
+    acc.parts.push(lines);
+    return;
+  }
+  if (!p.withFilename) {
+    info.write(lines);
+    return;
+  }
+  const prefix = `${info.file}:`;
+  let at = 0;
+  while (at < lines.length) {
+    const end = lines.indexOf(0x0a, at) + 1;
+    info.write(prefix);
+    info.write(lines.subarray(at, end));
+    at = end;
+  }
 }
 
 function isAscii(bytes: Uint8Array): boolean {

@@ -14,6 +14,22 @@ import { CONSUMED, offsetIfKnown, publishSize, type OutputTable } from './table.
 /** What `info.write` accepts. */
 export type OutputData = Uint8Array | string;
 
+/**
+ * An error of the output itself (ENOSPC, EIO) raised while a job's
+ * `info.write` runs: marked so that it is reported as what it is, not as the
+ * job's failure (src/run/calls.ts).
+ */
+export function outputFailure(error: unknown): PagewiseError {
+  const e = toPagewiseError(error);
+  (e as PagewiseError & { outputFailure?: boolean }).outputFailure = true;
+  return e;
+}
+
+/** Whether `error` came from writing the output (see outputFailure). */
+export function isOutputFailure(error: unknown): boolean {
+  return (error as { outputFailure?: unknown } | null)?.outputFailure === true;
+}
+
 /** `info.write` of a run without an output. */
 export function noOutput(): never {
   throw new PagewiseError(
@@ -125,7 +141,7 @@ class PositionalWriter implements ChunkWriter {
     try {
       writeFully(this.#open(), b.bytes.subarray(0, b.length), offset + this.#written);
     } catch (error) {
-      throw toPagewiseError(error);
+      throw outputFailure(error);
     }
     this.#written += b.length;
     b.length = 0;

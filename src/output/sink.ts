@@ -20,7 +20,7 @@ import type { OutputRef } from '../run/messages.js';
 import type { AtomicFile } from './atomic.js';
 import { CONSUMED, createTable, publishSize, tableChunks, tableEnd, type OutputTable } from './table.js';
 import type { OutputTarget } from './target.js';
-import type { OutputData } from './chunk-writer.js';
+import { outputFailure, type OutputData } from './chunk-writer.js';
 
 /** What an executor needs of the output for one group of chunks. */
 export interface OutputGroup {
@@ -113,7 +113,11 @@ class PositionalSink implements OutputSink {
     const flush = (): void => {
       if (buffered === 0) return;
       const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts, buffered);
-      this.file.write(bytes, this.#base);
+      try {
+        this.file.write(bytes, this.#base);
+      } catch (error) {
+        throw outputFailure(error);
+      }
       this.#base += buffered;
       parts.length = 0;
       buffered = 0;

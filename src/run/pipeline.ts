@@ -406,7 +406,9 @@ export function runJobStream<R = unknown>(input: string | readonly string[], job
   } else {
     report = runJob<R>(input, job, { ...options, output: stream });
   }
-  // The loop learns of a failure through the stream; `report` need not be awaited.
+  // The loop learns of a failure through the stream (its iterator rethrows
+  // it), and `report` need not be awaited: neither may go unhandled.
+  stream.on('error', () => {});
   report.catch((error: unknown) => stream.destroy(error as Error));
   return {
     report,
