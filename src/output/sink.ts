@@ -202,6 +202,10 @@ class ForwardSink implements OutputSink {
   #wrap(error: unknown): PagewiseError {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return toPagewiseError(error);
+    // The consumer went away (a loop left early destroys its stream with an AbortError).
+    if (code === 'ABORT_ERR' || (typeof code === 'string' && code.startsWith('ERR_STREAM_'))) {
+      return new PagewiseError(ErrorCodes.OUTPUT_CLOSED, `the output (${this.label}) was closed before the run ended`, { cause: error });
+    }
     return new PagewiseError(ErrorCodes.OUTPUT_FAILED, `the output (${this.label}) failed: ${(error as Error)?.message ?? error}`, { cause: error });
   }
 
