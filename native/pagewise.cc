@@ -117,11 +117,9 @@ void InstallSigbusHandler() {
 
 // ------------------------------------------------------------------ errors --
 
+// A table, not glibc's strerrorname_np: that is GLIBC_2.32, newer than the
+// baseline the prebuilt addons keep (see scripts/prebuild.mjs).
 const char* ErrnoName(int err) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  const char* name = strerrorname_np(err);
-  if (name != nullptr) return name;
-#endif
   switch (err) {
     case ENOENT: return "ENOENT";
     case EACCES: return "EACCES";
@@ -135,6 +133,20 @@ const char* ErrnoName(int err) {
     case ELOOP: return "ELOOP";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOTDIR: return "ENOTDIR";
+    case EAGAIN: return "EAGAIN";
+    case EBADF: return "EBADF";
+    case EBUSY: return "EBUSY";
+    case EFAULT: return "EFAULT";
+    case EFBIG: return "EFBIG";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case ENOSPC: return "ENOSPC";
+    case ENOTSUP: return "ENOTSUP";
+    case ENXIO: return "ENXIO";
+    case EOVERFLOW: return "EOVERFLOW";
+    case EROFS: return "EROFS";
+    case ESPIPE: return "ESPIPE";
+    case ETXTBSY: return "ETXTBSY";
     default: return "EUNKNOWN";
   }
 }

@@ -35,7 +35,7 @@ export const ErrorCodes = {
   ABORTED: 'ERR_PAGEWISE_ABORTED',
   CLOSED: 'ERR_PAGEWISE_CLOSED',
   UNBOUNDED_INPUT: 'ERR_PAGEWISE_UNBOUNDED_INPUT',
-  NATIVE_UNAVAILABLE: 'ERR_PAGEWISE_NATIVE_UNAVAILABLE',
+  /** A call that needs the native addon (a mapping) where none loaded; the reason is `cause`. */
   NO_ADDON: 'ERR_PAGEWISE_NO_ADDON',
 } as const;
 

@@ -3,15 +3,20 @@
  */
 export { mapReduce, runJob, runJobStream, planJob, type RunReport, type RunStats, type JobStream } from './run/pipeline.js';
 export { AtomicFile, writeFileAtomic, removeStaleTemporaries, staleTemporaries, temporaryPrefix, type AtomicFileOptions } from './output/atomic.js';
-export { shutdown } from './run/pool.js';
+export { shutdown } from './run/shutdown.js';
 export { describePlan, type RunPlan, type ExecutorName } from './plan/plan.js';
 export type { PlannedInput, InputKind } from './plan/inputs.js';
-export { defineJob, loadJob, type JobRef } from './job.js';
+export { defineJob, jobRef, loadJob, type JobRef } from './job.js';
 export { MappedFile } from './mapped-file.js';
 export { RecordIndex, buildIndex, comparePrefix, type RecordIndexOptions, type BuildIndexOptions } from './output/record-index.js';
 export { parseSize, formatBytes, type MapReduceOptions } from './options.js';
 export { planChunks, resolveChunk, resolveCut, chunkCount, autoChunkSize, bufferFinder, type ChunkRange, type ByteFinder } from './plan/chunks.js';
 export { builtinJobs } from './jobs/index.js';
+export type { WcCounts, WcParams } from './jobs/wc.js';
+export type { GrepAcc, GrepParams } from './jobs/grep.js';
+export type { StatsAcc, StatsParams, StatsRow } from './jobs/stats.js';
+export type { FreqAcc, FreqParams, FreqRow } from './jobs/freq.js';
+export type { IndexAcc, IndexParams } from './jobs/index-records.js';
 export { memoryBudget, cgroupMemoryLimit, type MemoryBudget } from './memory.js';
 export { PAGE_SIZE } from './native.js';
 export * from './errors.js';

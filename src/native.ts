@@ -1,12 +1,16 @@
 /**
  * The addon's surface, typed. Argument checks happen here or in callers, not
  * in C++. Loaded once per thread (each worker runs the addon's init; the
- * mapping registry behind it is process-wide).
+ * mapping registry behind it is process-wide). Where no binary loads, a
+ * JavaScript stand-in from native-fallback.ts takes its place.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { ErrorCodes, PagewiseError } from './errors.js';
+import { fallbackBinding } from './native-fallback.js';
 
 export interface MappingInfo {
   id: number;
@@ -67,8 +71,8 @@ export interface NativeBinding {
    */
   threadpoolConcurrency(n: number, timeoutMs: number): Promise<number>;
   pageSize(): number;
-  /** Which byte kernels run on this CPU: 'avx2' or 'portable'. */
-  kernelFlavor(): 'avx2' | 'portable';
+  /** Which byte kernels run on this CPU: 'avx2' or 'portable' (native), 'js' (the fallback). */
+  kernelFlavor(): 'avx2' | 'portable' | 'js';
 }
 
 /** An opaque handle from `gate(n)`. */
@@ -79,27 +83,71 @@ export const Madvise = { normal: 0, random: 1, sequential: 2, willneed: 3, dontn
 /** posix_fadvise values understood by `fadvise`. */
 export const Fadvise = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4, noreuse: 5 } as const;
 
-function findAddon(): string {
-  // src/native.ts and dist/src/native.js both sit below the package root.
+/** The package's root: the nearest directory above this file with pagewise's package.json. */
+function packageRoot(): string {
+  // src/native.ts and dist/src/native.js both sit below it.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    for (const kind of ['Release', 'Debug']) {
-      const candidate = join(dir, 'build', kind, 'pagewise.node');
-      if (existsSync(candidate)) return candidate;
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'pagewise') return dir;
+    } catch {
+      // not here
     }
     dir = dirname(dir);
   }
-  const error = new Error(
-    'the pagewise native addon is not built: run `npm run build:native` (needs python3, make and a C++ compiler)',
-  ) as Error & { code: string };
-  error.code = 'ERR_PAGEWISE_NATIVE_UNAVAILABLE';
-  throw error;
+  return join(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+/**
+ * Loads the addon the way node-gyp-build finds it: a local build
+ * (build/Release, from `npm rebuild pagewise` or a clone's build) first, then
+ * the prebuilt binary for this platform, architecture and libc in
+ * prebuilds/. Never throws: a failure is returned as the reason.
+ */
+function loadAddon(): { binding: NativeBinding; error?: undefined } | { binding?: undefined; error: PagewiseError } {
+  if (process.env.PAGEWISE_NATIVE === '0') {
+    return { error: new PagewiseError(ErrorCodes.NO_ADDON, 'the native addon is turned off (PAGEWISE_NATIVE=0)') };
+  }
+  let path: string | undefined;
+  try {
+    path = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot());
+    return { binding: require(path) as NativeBinding };
+  } catch (cause) {
+    const why = path === undefined ? `no binary for ${process.platform}-${process.arch}` : `'${path}' failed to load`;
+    const detail = String((cause as Error)?.message ?? cause).split('\n')[0];
+    return { error: new PagewiseError(ErrorCodes.NO_ADDON, `the native addon did not load (${why}: ${detail})`, { cause }) };
+  }
+}
+
+let noted = false;
+
+/**
+ * Says once per process, on stderr, that the portable fallback is in use and
+ * how to get the addon. Called on the first use of the fallback binding; the
+ * engine may call it when it chooses reads over mapping. Worker threads stay
+ * silent: the main thread speaks for the process.
+ */
+export function noteFallback(): void {
+  if (noted || nativeAvailable || !isMainThread) return;
+  noted = true;
+  const how =
+    process.env.PAGEWISE_NATIVE === '0'
+      ? ''
+      : '; to build it, install python3, make and a C++ compiler and run `npm rebuild pagewise` in your project';
+  process.stderr.write(`pagewise: ${nativeLoadError?.message}; using the portable JavaScript fallback (reads instead of mmap, slower)${how}\n`);
 }
 
 const require = createRequire(import.meta.url);
-/** The loaded addon. */
-export const native: NativeBinding = require(findAddon()) as NativeBinding;
-/** Whether the native addon loaded: mappings (and native kernels on libuv's threadpool) are available. */
-export const nativeAvailable: boolean = true;
+const loaded = loadAddon();
+/** Whether the native addon loaded. Without it, nothing can be mapped: read files with positional reads instead. */
+export const nativeAvailable: boolean = loaded.binding !== undefined;
+/** Why the addon did not load (code ERR_PAGEWISE_NO_ADDON, the original error as `cause`), or undefined. */
+export const nativeLoadError: PagewiseError | undefined = loaded.error;
+/**
+ * The addon, or where it did not load its JavaScript stand-in: the same byte
+ * kernels (`kernelFlavor()` is 'js'), and mapping functions that throw
+ * ERR_PAGEWISE_NO_ADDON.
+ */
+export const native: NativeBinding = loaded.binding ?? fallbackBinding(loaded.error, noteFallback);
 /** The system page size in bytes. */
 export const PAGE_SIZE: number = native.pageSize();

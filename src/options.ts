@@ -5,25 +5,26 @@
  */
 import { availableParallelism } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
-import type { Writable } from 'node:stream';
 import { serialize } from 'node:v8';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
-import type { AdviceMode, Progress, ReleasePolicy, Split } from './types.js';
+import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy, Split, WritableLike } from './types.js';
 
-/** Whether `value` is a Node Writable (or shaped like one: write, end, on, once). */
-export function isWritable(value: unknown): value is Writable {
+/** Whether `value` is a Node Writable (or shaped like one: write, end, on, once, off). */
+export function isWritable(value: unknown): value is WritableLike {
+  const w = value as Record<string, unknown> | null;
   return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as Writable).write === 'function' &&
-    typeof (value as Writable).end === 'function' &&
-    typeof (value as Writable).on === 'function' &&
-    typeof (value as Writable).once === 'function'
+    w !== null &&
+    typeof w === 'object' &&
+    typeof w.write === 'function' &&
+    typeof w.end === 'function' &&
+    typeof w.on === 'function' &&
+    typeof w.once === 'function' &&
+    typeof w.off === 'function'
   );
 }
 
-/** Options of `mapReduce` and `runJob`. */
-export interface MapReduceOptions {
+/** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
+export interface MapReduceOptions<P = unknown> {
   /** Worker threads; default `os.availableParallelism()`. */
   threads?: number;
   /** Bytes per chunk: a page multiple, or `'64KiB'`, `'8MiB'`, `'1GiB'`, or `'auto'` (default). */
@@ -33,9 +34,9 @@ export interface MapReduceOptions {
   /** Most files mapped at once when several are given; default 16. */
   maxOpenFiles?: number;
   /** Passed to the job's `init(params)` and `map`'s `info.params`. Must be structured-cloneable. */
-  params?: unknown;
-  /** Cancels the run: it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
-  signal?: AbortSignal;
+  params?: P;
+  /** Cancels the run (an `AbortSignal`): it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
+  signal?: AbortSignalLike;
   /** Called about every 100 ms and once at the end. */
   onProgress?: (progress: Progress) => void;
   /**
@@ -79,7 +80,7 @@ export interface MapReduceOptions {
    * order, with its backpressure (it is ended when the run succeeds, unless
    * it is process.stdout or process.stderr).
    */
-  output?: string | Writable;
+  output?: string | WritableLike;
   /**
    * Map the inputs read-write and give `map` writable views: the job updates
    * records in place. Each chunk's pages are flushed (msync) before it counts
@@ -97,7 +98,7 @@ export interface ResolvedOptions {
   explicitMaxRecordLength: boolean;
   maxOpenFiles: number;
   params: unknown;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   onProgress?: (progress: Progress) => void;
   onMerged?: (acc: unknown) => void;
   release: ReleasePolicy;
@@ -108,7 +109,7 @@ export interface ResolvedOptions {
   memoryBudget?: number;
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
-  output?: string | Writable;
+  output?: string | WritableLike;
   inPlace: boolean;
   internal: InternalOptions;
 }
@@ -228,7 +229,7 @@ function editDistance(a: string, b: string): number {
  * Checks every option of a run and fills in defaults.
  * @throws ERR_PAGEWISE_INVALID_OPTION (a TypeError-like PagewiseError naming the option).
  */
-export function resolveOptions(options: MapReduceOptions | undefined, pageSize: number): ResolvedOptions {
+export function resolveOptions(options: MapReduceOptions<unknown> | undefined, pageSize: number): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
   const o = options;

@@ -252,15 +252,20 @@ describe('views in worker threads', () => {
 });
 
 describe('views inside jobs', () => {
-  it("zero copy: a byte written to the file during map shows through map's own view", async () => {
+  it("zero copy: a byte written to the file during map shows through map's own view (and the run fails: the file changed)", async () => {
     const content = randomBytes(9, 4 * PAGE + 500);
     const path = writeFile(dir, 'job-zero-copy.bin', content);
-    const seen = await pagewise.mapReduce<{ index: number; position: number; before: number; wrote: number; after: number }[]>(
-      path,
-      job('zero-copy.mjs'),
-      { threads: 1, chunkSize: PAGE },
-    );
-    expect(seen.map((s) => s.index)).toEqual([0, 1, 2, 3, 4]);
+    const log = join(dir, 'job-zero-copy.log');
+    await expect(pagewise.mapReduce(path, job('zero-copy.mjs'), { threads: 1, chunkSize: PAGE, params: { log } })).rejects.toMatchObject({
+      code: 'ERR_PAGEWISE_FILE_CHANGED',
+    });
+    const seen = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { index: number; position: number; before: number; wrote: number; after: number });
+    // The change is seen at the first chunk's end; that chunk's view showed the write.
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(seen[0].index).toBe(0);
     const now = readFileSync(path);
     for (const s of seen) {
       expect(s.before).toBe(content[s.position]);

@@ -29,6 +29,7 @@ import {
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCodes, PagewiseError, SystemError, toPagewiseError } from '../errors.js';
+import type { AbortSignalLike } from '../types.js';
 
 /** What every temporary's name holds after the target's name. */
 export const TEMPORARY_MARK = '.pagewise-tmp-';
@@ -105,7 +106,7 @@ export function removeStaleTemporaries(target: string): string[] {
  * link at `path` points to (the link stays a link to the new content, as
  * `cp` and `>` leave it; `sed -i` would replace the link).
  */
-export function resolveTarget(path: string): { target: string; stats: Stats | undefined } {
+function resolveTarget(path: string): { target: string; stats: Stats | undefined } {
   const absolute = resolve(path);
   let link: Stats;
   try {
@@ -251,7 +252,7 @@ export class AtomicFile {
    * it was; an error of the directory's fsync comes after the rename (the
    * new content is in place but may not survive a power loss).
    */
-  async commit(signal?: AbortSignal): Promise<void> {
+  async commit(signal?: AbortSignalLike): Promise<void> {
     if (this.#state !== 'open') throw new PagewiseError(ErrorCodes.CLOSED, `the temporary of '${this.path}' is ${this.#state}`, { path: this.path });
     this.#state = 'committing';
     try {

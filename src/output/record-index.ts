@@ -9,6 +9,7 @@ import { builtinJobs } from '../jobs/index.js';
 import { MappedFile } from '../mapped-file.js';
 import { INTERNAL, MAX_VIEW_LENGTH, type MapReduceOptions } from '../options.js';
 import { runJob, type RunReport } from '../run/pipeline.js';
+import type { IndexAcc, IndexParams } from '../jobs/index-records.js';
 import type { Split } from '../types.js';
 
 /** Bytes per window of a file too large for one view (and a multiple of any page size). */
@@ -208,7 +209,7 @@ export class RecordIndex {
 }
 
 /** Options of `buildIndex`: the run's, plus the record kind. */
-export interface BuildIndexOptions extends Omit<MapReduceOptions, 'output'> {
+export interface BuildIndexOptions extends Omit<MapReduceOptions, 'output' | 'params'> {
   /** Where the index goes; default `dataPath + '.idx'`. */
   output?: string;
   /** Records end with this byte (default 0x0a), or are `recordSize` bytes each. */
@@ -221,7 +222,7 @@ export interface BuildIndexOptions extends Omit<MapReduceOptions, 'output'> {
  * u64), in parallel and atomically; resolves with the number of records.
  * @throws what `runJob` throws.
  */
-export async function buildIndex(dataPath: string, options: BuildIndexOptions = {}): Promise<RunReport<{ records: number }>> {
+export async function buildIndex(dataPath: string, options: BuildIndexOptions = {}): Promise<RunReport<IndexAcc>> {
   const { terminator, recordSize, output, ...rest } = options;
   if (terminator !== undefined && (!Number.isInteger(terminator) || terminator < 0 || terminator > 255)) {
     throw new InvalidOptionError('options.terminator', 'a byte (0-255)', terminator);
@@ -230,10 +231,10 @@ export async function buildIndex(dataPath: string, options: BuildIndexOptions = 
     throw new InvalidOptionError('options.recordSize', 'a positive integer', recordSize);
   }
   const split: Split = recordSize !== undefined ? { recordSize } : terminator === undefined || terminator === 0x0a ? 'lines' : { delimiter: terminator };
-  return runJob<{ records: number }>(dataPath, builtinJobs.index, {
+  return runJob(dataPath, builtinJobs.index, {
     ...rest,
     params: { terminator, recordSize },
     output: output ?? `${dataPath}.idx`,
     [INTERNAL]: { ...((rest as Record<symbol, object | undefined>)[INTERNAL] ?? {}), split },
-  } as MapReduceOptions);
+  } as MapReduceOptions<IndexParams>);
 }

@@ -17,6 +17,7 @@ import type { Writable } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
 import { wakeAll } from '../run/control.js';
 import type { OutputRef } from '../run/messages.js';
+import type { AbortSignalLike } from '../types.js';
 import type { AtomicFile } from './atomic.js';
 import { CONSUMED, createTable, publishSize, tableChunks, tableEnd, type OutputTable } from './table.js';
 import type { OutputTarget } from './target.js';
@@ -59,7 +60,7 @@ export interface OutputSink {
   group(chunks: number, control: Int32Array): OutputGroup;
   sequential(): SequentialWriter;
   /** Makes the output final: rename over the target, or end the stream and wait until it is flushed. */
-  commit(signal?: AbortSignal): Promise<void>;
+  commit(signal?: AbortSignalLike): Promise<void>;
   /** Removes the temporary (file) or stops writing (stream); never throws. */
   abort(): Promise<void>;
 }
@@ -135,7 +136,7 @@ class PositionalSink implements OutputSink {
     };
   }
 
-  commit(signal?: AbortSignal): Promise<void> {
+  commit(signal?: AbortSignalLike): Promise<void> {
     return this.file.commit(signal);
   }
 

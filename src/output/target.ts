@@ -10,6 +10,7 @@ import { constants, createWriteStream, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
+import type { AbortSignalLike, WritableLike } from '../types.js';
 import { AtomicFile } from './atomic.js';
 
 export type OutputTarget =
@@ -34,7 +35,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * ENXIO while no reader has it open, so the open is retried on a timer (a
  * signal still ends the run), then written through the event loop.
  */
-async function openFifo(path: string, signal: AbortSignal | undefined): Promise<Socket> {
+async function openFifo(path: string, signal: AbortSignalLike | undefined): Promise<Socket> {
   for (;;) {
     if (signal?.aborted) throw new PagewiseError(ErrorCodes.ABORTED, 'the run was aborted', { cause: signal.reason });
     try {
@@ -53,9 +54,11 @@ async function openFifo(path: string, signal: AbortSignal | undefined): Promise<
  * ERR_PAGEWISE_NOT_REGULAR_FILE for a socket or a block device;
  * ERR_PAGEWISE_ABORTED when `signal` fires while a FIFO waits for a reader.
  */
-export async function openTarget(output: string | Writable, signal?: AbortSignal): Promise<OutputTarget> {
+export async function openTarget(output: string | WritableLike, signal?: AbortSignalLike): Promise<OutputTarget> {
   if (typeof output !== 'string') {
-    return { kind: 'stream', stream: output, end: output !== process.stdout && output !== process.stderr, owned: false, label: 'a Writable' };
+    // Any stream.Writable; what is used of it is WritableLike's.
+    const stream = output as unknown as Writable;
+    return { kind: 'stream', stream, end: stream !== process.stdout && stream !== process.stderr, owned: false, label: 'a Writable' };
   }
   if (STDOUT_PATHS.has(output)) return { kind: 'stream', stream: process.stdout, end: false, owned: false, label: 'standard output' };
   let stats;

@@ -4,9 +4,9 @@
  * order, finish, and report. Every executor goes through here; none of them
  * opens files, stops workers or builds the result on its own.
  */
-import { statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { ErrorCodes, PagewiseError, fileChangedError, toPagewiseError } from '../errors.js';
+import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
 import { openWritable } from '../output/in-place.js';
 import { createSink, type OutputSink } from '../output/sink.js';
 import { openTarget } from '../output/target.js';
@@ -17,7 +17,7 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { ReleasePolicy } from '../types.js';
+import type { AbortSignalLike, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
@@ -26,6 +26,7 @@ import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
 import { ProgressMeter, Reducer, throwIfAborted } from './reducer.js';
+import { checkFileIntact } from './chunk.js';
 
 /** What one run did and how it went. */
 export interface RunStats {
@@ -90,76 +91,83 @@ function refuseMmapForTests(path: string): void {
   throw error;
 }
 
-function identityOf(path: string): FileIdentity {
-  const s = statSync(path, { bigint: true });
-  return { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-}
-
 /** Opens one input read in chunks; undefined when its mapping is refused (it is then read as a stream). */
 function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileRef | undefined {
-  let mappingId = -1;
-  let size = input.size!;
-  if (input.kind === 'map') {
-    let info;
-    try {
-      refuseMmapForTests(input.path);
-      info = plan.inPlace ? openWritable(input.path) : native.open(input.path);
-    } catch (error) {
-      const e = toPagewiseError(error);
-      // In place, a file that cannot be mapped cannot be written: no fallback.
-      if (e.syscall === 'mmap' && !mmapOnly && !plan.inPlace) return undefined;
-      throw e;
-    }
-    mappingId = info.id;
-    size = info.size;
-  }
-  let identity: FileIdentity;
+  let fd: number;
   try {
-    identity = identityOf(input.path);
+    fd = openSync(input.path, 'r');
   } catch (error) {
-    if (mappingId >= 0) native.close(mappingId);
     throw toPagewiseError(error);
   }
-  identity.size = size;
-  if (plan.inPlace) {
-    // The run's own writes move the file's times: only its size and inode say it changed.
-    delete identity.mtimeNs;
-    delete identity.ctimeNs;
+  let mappingId = -1;
+  try {
+    const s = fstatSync(fd, { bigint: true });
+    const identity: FileIdentity = { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+    if (input.kind === 'map') {
+      try {
+        refuseMmapForTests(input.path);
+        const info = plan.inPlace ? openWritable(input.path) : native.open(input.path);
+        mappingId = info.id;
+        identity.size = info.size;
+      } catch (error) {
+        const e = toPagewiseError(error);
+        // In place, a file that cannot be mapped cannot be written: no fallback.
+        if (e.syscall === 'mmap' && !mmapOnly && !plan.inPlace) {
+          closeSync(fd);
+          return undefined;
+        }
+        throw e;
+      }
+    }
+    if (plan.inPlace) {
+      // The run's own writes move the file's times: only its size and inode say it changed.
+      delete identity.mtimeNs;
+      delete identity.ctimeNs;
+    }
+    const size = identity.size;
+    const { first, count: chunks } = spanChunks(plan, size);
+    const ref: FileRef = {
+      fileIndex: input.index,
+      path: input.path,
+      source: input.kind === 'map' ? 'map' : 'pread',
+      mappingId,
+      fd,
+      size,
+      firstChunk: first,
+      chunks,
+      identity,
+    };
+    if (plan.inPlace) ref.writable = true;
+    if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
+    if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
+    if (ref.source === 'map' && size > 0) {
+      const advice = plan.advice === 'hugepage' ? Madvise.hugepage : Madvise[plan.advice];
+      native.advise(mappingId, 0, size, advice);
+      if (plan.advice === 'hugepage') native.advise(mappingId, 0, size, Madvise.sequential);
+    }
+    return ref;
+  } catch (error) {
+    if (mappingId >= 0) native.close(mappingId);
+    closeSync(fd);
+    throw toPagewiseError(error);
   }
-  const { first, count: chunks } = spanChunks(plan, size);
-  const ref: FileRef = { fileIndex: input.index, path: input.path, source: input.kind === 'map' ? 'map' : 'pread', mappingId, size, firstChunk: first, chunks, identity };
-  if (plan.inPlace) ref.writable = true;
-  if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
-  if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
-  if (ref.source === 'map' && size > 0) {
-    const advice = plan.advice === 'hugepage' ? Madvise.hugepage : Madvise[plan.advice];
-    native.advise(mappingId, 0, size, advice);
-    if (plan.advice === 'hugepage') native.advise(mappingId, 0, size, Madvise.sequential);
-  }
-  return ref;
 }
 
 function closeFiles(files: FileRef[], plan: RunPlan): void {
   for (const f of files) {
-    if (f.source !== 'map') continue;
-    // Workers evict behind each chunk; what a late boundary read or the
-    // kernel's readahead brought back after the last chunk goes here.
-    if (plan.release === 'evict' && f.size > 0) native.fadvise(f.mappingId, 0, f.size, Fadvise.dontneed);
-    native.close(f.mappingId);
+    if (f.source === 'map') {
+      // Workers evict behind each chunk; what a late boundary read or the
+      // kernel's readahead brought back after the last chunk goes here.
+      if (plan.release === 'evict' && f.size > 0) native.fadvise(f.mappingId, 0, f.size, Fadvise.dontneed);
+      native.close(f.mappingId);
+    }
+    closeSync(f.fd);
   }
   files.length = 0;
 }
 
 function checkIntact(f: FileRef): void {
-  const now =
-    f.source === 'map'
-      ? native.state(f.mappingId)
-      : (() => {
-          const s = identityOf(f.path);
-          return { currentSize: s.size, faults: 0, ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-        })();
-  const error = fileChangedError(f.path, f.identity, now);
-  if (error !== undefined) throw error;
+  checkFileIntact(f, f.source === 'map' ? native.faults(f.mappingId) : 0);
 }
 
 function executorFor(run: Run, files: FileRef[]): Executor {
@@ -234,8 +242,8 @@ function settingsOf(planned: PlannedRun): ChunkSettings {
 }
 
 /** A signal that fires when any of `signals` does (AbortSignal.any is Node 20.3+). */
-function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
-  const given = signals.filter((s): s is AbortSignal => s !== undefined);
+function anySignal(signals: (AbortSignalLike | undefined)[]): AbortSignalLike | undefined {
+  const given = signals.filter((s): s is AbortSignalLike => s !== undefined);
   if (given.length <= 1) return given[0];
   const controller = new AbortController();
   for (const s of given) {
@@ -359,7 +367,11 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
  * const { result, stats } = await runJob('big.log', './count-errors.mjs', { chunkSize: '8MiB' });
  * ```
  */
-export async function runJob<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunReport<R>> {
+export async function runJob<J = unknown>(
+  input: string | readonly string[],
+  job: JobRef<J>,
+  options?: MapReduceOptions<ParamsOf<J>>,
+): Promise<RunReport<ResultOf<J>>> {
   const startedAt = performance.now();
   const cpuStart = process.cpuUsage();
   const usageStart = process.resourceUsage();
@@ -368,7 +380,7 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
   throwIfAborted(options?.signal);
   const planned = await planRun(input, job, options);
   throwIfAborted(planned.options.signal);
-  return execute<R>(planned, startedAt, cpuStart, usageStart);
+  return execute<ResultOf<J>>(planned, startedAt, cpuStart, usageStart);
 }
 
 /** What `runJobStream` returns: the run's output as an async iterable, and its report. */
@@ -398,13 +410,13 @@ const STREAM_HIGH_WATER = 8 << 20;
  * const { stats } = await run.report;
  * ```
  */
-export function runJobStream<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): JobStream<R> {
+export function runJobStream<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): JobStream<ResultOf<J>> {
   const stream = new PassThrough({ highWaterMark: STREAM_HIGH_WATER });
-  let report: Promise<RunReport<R>>;
+  let report: Promise<RunReport<ResultOf<J>>>;
   if (options?.output !== undefined) {
     report = Promise.reject(new PagewiseError(ErrorCodes.INVALID_OPTION, 'runJobStream gives the output itself: drop options.output (or use runJob)', { option: 'options.output' }));
   } else {
-    report = runJob<R>(input, job, { ...options, output: stream });
+    report = runJob<J>(input, job, { ...options, output: stream });
   }
   // The loop learns of a failure through the stream (its iterator rethrows
   // it), and `report` need not be awaited: neither may go unhandled.
@@ -426,8 +438,8 @@ export function runJobStream<R = unknown>(input: string | readonly string[], job
  * const lines = await mapReduce('big.log', new URL('./count-lines.mjs', import.meta.url));
  * ```
  */
-export async function mapReduce<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<R> {
-  return (await runJob<R>(input, job, options)).result;
+export async function mapReduce<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<ResultOf<J>> {
+  return (await runJob<J>(input, job, options)).result;
 }
 
 /**
@@ -436,7 +448,7 @@ export async function mapReduce<R = unknown>(input: string | readonly string[], 
  * policy and prefetch (`pagewise --explain`).
  * @throws what `runJob` throws before it reads (see `runJob`).
  */
-export async function planJob(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunPlan> {
+export async function planJob<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<RunPlan> {
   return (await planRun(input, job, options)).plan;
 }
 
