@@ -3,7 +3,6 @@
  * only, so a worker can import it without pulling in the library; internal
  * (not exported from the package).
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { ReleasePolicy, Split } from '../types.js';
 
 /** What a thread that reads chunks needs to know of the run's plan. */
@@ -110,8 +109,12 @@ export type OutputRef =
       state: Int32Array;
       /** A drain's worker posts chunk g only once g < consumed + window. */
       window: number;
-      /** A drain's channel to the main thread (one per task). */
-      port?: MessagePort;
+      /**
+       * A drain's channel to the main thread (one per task): a
+       * worker_threads MessagePort, typed by what the worker uses of it so
+       * the declarations need no Node types.
+       */
+      port?: { postMessage(value: unknown, transferList?: readonly ArrayBuffer[]): void };
     };
 
 /** Ordered mode: process one chunk, return its partial accumulator. */
