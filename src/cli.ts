@@ -194,6 +194,7 @@ function formatRunStats(s: RunStats): string {
       `peak rss         ${formatBytes(s.peakRssBytes)}`,
       `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
       `release          ${s.release} (${s.releaseReason})`,
+      ...(s.output === undefined ? [] : [`output           ${s.output.bytes} bytes (${formatBytes(s.output.bytes)}) to ${s.output.target}`]),
     ].join('\n') + '\n'
   );
 }

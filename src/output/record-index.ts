@@ -26,6 +26,11 @@ class Windows {
     this.#whole = file.size === 0 ? new Uint8Array(0) : file.size <= MAX_VIEW_LENGTH ? file.view(0, file.size) : undefined;
   }
 
+  /** The one view of the whole file, when it fits in one. */
+  get whole(): Uint8Array | undefined {
+    return this.#whole;
+  }
+
   /** `[start, end)` without a copy: a slice of a window, or its own view when it crosses one. */
   bytes(start: number, end: number): Uint8Array {
     if (this.#whole !== undefined) return this.#whole.subarray(start, end);
@@ -67,6 +72,7 @@ export function comparePrefix(record: Uint8Array, key: Uint8Array): number {
 
 const encoder = new TextEncoder();
 const TWO_32 = 4294967296;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 // Node 20.4+ and every Node 22/24 have Symbol.dispose; an older 20.x gets the symbol its polyfills agree on.
 const disposeSymbol: typeof Symbol.dispose = (Symbol as { dispose?: typeof Symbol.dispose }).dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
@@ -89,14 +95,21 @@ export class RecordIndex {
   readonly #data: Windows;
   readonly #index: Windows;
   readonly #terminator: number;
+  /** The index as 32-bit words (little-endian hosts, an index in one view): offsets read without a slice. */
+  readonly #words: Uint32Array | undefined;
+  /** The data file in one view, when it fits. */
+  readonly #bytes: Uint8Array | undefined;
   #closed = false;
 
   private constructor(data: MappedFile, index: MappedFile, terminator: number) {
     this.size = data.size;
-    this.count = index.size / 8;
+    this.count = Math.floor(index.size / 8);
     this.#data = new Windows(data);
     this.#index = new Windows(index);
     this.#terminator = terminator;
+    this.#bytes = this.#data.whole;
+    const words = this.#index.whole;
+    this.#words = words !== undefined && LITTLE_ENDIAN && words.byteOffset % 4 === 0 ? new Uint32Array(words.buffer, words.byteOffset, this.count * 2) : undefined;
   }
 
   /**
@@ -137,10 +150,13 @@ export class RecordIndex {
 
   #check(i: number): void {
     if (this.#closed) throw new PagewiseError(ErrorCodes.CLOSED, 'the record index is closed');
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new InvalidOptionError('i', `an integer from 0 to ${this.count - 1}`, i);
+    // `i >>> 0 === i` is the fast test for most indexes; counts past 2^32 take the long one.
+    if (!((i >>> 0 === i || Number.isInteger(i)) && i >= 0 && i < this.count)) throw new InvalidOptionError('i', `an integer from 0 to ${this.count - 1}`, i);
   }
 
   #offset(i: number): number {
+    const w = this.#words;
+    if (w !== undefined) return w[2 * i] + w[2 * i + 1] * TWO_32;
     const b = this.#index.bytes(i * 8, i * 8 + 8);
     return (b[0] | (b[1] << 8) | (b[2] << 16)) + b[3] * 0x1000000 + (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) * TWO_32;
   }
@@ -162,6 +178,8 @@ export class RecordIndex {
     const start = this.#offset(i);
     const end = i + 1 < this.count ? this.#offset(i + 1) : this.size;
     if (end <= start || end > this.size) throw this.#bad(`offsets ${start} and ${end} of records ${i} and ${i + 1} are out of order`);
+    const whole = this.#bytes;
+    if (whole !== undefined) return whole.subarray(start, this.#terminator >= 0 && whole[end - 1] === this.#terminator ? end - 1 : end);
     const bytes = this.#data.bytes(start, end);
     return this.#terminator >= 0 && bytes[bytes.length - 1] === this.#terminator ? bytes.subarray(0, bytes.length - 1) : bytes;
   }
