@@ -422,9 +422,12 @@ const setUps = new Map<string, { tables: Tables; start: Int32Array }>();
 
 const POOL = 4096;
 
+let blockBuffer = Buffer.allocUnsafe(0);
+
 /**
- * Block `index` of a file: rows [index x blockRows, ...) formatted, as bytes.
- * Runs in the workers (a ProduceTask names this module).
+ * Block `index` of a file: rows [index x blockRows, ...) formatted, as bytes
+ * valid until the next call on this thread. Runs in the workers (a
+ * ProduceTask names this module).
  */
 export function produce(params: BlockParams, index: number): Uint8Array {
   const { rows, stations, seed, blockRows } = params;
@@ -440,8 +443,12 @@ export function produce(params: BlockParams, index: number): Uint8Array {
   const st: State = { rng: jump(base.start, 2 * first), pool: new Uint32Array(POOL), next: POOL, spare: 0, haveSpare: false };
   let longest = 0;
   for (let s = 0; s < base.tables.n; s++) longest = Math.max(longest, base.tables.nameLen[s]);
-  // Each row is at most its name, `-99.9` and a newline; SLACK for the words written past the end.
-  const buf = Buffer.allocUnsafe(count * (longest + 6) + SLACK);
+  // Each row is at most its name, `-99.9` and a newline; SLACK for the words
+  // written past the end. One buffer per thread, reused: a fresh one per block
+  // costs its page faults (the bytes are written out before the next block).
+  const need = count * (longest + 6) + SLACK;
+  if (blockBuffer.length < need) blockBuffer = Buffer.allocUnsafe(need);
+  const buf = blockBuffer;
   const [done, used] = fillBlock(base.tables, st, buf, count);
   if (done !== count) throw new Error(`gen: block ${index} formatted ${done} of ${count} rows`);
   return buf.subarray(0, used);

@@ -130,7 +130,7 @@ async function runProduce(task: ProduceTask): Promise<TaskReply> {
   const writer = chunkWriter(task.output, task.control)!;
   try {
     writer.begin(seq);
-    writer.write(produce(task.params, seq));
+    writer.writeOwned(produce(task.params, seq));
     const placed = await writer.end();
     return placed.ok ? { ok: true, partial: undefined, bytes: 0, chunks: 1, seq, output: placed.reply, written: placed.bytes } : STOPPED;
   } finally {

@@ -49,7 +49,7 @@ const encoder = new TextEncoder();
 
 /** A growable byte buffer for one chunk's writes, reused from chunk to chunk. */
 class ByteBuffer {
-  bytes = new Uint8Array(64 << 10);
+  bytes: Uint8Array = new Uint8Array(64 << 10);
   length = 0;
 
   #reserve(more: number): void {
@@ -76,9 +76,27 @@ class ByteBuffer {
     this.length += data.length;
   }
 
+  /**
+   * Holds `bytes` itself instead of a copy, when nothing is buffered: the
+   * caller promises not to change them until the chunk ends (a producer's
+   * block). Otherwise appends a copy.
+   */
+  adopt(bytes: Uint8Array): void {
+    if (this.length > 0) return this.append(bytes);
+    this.#own = this.bytes;
+    this.bytes = bytes;
+    this.length = bytes.length;
+  }
+
+  #own: Uint8Array | undefined;
+
   /** Keeps the buffer, forgets its content; a very large one is dropped so one big chunk does not pin its memory. */
   clear(): void {
     this.length = 0;
+    if (this.#own !== undefined) {
+      this.bytes = this.#own;
+      this.#own = undefined;
+    }
     if (this.bytes.length > 64 << 20) this.bytes = new Uint8Array(64 << 10);
   }
 }
@@ -97,6 +115,8 @@ export interface ChunkWriter {
   begin(seq: number): void;
   /** `info.write` for the current chunk. */
   readonly write: (data: OutputData) => void;
+  /** Writes `bytes` without copying them; they must not change until `end()` returns. */
+  writeOwned(bytes: Uint8Array): void;
   /**
    * Ends the current chunk: publishes its size and writes it at its offset
    * (positional), posts it (forward drain) or returns it for the reply
@@ -158,6 +178,10 @@ class PositionalWriter implements ChunkWriter {
     this.#buffer.clear();
   }
 
+  writeOwned(bytes: Uint8Array): void {
+    this.#buffer.adopt(bytes);
+  }
+
   async end(): Promise<{ ok: boolean; bytes: number }> {
     const seq = this.#seq;
     const bytes = this.#written + this.#buffer.length;
@@ -196,6 +220,11 @@ class ForwardWriter implements ChunkWriter {
   begin(seq: number): void {
     this.#seq = seq;
     this.#buffer.clear();
+  }
+
+  writeOwned(bytes: Uint8Array): void {
+    // Copied anyway when it leaves (end): adopting saves the first copy.
+    this.#buffer.adopt(bytes);
   }
 
   async end(): Promise<{ ok: boolean; bytes: number; reply?: Uint8Array }> {
