@@ -187,6 +187,23 @@ describe('what is held and what is refused', () => {
     }
   }, 60_000);
 
+  it('runs writing at the same time on the shared pool each get their own bytes; a failing one does not stop the others', async () => {
+    const expected = reference([file], 'tag');
+    const outs = [outPath(), outPath(), outPath()];
+    const failing = outPath();
+    writeFileSync(failing, 'old');
+    const runs = [
+      ...outs.map((out, n) =>
+        pagewise.runJob(file, n === 1 ? WRITE_COMMUTATIVE : WRITE, { chunkSize: 4096, threads: 2, params: { mode: 'tag' }, output: out }),
+      ),
+      pagewise.runJob(file, job('write-slow.mjs'), { chunkSize: 4096, threads: 2, params: { msPer64k: 0, throwAfter: 100_000 }, output: failing }),
+    ];
+    const settled = await Promise.allSettled(runs);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    for (const out of outs) expect(readFileSync(out).equals(expected), out).toBe(true);
+    expect(readFileSync(failing, 'utf8')).toBe('old');
+  }, 60_000);
+
   it('info.write without an output fails with ERR_PAGEWISE_NO_OUTPUT, on every path', async () => {
     for (const { job: jobPath, options } of Object.values(PATHS)) {
       await expect(pagewise.runJob(file, jobPath, { ...options, threads: 2, params: { mode: 'tag' } } as never)).rejects.toMatchObject({ code: 'ERR_PAGEWISE_NO_OUTPUT' });
