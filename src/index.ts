@@ -7,7 +7,7 @@ export { shutdown } from './run/shutdown.js';
 export { describePlan, type RunPlan, type ExecutorName } from './plan/plan.js';
 export type { PlannedInput, InputKind } from './plan/inputs.js';
 export { defineJob, jobRef, loadJob, type JobRef } from './job.js';
-export { MappedFile } from './mapped-file.js';
+export { MappedFile, type OpenOptions, type CreateOptions } from './mapped-file.js';
 export { RecordIndex, buildIndex, comparePrefix, type RecordIndexOptions, type BuildIndexOptions } from './output/record-index.js';
 export { parseSize, formatBytes, type MapReduceOptions } from './options.js';
 export { planChunks, resolveChunk, resolveCut, chunkCount, autoChunkSize, bufferFinder, type ChunkRange, type ByteFinder } from './plan/chunks.js';

@@ -12,27 +12,74 @@ import { isMainThread } from 'node:worker_threads';
 import { ErrorCodes, PagewiseError } from './errors.js';
 import { fallbackBinding } from './native-fallback.js';
 
+/** What `open` and `create` return. */
 export interface MappingInfo {
   id: number;
   size: number;
   dev: number;
   ino: number;
   opens: number;
+  /** A writable mapping (`open(path, true)`, `create`): never shared with read-only handles. */
+  writable: boolean;
+  /** The file's mtime and ctime when it was mapped, in nanoseconds. */
+  mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
+/** What `state` returns: the file as fstat on the mapping's fd sees it now. */
 export interface MappingState {
+  /** The mapping's length (the size at open, or at the last resize). */
   size: number;
   currentSize: number;
+  /** Pages past the file's end read (or written) as zeros, in the mapping and all its views. */
   faults: number;
   views: number;
   opens: number;
+  dev: number;
+  ino: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+export type MadviseName = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'populateRead' | 'hugepage';
+export type FadviseName = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'noreuse';
+export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8';
+
+/** The addon's tables, defined once in C++: name -> the number its functions take. */
+export interface NativeConstants {
+  madvise: Readonly<Record<MadviseName, number>>;
+  fadvise: Readonly<Record<FadviseName, number>>;
+  scanOps: Readonly<Record<ScanOpName, number>>;
+}
+
+/** Entry points for tests and measurements only: present when PAGEWISE_TEST_HOOKS=1 at load. */
+export interface NativeTesting {
+  /** The most scans that read through `gate` at once so far. */
+  gateMostActive(gate: ScanGate): number;
+  /** Fault slots in use, and the limit; `limit` sets it (0: the default). */
+  faultSlots(limit?: number): { inUse: number; limit: number };
+  /** A view that is a slice of the shared read-only mapping (the design before per-view mappings). */
+  sliceView(id: number, offset: number, length: number): Uint8Array;
+  /** Detaches any buffer, unchecked (for sliceView's views). */
+  detachAny(view: ArrayBufferView | ArrayBuffer): void;
+  /** One SharedArrayBuffer over the whole shared mapping (Node 24.16+). */
+  sharedBuffer(id: number): SharedArrayBuffer;
 }
 
 export interface NativeBinding {
-  open(path: string): MappingInfo;
+  /** Maps a regular file whole: read-only (shared with this process's other handles of the unchanged file) or, with `write`, read-write of its own. */
+  open(path: string, write?: boolean): MappingInfo;
+  /** Creates a file of `size` bytes with its space reserved (posix_fallocate) and maps it writable. */
+  create(path: string, size: number, overwrite?: boolean): MappingInfo;
   close(id: number): boolean;
+  /** A view over a mapping of its own: copy-on-write for a read-only file, shared for a writable one. */
   view(id: number, offset: number, length: number): Uint8Array;
-  detach(view: Uint8Array): void;
+  /** Empties and unmaps a view made by `view`; ERR_PAGEWISE_NOT_A_VIEW for any other buffer. */
+  detach(view: ArrayBufferView | ArrayBuffer): void;
+  /** msync(MS_SYNC) of the pages covering the range of a writable mapping. */
+  flush(id: number, offset: number, length: number): void;
+  /** Grows or shrinks a writable file and remaps it, detaching this thread's views of it first. */
+  resize(id: number, size: number): void;
   advise(id: number, offset: number, length: number, advice: number, step?: number): number;
   fadvise(id: number, offset: number, length: number, advice: number): number;
   residency(id: number, offset: number, length: number): { resident: number; pages: number };
@@ -45,25 +92,31 @@ export interface NativeBinding {
   indexOf(bytes: Uint8Array, needle: Uint8Array, from?: number, end?: number): number;
   countLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number): number;
   countWords(bytes: Uint8Array): number;
+  /** GNU wc 9.1's lines, words and characters in C.UTF-8, in one pass (see docs/decisions.md, wc). */
+  countWcUtf8(bytes: Uint8Array): { lines: number; words: number; chars: number };
+  countWordsUtf8(bytes: Uint8Array): number;
+  countCharsUtf8(bytes: Uint8Array): number;
+  /** A chunk's quote count and first newline at even and odd quote parity (-1: none). */
+  csvChunkSummary(bytes: Uint8Array, quote?: number): { quotes: number; firstNewlineEven: number; firstNewlineOdd: number };
+  /** The first record start at or after `from` (at least 1), given the parity at the array's start; -1 if none. */
+  csvRecordStart(bytes: Uint8Array, quote: number, odd: boolean, from: number): number;
+  /** Newlines outside quotes, given the parity at the array's start. */
+  csvCountRecords(bytes: Uint8Array, quote: number, odd: boolean): number;
+  /** The first malformed quote in whole records (`kind` 0: none), with its offset. */
+  csvCheckQuotes(bytes: Uint8Array, quote?: number, delimiter?: number): { offset: number; kind: number };
+  /** Where the UTF-8 class table comes from, e.g. 'glibc 2.36 C.UTF-8 (Unicode 14.0.0)'. */
+  utf8TableSource(): string;
   /**
    * Runs byte kernels over [offset, offset + length) of a mapping on libuv's
-   * threadpool; resolves with one count per op. op 0: count `byte`; 1: count
-   * records ended by `byte` that contain `needle`; 2: count words. With
-   * `drop`, the pool thread then drops the range's page-table entries
-   * (MADV_DONTNEED: the pages stay in the page cache).
+   * threadpool; resolves with one count per op (`op`: a `ScanOps` value).
+   * countByte: count `byte`; countRecordsContaining: count records ended by
+   * `byte` that contain `needle`; countWords. With `drop`, the pool thread
+   * then drops the range's page-table entries (MADV_DONTNEED: the pages stay
+   * in the page cache).
    */
-  scan(
-    id: number,
-    offset: number,
-    length: number,
-    ops: { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[],
-    gate?: ScanGate,
-    drop?: boolean,
-  ): Promise<number[]>;
+  scan(id: number, offset: number, length: number, ops: { op: number; byte?: number; needle?: Uint8Array }[], gate?: ScanGate, drop?: boolean): Promise<number[]>;
   /** A gate that lets at most `n` scans given it read at a time (they wait for a slot on their pool thread). */
   gate(n: number): ScanGate;
-  /** The most scans that read through `gate` at once so far. */
-  gateMostActive(gate: ScanGate): number;
   /**
    * Queues `n` tasks on libuv's threadpool that wait (up to `timeoutMs`) for
    * each other; resolves with the most that ran at once: `n`, or the pool's
@@ -73,15 +126,13 @@ export interface NativeBinding {
   pageSize(): number;
   /** Which byte kernels run on this CPU: 'avx2' or 'portable' (native), 'js' (the fallback). */
   kernelFlavor(): 'avx2' | 'portable' | 'js';
+  /** The addon's tables (empty in the fallback: nothing is ever mapped there). */
+  constants: NativeConstants;
+  testing?: NativeTesting;
 }
 
 /** An opaque handle from `gate(n)`. */
 export type ScanGate = { readonly __brand: 'ScanGate' };
-
-/** madvise values understood by `advise`. */
-export const Madvise = { normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4, populateRead: 5, hugepage: 6 } as const;
-/** posix_fadvise values understood by `fadvise`. */
-export const Fadvise = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4, noreuse: 5 } as const;
 
 /** The package's root: the nearest directory above this file with pagewise's package.json. */
 function packageRoot(): string {
@@ -151,3 +202,23 @@ export const nativeLoadError: PagewiseError | undefined = loaded.error;
 export const native: NativeBinding = loaded.binding ?? fallbackBinding(loaded.error, noteFallback);
 /** The system page size in bytes. */
 export const PAGE_SIZE: number = native.pageSize();
+
+/** The addon's table `name`, checked to hold every name TypeScript knows (a stale build may not). */
+function table<K extends string>(name: keyof NativeConstants, keys: readonly K[]): Readonly<Record<K, number>> {
+  const given = (native.constants as unknown as Record<string, Record<string, number>> | undefined)?.[name];
+  // Without the addon nothing is mapped, so no advice or scan op is ever passed.
+  if (!nativeAvailable) return Object.freeze({ ...given }) as Record<K, number>;
+  for (const key of keys) {
+    if (typeof given?.[key] !== 'number') {
+      throw new PagewiseError(ErrorCodes.NO_ADDON, `the native addon is out of date (it has no constants.${name}.${key}): rebuild it with \`npm run build:native\``);
+    }
+  }
+  return Object.freeze({ ...given }) as Record<K, number>;
+}
+
+/** madvise values understood by `advise`. */
+export const Madvise = table<MadviseName>('madvise', ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'populateRead', 'hugepage']);
+/** posix_fadvise values understood by `fadvise`. */
+export const Fadvise = table<FadviseName>('fadvise', ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'noreuse']);
+/** Op numbers understood by `scan`. */
+export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8']);

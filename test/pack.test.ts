@@ -105,7 +105,8 @@ describe('the tarball', () => {
       'LICENSE',
       'CHANGELOG.md',
       'binding.gyp',
-      'native/pagewise.cc',
+      'native/pagewise.h',
+      'native/addon.cc',
     ]) {
       expect(packed, path).toContain(path);
     }
@@ -249,9 +250,8 @@ describe('the types, as a TypeScript user compiles against the installed package
       // @ts-expect-error an untyped job's result is unknown
       const wrong: number = untyped;
       const plan = await planJob(file, builtinJobs.grep, { params: { pattern: 'x', count: true } });
-      const mapped = MappedFile.open(file);
+      using mapped = MappedFile.open(file);
       void mapped.size;
-      mapped.close();
       await shutdown();
       return [rows, wc, n + wrong, describePlan(plan)];
     }

@@ -1,25 +1,20 @@
 /**
  * The seam to writable mappings (`inPlace`): the input mapped MAP_SHARED
- * read-write, views that write the file, and msync per chunk. The addon's
- * writable mappings come with `MappedFile.open(path, { write: true })`
- * (native.open(path, true), native.flush); this module is the only place
- * that asks the addon for them, and `writableMappings` says whether this
- * build has them (a feature test, so a build without them refuses
- * `inPlace` with ERR_PAGEWISE_UNSUPPORTED instead of writing nowhere).
+ * read-write, views that write the file, and msync per chunk, through the
+ * addon's `open(path, true)` and `flush` (what `MappedFile.open(path, {
+ * write: true })` uses). This module is the only place the run asks the
+ * addon for them, and `writableMappings` says whether this process has them
+ * (the JS fallback has no mappings: `inPlace` is then refused, never written
+ * nowhere).
  */
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
-import { native, type MappingInfo } from '../native.js';
+import { native, nativeAvailable, type MappingInfo } from '../native.js';
 import type { FileRef } from '../run/messages.js';
 
-interface WritableBinding {
-  open(path: string, write?: boolean): MappingInfo & { writable?: boolean };
-  flush(id: number, offset: number, length: number): void;
-}
-
-const binding = native as unknown as Partial<WritableBinding>;
+const binding = native as unknown as { open(path: string, write?: boolean): MappingInfo & { writable?: boolean }; flush?: (id: number, offset: number, length: number) => void };
 
 /** Whether the addon can map files writable (and flush them). */
-export const writableMappings: boolean = typeof binding.flush === 'function';
+export const writableMappings: boolean = nativeAvailable && typeof binding.flush === 'function';
 
 /** ERR_PAGEWISE_UNSUPPORTED when this build has no writable mappings. */
 export function checkWritableMappings(): void {
@@ -33,7 +28,7 @@ export function checkWritableMappings(): void {
 /** Maps `path` read-write, on its own (never shared with read-only handles). */
 export function openWritable(path: string): MappingInfo {
   checkWritableMappings();
-  const info = binding.open!(path, true);
+  const info = binding.open(path, true);
   if (info.writable === false) {
     throw new PagewiseError(ErrorCodes.UNSUPPORTED, `'${path}' was mapped read-only although a writable mapping was asked for`, { path });
   }
