@@ -4,10 +4,10 @@
  * as done. Refused for inputs that are read, not mapped.
  *
  * Writable mappings come from the addon (`MappedFile.open(path, { write:
- * true })`). The tests that write run where the addon has them
- * (`writableMappings`, a feature test); where it does not, the run must
- * refuse with ERR_PAGEWISE_UNSUPPORTED, and that is tested instead, so no
- * build passes without one or the other being checked.
+ * true })`). The tests that write run where the process has them
+ * (`writableMappings`, a feature test: the JS fallback has none); where it
+ * does not, the run must refuse with ERR_PAGEWISE_UNSUPPORTED, and that is
+ * tested instead, so no build passes without one or the other being checked.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
