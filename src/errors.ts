@@ -19,6 +19,18 @@ export const ErrorCodes = {
   NOT_CLONEABLE: 'ERR_PAGEWISE_NOT_CLONEABLE',
   BAD_ACCUMULATOR: 'ERR_PAGEWISE_BAD_ACCUMULATOR',
   CALLBACK_FAILED: 'ERR_PAGEWISE_CALLBACK_FAILED',
+  /** `info.write` in a run that has no output. */
+  NO_OUTPUT: 'ERR_PAGEWISE_NO_OUTPUT',
+  /** The output's consumer went away before the run ended (a Writable destroyed or ended, a loop over runJobStream left early). */
+  OUTPUT_CLOSED: 'ERR_PAGEWISE_OUTPUT_CLOSED',
+  /** The output Writable failed with an error that has no code of its own (the original is `cause`). */
+  OUTPUT_FAILED: 'ERR_PAGEWISE_OUTPUT_FAILED',
+  /** `inPlace` over an input that is read, not mapped (a stream, stdin, `mode: 'pread'` or `'read'`). */
+  NOT_MAPPED: 'ERR_PAGEWISE_NOT_MAPPED',
+  /** This build cannot do what was asked (`inPlace` without writable mappings in the addon). */
+  UNSUPPORTED: 'ERR_PAGEWISE_UNSUPPORTED',
+  /** A record index file that does not fit its data file (size not a multiple of 8, offsets out of order or past the end). */
+  BAD_INDEX: 'ERR_PAGEWISE_BAD_INDEX',
   INTERNAL: 'ERR_PAGEWISE_INTERNAL',
   ABORTED: 'ERR_PAGEWISE_ABORTED',
   CLOSED: 'ERR_PAGEWISE_CLOSED',

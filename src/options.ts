@@ -7,7 +7,21 @@ import { availableParallelism } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { serialize } from 'node:v8';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
-import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy } from './types.js';
+import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy, Split, WritableLike } from './types.js';
+
+/** Whether `value` is a Node Writable (or shaped like one: write, end, on, once, off). */
+export function isWritable(value: unknown): value is WritableLike {
+  const w = value as Record<string, unknown> | null;
+  return (
+    w !== null &&
+    typeof w === 'object' &&
+    typeof w.write === 'function' &&
+    typeof w.end === 'function' &&
+    typeof w.on === 'function' &&
+    typeof w.once === 'function' &&
+    typeof w.off === 'function'
+  );
+}
 
 /** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
 export interface MapReduceOptions<P = unknown> {
@@ -59,6 +73,21 @@ export interface MapReduceOptions<P = unknown> {
   nativeKernels?: boolean;
   /** Passed to Piscina: limits for each worker's heap. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+  /**
+   * Where `info.write` goes. A path: written atomically (a temporary in the
+   * same directory, renamed over the path once complete; a FIFO, `-` and
+   * devices are written in order instead). A Node Writable: the bytes in
+   * order, with its backpressure (it is ended when the run succeeds, unless
+   * it is process.stdout or process.stderr).
+   */
+  output?: string | WritableLike;
+  /**
+   * Map the inputs read-write and give `map` writable views: the job updates
+   * records in place. Each chunk's pages are flushed (msync) before it counts
+   * as done. Not atomic: a failure or a crash leaves some chunks updated.
+   * Every input must be mapped (ERR_PAGEWISE_NOT_MAPPED otherwise).
+   */
+  inPlace?: boolean;
 }
 
 /** Options after checking, with defaults filled in. */
@@ -80,6 +109,8 @@ export interface ResolvedOptions {
   memoryBudget?: number;
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
+  output?: string | WritableLike;
+  inPlace: boolean;
   internal: InternalOptions;
 }
 
@@ -94,6 +125,8 @@ export interface InternalOptions {
   executor?: 'kernel' | 'ordered' | 'commutative';
   /** Read only the chunks whose nominal start lies in [start, end) of the one input: a cluster split. */
   span?: { start: number; end: number };
+  /** Cut records this way instead of the job's own `split` (the built-in index job serves every record kind). */
+  split?: Split;
 }
 
 const UNITS: Record<string, number> = {
@@ -164,6 +197,7 @@ function checkOneOf<T extends string>(value: unknown, option: string, allowed: r
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'threads', 'chunkSize', 'maxRecordLength', 'maxOpenFiles', 'params', 'signal', 'onProgress', 'onMerged',
   'release', 'prefetch', 'advice', 'mode', 'maxBytes', 'memoryBudget', 'nativeKernels', 'resourceLimits',
+  'output', 'inPlace',
 ]);
 
 /** Closest known option to a misspelt one, for the error message. */
@@ -241,6 +275,17 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
   if (o.resourceLimits !== undefined && (o.resourceLimits === null || typeof o.resourceLimits !== 'object')) {
     throw new InvalidOptionError('options.resourceLimits', 'an object', o.resourceLimits);
   }
+  if (o.output !== undefined) {
+    const requirement = 'a path (a non-empty string without NUL bytes, or - for standard output) or a Node Writable';
+    if (typeof o.output === 'string') {
+      if (o.output === '' || o.output.includes('\0')) throw new InvalidOptionError('options.output', requirement, o.output);
+    } else if (!isWritable(o.output)) {
+      throw new InvalidOptionError('options.output', requirement, o.output);
+    }
+  }
+  if (o.inPlace !== undefined && typeof o.inPlace !== 'boolean') {
+    throw new InvalidOptionError('options.inPlace', 'a boolean', o.inPlace);
+  }
   return {
     threads,
     chunkSize,
@@ -259,6 +304,8 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
     memoryBudget,
     nativeKernels: o.nativeKernels ?? true,
     resourceLimits: o.resourceLimits,
+    output: o.output,
+    inPlace: o.inPlace ?? false,
     internal: ((o as Record<symbol, unknown>)[INTERNAL] as InternalOptions | undefined) ?? {},
   };
 }

@@ -26,6 +26,15 @@ export interface ChunkInfo<P = unknown> {
   file: string;
   /** The `params` passed to `mapReduce` (structured-cloned into each worker). */
   params: P;
+  /**
+   * Appends `data` (bytes, or a string as UTF-8) to the run's output. The
+   * output is every chunk's writes in file order, each chunk's in call
+   * order: the same bytes whatever the threads, chunk size or executor. The
+   * bytes are copied at once, so a view of the input may be written. Throws
+   * ERR_PAGEWISE_NO_OUTPUT when the run has no output (`options.output`,
+   * `runJobStream`, `--output`).
+   */
+  write(data: Uint8Array | string): void;
 }
 
 /**
@@ -87,6 +96,20 @@ export interface FileUrl {
 }
 
 /** A signal that cancels a run (an `AbortSignal` is one); structural for the same reason. */
+/**
+ * What pagewise needs of a Node Writable given as `options.output` (any
+ * `stream.Writable` is one), spelled out so the declarations need no Node types.
+ */
+export interface WritableLike {
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+  end(callback?: () => void): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  once(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  off(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly destroyed?: boolean;
+  readonly writableEnded?: boolean;
+}
+
 export interface AbortSignalLike {
   readonly aborted: boolean;
   readonly reason?: unknown;

@@ -11,11 +11,15 @@
  * adds the line count of everything before it, so numbers stay exact across
  * chunks, threads and the streaming path.
  *
+ * With `write`, the records go to the run's output instead (`info.write`:
+ * written by the workers at their final offsets, in order, no line through
+ * the main thread), each prefixed `file:` with `withFilename`.
+ *
  * Plain counting of one fixed string is a native kernel plan (memmem, then a
  * skip to the line's end, on libuv's threadpool; see `kernel`).
  */
 import { native } from '../native.js';
-import type { Job } from '../types.js';
+import type { ChunkInfo, Job } from '../types.js';
 
 export interface GrepParams {
   /** One pattern as text (its UTF-8 bytes); a newline in it separates patterns, as for grep. */
@@ -40,6 +44,10 @@ export interface GrepParams {
   count?: boolean;
   /** Stop at a chunk's first selected line (for `grep -q` and `-l`, which stop the run then). */
   first?: boolean;
+  /** Write the records to the run's output (`info.write`) instead of keeping them (not with `lineNumbers`). */
+  write?: boolean;
+  /** With `write`: prefix each record with its file's name and ':' (grep with several files). */
+  withFilename?: boolean;
 }
 
 export interface GrepAcc {
@@ -65,6 +73,8 @@ interface Compiled {
   only: boolean;
   count: boolean;
   first: boolean;
+  write: boolean;
+  withFilename: boolean;
 }
 
 const compiledCache = new WeakMap<object, Compiled>();
@@ -108,6 +118,8 @@ function compile(params: unknown): Compiled {
     only: p.only === true,
     count: p.count === true,
     first: p.first === true,
+    write: p.write === true,
+    withFilename: p.withFilename === true,
   };
   if (p.regex) {
     const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -185,7 +197,7 @@ class Records {
 
   private extra: Uint8Array[] | undefined;
 
-  flushInto(acc: GrepAcc): void {
+  flushInto(acc: GrepAcc, c: Compiled, info: ChunkInfo): void {
     if (this.records === 0) return;
     const out = new Uint8Array(this.size);
     let at = 0;
@@ -203,8 +215,24 @@ class Records {
       at += end - start;
       if (end === start || this.bytes[end - 1] !== LF) out[at++] = LF;
     }
-    acc.parts.push(out);
+    if (c.write) writeRecords(out, c, info);
+    else acc.parts.push(out);
     if (this.numbers) (acc.numbers ??= []).push(this.numbers.slice(0, this.records));
+  }
+}
+
+/** Records (each ending with \n) to the run's output, each after `file:` with `withFilename`. */
+function writeRecords(out: Uint8Array, c: Compiled, info: ChunkInfo): void {
+  if (!c.withFilename) {
+    info.write(out);
+    return;
+  }
+  const prefix = `${info.file}:`;
+  for (let at = 0; at < out.length; ) {
+    const end = out.indexOf(LF, at) + 1;
+    info.write(prefix);
+    info.write(out.subarray(at, end));
+    at = end;
   }
 }
 
@@ -251,7 +279,7 @@ function finder(hay: Uint8Array, c: Compiled, limit: number): (from: number) => 
 }
 
 /** Fixed strings: jumps from match to match (memmem), never looking at lines without one. */
-function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
+function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
   const hay = c.ignoreCase ? lowerAscii(bytes) : bytes;
   const n = bytes.length;
   if (c.count && !c.word && !c.first && c.needles.length === 1 && c.needles[0].length > 0) {
@@ -317,7 +345,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     at = end;
   }
   if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
-  records.flushInto(acc);
+  records.flushInto(acc, c, info);
 }
 
 const latin1 = new TextDecoder('latin1');
@@ -329,7 +357,7 @@ function isAscii(bytes: Uint8Array): boolean {
 }
 
 /** RegExp: line by line, each line decoded as UTF-8 (invalid bytes become U+FFFD). */
-function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
+function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
   const re = c.regex!;
   const records = new Records(bytes, c.lineNumbers);
   let line = acc.lines ?? 0;
@@ -363,7 +391,7 @@ function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled): void {
     start = end + 1;
   }
   if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
-  records.flushInto(acc);
+  records.flushInto(acc, c, info);
 }
 
 const grep: Job<GrepAcc> = {
@@ -373,8 +401,8 @@ const grep: Job<GrepAcc> = {
   map(acc, bytes, info) {
     const c = compile(info.params);
     if (c.first && acc.count > 0) return acc;
-    if (c.regex) mapRegex(acc, bytes, c);
-    else mapFixed(acc, bytes, c);
+    if (c.regex) mapRegex(acc, bytes, c, info);
+    else mapFixed(acc, bytes, c, info);
     return acc;
   },
   // Counting one fixed string is a native kernel plan: on mapped files it runs

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Job, JobPath } from '../types.js';
 import type { FreqAcc, FreqParams, FreqRow } from './freq.js';
 import type { GrepAcc, GrepParams } from './grep.js';
+import type { IndexAcc, IndexParams } from './index-records.js';
 import type { StatsAcc, StatsParams, StatsRow } from './stats.js';
 import type { WcCounts, WcParams } from './wc.js';
 
@@ -19,4 +20,6 @@ export const builtinJobs = {
   grep: here<Job<GrepAcc, GrepAcc, GrepParams>>('grep'),
   /** The most frequent words. */
   freq: here<Job<FreqAcc, FreqRow[], FreqParams>>('freq'),
+  /** Record offsets as little-endian u64 (`pagewise index`, `buildIndex`); needs an output. */
+  index: here<Job<IndexAcc, IndexAcc, IndexParams>>('index-records'),
 } as const;

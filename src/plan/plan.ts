@@ -14,6 +14,7 @@ import { MAX_VIEW_LENGTH, formatBytes, resolveOptions, type MapReduceOptions, ty
 import type { Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
 import type { JobHandle } from '../run/messages.js';
 import { autoChunkSize, checkWholeRecords, chunkCount } from './chunks.js';
+import { checkWritableMappings } from '../output/in-place.js';
 import { checkInputPath, planInput, type PlannedInput } from './inputs.js';
 
 /** Who reads the inputs that are read in chunks (mapped or with positional reads). */
@@ -48,6 +49,10 @@ export interface RunPlan {
   readonly maxBytes: number | undefined;
   /** Bytes of the inputs whose size is known before reading (mapped or read in chunks). */
   readonly knownBytes: number;
+  /** Where `info.write` goes: a path, 'a Writable', or undefined (no output). */
+  readonly output: string | undefined;
+  /** The inputs are mapped writable and `map` updates them (see MapReduceOptions.inPlace). */
+  readonly inPlace: boolean;
 }
 
 /** A plan with what running it needs and plain data cannot hold. */
@@ -103,6 +108,7 @@ export function threadpoolSize(env: Readonly<Record<string, string | undefined>>
  */
 function kernelPlanOf(job: Job, o: ResolvedOptions): { plan: KernelPlan | undefined; why: string } {
   if (!job.kernel) return { plan: undefined, why: 'the job has no native kernel' };
+  if (o.inPlace) return { plan: undefined, why: 'inPlace: map writes the file' };
   if (!o.nativeKernels) return { plan: undefined, why: 'nativeKernels: false was asked for' };
   if (o.explicitMaxRecordLength) return { plan: undefined, why: 'an explicit maxRecordLength is checked record by record in workers' };
   if (!nativeAvailable) return { plan: undefined, why: 'the native addon is not available' };
@@ -184,7 +190,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
   }
   const { job, handle } = await loadJobForRun(jobPath(jobRef));
-  const split: Split = job.split ?? 'lines';
+  const split: Split = o.internal.split ?? job.split ?? 'lines';
   const inputs: PlannedInput[] = [];
   for (const [index, path] of paths.entries()) inputs.push(await planInput(path, index, { mode: o.mode, maxBytes: o.maxBytes, canMap: nativeAvailable }));
   const chunked = inputs.filter((i) => i.kind !== 'stream');
@@ -208,6 +214,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   }
   const span = o.internal.span;
   if (span !== undefined) checkSpan(span, chunked, inputs.length);
+  if (o.inPlace) checkInPlace(inputs, executor);
 
   const cores = availableParallelism();
   let threads = Math.min(o.threads, THREADS_PER_CORE * cores);
@@ -247,12 +254,32 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
       maxBytes: o.maxBytes,
       span,
       knownBytes,
+      output: o.output === undefined ? undefined : typeof o.output === 'string' ? o.output : 'a Writable',
+      inPlace: o.inPlace,
     },
     options: o,
     job,
     handle,
     kernel: kernel.plan,
   };
+}
+
+/**
+ * In place: every input must be mapped (a stream or a positional read has no
+ * pages to write back), and the addon must map writable.
+ * @throws ERR_PAGEWISE_NOT_MAPPED, ERR_PAGEWISE_UNSUPPORTED, ERR_PAGEWISE_INVALID_OPTION.
+ */
+function checkInPlace(inputs: PlannedInput[], executor: ExecutorName): void {
+  if (executor === 'kernel') throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'inPlace runs the job\'s map: the kernel executor cannot', { option: 'executor' });
+  for (const i of inputs) {
+    if (i.kind !== 'map') {
+      throw new PagewiseError(ErrorCodes.NOT_MAPPED, `'${i.path}' is ${i.kind === 'pread' ? 'read with positional reads' : 'read as a stream'} (${i.reason}), not mapped: inPlace writes through a mapping`, {
+        path: i.path,
+        option: 'options.inPlace',
+      });
+    }
+  }
+  checkWritableMappings();
 }
 
 function checkSpan(span: { start: number; end: number }, chunked: PlannedInput[], inputs: number): void {
@@ -287,6 +314,8 @@ export function describePlan(plan: RunPlan): string {
     `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`,
     `release          ${plan.release} (${plan.releaseReason})`,
     `prefetch         ${plan.prefetch} chunk(s) ahead, ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
+    ...(plan.output === undefined ? [] : [`output           ${plan.output}`]),
+    ...(plan.inPlace ? ['in place         the inputs are mapped writable; each chunk is flushed (msync) before it is done'] : []),
     `max record       ${plan.maxRecordLength >= Number.MAX_SAFE_INTEGER ? 'unbounded (no view is made)' : `${formatBytes(plan.maxRecordLength)}${plan.checkRecordLength ? ' (given: every record is checked)' : ' (the largest view this runtime allows)'}`}`,
   ];
   return `${lines.join('\n')}\n`;

@@ -7,6 +7,7 @@
  * built-in parser), that code, with the same details.
  */
 import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
+import { isOutputFailure } from '../output/chunk-writer.js';
 import type { ChunkInfo, Job, KernelPlan } from '../types.js';
 
 /** Where in the input a call happened, when it concerns one chunk. */
@@ -37,6 +38,8 @@ export function jobError(what: string, error: unknown, site: CallSite = {}): Pag
       ? ''
       : ` on chunk ${site.index}${site.file === undefined ? '' : ` of '${site.file}'`}` +
         (site.start === undefined ? '' : ` (bytes ${site.start}-${site.end})`);
+  // The output failed under the job's info.write (a full disk): that is the run's error as it is.
+  if (isOutputFailure(error)) return error as PagewiseError;
   const code = (error as { code?: unknown } | null)?.code;
   const details = { ...site, path: site.file, cause: error };
   if (typeof code === 'string' && code.startsWith('ERR_PAGEWISE_') && code !== ErrorCodes.JOB_FAILED) {

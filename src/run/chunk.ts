@@ -2,8 +2,9 @@
  * One chunk's lifecycle, the same on every thread and for every executor:
  * check that the file is intact, cut the chunk at record boundaries, prefetch
  * what comes next, read it (a job's `map` over views, or a native kernel),
- * check the file again (pages read past a new end came back as zeros), and
- * release the chunk's pages. Where the bytes come from is a ChunkSource: the
+ * flush it when the run writes the file in place (msync: the chunk is not
+ * done before its pages are on disk), check the file again (pages read past
+ * a new end came back as zeros), and release the chunk's pages. Where the bytes come from is a ChunkSource: the
  * process-wide mapping, or positional reads where nothing can be mapped.
  */
 import { fstatSync, readSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { native } from '../native.js';
 import { MAX_VIEW_LENGTH } from '../options.js';
 import { CutCache, findLongRecord, knownEmpty, resolveCutCached, terminatorOf, type ByteFinder, type ChunkRange } from '../plan/chunks.js';
 import type { ChunkInfo, Job } from '../types.js';
+import { noOutput, type OutputData } from '../output/chunk-writer.js';
+import { flushWritable } from '../output/in-place.js';
 import { callMap } from './calls.js';
 import type { ChunkSettings, FileRef } from './messages.js';
 import { prefetchAhead, releaseBehind } from './pages.js';
@@ -30,6 +33,8 @@ export interface ChunkSource {
   /** Throws ERR_PAGEWISE_FILE_TRUNCATED / FILE_CHANGED when the file is not the one planned with. */
   checkIntact(): void;
   prefetch(settings: ChunkSettings, index: number): void;
+  /** A file written in place: its range's dirty pages to disk (msync MS_SYNC); throws the flush's error. */
+  flush(range: ChunkRange): void;
   release(settings: ChunkSettings, index: number, range: ChunkRange): void;
   close(): void;
 }
@@ -74,6 +79,9 @@ class MappedSource implements ChunkSource {
   }
   prefetch(settings: ChunkSettings, index: number): void {
     prefetchAhead(settings, this.file, index);
+  }
+  flush(range: ChunkRange): void {
+    if (this.file.writable) flushWritable(this.file, range.start, range.end - range.start);
   }
   release(settings: ChunkSettings, index: number, range: ChunkRange): void {
     releaseBehind(settings, this.file, index, range);
@@ -146,6 +154,7 @@ class ReadSource implements ChunkSource {
   }
 
   prefetch(): void {}
+  flush(): void {}
   release(): void {}
   close(): void {}
 }
@@ -223,6 +232,7 @@ export function processChunk<T>(
   src.prefetch(settings, index);
   const finish = (value: T): ChunkDone<T> => {
     if (!stopped()) {
+      src.flush(range);
       src.checkIntact();
       src.release(settings, index, range);
     }
@@ -235,9 +245,16 @@ export function processChunk<T>(
 /**
  * The job's `map` over `[range.start, range.end)`, folding into `acc`. A view
  * cannot exceed the runtime's largest ArrayBuffer, so a longer range is fed
- * in record-aligned pieces.
+ * in record-aligned pieces. `write` is the chunk's `info.write`.
  */
-export function mapRange(job: Job, acc: unknown, src: ChunkSource, settings: ChunkSettings, range: ChunkRange): unknown {
+export function mapRange(
+  job: Job,
+  acc: unknown,
+  src: ChunkSource,
+  settings: ChunkSettings,
+  range: ChunkRange,
+  write: (data: OutputData) => void = noOutput,
+): unknown {
   const { file } = src;
   const term = terminatorOf(settings.split);
   let at = range.start;
@@ -248,7 +265,7 @@ export function mapRange(job: Job, acc: unknown, src: ChunkSource, settings: Chu
       checkRecordLengths(src.find, term, at, to, settings.maxRecordLength, file.path, { fileIndex: file.fileIndex, index: range.index });
     }
     const view = src.bytes(at, to);
-    const info: ChunkInfo = { index: range.index, start: at, end: to, fileIndex: file.fileIndex, file: file.path, params: settings.params };
+    const info: ChunkInfo = { index: range.index, start: at, end: to, fileIndex: file.fileIndex, file: file.path, params: settings.params, write };
     try {
       acc = callMap(job, acc, view, info);
     } finally {

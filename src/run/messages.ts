@@ -25,8 +25,9 @@ export interface ChunkSettings {
 export interface FileIdentity {
   size: number;
   ino: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
+  /** Left out for a file the run writes itself (`inPlace`), whose times its own writes move. */
+  mtimeNs?: bigint;
+  ctimeNs?: bigint;
 }
 
 /** One input file as the threads that read it see it. */
@@ -58,6 +59,8 @@ export interface FileRef {
    * shared by every thread of the run.
    */
   releaseState?: Int32Array;
+  /** Mapped writable (`inPlace`): views write the file, each chunk is flushed (msync) before it is done. */
+  writable?: boolean;
 }
 
 /** Where workers load the job from, and which version of it the run planned with. */
@@ -70,10 +73,49 @@ export interface JobHandle {
 /**
  * A run's control block, an Int32Array over shared memory: [STOP] is set to 1
  * when the run has failed or was aborted (workers stop taking chunks);
- * [CURSOR] is the next global chunk number of a drain.
+ * [CURSOR] is the next global chunk number of a drain (or of a pull task);
+ * [WAKE] is bumped and notified whenever something a waiting worker may be
+ * waiting for changed (an output offset became known, the output's consumer
+ * took a chunk, the run stopped): see src/run/control.ts.
  */
 export const STOP = 0;
 export const CURSOR = 1;
+export const WAKE = 2;
+/** Int32 slots of a control block. */
+export const CONTROL_SLOTS = 3;
+
+/**
+ * Where the chunks' `info.write` bytes go (src/output/). `positional`: each
+ * chunk's output is written by its own thread at its final offset in the
+ * temporary output file, once the sizes of all earlier chunks' outputs are
+ * known (the shared table). `forward`: the bytes go to the main thread in
+ * the task's reply (ordered) or over `port` (a drain), for a Node Writable.
+ */
+export type OutputRef =
+  | {
+      mode: 'positional';
+      /** The temporary file (opened by path in each task, never by a shared fd number). */
+      path: string;
+      /** [0] chunks whose offsets are known (see src/output/table.ts). */
+      state: Int32Array;
+      /** Per chunk of the group: its output's size, -1 while unknown. */
+      sizes: BigInt64Array;
+      /** Per chunk of the group, plus one: where its output starts in the file. */
+      offsets: BigInt64Array;
+    }
+  | {
+      mode: 'forward';
+      /** [1] chunks the main thread has handed to the consumer. */
+      state: Int32Array;
+      /** A drain's worker posts chunk g only once g < consumed + window. */
+      window: number;
+      /**
+       * A drain's channel to the main thread (one per task): a
+       * worker_threads MessagePort, typed by what the worker uses of it so
+       * the declarations need no Node types.
+       */
+      port?: { postMessage(value: unknown, transferList?: readonly ArrayBuffer[]): void };
+    };
 
 /** Ordered mode: process one chunk, return its partial accumulator. */
 export interface ChunkTask {
@@ -82,7 +124,26 @@ export interface ChunkTask {
   settings: ChunkSettings;
   file: FileRef;
   index: number;
+  /** The chunk's number within its group (the output table's index). */
+  seq: number;
   control: Int32Array;
+  output?: OutputRef;
+}
+
+/**
+ * Ordered mode with positional output: the task takes the next chunk number
+ * from the control block's cursor when it starts, so the earliest chunk whose
+ * output size is unknown is always on a running thread, whatever order the
+ * pool starts tasks in (a worker waiting for earlier offsets can never wait
+ * for a task still queued behind it). Replies say which chunk (`seq`).
+ */
+export interface PullTask {
+  kind: 'pull';
+  job: JobHandle;
+  settings: ChunkSettings;
+  files: FileRef[];
+  control: Int32Array;
+  output: OutputRef;
 }
 
 /**
@@ -97,9 +158,26 @@ export interface DrainTask {
   control: Int32Array;
   /** [0] bytes done, [1] chunks done, summed over the run's workers. */
   progress: BigInt64Array;
+  output?: OutputRef;
 }
 
-export type Task = ChunkTask | DrainTask;
+/**
+ * A block of output made without input (`pagewise gen`): the worker takes
+ * the next block number from the control block's cursor (as a pull task
+ * does), imports `module`, calls its `produce(params, index)` and writes the
+ * bytes through the output, block after block in order.
+ */
+export interface ProduceTask {
+  kind: 'produce';
+  module: string;
+  params: unknown;
+  /** Blocks in all. */
+  blocks: number;
+  control: Int32Array;
+  output: OutputRef;
+}
+
+export type Task = ChunkTask | PullTask | DrainTask | ProduceTask;
 
 /** An error as plain data: structured clone keeps only an Error's message and stack. */
 export interface WireError {
@@ -114,5 +192,16 @@ export interface WireError {
 
 /** What a task sends back. `partial` is the accumulator, serialized (see wire.ts). */
 export type TaskReply =
-  | { ok: true; partial: Uint8Array | undefined; bytes: number; chunks: number }
+  | {
+      ok: true;
+      partial: Uint8Array | undefined;
+      bytes: number;
+      chunks: number;
+      /** The chunk a pull task took. */
+      seq?: number;
+      /** Forward output of an ordered chunk (in the reply, for the main thread to pass on). */
+      output?: Uint8Array;
+      /** Bytes the task wrote to the output. */
+      written?: number;
+    }
   | { ok: false; error: WireError };

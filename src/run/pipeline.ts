@@ -5,7 +5,11 @@
  * opens files, stops workers or builds the result on its own.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { PagewiseError, toPagewiseError } from '../errors.js';
+import { PassThrough } from 'node:stream';
+import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
+import { openWritable } from '../output/in-place.js';
+import { createSink, type OutputSink } from '../output/sink.js';
+import { openTarget } from '../output/target.js';
 import type { JobRef } from '../job.js';
 import type { MemoryBudget } from '../memory.js';
 import { native, Fadvise, Madvise } from '../native.js';
@@ -13,7 +17,7 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
+import type { AbortSignalLike, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
@@ -52,6 +56,8 @@ export interface RunStats {
   inputs: { path: string; kind: PlannedInput['kind']; reason: string }[];
   /** Things worth knowing about the run, one line each (a refused mapping, ...). */
   notes: string[];
+  /** Where `info.write` went and how much (when the run had an output). */
+  output?: { target: string; kind: 'file' | 'stream'; bytes: number };
   /** The whole plan the run followed. */
   plan: RunPlan;
 }
@@ -100,17 +106,23 @@ function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileR
     if (input.kind === 'map') {
       try {
         refuseMmapForTests(input.path);
-        const info = native.open(input.path);
+        const info = plan.inPlace ? openWritable(input.path) : native.open(input.path);
         mappingId = info.id;
         identity.size = info.size;
       } catch (error) {
         const e = toPagewiseError(error);
-        if (e.syscall === 'mmap' && !mmapOnly) {
+        // In place, a file that cannot be mapped cannot be written: no fallback.
+        if (e.syscall === 'mmap' && !mmapOnly && !plan.inPlace) {
           closeSync(fd);
           return undefined;
         }
         throw e;
       }
+    }
+    if (plan.inPlace) {
+      // The run's own writes move the file's times: only its size and inode say it changed.
+      delete identity.mtimeNs;
+      delete identity.ctimeNs;
     }
     const size = identity.size;
     const { first, count: chunks } = spanChunks(plan, size);
@@ -125,6 +137,7 @@ function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileR
       chunks,
       identity,
     };
+    if (plan.inPlace) ref.writable = true;
     if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
     if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
     if (ref.source === 'map' && size > 0) {
@@ -228,11 +241,31 @@ function settingsOf(planned: PlannedRun): ChunkSettings {
   };
 }
 
+/** A signal that fires when any of `signals` does (AbortSignal.any is Node 20.3+). */
+function anySignal(signals: (AbortSignalLike | undefined)[]): AbortSignalLike | undefined {
+  const given = signals.filter((s): s is AbortSignalLike => s !== undefined);
+  if (given.length <= 1) return given[0];
+  const controller = new AbortController();
+  for (const s of given) {
+    if (s.aborted) {
+      controller.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', () => controller.abort(s.reason), { once: true });
+  }
+  return controller.signal;
+}
+
 async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: NodeJS.CpuUsage, usageStart: NodeJS.ResourceUsage): Promise<RunReport<R>> {
   const { plan, options: o } = planned;
   const needsWorkers = plan.inputs.some((i) => i.kind === 'pread' || (i.kind === 'map' && plan.executor !== 'kernel'));
   // Start the workers now: their start-up overlaps opening the inputs.
   if (needsWorkers) void workerPool(plan.threads, o.resourceLimits).catch(() => {});
+  // The output is opened before anything is read, so a target that cannot be
+  // written fails the run at once.
+  const sink: OutputSink | undefined = o.output === undefined ? undefined : createSink(await openTarget(o.output, o.signal), plan.threads);
+  // A consumer that fails (EPIPE) or goes away stops the run as an abort would.
+  const signal = anySignal([o.signal, sink?.signal]);
   const meter = new ProgressMeter(plan.knownBytes, plannedChunks(plan), plan.inputs.length, o.onProgress);
   const reducer = new Reducer(planned.job, o.params, { onMerged: o.onMerged }, meter);
   const run: Run = {
@@ -248,14 +281,16 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       kernel: planned.kernel,
       settings: settingsOf(planned),
       reducer,
-      signal: o.signal,
+      signal,
+      output: sink,
       tasks: async () => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits))),
     },
   };
+  let result: unknown;
   try {
     let i = 0;
     while (i < plan.inputs.length) {
-      throwIfAborted(o.signal);
+      throwIfAborted(signal);
       const input = plan.inputs[i];
       if (input.kind === 'stream') {
         await runStream(run, input);
@@ -267,11 +302,18 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       await runBatch(run, batch);
     }
     meter.report(true);
+    result = reducer.finish();
+    // The output becomes final only once the job's result exists: a job
+    // whose finish throws leaves the target as it was.
+    await sink?.commit(o.signal);
   } catch (error) {
     await run.tasks?.stop();
-    throw error instanceof PagewiseError ? error : toPagewiseError(error);
+    // The consumer's own error (EPIPE, a closed stream) is the run's, not the abort it caused.
+    const failure = sink?.failure;
+    await sink?.abort();
+    const e = failure ?? error;
+    throw e instanceof PagewiseError ? e : toPagewiseError(e);
   }
-  const result = reducer.finish();
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const usage = process.resourceUsage();
@@ -298,6 +340,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       pageFaults: { major: usage.majorPageFault - usageStart.majorPageFault, minor: usage.minorPageFault - usageStart.minorPageFault },
       inputs: run.inputs.map((i) => ({ path: i.path, kind: i.kind, reason: i.reason })),
       notes: run.notes,
+      ...(sink === undefined ? {} : { output: { target: sink.label, kind: sink.kind, bytes: sink.bytes } }),
       plan,
     },
   };
@@ -338,6 +381,51 @@ export async function runJob<J = unknown>(
   const planned = await planRun(input, job, options);
   throwIfAborted(planned.options.signal);
   return execute<ResultOf<J>>(planned, startedAt, cpuStart, usageStart);
+}
+
+/** What `runJobStream` returns: the run's output as an async iterable, and its report. */
+export interface JobStream<R = unknown> extends AsyncIterable<Uint8Array> {
+  /**
+   * The run's result and statistics, once it has ended. Rejects with the
+   * run's error; the iteration throws the same error. Leaving the loop early
+   * stops the run, and `report` rejects with ERR_PAGEWISE_OUTPUT_CLOSED.
+   */
+  readonly report: Promise<RunReport<R>>;
+}
+
+/** Output bytes held between the run and a slow loop before the workers wait. */
+const STREAM_HIGH_WATER = 8 << 20;
+
+/**
+ * Runs a job whose `map` writes output (`info.write`) and gives the output
+ * in order, as it is produced, with backpressure: the run waits while the
+ * loop does not take its bytes. Nothing is written to disk.
+ *
+ * @throws (from the iteration and `report`) what `runJob` throws;
+ *   ERR_PAGEWISE_INVALID_OPTION when `options.output` is given too.
+ * @example
+ * ```ts
+ * const run = runJobStream('big.log', './errors-only.mjs');
+ * for await (const bytes of run) process.stdout.write(bytes);
+ * const { stats } = await run.report;
+ * ```
+ */
+export function runJobStream<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): JobStream<ResultOf<J>> {
+  const stream = new PassThrough({ highWaterMark: STREAM_HIGH_WATER });
+  let report: Promise<RunReport<ResultOf<J>>>;
+  if (options?.output !== undefined) {
+    report = Promise.reject(new PagewiseError(ErrorCodes.INVALID_OPTION, 'runJobStream gives the output itself: drop options.output (or use runJob)', { option: 'options.output' }));
+  } else {
+    report = runJob<J>(input, job, { ...options, output: stream });
+  }
+  // The loop learns of a failure through the stream (its iterator rethrows
+  // it), and `report` need not be awaited: neither may go unhandled.
+  stream.on('error', () => {});
+  report.catch((error: unknown) => stream.destroy(error as Error));
+  return {
+    report,
+    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
+  };
 }
 
 /**

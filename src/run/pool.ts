@@ -9,7 +9,9 @@
 import type { Piscina } from 'piscina';
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { STOP, type Task, type TaskReply } from './messages.js';
+import type { TransferListItem } from 'node:worker_threads';
+import { stopRun } from './control.js';
+import { CONTROL_SLOTS, STOP, type Task, type TaskReply } from './messages.js';
 import { fromWire } from './wire.js';
 
 // A CommonJS shim that import()s map-worker.js (see map-worker-entry.cts).
@@ -85,15 +87,15 @@ export async function shutdownPools(): Promise<void> {
  * abort signal, and `stop()` ends them all (and only them).
  */
 export class RunTasks {
-  readonly control = new Int32Array(new SharedArrayBuffer(8));
+  readonly control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
   readonly #abort = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
 
   constructor(private readonly pool: Piscina) {}
 
-  /** Runs `task`; rejects only if the worker died or the task was aborted. */
-  run(task: Task): Promise<TaskReply> {
-    const done = this.pool.run(task, { signal: this.#abort.signal }) as Promise<TaskReply>;
+  /** Runs `task` (moving `transferList` to the worker); rejects only if the worker died or the task was aborted. */
+  run(task: Task, transferList?: readonly TransferListItem[]): Promise<TaskReply> {
+    const done = this.pool.run(task, { signal: this.#abort.signal, transferList: transferList as TransferListItem[] | undefined }) as Promise<TaskReply>;
     const settled = done.catch(() => {});
     this.#running.add(settled);
     void settled.then(() => this.#running.delete(settled));
@@ -104,10 +106,10 @@ export class RunTasks {
    * Runs `task` and returns its successful reply; a failed task throws its
    * error, a worker that died throws ERR_PAGEWISE_WORKER_DIED.
    */
-  async call(task: Task): Promise<Extract<TaskReply, { ok: true }>> {
+  async call(task: Task, transferList?: readonly TransferListItem[]): Promise<Extract<TaskReply, { ok: true }>> {
     let reply: TaskReply;
     try {
-      reply = await this.run(task);
+      reply = await this.run(task, transferList);
     } catch (error) {
       const message = (error as Error)?.message || String(error);
       throw new PagewiseError(ErrorCodes.WORKER_DIED, `a worker thread stopped unexpectedly: ${message}`, { cause: error });
@@ -126,7 +128,8 @@ export class RunTasks {
    * which terminates their workers. Resolves when none of them runs.
    */
   async stop(): Promise<void> {
-    Atomics.store(this.control, STOP, 1);
+    // Waiting workers (for an output offset, for the consumer) wake and give up too.
+    stopRun(this.control);
     if (this.#running.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {

@@ -193,3 +193,42 @@ export async function inOrder<R>(
     aborted.dispose();
   }
 }
+
+/**
+ * Steps for `inOrder` whose tasks take their number when they start (pull
+ * tasks: the next number of a shared cursor, reported back as `seq`): step k
+ * submits one task and resolves with the result of number k, whichever task
+ * took it. Each task takes exactly one number below the count of tasks
+ * submitted, so every step's number is taken by some task; a task that fails
+ * rejects every step still waiting (which fails the run). A result without
+ * `seq` (a task that found the run stopped) resolves nothing.
+ */
+export function pulledSteps<R extends { seq?: number }>(submit: () => Promise<R>): (k: number) => Promise<R> {
+  const waiting = new Map<number, { resolve: (r: R) => void; reject: (e: unknown) => void }>();
+  const early = new Map<number, R>();
+  return (k) => {
+    const step = new Promise<R>((resolve, reject) => {
+      const ready = early.get(k);
+      if (ready !== undefined) {
+        early.delete(k);
+        resolve(ready);
+      } else waiting.set(k, { resolve, reject });
+    });
+    submit().then(
+      (result) => {
+        if (result.seq === undefined) return;
+        const w = waiting.get(result.seq);
+        if (w === undefined) early.set(result.seq, result);
+        else {
+          waiting.delete(result.seq);
+          w.resolve(result);
+        }
+      },
+      (error: unknown) => {
+        for (const w of waiting.values()) w.reject(error);
+        waiting.clear();
+      },
+    );
+    return step;
+  };
+}

@@ -7,6 +7,7 @@
  */
 import type { PlannedInput } from '../../plan/inputs.js';
 import type { RunPlan } from '../../plan/plan.js';
+import type { OutputSink } from '../../output/sink.js';
 import type { AbortSignalLike, Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
@@ -24,6 +25,8 @@ export interface RunContext {
   readonly settings: ChunkSettings;
   readonly reducer: Reducer;
   readonly signal: AbortSignalLike | undefined;
+  /** Where `info.write` goes (src/output/), when the run has an output. */
+  readonly output: OutputSink | undefined;
   /** The run's tasks on its worker pool (started on first use). */
   tasks(): Promise<RunTasks>;
 }

@@ -6,6 +6,7 @@
  * file order.
  */
 import { native, ScanOps } from '../../native.js';
+import { noOutput } from '../../output/chunk-writer.js';
 import { threadpoolSize } from '../../plan/plan.js';
 import type { KernelOp } from '../../types.js';
 import { callFold } from '../calls.js';
@@ -64,7 +65,7 @@ export const kernelExecutor: Executor = {
           return;
         }
         const { range, value } = done;
-        acc = callFold(kernel, acc, value, { index, start: range.start, end: range.end, fileIndex: file.fileIndex, file: file.path, params: settings.params });
+        acc = callFold(kernel, acc, value, { index, start: range.start, end: range.end, fileIndex: file.fileIndex, file: file.path, params: settings.params, write: noOutput });
         reducer.meter.add(range.end - range.start, 1);
       },
     );

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../../errors.js';
 import type { PlannedInput } from '../../plan/inputs.js';
 import { bufferFinder, checkWholeRecords, terminatorOf } from '../../plan/chunks.js';
+import { noOutput } from '../../output/chunk-writer.js';
 import { callInit, callMap } from '../calls.js';
 import { checkRecordLengths } from '../chunk.js';
 import { throwIfAborted } from '../reducer.js';
@@ -85,9 +86,13 @@ export const streamExecutor: Executor = {
     let pending: Uint8Array = new Uint8Array(0);
     let offset = 0; // file offset of pending[0]
     let index = 0;
+    // The output of a stream is written in order from this thread, after
+    // everything the inputs before it wrote.
+    const out = ctx.output?.sequential();
+    const write = out?.write ?? noOutput;
     const feed = (bytes: Uint8Array): void => {
       if (bytes.length === 0) return;
-      acc = callMap(job, acc, bytes, { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params });
+      acc = callMap(job, acc, bytes, { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params, write });
       index++;
       offset += bytes.length;
     };
@@ -105,6 +110,7 @@ export const streamExecutor: Executor = {
           checkRecordLengths(bufferFinder(data), term, 0, cut, settings.maxRecordLength, label);
         }
         if (cut > 0) feed(data.subarray(0, cut));
+        await out?.flush();
         pending = data.subarray(cut);
         if (term >= 0 && pending.length > settings.maxRecordLength) {
           throw new PagewiseError(
@@ -122,6 +128,7 @@ export const streamExecutor: Executor = {
     throwIfAborted(ctx.signal);
     if (recordSize > 0) checkWholeRecords(offset + pending.length, settings.split, label);
     feed(pending);
+    await out?.flush();
     // Through the same copy as a worker's partial, so accumulators behave alike on every path.
     reducer.add(deserialize(serialize(acc, 'the accumulator returned by map', `for '${label}'`)));
   },
