@@ -10,6 +10,7 @@ export { MappedFile } from './mapped-file.js';
 export { parseSize, formatBytes, type MapReduceOptions } from './options.js';
 export { planChunks, resolveChunk, resolveCut, chunkCount, autoChunkSize, bufferFinder, type ChunkRange, type ByteFinder } from './plan/chunks.js';
 export { builtinJobs } from './jobs/index.js';
+export { csvFields, csvColumns, CsvFields, type CsvFieldOptions } from './csv/fields.js';
 export { memoryBudget, cgroupMemoryLimit, type MemoryBudget } from './memory.js';
 export { PAGE_SIZE } from './native.js';
 export * from './errors.js';

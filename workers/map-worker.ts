@@ -6,11 +6,13 @@
  * accumulator serialized (src/run/wire.ts). Errors come back as values, not
  * throws: structured clone would drop their `code`.
  */
+import { scanChunks } from '../src/csv/first-pass.js';
+import { SUMMARY } from '../src/csv/scan.js';
 import { loadJobHandle } from '../src/job.js';
 import { openSource, processChunk, mapRange, type ChunkSource } from '../src/run/chunk.js';
 import { callInit } from '../src/run/calls.js';
 import { chunkCursor } from '../src/run/executors/executor.js';
-import { CURSOR, STOP, type ChunkTask, type DrainTask, type FileRef, type JobHandle, type Task, type TaskReply } from '../src/run/messages.js';
+import { CURSOR, STOP, type ChunkTask, type DrainTask, type FileRef, type JobHandle, type ScanReply, type ScanTask, type Task, type TaskReply } from '../src/run/messages.js';
 import { serialize, toWire } from '../src/run/wire.js';
 import type { Job } from '../src/types.js';
 
@@ -109,9 +111,23 @@ async function runDrain(task: DrainTask): Promise<TaskReply> {
   }
 }
 
-/** Piscina's entry point. */
-export default async function run(task: Task): Promise<TaskReply> {
+/** A split's first pass (CSV): summaries of a few chunks, no job code. */
+function runScan(task: ScanTask): ScanReply {
+  const out = new Float64Array(task.count * SUMMARY.size);
+  if (Atomics.load(task.control, STOP) !== 0) return { ok: true, summaries: out };
+  const src = openSource(task.file);
   try {
+    scanChunks(src, task.settings, task.first, task.count, out);
+    return { ok: true, summaries: out };
+  } finally {
+    src.close();
+  }
+}
+
+/** Piscina's entry point. */
+export default async function run(task: Task): Promise<TaskReply | ScanReply> {
+  try {
+    if (task.kind === 'scan') return runScan(task);
     return await (task.kind === 'drain' ? runDrain(task) : runChunk(task));
   } catch (error) {
     return { ok: false, error: toWire(error) };

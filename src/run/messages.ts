@@ -45,8 +45,14 @@ export interface FileRef {
   firstChunk: number;
   chunks: number;
   identity: FileIdentity;
-  /** The run's shared cut cache for chunks [firstChunk, firstChunk + chunks] (see CutCache), when records are delimited. */
+  /**
+   * The run's shared cut cache for chunks [firstChunk, firstChunk + chunks]
+   * (see CutCache), when records are delimited; for CSV, filled with every
+   * exact cut before any chunk is read (src/csv/prepare.ts).
+   */
   cuts?: BigInt64Array;
+  /** The file's header record (CSV with `header: true`), given to `map` as `info.header`. */
+  header?: Uint8Array;
   /**
    * Under `release: 'evict'`: which chunks are done (1) (see `releaseBehind`),
    * shared by every thread of the run.
@@ -93,7 +99,21 @@ export interface DrainTask {
   progress: BigInt64Array;
 }
 
-export type Task = ChunkTask | DrainTask;
+/**
+ * A split's first pass (CSV): summarize chunks [first, first + count) of
+ * `file` for the prepare phase; the reply's `summaries` holds SUMMARY.size
+ * numbers per chunk (src/csv/scan.ts).
+ */
+export interface ScanTask {
+  kind: 'scan';
+  settings: ChunkSettings;
+  file: FileRef;
+  first: number;
+  count: number;
+  control: Int32Array;
+}
+
+export type Task = ChunkTask | DrainTask | ScanTask;
 
 /** An error as plain data: structured clone keeps only an Error's message and stack. */
 export interface WireError {
@@ -110,3 +130,6 @@ export interface WireError {
 export type TaskReply =
   | { ok: true; partial: Uint8Array | undefined; bytes: number; chunks: number }
   | { ok: false; error: WireError };
+
+/** What a ScanTask sends back. */
+export type ScanReply = { ok: true; summaries: Float64Array } | { ok: false; error: WireError };

@@ -21,6 +21,7 @@ import { orderedExecutor } from './executors/ordered.js';
 import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
+import { preparerFor } from './prepare.js';
 import { ProgressMeter, Reducer, throwIfAborted } from './reducer.js';
 
 /** What one run did and how it went. */
@@ -166,7 +167,11 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
   } else {
     const executor = executorFor(run, files);
     run.executors.add(executor.name);
+    // A split kind that must see the whole file before cutting it (CSV) plans its cuts here.
+    const prepared = await preparerFor(run.planned.plan.job.split)?.prepare(files, run.ctx);
+    const before = reducer.meter.bytesDone;
     await executor.run({ kind: 'chunks', files, chunks }, run.ctx);
+    prepared?.verify(reducer.meter.bytesDone - before);
     for (const f of files) checkIntact(f);
   }
   reducer.meter.filesDone += files.length;

@@ -9,7 +9,7 @@
 import type { Piscina } from 'piscina';
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { STOP, type Task, type TaskReply } from './messages.js';
+import { STOP, type ScanReply, type ScanTask, type Task, type TaskReply } from './messages.js';
 import { fromWire } from './wire.js';
 
 // A CommonJS shim that import()s map-worker.js (see map-worker-entry.cts).
@@ -92,8 +92,10 @@ export class RunTasks {
   constructor(private readonly pool: Piscina) {}
 
   /** Runs `task`; rejects only if the worker died or the task was aborted. */
-  run(task: Task): Promise<TaskReply> {
-    const done = this.pool.run(task, { signal: this.#abort.signal }) as Promise<TaskReply>;
+  run(task: ScanTask): Promise<ScanReply>;
+  run(task: Task): Promise<TaskReply>;
+  run(task: Task): Promise<TaskReply | ScanReply> {
+    const done = this.pool.run(task, { signal: this.#abort.signal }) as Promise<TaskReply | ScanReply>;
     const settled = done.catch(() => {});
     this.#running.add(settled);
     void settled.then(() => this.#running.delete(settled));
@@ -104,10 +106,12 @@ export class RunTasks {
    * Runs `task` and returns its successful reply; a failed task throws its
    * error, a worker that died throws ERR_PAGEWISE_WORKER_DIED.
    */
-  async call(task: Task): Promise<Extract<TaskReply, { ok: true }>> {
-    let reply: TaskReply;
+  call(task: ScanTask): Promise<Extract<ScanReply, { ok: true }>>;
+  call(task: Exclude<Task, ScanTask>): Promise<Extract<TaskReply, { ok: true }>>;
+  async call(task: Task): Promise<Extract<TaskReply | ScanReply, { ok: true }>> {
+    let reply: TaskReply | ScanReply;
     try {
-      reply = await this.run(task);
+      reply = await this.run(task as Exclude<Task, ScanTask>);
     } catch (error) {
       const message = (error as Error)?.message || String(error);
       throw new PagewiseError(ErrorCodes.WORKER_DIED, `a worker thread stopped unexpectedly: ${message}`, { cause: error });
