@@ -6,10 +6,10 @@
  * the strict refusals; the first pass's native glue; the pure planner.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { pagewise, tempDir, writeFile } from './helpers.js';
+import { CLI, ROOT, pagewise, tempDir, writeFile } from './helpers.js';
 import { job } from './fixtures/reference.js';
 import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords, asWalkerRows } from './fixtures/csv.js';
 import { native } from '../dist/src/native.js';
@@ -362,5 +362,67 @@ describe('split csv: the rest of the contract', () => {
       const plan = await pagewise.planJob(mainFile, path);
       expect(plan.job.split).toEqual({ csv: { quote: '"', delimiter: ',', header: false, ...(typeof split === 'object' ? split.csv : {}) } });
     }
+  });
+});
+
+describe('examples/csv-column-stats.mjs', () => {
+  /** Count, min, max and mean of a column by Python's csv module (float() of each value; the rest skipped). */
+  function pythonStats(path: string, column: string): { count: number; min: number | null; max: number | null; mean: number | null; skipped: number } {
+    const script = [
+      'import csv, json, math, sys',
+      'csv.field_size_limit(1 << 30)',
+      'count, total, lo, hi, skipped = 0, 0.0, None, None, 0',
+      "with open(sys.argv[1], newline='', encoding='utf-8') as f:",
+      '    rows = csv.reader(f, strict=True)',
+      '    col = next(rows).index(sys.argv[2])',
+      '    for r in rows:',
+      '        try:',
+      '            v = float(r[col])',
+      '        except (ValueError, IndexError):',
+      '            skipped += 1',
+      '            continue',
+      '        count += 1; total += v; lo = v if lo is None else min(lo, v); hi = v if hi is None else max(hi, v)',
+      "print(json.dumps({'count': count, 'min': lo, 'max': hi, 'mean': total / count if count else None, 'skipped': skipped}))",
+    ].join('\n');
+    return JSON.parse(execFileSync('python3', ['-c', script, path, column], { encoding: 'utf8' }));
+  }
+
+  function run(example: string, args: string[]): Record<string, unknown> {
+    const out = execFileSync(process.execPath, [CLI, 'run', example, mainFile, '--json', '--params', '{"column":"price"}', ...args], { encoding: 'utf8' });
+    return JSON.parse(out);
+  }
+
+  it('gives the count, min, max and mean of a column by name, as Python does', () => {
+    const expected = pythonStats(mainFile, 'price');
+    expect(expected.count).toBeGreaterThan(500);
+    expect(expected.skipped).toBeGreaterThan(100);
+    const example = join(ROOT, 'examples', 'csv-column-stats.mjs');
+    for (const args of [['--chunk-size', '4KiB', '--threads', '2'], ['--threads', '1'], ['--chunk-size', '64KiB', '--threads', '2']]) {
+      const { mean, ...rest } = run(example, args);
+      const { mean: expectedMean, ...expectedRest } = expected;
+      expect(rest, args.join(' ')).toEqual({ column: 'price', ...expectedRest });
+      expect(mean as number).toBeCloseTo(expectedMean!, 9);
+    }
+  });
+
+  it("runs from outside this repository, importing 'pagewise' and 'pagewise/csv' as an installed package", () => {
+    const outside = tempDir('pagewise-csv-outside-');
+    mkdirSync(join(outside, 'node_modules'));
+    symlinkSync(ROOT, join(outside, 'node_modules', 'pagewise'), 'dir');
+    const copy = join(outside, 'csv-column-stats.mjs');
+    copyFileSync(join(ROOT, 'examples', 'csv-column-stats.mjs'), copy);
+    const { mean, ...rest } = run(copy, ['--chunk-size', '4KiB']);
+    const { mean: expectedMean, ...expectedRest } = pythonStats(mainFile, 'price');
+    expect(rest).toEqual({ column: 'price', ...expectedRest });
+    expect(mean as number).toBeCloseTo(expectedMean!, 9);
+    const subpath = writeFile(outside, 'sub.mjs', readFileSync(copy, 'utf8').replace("from 'pagewise'", "from 'pagewise/csv'"));
+    expect(run(subpath, []).count).toBe(expectedRest.count);
+  });
+
+  it('names a missing column', () => {
+    const r = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'examples', 'csv-column-stats.mjs'), mainFile, '--params', '{"column":"nope"}'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ERR_PAGEWISE_JOB_FAILED');
+    expect(r.stderr).toContain('"nope"');
   });
 });

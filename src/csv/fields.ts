@@ -227,7 +227,7 @@ export class CsvFields {
   /**
    * The field as a number, parsed from the bytes (no string) when it is a
    * plain decimal (`-12`, `3.25`, at most 15 significant digits); otherwise
-   * what `Number()` makes of its text. NaN for an empty field.
+   * what `Number()` makes of its text. NaN for an empty or blank field.
    */
   number(): number {
     const bytes = this.bytes;
@@ -261,7 +261,9 @@ export class CsvFields {
       const value = scale === 0 ? mantissa : mantissa / POW10[scale];
       return negative ? -value : value;
     }
-    return Number(this.string());
+    // Number() makes 0 of a blank string; a blank field is no number.
+    const text = this.string();
+    return text.trim() === '' ? NaN : Number(text);
   }
 
   /** The field's value as a string (doubled quotes undone). Allocates. */
