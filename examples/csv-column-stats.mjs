@@ -17,7 +17,7 @@ export default {
     if (column < 0) throw new Error(`no column named ${JSON.stringify(name)} in the header (give it as --params '{"column":"NAME"}')`);
     const fields = csvFields(bytes, info);
     while (fields.nextRecord()) {
-      const value = fields.skipTo(column) ? fields.number() : NaN;
+      const value = fields.skipFields(column) && fields.nextField() ? fields.number() : NaN;
       if (Number.isNaN(value)) {
         acc.skipped++;
         continue;

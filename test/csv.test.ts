@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, pagewise, tempDir, writeFile } from './helpers.js';
 import { job } from './fixtures/reference.js';
-import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords, asWalkerRows } from './fixtures/csv.js';
+import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
 import { native } from '../dist/src/native.js';
 import { SUMMARY, summarizeCsv } from '../dist/src/csv/scan.js';
 
@@ -46,10 +46,10 @@ afterAll(async () => {
 describe('the test data and its references', () => {
   it('Python and the state machine agree, and give back the generated values', () => {
     const py = pythonRows(mainFile);
-    expect(RECORDS.map((r) => r.fields)).toEqual(asWalkerRows(py));
+    expect(RECORDS.map((r) => r.fields)).toEqual(py);
     expect(py).toEqual(main.rows);
     const py2 = pythonRows(secondFile);
-    expect(referenceRecords(readFileSync(secondFile)).map((r) => r.fields)).toEqual(asWalkerRows(py2));
+    expect(referenceRecords(readFileSync(secondFile)).map((r) => r.fields)).toEqual(py2);
   });
 
   it('has every awkward case of issue 19', () => {
@@ -101,7 +101,7 @@ interface Case {
   check: (result: any, label: string) => void;
 }
 
-const pyRows = asWalkerRows(pythonRows(mainFile));
+const pyRows = (pythonRows(mainFile));
 const CASES: Case[] = [
   {
     name: 'rows through the field walker, no header',
@@ -195,7 +195,7 @@ describe('split csv over streams', () => {
   it('several files, mapped and streamed, each with its own header', async () => {
     const files = [mainFile, secondFile, mainFile];
     const { result } = await pagewise.runJob(files, job('csv-rows-header.mjs'), { chunkSize: 4096, threads: 2, maxOpenFiles: 1 });
-    const py2 = asWalkerRows(pythonRows(secondFile));
+    const py2 = (pythonRows(secondFile));
     expect(result.rows).toEqual([...pyRows.slice(1), ...py2.slice(1), ...pyRows.slice(1)]);
     const data2 = readFileSync(secondFile);
     const header = (data: Buffer): string => data.subarray(0, referenceRecords(data)[0].end).toString();
@@ -317,7 +317,7 @@ describe('split csv: the rest of the contract', () => {
   it("other quote and delimiter characters: split { csv: { quote: \"'\", delimiter: ';' } }", async () => {
     const text = main.text.replaceAll("'", '`').replaceAll(';', ':').replaceAll('"', "'").replaceAll(',', ';');
     const path = writeFile(dir, 'semicolon.csv', text);
-    const expected = asWalkerRows(pythonRows(path, { quote: "'", delimiter: ';' }));
+    const expected = (pythonRows(path, { quote: "'", delimiter: ';' }));
     expect(expected.length).toBe(RECORDS.length);
     for (const o of [{ chunkSize: 4096, threads: 2 }, { mode: 'read' }]) {
       const { result } = await pagewise.runJob(path, job('csv-rows-semicolon.mjs'), o as never);

@@ -4,17 +4,15 @@
  * allocates nothing per row. Strict RFC 4180, the same rules as the split
  * (src/csv/scan.ts; docs/decisions.md, "CSV"): the walker and the split never
  * disagree on where a record ends, and what the split refuses the walker
- * refuses too. No dependency beyond the error table: jobs import it in
- * workers (`import { csvFields } from 'pagewise'` or `'pagewise/csv'`).
+ * refuses too. Its surface is the `kernels` branch's CsvCursor's (same names,
+ * same answers), plus file offsets in its errors, so either can stand behind
+ * `csvFields`. No dependency beyond the error table: jobs import it in
+ * workers (`import { csvFields } from 'pagewise'`, or `'pagewise/csv'`).
  */
 import { badQuote, QuoteError } from './scan.js';
 
 const NL = 0x0a;
 const CR = 0x0d;
-const PLUS = 0x2b;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const ZERO = 0x30;
 
 /** Exact powers of ten as doubles (10^22 is the last one a double holds exactly). */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -56,238 +54,302 @@ function optionsOf(o: CsvFieldOptions | InfoLike | undefined): { quote: number; 
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /**
- * A cursor over CSV records and their fields.
+ * A cursor over CSV records and their fields. A record ends at a `\n`
+ * outside quotes (a `\r` before it, or before the end of the input, is not
+ * part of the last field); an empty line is a record with no fields. The
+ * current field is `[start, end)` of `bytes` (inside the quotes of a quoted
+ * field), read on demand by `number()`, `text()` or `equals()`.
  *
  * ```js
  * const f = csvFields(bytes, info);
  * while (f.nextRecord()) {
- *   if (f.skipTo(2)) sum += f.number();   // the third field, parsed from the bytes
+ *   if (f.skipFields(2) && f.nextField()) sum += f.number();   // the third field
  * }
  * ```
  */
 export class CsvFields {
+  /** The bytes walked. */
   bytes: Uint8Array;
   readonly quote: number;
   readonly delimiter: number;
-  /** File offset of `bytes[0]`. */
-  readonly offset: number;
+  /** File offset of `bytes[0]` (error offsets are file offsets). */
+  offset: number;
   readonly path: string | undefined;
-  /** The current record: `[recordStart, recordEnd)`, its terminator included. */
+  /** Start of the current record. */
   recordStart = 0;
-  recordEnd = 0;
   /** The current field's number in its record, from 0 (-1 before the record's first). */
   field = -1;
-  /** The current field's content, `[start, end)`: inside the quotes of a quoted field, without the record's `\r\n`. */
+  /** The current field's content: `[start, end)`. */
   start = 0;
   end = 0;
-  /** The field was quoted. */
+  /** The current field was quoted. */
   quoted = false;
-  /** The quoted field holds doubled quotes: its bytes are not its value (`string()` undoes them). */
+  /** The quoted field holds doubled quotes: its bytes are not its value (`text()` undoes them). */
   escaped = false;
-  /** Where the next field (or record) starts. */
-  #pos = 0;
-  /** The current record has fields left. */
-  #open = false;
-  /** A newline at or after #pos found by the last skip, or -1. */
-  #newline = -1;
+  #limit: number;
+  /** Where the record after the current one starts, once known. */
+  #next: number;
+  /** Where the current record's next field starts; -1 after its last. */
+  #at = -1;
 
-  constructor(bytes: Uint8Array, options?: CsvFieldOptions | InfoLike) {
+  constructor(bytes: Uint8Array, options?: CsvFieldOptions | InfoLike, from = 0, to = bytes.length) {
     const o = optionsOf(options);
     this.bytes = bytes;
     this.quote = o.quote;
     this.delimiter = o.delimiter;
     this.offset = o.offset;
     this.path = o.path;
+    this.#limit = to;
+    this.#next = from;
   }
 
-  /** Moves to the next record (skipping what is left of this one); false at the end. */
-  nextRecord(): boolean {
-    if (this.#open) this.#skipRecord();
-    if (this.#pos >= this.bytes.length) return false;
-    this.recordStart = this.#pos;
-    this.recordEnd = -1;
+  /** Walks other bytes (or another range of them) with the same options; `offset` is the new bytes' file offset. */
+  reset(bytes: Uint8Array, from = 0, to = bytes.length, offset = this.offset): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.#limit = to;
+    this.#next = from;
+    this.#at = -1;
     this.field = -1;
-    this.#open = true;
+    return this;
+  }
+
+  /** Moves to the next record (checking what is left of this one on the way); false at the end. */
+  nextRecord(): boolean {
+    if (this.#at >= 0) this.#skipRest();
+    const at = this.#next;
+    if (at >= this.#limit) return false;
+    this.recordStart = at;
+    this.field = -1;
+    const b = this.bytes[at];
+    if (b === NL || (b === CR && (at + 1 === this.#limit || this.bytes[at + 1] === NL))) {
+      // An empty line: a record without fields.
+      this.#next = b === NL ? at + 1 : Math.min(at + 2, this.#limit);
+      this.#at = -1;
+    } else {
+      this.#at = at;
+    }
     return true;
   }
 
-  /** Moves to the record's next field; false when the record has no more. */
+  /** Offset just past the current record, its terminator included (walks the rest of it when needed). */
+  get recordNext(): number {
+    if (this.#at >= 0) this.#skipRest();
+    return this.#next;
+  }
+
+  /** Moves to the record's next field; false after its last. */
   nextField(): boolean {
-    if (!this.#open) return false;
+    const at = this.#at;
+    if (at < 0) return false;
     const bytes = this.bytes;
-    const n = bytes.length;
+    const limit = this.#limit;
     const q = this.quote;
     const d = this.delimiter;
-    let i = this.#pos;
     this.field++;
-    if (i < n && bytes[i] === q) {
+    if (at < limit && bytes[at] === q) {
       // Quoted: to the closing quote, over doubled quotes.
-      const open = i;
       let escaped = false;
-      let j = bytes.indexOf(q, i + 1);
-      while (j >= 0 && j + 1 < n && bytes[j + 1] === q) {
+      let close = bytes.indexOf(q, at + 1);
+      while (close >= 0 && close + 1 < limit && bytes[close + 1] === q) {
         escaped = true;
-        j = bytes.indexOf(q, j + 2);
+        close = bytes.indexOf(q, close + 2);
       }
-      if (j < 0) throw badQuote(this.path, this.offset + open, QuoteError.unterminated);
-      this.start = open + 1;
-      this.end = j;
+      if (close < 0 || close >= limit) throw badQuote(this.path, this.offset + at, QuoteError.unterminated);
+      this.start = at + 1;
+      this.end = close;
       this.quoted = true;
       this.escaped = escaped;
-      i = j + 1;
-      if (i >= n) return this.#endRecord(n);
-      const b = bytes[i];
-      if (b === d) {
-        this.#pos = i + 1;
-        return true;
-      }
-      if (b === NL) return this.#endRecord(i + 1);
-      if (b === CR && (i + 1 === n || bytes[i + 1] === NL)) return this.#endRecord(i + 1 === n ? n : i + 2);
-      throw badQuote(this.path, this.offset + j, QuoteError.textAfterClosingQuote);
-    }
-    // Unquoted: to the delimiter or the record's end; a quote in it is refused.
-    const from = i;
-    while (i < n) {
-      const b = bytes[i];
-      if (b === d || b === NL) break;
-      if (b === q) throw badQuote(this.path, this.offset + i, QuoteError.inUnquotedField);
-      i++;
-    }
-    this.start = from;
-    this.quoted = false;
-    this.escaped = false;
-    if (i < n && bytes[i] === d) {
-      this.end = i;
-      this.#pos = i + 1;
+      this.#afterClosingQuote(close);
       return true;
     }
-    // The record's end: `\n`, `\r\n`, or the input's end (a last `\r` there too).
-    this.end = i > from && bytes[i - 1] === CR ? i - 1 : i;
-    return this.#endRecord(i < n ? i + 1 : n);
-  }
-
-  #endRecord(end: number): boolean {
-    this.#pos = end;
-    this.recordEnd = end;
-    this.#open = false;
+    // Unquoted: to the delimiter or the record's end; a quote in it is refused.
+    let i = at;
+    for (; i < limit; i++) {
+      const b = bytes[i];
+      if (b === d) {
+        this.start = at;
+        this.end = i;
+        this.quoted = false;
+        this.escaped = false;
+        this.#at = i + 1;
+        return true;
+      }
+      if (b === NL) break;
+      if (b === q) throw badQuote(this.path, this.offset + i, QuoteError.inUnquotedField);
+    }
+    // The record's last field: a `\r` before its end is the terminator's.
+    this.start = at;
+    this.end = i > at && bytes[i - 1] === CR ? i - 1 : i;
+    this.quoted = false;
+    this.escaped = false;
+    this.#next = i < limit ? i + 1 : limit;
+    this.#at = -1;
     return true;
   }
 
-  /**
-   * Moves to field `index` of the current record (skipping fields before it
-   * without looking at their values); false when the record has fewer.
-   */
-  skipTo(index: number): boolean {
-    while (this.field < index) if (!this.nextField()) return false;
-    return this.field === index;
+  /** Skips `count` fields without looking at their values; false when the record has fewer. */
+  skipFields(count: number): boolean {
+    for (let k = 0; k < count; k++) if (!this.nextField()) return false;
+    return true;
   }
 
-  /** Skips what is left of the current record: quote to quote, checking each quote as `nextField` does. */
-  #skipRecord(): void {
+  /** After the closing quote at `close`: the delimiter, the record's end, or a refusal. */
+  #afterClosingQuote(close: number): void {
     const bytes = this.bytes;
-    const n = bytes.length;
-    const q = this.quote;
-    const d = this.delimiter;
-    let i = this.#pos;
-    let nl = this.#newline >= i ? this.#newline : bytes.indexOf(NL, i);
-    for (;;) {
-      const open = bytes.indexOf(q, i);
-      if (nl >= 0 && (open < 0 || nl < open)) {
-        this.#newline = nl;
-        this.#endRecord(nl + 1);
-        return;
-      }
-      if (open < 0) {
-        this.#endRecord(n);
-        return;
-      }
-      const p = bytes[open - 1];
-      if (open > this.recordStart && p !== d && p !== NL) throw badQuote(this.path, this.offset + open, QuoteError.inUnquotedField);
-      let j = bytes.indexOf(q, open + 1);
-      while (j >= 0 && j + 1 < n && bytes[j + 1] === q) j = bytes.indexOf(q, j + 2);
-      if (j < 0) throw badQuote(this.path, this.offset + open, QuoteError.unterminated);
-      if (j + 1 < n) {
-        const x = bytes[j + 1];
-        if (!(x === d || x === NL || (x === CR && (j + 2 === n || bytes[j + 2] === NL)))) {
-          throw badQuote(this.path, this.offset + j, QuoteError.textAfterClosingQuote);
-        }
-      }
-      i = j + 1;
-      if (nl >= 0 && nl < i) nl = bytes.indexOf(NL, i);
+    const limit = this.#limit;
+    const c = close + 1 < limit ? bytes[close + 1] : -1;
+    if (c === this.delimiter) {
+      this.#at = close + 2;
+    } else if (c === -1 || c === NL) {
+      this.#next = c === -1 ? limit : close + 2;
+      this.#at = -1;
+    } else if (c === CR && (close + 2 === limit || bytes[close + 2] === NL)) {
+      this.#next = Math.min(close + 3, limit);
+      this.#at = -1;
+    } else {
+      throw badQuote(this.path, this.offset + close, QuoteError.textAfterClosingQuote);
     }
   }
 
-  /** The current field is empty (`,,` or `""`). */
-  isEmpty(): boolean {
-    return this.start === this.end;
+  /** Finds the current record's end from its next field on: quote to quote (memchr-speed), checking each quote as nextField does. */
+  #skipRest(): void {
+    const bytes = this.bytes;
+    const limit = this.#limit;
+    const q = this.quote;
+    let at = this.#at;
+    let nl = -2; // the first `\n` at or after `at` once searched (-1: none)
+    while (at >= 0) {
+      let open = at < limit ? bytes.indexOf(q, at) : -1;
+      if (open >= limit) open = -1;
+      if (nl !== -1 && nl < at) {
+        nl = at < limit ? bytes.indexOf(NL, at) : -1;
+        if (nl >= limit) nl = -1;
+      }
+      if (open < 0 || (nl >= 0 && nl < open)) {
+        this.#next = nl < 0 ? limit : nl + 1;
+        break;
+      }
+      // An opening quote only as a field's first byte.
+      if (open !== at && bytes[open - 1] !== this.delimiter) throw badQuote(this.path, this.offset + open, QuoteError.inUnquotedField);
+      let close = bytes.indexOf(q, open + 1);
+      while (close >= 0 && close + 1 < limit && bytes[close + 1] === q) close = bytes.indexOf(q, close + 2);
+      if (close < 0 || close >= limit) throw badQuote(this.path, this.offset + open, QuoteError.unterminated);
+      this.#afterClosingQuote(close);
+      at = this.#at;
+    }
+    this.#at = -1;
   }
 
   /**
-   * The field as a number, parsed from the bytes (no string) when it is a
-   * plain decimal (`-12`, `3.25`, at most 15 significant digits); otherwise
-   * what `Number()` makes of its text. NaN for an empty or blank field.
+   * The field as a number when it is a plain decimal (an optional sign,
+   * digits with an optional `.`, an optional exponent: `-12.5`, `3`, `.5`,
+   * `1e-3`), else NaN (an empty field too). Parsed from the bytes, without a
+   * string, unless it has more than 15 significant digits or a large
+   * exponent; the value is always Number()'s.
    */
   number(): number {
     const bytes = this.bytes;
     let i = this.start;
     const end = this.end;
-    if (i === end) return NaN;
+    if (i >= end || this.escaped) return NaN;
     let negative = false;
-    const first = bytes[i];
-    if (first === MINUS || first === PLUS) {
-      negative = first === MINUS;
+    const sign = bytes[i];
+    if (sign === 0x2d || sign === 0x2b) {
+      negative = sign === 0x2d;
       i++;
     }
     let mantissa = 0;
-    let digits = 0;
-    let fraction = -1;
-    for (; i < end; i++) {
-      const c = bytes[i] - ZERO;
-      if (c >= 0 && c <= 9) {
-        mantissa = mantissa * 10 + c;
+    let digits = 0; // significant digits in `mantissa`
+    let seen = 0; // digits, leading zeros included
+    let scale = 0;
+    let b = 0;
+    while (i < end && (b = bytes[i] - 0x30) >= 0 && b <= 9) {
+      if (digits > 0 || b !== 0) {
+        mantissa = mantissa * 10 + b;
         digits++;
-      } else if (bytes[i] === DOT && fraction < 0) {
-        fraction = i;
-      } else {
-        break;
+      }
+      seen++;
+      i++;
+    }
+    if (i < end && bytes[i] === 0x2e) {
+      i++;
+      while (i < end && (b = bytes[i] - 0x30) >= 0 && b <= 9) {
+        if (digits > 0 || b !== 0) {
+          mantissa = mantissa * 10 + b;
+          digits++;
+        }
+        scale--;
+        seen++;
+        i++;
       }
     }
-    // Up to 15 digits the mantissa is exact, and one division by an exact
-    // power of ten rounds once: the same double Number() gives.
-    if (i === end && digits > 0 && digits <= 15) {
-      const scale = fraction < 0 ? 0 : end - fraction - 1;
-      const value = scale === 0 ? mantissa : mantissa / POW10[scale];
-      return negative ? -value : value;
+    if (seen === 0) return NaN;
+    if (i < end && (bytes[i] | 0x20) === 0x65) {
+      i++;
+      let expNegative = false;
+      if (i < end && (bytes[i] === 0x2d || bytes[i] === 0x2b)) {
+        expNegative = bytes[i] === 0x2d;
+        i++;
+      }
+      let exp = 0;
+      let expDigits = 0;
+      while (i < end && (b = bytes[i] - 0x30) >= 0 && b <= 9) {
+        if (exp < 1e6) exp = exp * 10 + b;
+        expDigits++;
+        i++;
+      }
+      if (expDigits === 0) return NaN;
+      scale += expNegative ? -exp : exp;
     }
-    // Number() makes 0 of a blank string; a blank field is no number.
-    const text = this.string();
-    return text.trim() === '' ? NaN : Number(text);
+    if (i !== end) return NaN;
+    let value: number;
+    if (digits <= 15 && scale >= -22 && scale <= 22) {
+      // Both operands exact, so one correctly rounded operation gives Number()'s answer.
+      value = scale < 0 ? mantissa / POW10[-scale] : mantissa * POW10[scale];
+    } else {
+      value = Number(decoder.decode(bytes.subarray(negative || sign === 0x2b ? this.start + 1 : this.start, end)));
+    }
+    return negative ? -value : value;
   }
 
-  /** The field's value as a string (doubled quotes undone). Allocates. */
-  string(): string {
+  /** The field's value as a string (UTF-8, doubled quotes undone). Allocates. */
+  text(): string {
     const text = decoder.decode(this.bytes.subarray(this.start, this.end));
     if (!this.escaped) return text;
     const quote = String.fromCharCode(this.quote);
     return text.replaceAll(quote + quote, quote);
   }
 
-  /** The field's value equals `text`'s UTF-8 bytes (no string made). */
-  equals(text: Uint8Array): boolean {
-    if (this.escaped) return this.string() === decoder.decode(text);
-    const length = this.end - this.start;
-    if (length !== text.length) return false;
-    const bytes = this.bytes;
-    for (let k = 0; k < length; k++) if (bytes[this.start + k] !== text[k]) return false;
+  /** The field's value as bytes: a view when it has no doubled quotes, else a copy with them undone. */
+  fieldBytes(): Uint8Array {
+    const view = this.bytes.subarray(this.start, this.end);
+    if (!this.escaped) return view;
+    const out = new Uint8Array(view.length);
+    let n = 0;
+    for (let k = 0; k < view.length; k++) {
+      out[n++] = view[k];
+      if (view[k] === this.quote) k++;
+    }
+    return out.subarray(0, n);
+  }
+
+  /** The field's value equals `value` (a string's UTF-8 bytes), without making a string of the field. */
+  equals(value: string | Uint8Array): boolean {
+    const want = typeof value === 'string' ? encoder.encode(value) : value;
+    const got = this.escaped ? this.fieldBytes() : this.bytes.subarray(this.start, this.end);
+    if (got.length !== want.length) return false;
+    for (let k = 0; k < got.length; k++) if (got[k] !== want[k]) return false;
     return true;
   }
 
   /** The rest of the current record's fields as strings (allocates: for headers and small records). */
-  strings(): string[] {
+  fields(): string[] {
     const out: string[] = [];
-    while (this.nextField()) out.push(this.string());
+    while (this.nextField()) out.push(this.text());
     return out;
   }
 }
@@ -295,8 +357,8 @@ export class CsvFields {
 /**
  * A field walker over `bytes`. Pass `map`'s `info` to use the run's CSV
  * options and report file offsets in errors, or the options themselves.
- * @throws ERR_PAGEWISE_BAD_RECORD (with `offset`) as it meets a quote that
- * breaks RFC 4180's rules.
+ * @throws ERR_PAGEWISE_BAD_RECORD (with `offset`, `reason`) as it meets a
+ * quote that breaks RFC 4180's rules.
  */
 export function csvFields(bytes: Uint8Array, options?: CsvFieldOptions | InfoLike): CsvFields {
   return new CsvFields(bytes, options);
@@ -304,12 +366,12 @@ export function csvFields(bytes: Uint8Array, options?: CsvFieldOptions | InfoLik
 
 /**
  * The fields of the first record of `bytes` as strings: the column names of
- * `info.header`. Empty for empty bytes.
+ * `info.header`. Empty for no bytes.
  */
 export function csvColumns(bytes: Uint8Array | undefined, options?: CsvFieldOptions | InfoLike): string[] {
   if (bytes === undefined) return [];
   // A header is the file's first record: its offsets start at 0, whatever chunk `info` is about.
   const f = new CsvFields(bytes, options !== undefined && 'start' in options ? { ...options, start: 0 } : options);
   if (!f.nextRecord()) return [];
-  return f.strings();
+  return f.fields();
 }
