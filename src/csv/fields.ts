@@ -9,7 +9,7 @@
  * `csvFields`. No dependency beyond the error table: jobs import it in
  * workers (`import { csvFields } from 'pagewise'`, or `'pagewise/csv'`).
  */
-import { badQuote, QuoteError } from './scan.js';
+import { badQuote, findByte, QuoteError } from './scan.js';
 
 const NL = 0x0a;
 const CR = 0x0d;
@@ -153,10 +153,10 @@ export class CsvFields {
     if (at < limit && bytes[at] === q) {
       // Quoted: to the closing quote, over doubled quotes.
       let escaped = false;
-      let close = bytes.indexOf(q, at + 1);
+      let close = findByte(bytes, q, at + 1);
       while (close >= 0 && close + 1 < limit && bytes[close + 1] === q) {
         escaped = true;
-        close = bytes.indexOf(q, close + 2);
+        close = findByte(bytes, q, close + 2);
       }
       if (close < 0 || close >= limit) throw badQuote(this.path, this.offset + at, QuoteError.unterminated);
       this.start = at + 1;
@@ -223,10 +223,10 @@ export class CsvFields {
     let at = this.#at;
     let nl = -2; // the first `\n` at or after `at` once searched (-1: none)
     while (at >= 0) {
-      let open = at < limit ? bytes.indexOf(q, at) : -1;
+      let open = at < limit ? findByte(bytes, q, at) : -1;
       if (open >= limit) open = -1;
       if (nl !== -1 && nl < at) {
-        nl = at < limit ? bytes.indexOf(NL, at) : -1;
+        nl = at < limit ? findByte(bytes, NL, at) : -1;
         if (nl >= limit) nl = -1;
       }
       if (open < 0 || (nl >= 0 && nl < open)) {
@@ -235,8 +235,8 @@ export class CsvFields {
       }
       // An opening quote only as a field's first byte.
       if (open !== at && bytes[open - 1] !== this.delimiter) throw badQuote(this.path, this.offset + open, QuoteError.inUnquotedField);
-      let close = bytes.indexOf(q, open + 1);
-      while (close >= 0 && close + 1 < limit && bytes[close + 1] === q) close = bytes.indexOf(q, close + 2);
+      let close = findByte(bytes, q, open + 1);
+      while (close >= 0 && close + 1 < limit && bytes[close + 1] === q) close = findByte(bytes, q, close + 2);
       if (close < 0 || close >= limit) throw badQuote(this.path, this.offset + open, QuoteError.unterminated);
       this.#afterClosingQuote(close);
       at = this.#at;

@@ -23,6 +23,19 @@ import type { ByteFinder } from '../plan/chunks.js';
 const NL = 0x0a;
 const CR = 0x0d;
 
+const bufferIndexOf = Buffer.prototype.indexOf;
+
+/**
+ * The first `byte` at or after `from` in `bytes`, or -1: Node's Buffer
+ * indexOf, which is memchr, on any Uint8Array. V8's own
+ * TypedArray.prototype.indexOf is a plain loop (~0.6 GB/s on Node 20, ~2 on
+ * Node 24, against ~20 GB/s for memchr over long gaps here), and the CSV
+ * scanners hop from quote to quote with it.
+ */
+export function findByte(bytes: Uint8Array, byte: number, from: number): number {
+  return bufferIndexOf.call(bytes as Buffer, byte, from);
+}
+
 /** Why a quote breaks the strict rules (the values cross threads and the native boundary). */
 export const QuoteError = {
   none: 0,
@@ -87,21 +100,21 @@ export function summarizeCsv(
   let badOddKind = 0;
   let openEven = -1;
   let openOdd = -1;
-  // Hop from quote to quote (indexOf is a native byte search); the first
+  // Hop from quote to quote (findByte is memchr); the first
   // newline at each parity is looked for only in the stretches of that
   // parity, and only until it is found. `nextNewline` is the first newline
   // at or after where it was last looked for; `to` when there is none.
   let nextNewline = from - 1;
   let i = from;
   for (;;) {
-    let q = bytes.indexOf(quote, i);
+    let q = findByte(bytes, quote, i);
     if (q < 0 || q >= to) q = to;
     // [i, q) lies between two quotes: even relative parity there means
     // outside quotes under the even hypothesis.
     const even = (quotes & 1) === 0;
     if (even ? newlineEven < 0 : newlineOdd < 0) {
       if (nextNewline < i) {
-        nextNewline = bytes.indexOf(NL, i);
+        nextNewline = findByte(bytes, NL, i);
         if (nextNewline < 0 || nextNewline >= to) nextNewline = to;
       }
       if (nextNewline < q) {
