@@ -910,7 +910,7 @@ if (loadMax > mach.cores * 0.5) md.push(`> The machine was busy (load average up
 md.push('## Data', '');
 md.push('| file | rows | stations | size |', '|---|---:|---:|---:|');
 for (const f of Object.values(files)) md.push(`| ${f.key}: ${f.what} | ${f.rows ? f.rows.toLocaleString('en-US') : '–'} | ${f.stations ?? '–'} | ${fmtBytes(f.bytes)} |`);
-md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`).`, '');
+md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`); the CSV files with \`bench/gen-csv.mjs\` (rows: records after the header).`, '');
 md.push('## Results', '');
 md.push(table, '');
 md.push(
@@ -920,6 +920,7 @@ md.push(
   '- **scaling-c**: the scaling bench\'s work written in C (`bench/c/cpu_bound.c`, same answer) at 2 and 1 threads in the same run: how this machine itself scales when both cores are busy, the ceiling for `scaling`.',
   '- **answers**: every run\'s output is checked against the peer\'s and against the known row count; stats compares every station (count, min, max exactly; mean within 0.05).',
   '- ¹ random access: time of the read loop inside the process (offsets drawn before the clock starts), not of the whole command.',
+  "- **csv-***: one column's count, min, max, sum and mean through `csvFields`. `csv-exact` runs the same loop with `split: 'csv'` and `split: 'lines'` on a CSV without newlines inside quotes (where both are right): the ratio is the price of exact CSV cutting, the first pass over the file. `csv-first-pass` isolates that pass with a job that reads nothing. Until the addon has its CSV scan op the first pass is the JavaScript kernel in workers (docs/decisions.md, \"CSV\").",
   '- Coreutils, grep, ripgrep and GNU parallel run with `LC_ALL=C` (their fastest mode; the same byte-wise word and line rules as pagewise).',
   '',
 );
@@ -966,7 +967,7 @@ md.push(
   '- Before each bench its file is read through once (`cat FILE > /dev/null`), so every run reads from the page cache.',
   '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
   '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
-  '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
+  '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
 const mdText = `${md.join('\n')}\n`;
