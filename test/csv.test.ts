@@ -426,3 +426,20 @@ describe('examples/csv-column-stats.mjs', () => {
     expect(r.stderr).toContain('"nope"');
   });
 });
+
+describe('split csv without the addon (PAGEWISE_NATIVE=0: positional reads, the JavaScript first pass)', () => {
+  it('gives the same rows and cuts', () => {
+    const script = `
+      const pw = await import('./dist/src/index.js');
+      const rows = await pw.runJob(${JSON.stringify(mainFile)}, ${JSON.stringify(job('csv-rows-header.mjs'))}, { chunkSize: 4096, threads: 2 });
+      const kernel = await pw.runJob(${JSON.stringify(mainFile)}, ${JSON.stringify(job('csv-kernel.mjs'))}, { chunkSize: 65536, threads: 2 });
+      console.log(JSON.stringify({ rows: rows.result.rows, mode: rows.stats.mode, ranges: kernel.result.ranges, executor: kernel.stats.executor }));
+      await pw.shutdown();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, PAGEWISE_NATIVE: '0' } });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.rows).toEqual(pyRows.slice(1));
+    expect([out.mode, out.executor]).toEqual(['read', 'workers']);
+    expectTiles(out.ranges, 0, 'no addon');
+  });
+});

@@ -7,7 +7,7 @@
  */
 import type { PlannedInput } from '../../plan/inputs.js';
 import type { RunPlan } from '../../plan/plan.js';
-import type { Job, KernelPlan } from '../../types.js';
+import type { AbortSignalLike, Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
@@ -23,7 +23,7 @@ export interface RunContext {
   readonly kernel: KernelPlan | undefined;
   readonly settings: ChunkSettings;
   readonly reducer: Reducer;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
   /** The run's tasks on its worker pool (started on first use). */
   tasks(): Promise<RunTasks>;
 }
