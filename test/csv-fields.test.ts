@@ -12,7 +12,9 @@ import { rng } from './fixtures/reference.js';
 import { tempDir, writeFile, pagewise } from './helpers.js';
 import { SUMMARY, summarizeCsv, CsvStreamCutter } from '../dist/src/csv/scan.js';
 import { csvCuts } from '../dist/src/csv/prepare.js';
-import { scanRange } from '../dist/src/csv/first-pass.js';
+import { checkRecords, scanRange } from '../dist/src/csv/first-pass.js';
+import { native } from '../dist/src/native.js';
+import { parityOnlySummary } from '../dist/src/csv/scan.js';
 import { csvFields, csvColumns } from '../dist/src/csv/fields.js';
 
 const enc = new TextEncoder();
@@ -56,7 +58,7 @@ function randomCsv(next: () => number): Uint8Array {
 }
 
 /** The first pass and prefix XOR over `bytes` in chunks of `chunkSize` (any size: the functions are pure). */
-function firstPass(bytes: Uint8Array, chunkSize: number, header: boolean): { cuts: number[]; headerEnd: number } {
+function firstPass(bytes: Uint8Array, chunkSize: number, header: boolean): { cuts: number[]; headerEnd: number; checked: boolean } {
   const n = Math.ceil(bytes.length / chunkSize);
   const summaries = new Float64Array(n * SUMMARY.size);
   for (let j = 0; j < n; j++) {
@@ -66,7 +68,7 @@ function firstPass(bytes: Uint8Array, chunkSize: number, header: boolean): { cut
     const view = bytes.slice(from, Math.min(bytes.length, end + 2));
     summarizeCsv(view, start - from, end - from, 0x22, 0x2c, from, summaries, j * SUMMARY.size);
   }
-  return csvCuts(summaries, bytes.length, chunkSize, header, Infinity);
+  return csvCuts(summaries, bytes.length, chunkSize, header);
 }
 
 describe('the first pass (summaries + prefix XOR) agrees with the state machine', () => {
@@ -95,6 +97,57 @@ describe('the first pass (summaries + prefix XOR) agrees with the state machine'
       const expected = plan.cuts.map((_, j) => (j === 0 ? headerEnd : (starts.find((s) => s >= j * chunkSize) ?? bytes.length)));
       expect(plan.cuts, label).toEqual(expected);
       expect(plan.headerEnd, label).toBe(headerEnd);
+    }
+  });
+});
+
+/** The addon's way: parity-only summaries (CsvChunkSummary), then CsvCheckQuotes (or the piecewise JavaScript check) over the placed records. */
+function nativePass(bytes: Uint8Array, chunkSize: number, header: boolean, piece: number): { cuts: number[]; headerEnd: number } {
+  const n = Math.ceil(bytes.length / chunkSize);
+  const summaries = new Float64Array(n * SUMMARY.size);
+  for (let j = 0; j < n; j++) {
+    const { start, end } = scanRange(j, bytes.length, chunkSize);
+    const s = native.csvChunkSummary(bytes.subarray(start, end), 0x22);
+    parityOnlySummary(s.quotes, s.firstNewlineEven, s.firstNewlineOdd, start, summaries, j * SUMMARY.size);
+  }
+  const plan = csvCuts(summaries, bytes.length, chunkSize, header);
+  expect(plan.checked).toBe(false);
+  const src = { file: { size: bytes.length }, bytes: (s: number, e: number) => bytes.subarray(s, e), drop: () => {} } as never;
+  const settings = { split: { csv: { quote: '"', delimiter: ',', header } } } as never;
+  const ranges: [number, number][] = [];
+  if (plan.headerEnd > 0) ranges.push([0, plan.headerEnd]);
+  for (let j = 0; j < n; j++) if (plan.cuts[j + 1] > plan.cuts[j]) ranges.push([plan.cuts[j], plan.cuts[j + 1]]);
+  for (const [s, e] of ranges) {
+    const [offset, kind] = checkRecords(src, settings, s, e, piece);
+    if (kind !== 0) throw Object.assign(new Error('bad'), { code: 'ERR_PAGEWISE_BAD_RECORD', offset, reason: ['', 'quote-in-unquoted-field', 'text-after-closing-quote', 'unterminated-quote'][kind] });
+  }
+  return plan;
+}
+
+describe("the addon's first pass (parity, then checks of the placed records) agrees with the state machine", () => {
+  it('on 3000 random inputs, chunks of 1 to 9 bytes, CsvCheckQuotes or the piecewise check', () => {
+    const next = rng(1234);
+    for (let t = 0; t < 3000; t++) {
+      const bytes = randomCsv(next);
+      if (bytes.length === 0) continue;
+      const chunkSize = 1 + Math.floor(next() * 9);
+      const header = next() < 0.5;
+      const piece = next() < 0.5 ? 1 << 20 : 1 + Math.floor(next() * 6);
+      const ref = reference(bytes);
+      const label = `${JSON.stringify(new TextDecoder().decode(bytes))} chunk ${chunkSize} header ${header} piece ${piece}`;
+      let plan: { cuts: number[]; headerEnd: number };
+      try {
+        plan = nativePass(bytes, chunkSize, header, piece);
+      } catch (error) {
+        if ((error as { code?: string }).code === undefined) throw error;
+        expect(refusal(error), label).toEqual(ref);
+        continue;
+      }
+      expect('records' in ref, `${label}: accepted`).toBe(true);
+      const records = (ref as { records: RefRecord[] }).records;
+      const starts = [...records.map((r) => r.start), bytes.length];
+      const headerEnd = header ? records[0].end : 0;
+      expect(plan.cuts, label).toEqual(plan.cuts.map((_, j) => (j === 0 ? headerEnd : (starts.find((s) => s >= j * chunkSize) ?? bytes.length))));
     }
   });
 });

@@ -13,7 +13,6 @@ import { CLI, ROOT, pagewise, tempDir, writeFile } from './helpers.js';
 import { job } from './fixtures/reference.js';
 import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
 import { native } from '../dist/src/native.js';
-import { SUMMARY, summarizeCsv } from '../dist/src/csv/scan.js';
 
 const INTERNAL = Symbol.for('pagewise.internal');
 const dir = tempDir('pagewise-csv-');
@@ -249,25 +248,30 @@ describe('split csv refuses what is not RFC 4180 (strict), on every path, with t
   }
 });
 
-describe('the first pass through a native scan op (the binding the lead wires)', () => {
-  it('gives the same cuts as the workers, on the kernel and the ordered path', async () => {
+describe('the first pass on libuv\'s threadpool, through scan ops the addon does not have yet', () => {
+  it('gives the same cuts and refusals, on the kernel and the ordered path', async () => {
+    // What the lead binds: scan ops csvSummary (CsvChunkSummary) and csvCheck (CsvCheckQuotes), here over the sync kernels.
+    const ops = native.constants.scanOps as unknown as Record<string, number>;
+    const scan = native.scan;
     let calls = 0;
-    const fake = async (id: number, offset: number, length: number, quote: number, delimiter: number): Promise<Float64Array> => {
+    ops.csvSummary = 90;
+    ops.csvCheck = 91;
+    (native as unknown as { scan: unknown }).scan = async (id: number, offset: number, length: number, list: { op: number; byte?: number; needle?: Uint8Array }[], gate?: never, drop?: boolean): Promise<number[]> => {
+      const [op] = list;
+      if (op.op !== 90 && op.op !== 91) return scan(id, offset, length, list, gate, drop);
       calls++;
-      // What the C++ op must compute: the JavaScript kernel over the same bytes.
-      const size = native.state(id).size;
-      const from = Math.max(0, offset - 1);
-      const to = Math.min(size, offset + length + 2);
-      const view = native.view(id, from, to - from);
+      const view = native.view(id, offset, length);
       try {
-        const out = new Float64Array(SUMMARY.size);
-        summarizeCsv(view, offset - from, offset + length - from, quote, delimiter, from, out, 0);
-        return out;
+        if (op.op === 90) {
+          const s = native.csvChunkSummary(view, op.byte);
+          return [s.quotes, s.firstNewlineEven, s.firstNewlineOdd];
+        }
+        const e = native.csvCheckQuotes(view, op.byte, op.needle![0]);
+        return [e.offset, e.kind];
       } finally {
         native.detach(view);
       }
     };
-    (native as unknown as Record<string, unknown>).csvScan = fake;
     try {
       for (const chunkSize of [4096, 65536]) {
         const kernel = await pagewise.runJob(mainFile, job('csv-kernel.mjs'), { chunkSize, threads: 2 });
@@ -276,11 +280,15 @@ describe('the first pass through a native scan op (the binding the lead wires)',
         const rows = await pagewise.runJob(mainFile, job('csv-rows-header.mjs'), { chunkSize, threads: 2, release: 'evict' });
         expect(rows.result.rows).toEqual(pyRows.slice(1));
       }
-      expect(calls).toBe(2 * (Math.ceil(SIZE / 4096) + Math.ceil(SIZE / 65536)));
-      const bad = writeFile(dir, 'native-bad.csv', `${main.text.slice(0, 100_000)}1,"open\n`);
-      expect((await rejection(pagewise.runJob(bad, job('csv-kernel.mjs'), { chunkSize: 4096 }))).code).toBe('ERR_PAGEWISE_BAD_RECORD');
+      expect(calls).toBeGreaterThan(2 * (Math.ceil(SIZE / 4096) + Math.ceil(SIZE / 65536)));
+      const text = `${main.text.slice(0, 100_000)}1,a"b\n2,"open\n`;
+      const bad = writeFile(dir, 'native-bad.csv', text);
+      const error = await rejection(pagewise.runJob(bad, job('csv-kernel.mjs'), { chunkSize: 4096 }));
+      expect([error.code, error.offset, error.reason]).toEqual(['ERR_PAGEWISE_BAD_RECORD', Buffer.byteLength(text.slice(0, text.lastIndexOf('a"b') + 1)), 'quote-in-unquoted-field']);
     } finally {
-      delete (native as unknown as Record<string, unknown>).csvScan;
+      delete ops.csvSummary;
+      delete ops.csvCheck;
+      (native as unknown as { scan: unknown }).scan = scan;
     }
   });
 });

@@ -71,7 +71,13 @@ export const SUMMARY = {
    */
   openEven: 7,
   openOdd: 8,
-  size: 9,
+  /**
+   * 1 when the strict checks were made (the JavaScript kernel); 0 when only
+   * parity was (the native CsvChunkSummary), so the prepare phase checks the
+   * chunks' records afterwards, once it knows where they start.
+   */
+  checked: 9,
+  size: 10,
 } as const;
 
 /**
@@ -159,6 +165,18 @@ export function summarizeCsv(
   out[at + SUMMARY.badOddKind] = badOddKind;
   out[at + SUMMARY.openEven] = abs(openEven);
   out[at + SUMMARY.openOdd] = abs(openOdd);
+  out[at + SUMMARY.checked] = 1;
+}
+
+/** A summary without the strict checks (from the native CsvChunkSummary; offsets relative to `base`). */
+export function parityOnlySummary(quotes: number, newlineEven: number, newlineOdd: number, base: number, out: Float64Array, at: number): void {
+  out.fill(-1, at, at + SUMMARY.size);
+  out[at + SUMMARY.quotes] = quotes;
+  out[at + SUMMARY.newlineEven] = newlineEven < 0 ? -1 : base + newlineEven;
+  out[at + SUMMARY.newlineOdd] = newlineOdd < 0 ? -1 : base + newlineOdd;
+  out[at + SUMMARY.badEvenKind] = 0;
+  out[at + SUMMARY.badOddKind] = 0;
+  out[at + SUMMARY.checked] = 0;
 }
 
 const KIND_TEXT: Record<number, string> = {

@@ -108,7 +108,9 @@ export interface DrainTask {
 /**
  * A split's first pass (CSV): summarize chunks [first, first + count) of
  * `file` for the prepare phase; the reply's `summaries` holds SUMMARY.size
- * numbers per chunk (src/csv/scan.ts).
+ * numbers per chunk (src/csv/scan.ts). With `ranges` ([start, end) pairs of
+ * whole records), check those instead: the reply holds [offset, kind] per
+ * range (src/csv/first-pass.ts, checkRecords; `piece` bounds a view).
  */
 export interface ScanTask {
   kind: 'scan';
@@ -116,6 +118,8 @@ export interface ScanTask {
   file: FileRef;
   first: number;
   count: number;
+  ranges?: number[];
+  piece?: number;
   control: Int32Array;
 }
 
