@@ -16,6 +16,7 @@ import { checkRecords, scanRange } from '../dist/src/csv/first-pass.js';
 import { native } from '../dist/src/native.js';
 import { parityOnlySummary } from '../dist/src/csv/scan.js';
 import { csvFields, csvColumns } from '../dist/src/csv/fields.js';
+import { CsvCursor } from '../dist/src/kernels-js.js';
 
 const enc = new TextEncoder();
 const dir = tempDir('pagewise-csv-fields-');
@@ -119,7 +120,7 @@ function nativePass(bytes: Uint8Array, chunkSize: number, header: boolean, piece
   for (let j = 0; j < n; j++) if (plan.cuts[j + 1] > plan.cuts[j]) ranges.push([plan.cuts[j], plan.cuts[j + 1]]);
   for (const [s, e] of ranges) {
     const [offset, kind] = checkRecords(src, settings, s, e, piece);
-    if (kind !== 0) throw Object.assign(new Error('bad'), { code: 'ERR_PAGEWISE_BAD_RECORD', offset, reason: ['', 'quote-in-unquoted-field', 'text-after-closing-quote', 'unterminated-quote'][kind] });
+    if (kind !== 0) throw Object.assign(new Error('bad'), { code: 'ERR_PAGEWISE_BAD_RECORD', offset, reason: ['', 'quoteInUnquotedField', 'textAfterClosingQuote', 'unterminatedQuote'][kind] });
   }
   return plan;
 }
@@ -216,6 +217,33 @@ function walk(bytes: Uint8Array, next?: () => number): { rows: string[][]; spans
   }
   return { rows, spans };
 }
+
+describe("the field walker gives CsvCursor's answers (src/kernels-js.ts), so either can stand behind csvFields", () => {
+  it('on 3000 random inputs: fields, numbers, record bounds, and refusals (CsvCursor offsets are the chunk\'s, here the same)', () => {
+    const next = rng(2024);
+    const read = (make: () => { nextRecord(): boolean; nextField(): boolean; text(): string; number(): number; recordStart: number; recordNext: number }) => {
+      try {
+        const c = make();
+        const out: unknown[] = [];
+        while (c.nextRecord()) {
+          const start = c.recordStart;
+          const fields: [string, number][] = [];
+          while (c.nextField()) fields.push([c.text(), c.number()]);
+          out.push([start, c.recordNext, fields]);
+        }
+        return out;
+      } catch (error) {
+        const e = error as { code: string; offset: number; reason: string };
+        return { code: e.code, offset: e.offset, reason: e.reason };
+      }
+    };
+    for (let t = 0; t < 3000; t++) {
+      const bytes = randomCsv(next);
+      const label = JSON.stringify(new TextDecoder().decode(bytes));
+      expect(read(() => csvFields(bytes)), label).toEqual(read(() => new CsvCursor(bytes)));
+    }
+  });
+});
 
 describe('the field walker agrees with the state machine', () => {
   it('on 3000 random inputs: values, record bounds and refusals', () => {

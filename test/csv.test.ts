@@ -205,15 +205,15 @@ describe('split csv over streams', () => {
 describe('split csv refuses what is not RFC 4180 (strict), on every path, with the offset', () => {
   const body = main.text.slice(0, 200_000);
   const cases = [
-    { name: 'a quoted field open at the end (offset: its opening quote)', tail: '9,"open field\nmore, text, ""still open""\r\n', reason: 'unterminated-quote', at: (t: string) => t.lastIndexOf('9,"') + 2 },
-    { name: 'a doubled quote at the very end leaves the field open', tail: '7,x,"abc""', reason: 'unterminated-quote', at: (t: string) => t.lastIndexOf('"abc""') },
-    { name: 'a quote inside an unquoted field', tail: '5,ab"c,d\n6,e\n', reason: 'quote-in-unquoted-field', at: (t: string) => t.lastIndexOf('ab"c') + 2 },
-    { name: 'text after a closing quote', tail: '5,"ab"c,d\n6,e\n', reason: 'text-after-closing-quote', at: (t: string) => t.lastIndexOf('"ab"c') + 3 },
+    { name: 'a quoted field open at the end (offset: its opening quote)', tail: '9,"open field\nmore, text, ""still open""\r\n', reason: 'unterminatedQuote', at: (t: string) => t.lastIndexOf('9,"') + 2 },
+    { name: 'a doubled quote at the very end leaves the field open', tail: '7,x,"abc""', reason: 'unterminatedQuote', at: (t: string) => t.lastIndexOf('"abc""') },
+    { name: 'a quote inside an unquoted field', tail: '5,ab"c,d\n6,e\n', reason: 'quoteInUnquotedField', at: (t: string) => t.lastIndexOf('ab"c') + 2 },
+    { name: 'text after a closing quote', tail: '5,"ab"c,d\n6,e\n', reason: 'textAfterClosingQuote', at: (t: string) => t.lastIndexOf('"ab"c') + 3 },
   ];
   for (const c of cases) {
     it(c.name, async () => {
       // The bad bytes come late (after the long record), so only the prefix parity finds them.
-      const text = `${body}${c.tail}${c.reason === 'unterminated-quote' ? '' : main.text.slice(200_000, 260_000)}`;
+      const text = `${body}${c.tail}${c.reason === 'unterminatedQuote' ? '' : main.text.slice(200_000, 260_000)}`;
       const path = writeFile(dir, `bad-${c.reason}.csv`, text);
       const offset = c.at(text);
       const ref = (() => {
@@ -284,7 +284,7 @@ describe('the first pass on libuv\'s threadpool, through scan ops the addon does
       const text = `${main.text.slice(0, 100_000)}1,a"b\n2,"open\n`;
       const bad = writeFile(dir, 'native-bad.csv', text);
       const error = await rejection(pagewise.runJob(bad, job('csv-kernel.mjs'), { chunkSize: 4096 }));
-      expect([error.code, error.offset, error.reason]).toEqual(['ERR_PAGEWISE_BAD_RECORD', Buffer.byteLength(text.slice(0, text.lastIndexOf('a"b') + 1)), 'quote-in-unquoted-field']);
+      expect([error.code, error.offset, error.reason]).toEqual(['ERR_PAGEWISE_BAD_RECORD', Buffer.byteLength(text.slice(0, text.lastIndexOf('a"b') + 1)), 'quoteInUnquotedField']);
     } finally {
       delete ops.csvSummary;
       delete ops.csvCheck;

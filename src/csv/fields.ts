@@ -4,7 +4,7 @@
  * allocates nothing per row. Strict RFC 4180, the same rules as the split
  * (src/csv/scan.ts; docs/decisions.md, "CSV"): the walker and the split never
  * disagree on where a record ends, and what the split refuses the walker
- * refuses too. Its surface is the `kernels` branch's CsvCursor's (same names,
+ * refuses too. Its surface is CsvCursor's (src/kernels-js.ts: same names,
  * same answers), plus file offsets in its errors, so either can stand behind
  * `csvFields`. No dependency beyond the error table: jobs import it in
  * workers (`import { csvFields } from 'pagewise'`, or `'pagewise/csv'`).

@@ -15,7 +15,7 @@
  * depends only on its neighbours and on whether it opens or closes, which
  * parity says: so a range is checked under both starting states in the same
  * pass. These are the JavaScript versions; the native kernels compute the
- * same (the `kernels` branch's CsvChunkSummary / CsvCheckQuotes).
+ * same split in two (native/kernels.h: CsvChunkSummary, CsvCheckQuotes).
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { ByteFinder } from '../plan/chunks.js';
@@ -187,7 +187,7 @@ const KIND_TEXT: Record<number, string> = {
 
 /** ERR_PAGEWISE_BAD_RECORD for a quote that breaks the strict rules at file offset `offset`. */
 export function badQuote(path: string | undefined, offset: number, kind: number): PagewiseError {
-  const reason = kind === QuoteError.inUnquotedField ? 'quote-in-unquoted-field' : kind === QuoteError.textAfterClosingQuote ? 'text-after-closing-quote' : 'unterminated-quote';
+  const reason = kind === QuoteError.inUnquotedField ? 'quoteInUnquotedField' : kind === QuoteError.textAfterClosingQuote ? 'textAfterClosingQuote' : 'unterminatedQuote';
   return new PagewiseError(
     ErrorCodes.BAD_RECORD,
     `${path === undefined ? '' : `'${path}': `}not RFC 4180 CSV at byte offset ${offset}: ${KIND_TEXT[kind] ?? 'a misplaced quote'}`,
