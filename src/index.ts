@@ -17,6 +17,7 @@ export type { GrepAcc, GrepParams } from './jobs/grep.js';
 export type { StatsAcc, StatsParams, StatsRow } from './jobs/stats.js';
 export type { FreqAcc, FreqParams, FreqRow } from './jobs/freq.js';
 export type { IndexAcc, IndexParams } from './jobs/index-records.js';
+export { csvFields, csvColumns, CsvFields, type CsvFieldOptions } from './csv/fields.js';
 export { memoryBudget, cgroupMemoryLimit, type MemoryBudget } from './memory.js';
 export { PAGE_SIZE } from './native.js';
 export * from './errors.js';

@@ -167,14 +167,35 @@ export function checkJob(value: unknown, path: string): Job {
 }
 
 function checkSplit(split: unknown, path: string): asserts split is Split {
-  if (split === 'lines' || split === 'none') return;
+  if (split === 'lines' || split === 'none' || split === 'csv') return;
   if (split !== null && typeof split === 'object') {
     const s = split as Record<string, unknown>;
     if ('delimiter' in s && Number.isInteger(s.delimiter) && (s.delimiter as number) >= 0 && (s.delimiter as number) <= 255) return;
     if ('recordSize' in s && Number.isSafeInteger(s.recordSize) && (s.recordSize as number) > 0) return;
+    if ('csv' in s) return checkCsvSplit(s.csv, path);
   }
   throw new JobLoadError(
-    `job module '${path}': split must be 'lines', 'none', { delimiter: <byte 0-255> } or { recordSize: <positive integer> }`,
+    `job module '${path}': split must be 'lines', 'none', 'csv', { delimiter: <byte 0-255> }, { recordSize: <positive integer> } ` +
+      `or { csv: { quote, delimiter, header } }`,
     { path },
   );
+}
+
+/** `{ csv: { quote?, delimiter?, header? } }`: one ASCII character each (not a line break), quote and delimiter apart. */
+function checkCsvSplit(options: unknown, path: string): void {
+  const bad = (why: string): never => {
+    throw new JobLoadError(`job module '${path}': split { csv: ... }: ${why}`, { path });
+  };
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) bad('csv must be an object { quote?, delimiter?, header? }');
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (key !== 'quote' && key !== 'delimiter' && key !== 'header') bad(`unknown option '${key}' (expected quote, delimiter, header)`);
+  for (const key of ['quote', 'delimiter'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.length !== 1 || v.charCodeAt(0) > 0x7f || v === '\n' || v === '\r') {
+      bad(`${key} must be one ASCII character other than a line break; received ${JSON.stringify(v)}`);
+    }
+  }
+  if ((o.quote ?? '"') === (o.delimiter ?? ',')) bad('quote and delimiter must differ');
+  if (o.header !== undefined && typeof o.header !== 'boolean') bad(`header must be true or false; received ${JSON.stringify(o.header)}`);
 }

@@ -9,8 +9,23 @@
  * - `{ delimiter }`: records end with that byte (0-255).
  * - `{ recordSize }`: fixed-size binary records; a trailing partial record is an error.
  * - `'none'`: raw bytes; chunks are cut at exact page multiples.
+ * - `'csv'` or `{ csv: { quote, delimiter, header } }`: RFC 4180 records. A
+ *   record ends at `\n` (or `\r\n`) outside quotes; `""` inside quotes is one
+ *   quote. Strict: a misplaced quote, or a quote still open at the end of the
+ *   file, is ERR_PAGEWISE_BAD_RECORD. Exact for every chunk size and thread
+ *   count (a first pass over the file finds each chunk's quote parity).
  */
-export type Split = 'lines' | 'none' | { delimiter: number } | { recordSize: number };
+export type Split = 'lines' | 'none' | 'csv' | { delimiter: number } | { recordSize: number } | { csv: CsvSplitOptions };
+
+/** Options of the CSV split. */
+export interface CsvSplitOptions {
+  /** The quote character, one ASCII character; default `"`. */
+  quote?: string;
+  /** The field delimiter, one ASCII character; default `,`. Only the field walker and the strict checks use it. */
+  delimiter?: string;
+  /** The file's first record is a header: not given to `map`, but to every call as `info.header`. Default false. */
+  header?: boolean;
+}
 
 /** What `map` learns about the slice it is given. */
 export interface ChunkInfo<P = unknown> {
@@ -35,6 +50,10 @@ export interface ChunkInfo<P = unknown> {
    * `runJobStream`, `--output`).
    */
   write(data: Uint8Array | string): void;
+  /** The run's split, with its options filled in (`csvFields(bytes, info)` reads the CSV ones). */
+  split?: Split;
+  /** With `split: { csv: { header: true } }`: the file's first record, terminator included. */
+  header?: Uint8Array;
 }
 
 /**

@@ -13,6 +13,7 @@ import { nativeAvailable, noteFallback, PAGE_SIZE } from '../native.js';
 import { MAX_VIEW_LENGTH, formatBytes, resolveOptions, type MapReduceOptions, type ResolvedOptions } from '../options.js';
 import type { Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
 import type { JobHandle } from '../run/messages.js';
+import { resolveSplit } from '../csv/split.js';
 import { autoChunkSize, checkWholeRecords, chunkCount } from './chunks.js';
 import { checkWritableMappings } from '../output/in-place.js';
 import { checkInputPath, planInput, type PlannedInput } from './inputs.js';
@@ -190,7 +191,8 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
   }
   const { job, handle } = await loadJobForRun(jobPath(jobRef));
-  const split: Split = o.internal.split ?? job.split ?? 'lines';
+  // CSV options filled in once, so every thread and `info.split` see the same.
+  const split: Split = resolveSplit(o.internal.split ?? job.split ?? 'lines');
   const inputs: PlannedInput[] = [];
   for (const [index, path] of paths.entries()) inputs.push(await planInput(path, index, { mode: o.mode, maxBytes: o.maxBytes, canMap: nativeAvailable }));
   const chunked = inputs.filter((i) => i.kind !== 'stream');

@@ -11,7 +11,8 @@ import { fstatSync, readSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, fileChangedError } from '../errors.js';
 import { native } from '../native.js';
 import { MAX_VIEW_LENGTH } from '../options.js';
-import { CutCache, findLongRecord, knownEmpty, resolveCutCached, terminatorOf, type ByteFinder, type ChunkRange } from '../plan/chunks.js';
+import { isCsv } from '../csv/split.js';
+import { CutCache, findLongRecord, knownEmpty, recordEndOf, resolveCutCached, terminatorOf, type ChunkRange, type ByteFinder, type RecordEnd } from '../plan/chunks.js';
 import type { ChunkInfo, Job } from '../types.js';
 import { noOutput, type OutputData } from '../output/chunk-writer.js';
 import { flushWritable } from '../output/in-place.js';
@@ -256,16 +257,16 @@ export function mapRange(
   write: (data: OutputData) => void = noOutput,
 ): unknown {
   const { file } = src;
-  const term = terminatorOf(settings.split);
+  const recordEnd = settings.checkRecordLength ? recordEndOf(settings.split, src.find) : undefined;
   let at = range.start;
   while (at < range.end) {
     let to = range.end;
     if (to - at > MAX_VIEW_LENGTH) to = pieceEnd(src, settings, at, range);
-    if (settings.checkRecordLength && term >= 0 && to - at > settings.maxRecordLength) {
-      checkRecordLengths(src.find, term, at, to, settings.maxRecordLength, file.path, { fileIndex: file.fileIndex, index: range.index });
+    if (recordEnd !== undefined && to - at > settings.maxRecordLength) {
+      checkRecordLengths(recordEnd, at, to, settings.maxRecordLength, file.path, { fileIndex: file.fileIndex, index: range.index });
     }
     const view = src.bytes(at, to);
-    const info: ChunkInfo = { index: range.index, start: at, end: to, fileIndex: file.fileIndex, file: file.path, params: settings.params, write };
+    const info = chunkInfo(file, settings, range.index, at, to, write);
     try {
       acc = callMap(job, acc, view, info);
     } finally {
@@ -276,15 +277,31 @@ export function mapRange(
   return acc;
 }
 
+/** What `map` (or a kernel's `fold`) learns about the slice `[start, end)` of chunk `index`. */
+export function chunkInfo(file: FileRef, settings: ChunkSettings, index: number, start: number, end: number, write: ChunkInfo['write']): ChunkInfo {
+  const info: ChunkInfo = { index, start, end, fileIndex: file.fileIndex, file: file.path, params: settings.params, split: settings.split, write };
+  if (file.header !== undefined) info.header = file.header;
+  return info;
+}
+
 /** The end of the longest record-aligned piece from `at` that fits in one view. */
 function pieceEnd(src: ChunkSource, settings: ChunkSettings, at: number, range: ChunkRange): number {
   const limit = at + MAX_VIEW_LENGTH;
   const split = settings.split;
   if (split === 'none') return limit;
   if (typeof split === 'object' && 'recordSize' in split) return at + Math.floor(MAX_VIEW_LENGTH / split.recordSize) * split.recordSize;
-  // The last terminator in the piece ends its last whole record.
-  const last = src.findLast(terminatorOf(split), at, limit);
-  if (last >= at) return last + 1;
+  if (isCsv(split)) {
+    // Record by record (quote parity decides where one ends): only for
+    // chunks longer than the largest view, which a record of gigabytes makes.
+    const recordEnd = recordEndOf(split, src.find)!;
+    let end = at;
+    for (let next = recordEnd(at, range.end); next <= limit && next > end; next = recordEnd(end, range.end)) end = next;
+    if (end > at) return end;
+  } else {
+    // The last terminator in the piece ends its last whole record.
+    const last = src.findLast(terminatorOf(split), at, limit);
+    if (last >= at) return last + 1;
+  }
   throw new PagewiseError(
     ErrorCodes.RECORD_TOO_LONG,
     `'${src.file.path}': the record at byte offset ${at} is longer than the largest view this runtime allows (${MAX_VIEW_LENGTH} bytes)`,
@@ -294,15 +311,14 @@ function pieceEnd(src: ChunkSource, settings: ChunkSettings, at: number, range: 
 
 /** Throws ERR_PAGEWISE_RECORD_TOO_LONG for the first record of `[from, to)` longer than `max`. */
 export function checkRecordLengths(
-  find: ByteFinder,
-  term: number,
+  recordEnd: RecordEnd,
   from: number,
   to: number,
   max: number,
   path: string,
   where: { fileIndex?: number; index?: number } = {},
 ): void {
-  const long = findLongRecord(find, term, from, to, max);
+  const long = findLongRecord(recordEnd, from, to, max);
   if (long === undefined) return;
   throw new PagewiseError(
     ErrorCodes.RECORD_TOO_LONG,

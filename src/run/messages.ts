@@ -52,8 +52,14 @@ export interface FileRef {
   firstChunk: number;
   chunks: number;
   identity: FileIdentity;
-  /** The run's shared cut cache for chunks [firstChunk, firstChunk + chunks] (see CutCache), when records are delimited. */
+  /**
+   * The run's shared cut cache for chunks [firstChunk, firstChunk + chunks]
+   * (see CutCache), when records are delimited; for CSV, filled with every
+   * exact cut before any chunk is read (src/csv/prepare.ts).
+   */
   cuts?: BigInt64Array;
+  /** The file's header record (CSV with `header: true`), given to `map` as `info.header`. */
+  header?: Uint8Array;
   /**
    * Under `release: 'evict'`: which chunks are done (1) (see `releaseBehind`),
    * shared by every thread of the run.
@@ -177,7 +183,25 @@ export interface ProduceTask {
   output: OutputRef;
 }
 
-export type Task = ChunkTask | PullTask | DrainTask | ProduceTask;
+/**
+ * A split's first pass (CSV): summarize chunks [first, first + count) of
+ * `file` for the prepare phase; the reply's `summaries` holds SUMMARY.size
+ * numbers per chunk (src/csv/scan.ts). With `ranges` ([start, end) pairs of
+ * whole records), check those instead: the reply holds [offset, kind] per
+ * range (src/csv/first-pass.ts, checkRecords; `piece` bounds a view).
+ */
+export interface ScanTask {
+  kind: 'scan';
+  settings: ChunkSettings;
+  file: FileRef;
+  first: number;
+  count: number;
+  ranges?: number[];
+  piece?: number;
+  control: Int32Array;
+}
+
+export type Task = ChunkTask | PullTask | DrainTask | ProduceTask | ScanTask;
 
 /** An error as plain data: structured clone keeps only an Error's message and stack. */
 export interface WireError {
@@ -205,3 +229,6 @@ export type TaskReply =
       written?: number;
     }
   | { ok: false; error: WireError };
+
+/** What a ScanTask sends back. */
+export type ScanReply = { ok: true; summaries: Float64Array } | { ok: false; error: WireError };

@@ -138,3 +138,17 @@ export function isProbablyResident(id: number, start: number, length: number): b
   }
   return true;
 }
+
+/**
+ * Applies the run's release policy to a range a split's first pass read
+ * (CSV: `[start, end)` of a mapping, before any chunk is cut). No chunk is
+ * marked done: the second pass reads the range again, and evicts in order.
+ */
+export function releaseScanned(settings: ChunkSettings, file: FileRef, start: number, end: number): void {
+  if (settings.release === 'keep' || file.source !== 'map') return;
+  const from = start - (start % PAGE_SIZE);
+  const to = Math.min(file.size, Math.ceil(end / PAGE_SIZE) * PAGE_SIZE);
+  if (to <= from) return;
+  native.advise(file.mappingId, from, to - from, Madvise.dontneed);
+  if (settings.release === 'evict') native.fadvise(file.mappingId, from, to - from, Fadvise.dontneed);
+}

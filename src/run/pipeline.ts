@@ -25,6 +25,7 @@ import { orderedExecutor } from './executors/ordered.js';
 import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
+import { preparerFor } from './prepare.js';
 import { ProgressMeter, Reducer, throwIfAborted } from './reducer.js';
 import { checkFileIntact } from './chunk.js';
 
@@ -187,7 +188,11 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
   } else {
     const executor = executorFor(run, files);
     run.executors.add(executor.name);
+    // A split kind that must see the whole file before cutting it (CSV) plans its cuts here.
+    const prepared = await preparerFor(run.planned.plan.job.split)?.prepare(files, run.ctx);
+    const before = reducer.meter.bytesDone;
     await executor.run({ kind: 'chunks', files, chunks }, run.ctx);
+    prepared?.verify(reducer.meter.bytesDone - before);
     for (const f of files) checkIntact(f);
   }
   reducer.meter.filesDone += files.length;

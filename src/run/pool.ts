@@ -11,7 +11,7 @@ import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import type { TransferListItem } from 'node:worker_threads';
 import { stopRun } from './control.js';
-import { CONTROL_SLOTS, STOP, type Task, type TaskReply } from './messages.js';
+import { CONTROL_SLOTS, STOP, type ScanReply, type ScanTask, type Task, type TaskReply } from './messages.js';
 import { fromWire } from './wire.js';
 
 // A CommonJS shim that import()s map-worker.js (see map-worker-entry.cts).
@@ -94,8 +94,10 @@ export class RunTasks {
   constructor(private readonly pool: Piscina) {}
 
   /** Runs `task` (moving `transferList` to the worker); rejects only if the worker died or the task was aborted. */
-  run(task: Task, transferList?: readonly TransferListItem[]): Promise<TaskReply> {
-    const done = this.pool.run(task, { signal: this.#abort.signal, transferList: transferList as TransferListItem[] | undefined }) as Promise<TaskReply>;
+  run(task: ScanTask): Promise<ScanReply>;
+  run(task: Task, transferList?: readonly TransferListItem[]): Promise<TaskReply>;
+  run(task: Task, transferList?: readonly TransferListItem[]): Promise<TaskReply | ScanReply> {
+    const done = this.pool.run(task, { signal: this.#abort.signal, transferList: transferList as TransferListItem[] | undefined }) as Promise<TaskReply | ScanReply>;
     const settled = done.catch(() => {});
     this.#running.add(settled);
     void settled.then(() => this.#running.delete(settled));
@@ -106,10 +108,12 @@ export class RunTasks {
    * Runs `task` and returns its successful reply; a failed task throws its
    * error, a worker that died throws ERR_PAGEWISE_WORKER_DIED.
    */
-  async call(task: Task, transferList?: readonly TransferListItem[]): Promise<Extract<TaskReply, { ok: true }>> {
-    let reply: TaskReply;
+  call(task: ScanTask): Promise<Extract<ScanReply, { ok: true }>>;
+  call(task: Exclude<Task, ScanTask>, transferList?: readonly TransferListItem[]): Promise<Extract<TaskReply, { ok: true }>>;
+  async call(task: Task, transferList?: readonly TransferListItem[]): Promise<Extract<TaskReply | ScanReply, { ok: true }>> {
+    let reply: TaskReply | ScanReply;
     try {
-      reply = await this.run(task, transferList);
+      reply = await this.run(task as Exclude<Task, ScanTask>, transferList);
     } catch (error) {
       const message = (error as Error)?.message || String(error);
       throw new PagewiseError(ErrorCodes.WORKER_DIED, `a worker thread stopped unexpectedly: ${message}`, { cause: error });

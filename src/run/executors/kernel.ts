@@ -10,7 +10,7 @@ import { noOutput } from '../../output/chunk-writer.js';
 import { threadpoolSize } from '../../plan/plan.js';
 import type { KernelOp } from '../../types.js';
 import { callFold } from '../calls.js';
-import { openSource, processChunk } from '../chunk.js';
+import { chunkInfo, openSource, processChunk } from '../chunk.js';
 import { inOrder } from '../reducer.js';
 import { chunkCursor, type Executor, type InputGroup, type RunContext } from './executor.js';
 
@@ -65,7 +65,7 @@ export const kernelExecutor: Executor = {
           return;
         }
         const { range, value } = done;
-        acc = callFold(kernel, acc, value, { index, start: range.start, end: range.end, fileIndex: file.fileIndex, file: file.path, params: settings.params, write: noOutput });
+        acc = callFold(kernel, acc, value, chunkInfo(file, settings, index, range.start, range.end, noOutput));
         reducer.meter.add(range.end - range.start, 1);
       },
     );

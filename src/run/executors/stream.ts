@@ -13,8 +13,11 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../../errors.js';
 import type { PlannedInput } from '../../plan/inputs.js';
-import { bufferFinder, checkWholeRecords, terminatorOf } from '../../plan/chunks.js';
+import { CsvStreamCutter } from '../../csv/scan.js';
+import { csvBytesOf } from '../../csv/split.js';
 import { noOutput } from '../../output/chunk-writer.js';
+import { bufferFinder, checkWholeRecords, recordEndOf, terminatorOf } from '../../plan/chunks.js';
+import type { ChunkInfo } from '../../types.js';
 import { callInit, callMap } from '../calls.js';
 import { checkRecordLengths } from '../chunk.js';
 import { throwIfAborted } from '../reducer.js';
@@ -82,6 +85,12 @@ export const streamExecutor: Executor = {
     const label = input.stdin ? '<stdin>' : input.path;
     const term = terminatorOf(settings.split);
     const recordSize = typeof settings.split === 'object' && 'recordSize' in settings.split ? settings.split.recordSize : 0;
+    // CSV: quote parity and the strict checks carry over from block to block.
+    const csv = csvBytesOf(settings.split);
+    const cutter = csv === undefined ? undefined : new CsvStreamCutter(csv.quote, csv.delimiter, label);
+    const delimited = term >= 0 || cutter !== undefined;
+    let needHeader = csv?.header === true;
+    let header: Uint8Array | undefined;
     let acc = callInit(job, settings.params);
     let pending: Uint8Array = new Uint8Array(0);
     let offset = 0; // file offset of pending[0]
@@ -92,27 +101,44 @@ export const streamExecutor: Executor = {
     const write = out?.write ?? noOutput;
     const feed = (bytes: Uint8Array): void => {
       if (bytes.length === 0) return;
-      acc = callMap(job, acc, bytes, { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params, write });
+      const info: ChunkInfo = { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params, split: settings.split, write };
+      if (header !== undefined) info.header = header;
+      acc = callMap(job, acc, bytes, info);
       index++;
       offset += bytes.length;
+    };
+    /** Takes the header off the front of `data` once it is whole (or the stream ended); the bytes it took. */
+    const takeHeader = (data: Uint8Array, final: boolean): number => {
+      if (!needHeader) return 0;
+      const end = cutter!.firstRecordEnd;
+      if (end < 0 && !final) return 0;
+      const length = end < 0 ? data.length : end - offset;
+      header = data.slice(0, length);
+      needHeader = false;
+      offset += length;
+      return length;
+    };
+    const cutOf = (data: Uint8Array): number => {
+      if (cutter !== undefined) return cutter.cut(data, offset, false);
+      if (term >= 0) return data.lastIndexOf(term) + 1;
+      if (recordSize > 0) return data.length - (data.length % recordSize);
+      return data.length;
     };
     try {
       for await (const block of blocks(input, ctx.plan.maxBytes ?? Infinity, ctx.signal)) {
         throwIfAborted(ctx.signal);
         reducer.meter.add(block.length, 0);
         const data = pending.length === 0 ? block : concat(pending, block);
-        let cut: number;
-        if (term >= 0) cut = data.lastIndexOf(term) + 1;
-        else if (recordSize > 0) cut = data.length - (data.length % recordSize);
-        else cut = data.length;
+        const cut = cutOf(data);
         // Records inside a block are bounded like the carried tail below.
-        if (term >= 0 && cut > settings.maxRecordLength) {
-          checkRecordLengths(bufferFinder(data), term, 0, cut, settings.maxRecordLength, label);
+        if (delimited && cut > settings.maxRecordLength) {
+          checkRecordLengths(recordEndOf(settings.split, bufferFinder(data))!, 0, cut, settings.maxRecordLength, label);
         }
-        if (cut > 0) feed(data.subarray(0, cut));
+        const skip = takeHeader(data, false);
+        if (cut > skip) feed(data.subarray(skip, cut));
         await out?.flush();
         pending = data.subarray(cut);
-        if (term >= 0 && pending.length > settings.maxRecordLength) {
+        if (delimited && pending.length > settings.maxRecordLength) {
           throw new PagewiseError(
             ErrorCodes.RECORD_TOO_LONG,
             `'${label}': the record at byte offset ${offset} is longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
@@ -122,13 +148,15 @@ export const streamExecutor: Executor = {
         // Keep the carried tail in its own buffer so a large read block can be freed.
         if (pending.length > 0 && pending.length < data.length / 2) pending = pending.slice();
       }
+      throwIfAborted(ctx.signal);
+      if (recordSize > 0) checkWholeRecords(offset + pending.length, settings.split, label);
+      // The last record: its quotes checked, an open one refused.
+      cutter?.cut(pending, offset, true);
+      feed(pending.subarray(takeHeader(pending, true)));
+      await out?.flush();
     } catch (error) {
       throw toPagewiseError(error);
     }
-    throwIfAborted(ctx.signal);
-    if (recordSize > 0) checkWholeRecords(offset + pending.length, settings.split, label);
-    feed(pending);
-    await out?.flush();
     // Through the same copy as a worker's partial, so accumulators behave alike on every path.
     reducer.add(deserialize(serialize(acc, 'the accumulator returned by map', `for '${label}'`)));
   },
