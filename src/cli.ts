@@ -14,6 +14,7 @@ import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from '
 import { builtinJobs } from './jobs/index.js';
 import { formatBytes, parseSize, type MapReduceOptions } from './options.js';
 import type { Progress } from './types.js';
+import { CLUSTER_FLAGS, CLUSTER_USAGE, clusterFlagOf, clusterOptionOf, clusterStatsText } from './cluster/cli.js';
 
 const USAGE = `Usage: pagewise <command> [options]
 
@@ -27,6 +28,7 @@ Commands:
   gen 1brc OUT             generate a 1BRC file (--rows N, --stations 413|10000, --seed S)
   demo                     generate a sample and run stats on it (--rows N, --keep)
   info                     versions, page size, byte kernels, memory budget, threadpool
+  worker --cluster URL     take splits of cluster runs from Redis (pagewise worker --help)
 
 Options for every command that reads files:
   --threads N              worker threads (default: all cores)
@@ -41,7 +43,7 @@ Options for every command that reads files:
   --no-native-kernels      run a job's JS map in worker threads even where it has a
                            native kernel (wc, grep --count run on native threads by default)
   --params JSON            (run) parameters passed to the job
-  -h, --help               this help;  -v, --version  the version
+${CLUSTER_USAGE}  -h, --help               this help;  -v, --version  the version
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -58,6 +60,7 @@ const COMMON: ParseArgsConfig['options'] = {
   advice: { type: 'string' },
   'max-bytes': { type: 'string' },
   'no-native-kernels': { type: 'boolean' },
+  ...CLUSTER_FLAGS,
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -105,12 +108,16 @@ function runOptions(values: Values): MapReduceOptions {
     options.maxBytes = n;
   }
   if (values['no-native-kernels']) options.nativeKernels = false;
+  const cluster = clusterOptionOf(values, (message) => void process.stderr.write(`pagewise: ${message}\n`));
+  if (cluster !== undefined) options.cluster = cluster;
   return options;
 }
 
 /** Renames `options.x` to `--x` in option errors, so CLI users see their flag. */
 function asFlagError(error: unknown): unknown {
   const e = error as PagewiseError & { option?: string };
+  const clusterFlag = typeof e?.option === 'string' ? clusterFlagOf(e.option) : undefined;
+  if (e?.code === ErrorCodes.INVALID_OPTION && clusterFlag !== undefined) return new UsageError(e.message.replace(e.option!, clusterFlag), clusterFlag);
   if (e?.code === ErrorCodes.INVALID_OPTION && typeof e.option === 'string' && e.option.startsWith('options.')) {
     const flag = `--${e.option.slice('options.'.length).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     const wrapped = new UsageError(e.message.replace(e.option, flag), flag);
@@ -144,6 +151,8 @@ class ProgressLine {
 interface Context {
   signal: AbortSignal;
   out: (text: string) => void;
+  /** After a signal, wait up to `ms` (not the default 1.5 s) before forcing the exit, then with `code`. */
+  linger: (ms: number, code: number) => void;
 }
 
 async function execute(
@@ -171,6 +180,7 @@ async function execute(
 const EXECUTORS: Record<RunStats['executor'], string> = {
   kernel: "the job's native kernel on libuv's threadpool, no JS worker",
   workers: "the job's map in Piscina worker threads",
+  cluster: 'pagewise workers over Redis: see cluster below',
   none: 'nothing was mapped',
 };
 
@@ -184,7 +194,9 @@ function formatRunStats(s: RunStats): string {
       `peak rss         ${formatBytes(s.peakRssBytes)}`,
       `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
       `release          ${s.release} (${s.releaseReason})`,
-    ].join('\n') + '\n'
+    ].join('\n') +
+    '\n' +
+    clusterStatsText(s)
   );
 }
 
@@ -470,7 +482,7 @@ async function cmdInfo(ctx: Context, args: string[]): Promise<void> {
   );
 }
 
-const COMMANDS: Record<string, (ctx: Context, args: string[]) => Promise<void>> = {
+const COMMANDS: Record<string, (ctx: Context, args: string[]) => Promise<void | number>> = {
   info: cmdInfo,
   run: cmdRun,
   wc: cmdWc,
@@ -480,6 +492,10 @@ const COMMANDS: Record<string, (ctx: Context, args: string[]) => Promise<void>> 
   tune: cmdTune,
   gen: cmdGen,
   demo: cmdDemo,
+  worker: async (ctx, args) => {
+    const { workerCommand } = await import('./cluster/cli.js');
+    return workerCommand(args, ctx.signal, (line) => void process.stderr.write(`pagewise worker: ${line}\n`), ctx.linger);
+  },
 };
 
 function version(): string {
@@ -491,16 +507,23 @@ function version(): string {
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
+  let lingerFor: { ms: number; code: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) return;
     signalled = signal;
     controller.abort(new PagewiseError(ErrorCodes.ABORTED, `interrupted by ${signal}`));
     // Whatever is still running, leave within the promised two seconds.
-    setTimeout(() => process.exit(signal === 'SIGINT' ? 130 : 143), 1500).unref();
+    setTimeout(() => process.exit(lingerFor?.code ?? (signal === 'SIGINT' ? 130 : 143)), lingerFor?.ms ?? 1500).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const ctx: Context = { signal: controller.signal, out: (text) => void process.stdout.write(text) };
+  const ctx: Context = {
+    signal: controller.signal,
+    out: (text) => void process.stdout.write(text),
+    linger: (ms, code) => {
+      lingerFor = { ms, code };
+    },
+  };
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -511,13 +534,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${version()}\n`);
       return 0;
     }
-    if (rest.includes('-h') || rest.includes('--help')) {
+    if (command !== 'worker' && (rest.includes('-h') || rest.includes('--help'))) {
       process.stdout.write(USAGE);
       return 0;
     }
     const handler = COMMANDS[command];
     if (!handler) throw new UsageError(`unknown command '${command}' (try pagewise --help)`);
-    await handler(ctx, rest);
+    const status = await handler(ctx, rest);
+    // A command that handles signals itself (the worker) says how it ended.
+    if (typeof status === 'number') return status;
     return signalled ? (signalled === 'SIGINT' ? 130 : 143) : ((process.exitCode as number | undefined) ?? 0);
   } catch (error) {
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;

@@ -85,7 +85,7 @@ class ReadSource implements ChunkSource {
   #scratch = new Uint8Array(SEARCH_BLOCK);
 
   constructor(readonly file: FileRef) {
-    this.#fd = openSync(file.path, 'r');
+    this.#fd = openSync(file.openPath ?? file.path, 'r');
     this.find = (byte, from, limit) => {
       for (let at = from; at < limit; at += SEARCH_BLOCK) {
         const n = this.#read(this.#scratch, at, Math.min(SEARCH_BLOCK, limit - at));

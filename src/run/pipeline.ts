@@ -15,9 +15,10 @@ import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
 import type { ReleasePolicy } from '../types.js';
 import { commutativeExecutor } from './executors/commutative.js';
-import type { Executor, RunContext } from './executors/executor.js';
+import type { ClusterReport, Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
 import { orderedExecutor } from './executors/ordered.js';
+import { remoteExecutor } from './executors/remote.js';
 import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
@@ -38,7 +39,7 @@ export interface RunStats {
    * libuv's threadpool (no JS worker started), `'workers'` the job's `map` in
    * the Piscina pool; `'none'` when nothing was (streams only, or empty files).
    */
-  executor: 'kernel' | 'workers' | 'none';
+  executor: 'kernel' | 'workers' | 'cluster' | 'none';
   release: Exclude<ReleasePolicy, 'auto'>;
   releaseReason: string;
   memoryBudget: MemoryBudget;
@@ -53,6 +54,8 @@ export interface RunStats {
   notes: string[];
   /** The whole plan the run followed. */
   plan: RunPlan;
+  /** A cluster run's splits and workers (there, `chunks` counts splits and `chunkSize` is the split size). */
+  cluster?: ClusterReport;
 }
 
 /** The result of `runJob`: the job's result and how the run went. */
@@ -93,11 +96,13 @@ function identityOf(path: string): FileIdentity {
 function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileRef | undefined {
   let mappingId = -1;
   let size = input.size!;
-  if (input.kind === 'map') {
+  // A cluster run's coordinator reads nothing: it states each file and workers map it.
+  const remote = plan.executor === 'remote';
+  if (input.kind === 'map' && !remote) {
     let info;
     try {
       refuseMmapForTests(input.path);
-      info = native.open(input.path);
+      info = native.open(input.openPath ?? input.path);
     } catch (error) {
       const e = toPagewiseError(error);
       if (e.syscall === 'mmap' && !mmapOnly) return undefined;
@@ -108,14 +113,15 @@ function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileR
   }
   let identity: FileIdentity;
   try {
-    identity = identityOf(input.path);
+    identity = identityOf(input.openPath ?? input.path);
   } catch (error) {
     if (mappingId >= 0) native.close(mappingId);
     throw toPagewiseError(error);
   }
   identity.size = size;
   const { first, count: chunks } = spanChunks(plan, size);
-  const ref: FileRef = { fileIndex: input.index, path: input.path, source: input.kind === 'map' ? 'map' : 'pread', mappingId, size, firstChunk: first, chunks, identity };
+  const ref: FileRef = { fileIndex: input.index, path: input.path, openPath: input.openPath, source: input.kind === 'map' && !remote ? 'map' : 'pread', mappingId, size, firstChunk: first, chunks, identity };
+  if (remote) return ref;
   if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
   if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
   if (ref.source === 'map' && size > 0) {
@@ -142,7 +148,7 @@ function checkIntact(f: FileRef): void {
     f.source === 'map'
       ? native.state(f.mappingId)
       : (() => {
-          const s = identityOf(f.path);
+          const s = identityOf(f.openPath ?? f.path);
           return { currentSize: s.size, faults: 0, ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
         })();
   const error = fileChangedError(f.path, f.identity, now);
@@ -151,6 +157,7 @@ function checkIntact(f: FileRef): void {
 
 function executorFor(run: Run, files: FileRef[]): Executor {
   const { plan, job } = run.planned;
+  if (plan.executor === 'remote') return remoteExecutor;
   if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
   return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
 }
@@ -192,9 +199,11 @@ async function runBatch(run: Run, batch: PlannedInput[]): Promise<void> {
       await runFiles(run, files);
       closeFiles(files, plan);
       const reason = 'its mapping was refused (mmap failed): read sequentially';
-      run.inputs[input.index] = { ...input, kind: 'stream', reason };
+      // By position: a cluster worker's one input keeps the coordinator's index.
+      const at = run.inputs.indexOf(input);
+      run.inputs[at] = { ...input, kind: 'stream', reason };
       run.notes.push(`'${input.path}': ${reason}`);
-      await runStream(run, run.inputs[input.index]);
+      await runStream(run, run.inputs[at]);
     }
     await runFiles(run, files);
   } catch (error) {
@@ -222,7 +231,7 @@ function settingsOf(planned: PlannedRun): ChunkSettings {
 
 async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: NodeJS.CpuUsage, usageStart: NodeJS.ResourceUsage): Promise<RunReport<R>> {
   const { plan, options: o } = planned;
-  const needsWorkers = plan.inputs.some((i) => i.kind === 'pread' || (i.kind === 'map' && plan.executor !== 'kernel'));
+  const needsWorkers = plan.executor !== 'remote' && plan.inputs.some((i) => i.kind === 'pread' || (i.kind === 'map' && plan.executor !== 'kernel'));
   // Start the workers now: their start-up overlaps opening the inputs.
   if (needsWorkers) void workerPool(plan.threads, o.resourceLimits).catch(() => {});
   const meter = new ProgressMeter(plan.knownBytes, plannedChunks(plan), plan.inputs.length, o.onProgress);
@@ -241,6 +250,8 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       settings: settingsOf(planned),
       reducer,
       signal: o.signal,
+      options: o,
+      report: {},
       tasks: async () => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits))),
     },
   };
@@ -255,7 +266,9 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
         continue;
       }
       const batch: PlannedInput[] = [];
-      while (i < plan.inputs.length && plan.inputs[i].kind !== 'stream' && batch.length < plan.maxOpenFiles) batch.push(plan.inputs[i++]);
+      // The coordinator of a cluster run opens no file, so all its consecutive files are one group of splits.
+      const most = plan.executor === 'remote' ? Infinity : plan.maxOpenFiles;
+      while (i < plan.inputs.length && plan.inputs[i].kind !== 'stream' && batch.length < most) batch.push(plan.inputs[i++]);
       await runBatch(run, batch);
     }
     meter.report(true);
@@ -263,7 +276,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
     await run.tasks?.stop();
     throw error instanceof PagewiseError ? error : toPagewiseError(error);
   }
-  const result = reducer.finish();
+  const result = o.internal.partial ? reducer.partial() : reducer.finish();
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const usage = process.resourceUsage();
@@ -279,7 +292,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       chunkSize: plan.chunkSize,
       chunkSizeReason: plan.chunkSizeReason,
       mode: mapped === run.inputs.length ? 'mmap' : mapped === 0 ? 'read' : 'mixed',
-      executor: !chunked ? 'none' : run.executors.has('kernel') ? 'kernel' : 'workers',
+      executor: !chunked ? 'none' : run.executors.has('remote') ? 'cluster' : run.executors.has('kernel') ? 'kernel' : 'workers',
       release: plan.release,
       releaseReason: plan.releaseReason,
       memoryBudget: plan.budget,
@@ -291,6 +304,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       inputs: run.inputs.map((i) => ({ path: i.path, kind: i.kind, reason: i.reason })),
       notes: run.notes,
       plan,
+      ...(run.ctx.report.cluster === undefined ? {} : { cluster: run.ctx.report.cluster }),
     },
   };
 }

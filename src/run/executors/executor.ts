@@ -6,6 +6,7 @@
  * where the writer, the keyed shuffle and the cluster executor fit.
  */
 import type { PlannedInput } from '../../plan/inputs.js';
+import type { ResolvedOptions } from '../../options.js';
 import type { RunPlan } from '../../plan/plan.js';
 import type { Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
@@ -24,6 +25,9 @@ export interface RunContext {
   readonly settings: ChunkSettings;
   readonly reducer: Reducer;
   readonly signal: AbortSignal | undefined;
+  readonly options: ResolvedOptions;
+  /** What an executor reports for the run's statistics (the cluster's splits and workers). */
+  readonly report: { cluster?: ClusterReport };
   /** The run's tasks on its worker pool (started on first use). */
   tasks(): Promise<RunTasks>;
 }
@@ -46,4 +50,21 @@ export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: F
     while (g >= first + files[at].chunks) first += files[at++].chunks;
     return { file: files[at], index: files[at].firstChunk + g - first };
   };
+}
+
+/** A cluster run's figures (`stats.cluster`). */
+export interface ClusterReport {
+  /** The Redis URL, masked. */
+  url: string;
+  queue: string;
+  splitSize: number;
+  splits: number;
+  /** Results of a split that arrived again (at-least-once delivery) and were not counted. */
+  duplicates: number;
+  /** Seconds a worker spent on a split (its local run), mean and slowest. */
+  splitSeconds: { mean: number; max: number };
+  /** Seconds from enqueuing a split to merging it, mean (queue wait, transfer, and run). */
+  splitLatencySeconds: number;
+  /** Every worker that delivered a split. */
+  workers: { name: string; splits: number; bytes: number; seconds: number; threads: number; executor: string; chunkSize: number }[];
 }
