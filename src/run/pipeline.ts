@@ -336,6 +336,8 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
   const usageStart = process.resourceUsage();
   // Piscina starts loading now, overlapping the job's import in planRun.
   if (options?.nativeKernels === false && options.mode !== 'read') void loadPiscina().catch(() => {});
+  // BullMQ takes a few hundred ms to load: overlap it with planning too.
+  if (options?.cluster !== undefined) void import('../cluster/bull.js').then((m) => m.loadBullmq()).catch(() => {});
   throwIfAborted(options?.signal);
   const planned = await planRun(input, job, options);
   throwIfAborted(planned.options.signal);

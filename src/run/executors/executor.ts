@@ -61,6 +61,8 @@ export interface ClusterReport {
   splits: number;
   /** Results of a split that arrived again (at-least-once delivery) and were not counted. */
   duplicates: number;
+  /** Splits the queue took back from a worker that stopped renewing its lock (died or stalled) and gave to another. */
+  stalled: number;
   /** Seconds a worker spent on a split (its local run), mean and slowest. */
   splitSeconds: { mean: number; max: number };
   /** Seconds from enqueuing a split to merging it, mean (queue wait, transfer, and run). */

@@ -113,7 +113,7 @@ class ClusterRun {
   readonly #bytesBefore: number;
   #sweeping = false;
   #checking = false;
-  readonly stats = { duplicates: 0, splitSeconds: [] as number[], latency: [] as number[], workers: new Map<string, ClusterReport['workers'][number]>() };
+  readonly stats = { duplicates: 0, stalled: 0, splitSeconds: [] as number[], latency: [] as number[], workers: new Map<string, ClusterReport['workers'][number]>() };
 
   private constructor(
     readonly bull: Bull,
@@ -294,6 +294,9 @@ class ClusterRun {
       this.#lastActivity = performance.now();
       void this.#fetch(k).catch((error: unknown) => this.#fail(this.#redisError(error)));
     });
+    this.events.on('stalled', ({ jobId }) => {
+      if (this.#mine(jobId) !== undefined) this.stats.stalled++;
+    });
     this.events.on('failed', ({ jobId, failedReason }) => {
       const k = this.#mine(jobId);
       if (k === undefined || this.#received.has(k)) return;
@@ -431,6 +434,7 @@ class ClusterRun {
       splitSize: this.cluster.splitSize,
       splits: seconds.length,
       duplicates: this.stats.duplicates,
+      stalled: this.stats.stalled,
       splitSeconds: { mean: mean(seconds), max: seconds.reduce((a, b) => Math.max(a, b), 0) },
       splitLatencySeconds: mean(this.stats.latency),
       workers: [...this.stats.workers.values()],
@@ -491,6 +495,7 @@ export const remoteExecutor: Executor = {
               ...r,
               splits: before.splits + r.splits,
               duplicates: before.duplicates + r.duplicates,
+              stalled: before.stalled + r.stalled,
               splitSeconds: { mean: (before.splitSeconds.mean * before.splits + r.splitSeconds.mean * r.splits) / Math.max(1, before.splits + r.splits), max: Math.max(before.splitSeconds.max, r.splitSeconds.max) },
               workers: mergeWorkers(before.workers, r.workers),
             };
