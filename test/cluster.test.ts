@@ -16,7 +16,7 @@ import { commutativeReference, freqReference, grepCount, grepLines, job, ordered
 
 const INTERNAL = Symbol.for('pagewise.internal');
 const dir = tempDir('pagewise-cluster-');
-const LOCK = '1500ms';
+const LOCK = '2s';
 
 function text(seed: number, bytes: number, extra = ''): string {
   const next = rng(seed);
@@ -252,28 +252,28 @@ describe('rules and failures', () => {
 });
 
 describe('bullmq and ioredis are optional', () => {
-  // A resolve hook that refuses bullmq and ioredis (as if not installed) and notes in a file when they are asked for.
+  // A preload that makes bullmq and ioredis unresolvable (as if not installed) and notes in a file when they are asked for.
   const asked = join(dir, 'asked.log');
   const hook = writeFile(
     dir,
-    'no-bullmq.mjs',
-    `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  if (specifier === 'bullmq' || specifier === 'ioredis') {
-    appendFileSync(${JSON.stringify(asked)}, specifier + ' ');
-    const error = new Error('Cannot find package ' + specifier);
-    error.code = 'ERR_MODULE_NOT_FOUND';
+    'no-bullmq.cjs',
+    `const Module = require('node:module');
+const { appendFileSync } = require('node:fs');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === 'bullmq' || request === 'ioredis') {
+    appendFileSync(${JSON.stringify(asked)}, request + ' ');
+    const error = new Error("Cannot find module '" + request + "'");
+    error.code = 'MODULE_NOT_FOUND';
     throw error;
   }
-  return next(specifier, context);
-}\`));
+  return resolve.call(this, request, ...rest);
+};
 `,
   );
   const run = (args: string[]) => {
     writeFile(dir, 'asked.log', '');
-    const r = spawnSync(process.execPath, ['--import', hook, CLI, ...args], { encoding: 'utf8', env: childEnv(), cwd: dir });
+    const r = spawnSync(process.execPath, ['--require', hook, CLI, ...args], { encoding: 'utf8', env: childEnv(), cwd: dir });
     return { ...r, asked: readFileSync(asked, 'utf8') };
   };
 

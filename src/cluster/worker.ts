@@ -121,7 +121,7 @@ export async function clusterWorker(options: ClusterWorkerOptions): Promise<Clus
     const keys = runKeys(o.queue, d.run);
     const spec = await specs.get(d.run);
     // The run ended (finished, failed or interrupted): drop its leftover splits.
-    if (spec === undefined) return { k: d.k, worker: o.name, cancelled: true };
+    if (spec === undefined || (await (await redis()).exists(keys.spec)) === 0) return { k: d.k, worker: o.name, cancelled: true };
     const started = performance.now();
     const local = new AbortController();
     let cancelled = false;
@@ -171,7 +171,17 @@ export async function clusterWorker(options: ClusterWorkerOptions): Promise<Clus
       await publish(keys, d, republish.previous, spec);
       await new Promise((r) => setTimeout(r, 1500));
     }
-    const stored = await publish(keys, d, result, spec);
+    let stored: boolean;
+    try {
+      stored = await publish(keys, d, result, spec);
+    } catch (error) {
+      // A partial that cannot be copied (ERR_PAGEWISE_NOT_CLONEABLE) or written (EACCES beside the input) fails the run as it would locally.
+      if (!result.ok) throw error;
+      const e = toPagewiseError(error);
+      (e as unknown as Record<string, unknown>).worker = o.name;
+      result = { ok: false, k: d.k, worker: o.name, error: toWire(e) };
+      stored = await publish(keys, d, result, spec);
+    }
     if (republish !== undefined && republish.previous === undefined) republish.previous = result;
     if (!stored) return { k: d.k, worker: o.name, cancelled: true };
     say('split', `split ${d.k} of run ${d.run} (${d.label} bytes ${d.start}-${d.end}) ${result.ok ? 'done' : `failed: ${result.error.message}`}`);

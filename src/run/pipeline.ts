@@ -288,7 +288,8 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       files: plan.inputs.length,
       bytes: meter.bytesDone,
       chunks: meter.chunksDone,
-      threads: plan.threads,
+      // A cluster run's threads are its workers'.
+      threads: run.ctx.report.cluster ? run.ctx.report.cluster.workers.reduce((n, w) => n + w.threads, 0) : plan.threads,
       chunkSize: plan.chunkSize,
       chunkSizeReason: plan.chunkSizeReason,
       mode: mapped === run.inputs.length ? 'mmap' : mapped === 0 ? 'read' : 'mixed',
