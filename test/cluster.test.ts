@@ -192,6 +192,13 @@ describe('rules and failures', () => {
       option: 'options.cluster.splitSize',
     });
     await expect(onCluster(texts[0], job('keyed.mjs'))).rejects.toMatchObject({ code: 'ERR_PAGEWISE_CLUSTER_UNSUPPORTED', feature: 'keyed' });
+    await expect(pagewise.clusterWorker({ url: redis.url, lockDuration: '10ms' })).rejects.toMatchObject({ code: 'ERR_PAGEWISE_INVALID_OPTION', option: 'options.lockDuration' });
+    await expect(pagewise.clusterWorker({ url: 'redis://h', queue: 'a:b' })).rejects.toMatchObject({ code: 'ERR_PAGEWISE_INVALID_OPTION', option: 'options.queue' });
+    for (const args of [['worker'], ['worker', '--cluster', redis.url, '--lock-duration', 'soon'], ['wc', texts[2], '--split-size', '1MiB'], ['wc', texts[2], '--cluster', redis.url, '--cluster-timeout', 'x']]) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: childEnv() });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('(ERR_PAGEWISE_INVALID_OPTION)');
+    }
     expect(await queueLeftovers(redis.client, 'pagewise')).toEqual({ jobs: [], keys: [] });
   });
 

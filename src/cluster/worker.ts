@@ -207,6 +207,9 @@ export async function clusterWorker(options: ClusterWorkerOptions): Promise<Clus
   }
 
   async function runSplit(d: SplitData, spec: RunSpec, signal: AbortSignal, onBytes: (bytes: number) => void): Promise<SplitResult> {
+    if (spec.v !== 1) {
+      throw new PagewiseError(ErrorCodes.CLUSTER_JOB_MISMATCH, `worker ${o.name} cannot read a run of another pagewise version (spec version ${spec.v})`, { worker: o.name });
+    }
     const path = remap(d.path);
     const expected = { size: d.size, mtimeNs: d.mtimeNs };
     const seen = seenFile(path);
