@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runJob, type RunStats } from './run/pipeline.js';
-import { shutdown } from './run/pool.js';
+import { shutdown } from './run/shutdown.js';
 import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from './errors.js';
 import { builtinJobs } from './jobs/index.js';
 import { formatBytes, parseSize, type MapReduceOptions } from './options.js';

@@ -23,8 +23,18 @@ export const ErrorCodes = {
   ABORTED: 'ERR_PAGEWISE_ABORTED',
   CLOSED: 'ERR_PAGEWISE_CLOSED',
   UNBOUNDED_INPUT: 'ERR_PAGEWISE_UNBOUNDED_INPUT',
-  NATIVE_UNAVAILABLE: 'ERR_PAGEWISE_NATIVE_UNAVAILABLE',
+  /** A call that needs the native addon (a mapping) where none loaded; the reason is `cause`. */
   NO_ADDON: 'ERR_PAGEWISE_NO_ADDON',
+  /** `detach()` was given a buffer pagewise did not make. */
+  NOT_A_VIEW: 'ERR_PAGEWISE_NOT_A_VIEW',
+  /** No SIGBUS protection slot is left for a new mapping or view (nothing is mapped unprotected). */
+  NO_FAULT_SLOT: 'ERR_PAGEWISE_NO_FAULT_SLOT',
+  /** `flush()` or `resize()` on a file mapped read-only. */
+  READ_ONLY: 'ERR_PAGEWISE_READ_ONLY',
+  /** `resize()` while views on other threads or native calls use the mapping. */
+  BUSY: 'ERR_PAGEWISE_BUSY',
+  /** Writes into a writable mapping faulted (the file system could not allocate the pages): they are lost. */
+  WRITE_FAILED: 'ERR_PAGEWISE_WRITE_FAILED',
   /** `cluster` was asked for but bullmq/ioredis are not installed (optional peer dependencies). */
   CLUSTER_UNAVAILABLE: 'ERR_PAGEWISE_CLUSTER_UNAVAILABLE',
   /** Redis could not be reached (or was lost) at the cluster URL. */

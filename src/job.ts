@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JobLoadError } from './errors.js';
-import type { Job, Split } from './types.js';
+import type { FileUrl, Job, JobPath, Split } from './types.js';
 import type { JobHandle } from './run/messages.js';
 
 /**
@@ -24,27 +24,63 @@ import type { JobHandle } from './run/messages.js';
  * });
  * ```
  */
-export function defineJob<A, R = A>(job: Job<A, R>): Job<A, R> {
+export function defineJob<A, R = A, P = unknown>(job: Job<A, R, P>): Job<A, R, P> {
   return job;
+}
+
+/**
+ * A typed reference to a job module, so that `runJob` infers the result and
+ * params types: `const countErrors = jobRef<typeof import('./count-errors.js').default>(new URL('./count-errors.js', import.meta.url))`.
+ */
+export function jobRef<J>(ref: string | FileUrl): JobPath<J> {
+  return jobPath(ref) as JobPath<J>;
 }
 
 let tsHooksRegistered = false;
 const TS_FILE = /\.[cm]?ts$/;
 
-/** A job reference as users give it: a path (relative to the cwd) or a file URL. */
-export type JobRef = string | URL;
+/**
+ * Lets this thread import TypeScript (see ts-hooks.ts). Once per thread: each
+ * worker registers its own, as hooks are per thread on Node 20.
+ */
+function registerTypeScriptHooks(): void {
+  if (tsHooksRegistered) return;
+  register(new URL('./ts-hooks.js', import.meta.url));
+  tsHooksRegistered = true;
+}
+
+/**
+ * Why an import failed, naming `file:line:column` for a syntax error. The
+ * TypeScript hooks put it in the message; for JavaScript, V8 keeps it off
+ * the error import() rejects with, so the stripper parses the file again.
+ */
+async function loadFailure(error: unknown, path: string): Promise<string> {
+  const message = String((error as { message?: unknown })?.message ?? error);
+  if ((error as { name?: unknown })?.name !== 'SyntaxError' || message.includes(`${path}:`)) return message;
+  try {
+    const { syntaxErrorLocation } = await import('./ts-strip.js');
+    const where = syntaxErrorLocation(await readFile(path, 'utf8'), path);
+    return where ? `syntax error at ${where}: ${message}` : message;
+  } catch {
+    return message;
+  }
+}
+
+/** A job reference as users give it: a path (relative to the cwd), a typed `JobPath`, or a file URL. */
+export type JobRef<J = unknown> = JobPath<J> | FileUrl;
 
 /** The absolute file path of a job reference. */
-export function jobPath(ref: JobRef): string {
-  if (ref instanceof URL) return fileURLToPath(ref);
+export function jobPath(ref: JobRef<unknown>): string {
+  if (typeof ref !== 'string') return fileURLToPath(ref.href);
   if (ref.startsWith('file:')) return fileURLToPath(ref);
   return isAbsolute(ref) ? ref : resolve(ref);
 }
 
 /**
- * Imports a job module and checks its shape.
- * @throws ERR_PAGEWISE_JOB_LOAD when the module is missing, fails to load, or
- * its default export lacks `init`, `map` or `merge`, or has a bad `split`.
+ * Imports a job module (its current version, see loadJobForRun) and checks its shape.
+ * @throws ERR_PAGEWISE_JOB_LOAD when the module is missing, fails to load
+ * (a syntax error names the file and line), or its default export lacks
+ * `init`, `map` or `merge`, or has a bad `split`.
  */
 export async function loadJob(path: string): Promise<Job> {
   return (await loadJobForRun(path)).job;
@@ -102,15 +138,12 @@ async function checkVersion(path: string, version: string): Promise<void> {
 }
 
 async function importJob(url: string, path: string): Promise<Job> {
-  if (TS_FILE.test(path) && !tsHooksRegistered) {
-    register(new URL('./ts-hooks.js', import.meta.url));
-    tsHooksRegistered = true;
-  }
+  if (TS_FILE.test(path)) registerTypeScriptHooks();
   let mod: { default?: unknown };
   try {
     mod = (await import(url)) as { default?: unknown };
   } catch (error) {
-    throw new JobLoadError(`cannot load job module '${path}': ${(error as Error)?.message ?? error}`, { path, cause: error });
+    throw new JobLoadError(`cannot load job module '${path}': ${await loadFailure(error, path)}`, { path, cause: error });
   }
   return checkJob(mod.default, path);
 }

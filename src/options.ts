@@ -7,10 +7,10 @@ import { availableParallelism, hostname } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { serialize } from 'node:v8';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
-import type { AdviceMode, Progress, ReleasePolicy } from './types.js';
+import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy } from './types.js';
 
-/** Options of `mapReduce` and `runJob`. */
-export interface MapReduceOptions {
+/** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
+export interface MapReduceOptions<P = unknown> {
   /** Worker threads; default `os.availableParallelism()`. */
   threads?: number;
   /** Bytes per chunk: a page multiple, or `'64KiB'`, `'8MiB'`, `'1GiB'`, or `'auto'` (default). */
@@ -20,9 +20,9 @@ export interface MapReduceOptions {
   /** Most files mapped at once when several are given; default 16. */
   maxOpenFiles?: number;
   /** Passed to the job's `init(params)` and `map`'s `info.params`. Must be structured-cloneable. */
-  params?: unknown;
-  /** Cancels the run: it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
-  signal?: AbortSignal;
+  params?: P;
+  /** Cancels the run (an `AbortSignal`): it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
+  signal?: AbortSignalLike;
   /** Called about every 100 ms and once at the end. */
   onProgress?: (progress: Progress) => void;
   /**
@@ -142,7 +142,7 @@ export interface ResolvedOptions {
   explicitMaxRecordLength: boolean;
   maxOpenFiles: number;
   params: unknown;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   onProgress?: (progress: Progress) => void;
   onMerged?: (acc: unknown) => void;
   release: ReleasePolicy;
@@ -415,7 +415,7 @@ function editDistance(a: string, b: string): number {
  * Checks every option of a run and fills in defaults.
  * @throws ERR_PAGEWISE_INVALID_OPTION (a TypeError-like PagewiseError naming the option).
  */
-export function resolveOptions(options: MapReduceOptions | undefined, pageSize: number): ResolvedOptions {
+export function resolveOptions(options: MapReduceOptions<unknown> | undefined, pageSize: number): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
   const o = options;

@@ -13,7 +13,7 @@
 export type Split = 'lines' | 'none' | { delimiter: number } | { recordSize: number };
 
 /** What `map` learns about the slice it is given. */
-export interface ChunkInfo {
+export interface ChunkInfo<P = unknown> {
   /** Chunk number within its file, in file order, from 0. */
   index: number;
   /** Byte offset of the slice's first byte in the file. */
@@ -25,7 +25,7 @@ export interface ChunkInfo {
   /** The input's path. */
   file: string;
   /** The `params` passed to `mapReduce` (structured-cloned into each worker). */
-  params: unknown;
+  params: P;
 }
 
 /**
@@ -36,7 +36,7 @@ export interface ChunkInfo {
  * order; `merge(a, b)` is given `a` covering bytes before `b` and must be
  * associative; it need not be commutative unless `commutative: true` is set.
  */
-export interface Job<A = unknown, R = A> {
+export interface Job<A = unknown, R = A, P = unknown> {
   /** Record kind; default `'lines'`. */
   split?: Split;
   /**
@@ -46,13 +46,13 @@ export interface Job<A = unknown, R = A> {
    */
   commutative?: boolean;
   /** A fresh accumulator. Receives the run's `params`. */
-  init(params?: unknown): A;
+  init(params?: P): A;
   /** Fold one slice of whole records into the accumulator and return it. */
-  map(acc: A, bytes: Uint8Array, info: ChunkInfo): A;
+  map(acc: A, bytes: Uint8Array, info: ChunkInfo<P>): A;
   /** Combine two accumulators; `a` covers bytes before `b`. */
   merge(a: A, b: A): A;
   /** Turn the final accumulator into the result, once, on the main thread. */
-  finish?(acc: A, params?: unknown): R;
+  finish?(acc: A, params?: P): R;
   /**
    * Optional fast path: say that, for these `params`, `map` only counts what
    * the addon's byte kernels count. The engine then runs those kernels over
@@ -62,7 +62,36 @@ export interface Job<A = unknown, R = A> {
    * still give the same result: it is used for streams, with
    * `nativeKernels: false`, and when the fast path cannot run.
    */
-  kernel?(params?: unknown): KernelPlan<A> | undefined;
+  kernel?(params?: P): KernelPlan<A, P> | undefined;
+}
+
+/** The result type of a job type (what `finish` returns), or `J` itself when it is not a job type. */
+export type ResultOf<J> = J extends Job<any, infer R, any> ? R : J; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The params type of a job type. */
+export type ParamsOf<J> = J extends Job<any, any, infer P> ? P : unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+declare const jobType: unique symbol;
+
+/**
+ * The path of a job module that carries the job's type, so that `runJob`
+ * infers the result and params types from it (`builtinJobs.stats` is one;
+ * make your own with `jobRef<typeof job>(url)`). At run time it is a string.
+ */
+export type JobPath<J = unknown> = string & { readonly [jobType]?: J };
+
+/** A file URL (a WHATWG `URL` is one); structural, so these declarations need no DOM or Node types. */
+export interface FileUrl {
+  readonly href: string;
+  readonly protocol: string;
+}
+
+/** A signal that cancels a run (an `AbortSignal` is one); structural for the same reason. */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /** One count a native kernel makes over a chunk (see `Job.kernel`). */
@@ -75,10 +104,10 @@ export type KernelOp =
   | { op: 'countWords' };
 
 /** What `Job.kernel` returns: the counts to make, and how they fold into the accumulator. */
-export interface KernelPlan<A = unknown> {
+export interface KernelPlan<A = unknown, P = unknown> {
   ops: KernelOp[];
   /** Called on the main thread once per chunk, in file order, with one count per op. */
-  fold(acc: A, counts: number[], info: ChunkInfo): A;
+  fold(acc: A, counts: number[], info: ChunkInfo<P>): A;
 }
 
 /** Progress reported to `options.onProgress` about every 100 ms and at the end. */

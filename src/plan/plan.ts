@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
 import { loadJobForRun, jobPath, type JobRef } from '../job.js';
 import { memoryBudget, type MemoryBudget } from '../memory.js';
-import { nativeAvailable, PAGE_SIZE } from '../native.js';
+import { nativeAvailable, noteFallback, PAGE_SIZE } from '../native.js';
 import { MAX_VIEW_LENGTH, formatBytes, resolveOptions, type MapReduceOptions, type ResolvedOptions } from '../options.js';
 import type { Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
 import type { JobHandle } from '../run/messages.js';
@@ -92,7 +92,7 @@ const AUTO_CHUNKS = {
  * UV_THREADPOOL_SIZE as libuv reads it: unset 4, else atoi() with 0 as 1 and
  * anything above 1024 (a negative value too, once unsigned) as 1024.
  */
-export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
+export function threadpoolSize(env: Readonly<Record<string, string | undefined>> = process.env): number {
   const raw = env.UV_THREADPOOL_SIZE;
   if (raw === undefined || raw === '') return 4;
   const m = /^\s*([+-]?\d+)/.exec(raw);
@@ -179,14 +179,14 @@ function planChunkSize(
  * ERR_PAGEWISE_UNBOUNDED_INPUT, ERR_PAGEWISE_PARTIAL_RECORD, and
  * ERR_PAGEWISE_JOB_FAILED from a throwing `kernel()`.
  */
-export async function planRun(input: string | readonly string[], jobRef: JobRef, options?: MapReduceOptions): Promise<PlannedRun> {
+export async function planRun(input: string | readonly string[], jobRef: JobRef<unknown>, options?: MapReduceOptions<unknown>): Promise<PlannedRun> {
   const o = resolveOptions(options, PAGE_SIZE);
   const paths = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(paths) || paths.length === 0) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'input must be a path or a non-empty array of paths', { option: 'input' });
   }
   for (const p of paths) checkInputPath(p);
-  if (typeof jobRef !== 'string' && !(jobRef instanceof URL)) {
+  if (typeof jobRef !== 'string' && !(jobRef !== null && typeof jobRef === 'object' && typeof jobRef.href === 'string' && jobRef.protocol === 'file:')) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
   }
   const { job, handle } = await loadJobForRun(jobPath(jobRef));
@@ -200,6 +200,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef,
   }
   const chunked = inputs.filter((i) => i.kind !== 'stream');
   for (const i of chunked) checkWholeRecords(i.size!, split, i.path);
+  if (!nativeAvailable && chunked.length > 0) noteFallback();
 
   let kernel = chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
   let executor: ExecutorName = kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';

@@ -22,8 +22,16 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Job modules are imported as `job.mjs?pagewise-version=<hash>`; a stack names the file as users know it. */
+function cleanStack(error: unknown): void {
+  if (error instanceof Error && typeof error.stack === 'string' && error.stack.includes('?pagewise-version=')) {
+    error.stack = error.stack.replace(/\?pagewise-version=[0-9a-f]+/g, '');
+  }
+}
+
 /** The error for job code `what` (`map`, `merge`, ...) that threw `error` at `site`. */
 export function jobError(what: string, error: unknown, site: CallSite = {}): PagewiseError {
+  cleanStack(error);
   const where =
     site.index === undefined
       ? ''

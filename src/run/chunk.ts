@@ -6,7 +6,7 @@
  * release the chunk's pages. Where the bytes come from is a ChunkSource: the
  * process-wide mapping, or positional reads where nothing can be mapped.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, fileChangedError } from '../errors.js';
 import { native } from '../native.js';
 import { MAX_VIEW_LENGTH } from '../options.js';
@@ -34,6 +34,18 @@ export interface ChunkSource {
   close(): void;
 }
 
+/**
+ * Throws when `file` is not the file the run planned with: its size changed,
+ * pages past its end were read (`faults`, from the addon's SIGBUS repair), or
+ * it was modified or replaced (mtime, ctime or inode moved), as a truncation
+ * followed by a re-extension to the same size does.
+ */
+export function checkFileIntact(file: FileRef, faults = 0): void {
+  const s = fstatSync(file.fd, { bigint: true });
+  const error = fileChangedError(file.path, file.identity, { currentSize: Number(s.size), faults, ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs });
+  if (error !== undefined) throw error;
+}
+
 /** The process-wide mapping of a file (views are the mapping's own pages). */
 class MappedSource implements ChunkSource {
   readonly find: ByteFinder;
@@ -58,8 +70,7 @@ class MappedSource implements ChunkSource {
     native.detach(bytes);
   }
   checkIntact(): void {
-    const error = fileChangedError(this.file.path, this.file.identity, native.state(this.file.mappingId));
-    if (error !== undefined) throw error;
+    checkFileIntact(this.file, native.faults(this.file.mappingId));
   }
   prefetch(settings: ChunkSettings, index: number): void {
     prefetchAhead(settings, this.file, index);
@@ -80,12 +91,10 @@ const SEARCH_BLOCK = 64 << 10;
  */
 class ReadSource implements ChunkSource {
   readonly find: ByteFinder;
-  #fd: number;
   #buffer = new ArrayBuffer(0);
   #scratch = new Uint8Array(SEARCH_BLOCK);
 
   constructor(readonly file: FileRef) {
-    this.#fd = openSync(file.openPath ?? file.path, 'r');
     this.find = (byte, from, limit) => {
       for (let at = from; at < limit; at += SEARCH_BLOCK) {
         const n = this.#read(this.#scratch, at, Math.min(SEARCH_BLOCK, limit - at));
@@ -100,7 +109,7 @@ class ReadSource implements ChunkSource {
   #read(into: Uint8Array, position: number, length: number): number {
     let done = 0;
     while (done < length) {
-      const n = readSync(this.#fd, into, done, length - done, position + done);
+      const n = readSync(this.file.fd, into, done, length - done, position + done);
       if (n === 0) break;
       done += n;
     }
@@ -133,22 +142,12 @@ class ReadSource implements ChunkSource {
   }
 
   checkIntact(): void {
-    const s = fstatSync(this.#fd, { bigint: true });
-    const error = fileChangedError(this.file.path, this.file.identity, {
-      currentSize: Number(s.size),
-      faults: 0,
-      ino: s.ino,
-      mtimeNs: s.mtimeNs,
-      ctimeNs: s.ctimeNs,
-    });
-    if (error !== undefined) throw error;
+    checkFileIntact(this.file);
   }
 
   prefetch(): void {}
   release(): void {}
-  close(): void {
-    closeSync(this.#fd);
-  }
+  close(): void {}
 }
 
 /** The source of `file`'s bytes on this thread. Close it when the task is done. */

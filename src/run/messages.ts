@@ -40,6 +40,12 @@ export interface FileRef {
   source: 'map' | 'pread';
   /** The mapping's id (source `map`), else -1. */
   mappingId: number;
+  /**
+   * A descriptor the main thread opened on the file for the run (descriptors
+   * are process-wide, so every thread can use it): positional reads, and the
+   * fstat that tells whether the file is still the one planned with.
+   */
+  fd: number;
   size: number;
   /**
    * The run reads chunks [firstChunk, firstChunk + chunks) of the file's chunk

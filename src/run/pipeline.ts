@@ -4,8 +4,8 @@
  * order, finish, and report. Every executor goes through here; none of them
  * opens files, stops workers or builds the result on its own.
  */
-import { statSync } from 'node:fs';
-import { PagewiseError, fileChangedError, toPagewiseError } from '../errors.js';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { PagewiseError, toPagewiseError } from '../errors.js';
 import type { JobRef } from '../job.js';
 import type { MemoryBudget } from '../memory.js';
 import { native, Fadvise, Madvise } from '../native.js';
@@ -13,7 +13,7 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { ReleasePolicy } from '../types.js';
+import type { ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { ClusterReport, Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
@@ -23,6 +23,7 @@ import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
 import { ProgressMeter, Reducer, throwIfAborted } from './reducer.js';
+import { checkFileIntact } from './chunk.js';
 
 /** What one run did and how it went. */
 export interface RunStats {
@@ -87,72 +88,82 @@ function refuseMmapForTests(path: string): void {
   throw error;
 }
 
-function identityOf(path: string): FileIdentity {
-  const s = statSync(path, { bigint: true });
-  return { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-}
-
 /** Opens one input read in chunks; undefined when its mapping is refused (it is then read as a stream). */
 function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileRef | undefined {
-  let mappingId = -1;
-  let size = input.size!;
-  // A cluster run's coordinator reads nothing: it states each file and workers map it.
-  const remote = plan.executor === 'remote';
-  if (input.kind === 'map' && !remote) {
-    let info;
-    try {
-      refuseMmapForTests(input.path);
-      info = native.open(input.openPath ?? input.path);
-    } catch (error) {
-      const e = toPagewiseError(error);
-      if (e.syscall === 'mmap' && !mmapOnly) return undefined;
-      throw e;
-    }
-    mappingId = info.id;
-    size = info.size;
-  }
-  let identity: FileIdentity;
+  // A cluster worker opens the coordinator's file by its absolute path and reports it by the coordinator's.
+  const openPath = input.openPath ?? input.path;
+  let fd: number;
   try {
-    identity = identityOf(input.openPath ?? input.path);
+    fd = openSync(openPath, 'r');
   } catch (error) {
-    if (mappingId >= 0) native.close(mappingId);
     throw toPagewiseError(error);
   }
-  identity.size = size;
-  const { first, count: chunks } = spanChunks(plan, size);
-  const ref: FileRef = { fileIndex: input.index, path: input.path, openPath: input.openPath, source: input.kind === 'map' && !remote ? 'map' : 'pread', mappingId, size, firstChunk: first, chunks, identity };
-  if (remote) return ref;
-  if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
-  if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
-  if (ref.source === 'map' && size > 0) {
-    const advice = plan.advice === 'hugepage' ? Madvise.hugepage : Madvise[plan.advice];
-    native.advise(mappingId, 0, size, advice);
-    if (plan.advice === 'hugepage') native.advise(mappingId, 0, size, Madvise.sequential);
+  let mappingId = -1;
+  // A cluster run's coordinator reads nothing: it states each file, and workers map it.
+  const remote = plan.executor === 'remote';
+  try {
+    const s = fstatSync(fd, { bigint: true });
+    const identity: FileIdentity = { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+    if (input.kind === 'map' && !remote) {
+      try {
+        refuseMmapForTests(input.path);
+        const info = native.open(openPath);
+        mappingId = info.id;
+        identity.size = info.size;
+      } catch (error) {
+        const e = toPagewiseError(error);
+        if (e.syscall === 'mmap' && !mmapOnly) {
+          closeSync(fd);
+          return undefined;
+        }
+        throw e;
+      }
+    }
+    const size = identity.size;
+    const { first, count: chunks } = spanChunks(plan, size);
+    const ref: FileRef = {
+      fileIndex: input.index,
+      path: input.path,
+      openPath: input.openPath,
+      source: input.kind === 'map' && !remote ? 'map' : 'pread',
+      mappingId,
+      fd,
+      size,
+      firstChunk: first,
+      chunks,
+      identity,
+    };
+    if (remote) return ref;
+    if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
+    if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
+    if (ref.source === 'map' && size > 0) {
+      const advice = plan.advice === 'hugepage' ? Madvise.hugepage : Madvise[plan.advice];
+      native.advise(mappingId, 0, size, advice);
+      if (plan.advice === 'hugepage') native.advise(mappingId, 0, size, Madvise.sequential);
+    }
+    return ref;
+  } catch (error) {
+    if (mappingId >= 0) native.close(mappingId);
+    closeSync(fd);
+    throw toPagewiseError(error);
   }
-  return ref;
 }
 
 function closeFiles(files: FileRef[], plan: RunPlan): void {
   for (const f of files) {
-    if (f.source !== 'map') continue;
-    // Workers evict behind each chunk; what a late boundary read or the
-    // kernel's readahead brought back after the last chunk goes here.
-    if (plan.release === 'evict' && f.size > 0) native.fadvise(f.mappingId, 0, f.size, Fadvise.dontneed);
-    native.close(f.mappingId);
+    if (f.source === 'map') {
+      // Workers evict behind each chunk; what a late boundary read or the
+      // kernel's readahead brought back after the last chunk goes here.
+      if (plan.release === 'evict' && f.size > 0) native.fadvise(f.mappingId, 0, f.size, Fadvise.dontneed);
+      native.close(f.mappingId);
+    }
+    closeSync(f.fd);
   }
   files.length = 0;
 }
 
 function checkIntact(f: FileRef): void {
-  const now =
-    f.source === 'map'
-      ? native.state(f.mappingId)
-      : (() => {
-          const s = identityOf(f.openPath ?? f.path);
-          return { currentSize: s.size, faults: 0, ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-        })();
-  const error = fileChangedError(f.path, f.identity, now);
-  if (error !== undefined) throw error;
+  checkFileIntact(f, f.source === 'map' ? native.faults(f.mappingId) : 0);
 }
 
 function executorFor(run: Run, files: FileRef[]): Executor {
@@ -331,7 +342,11 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
  * const { result, stats } = await runJob('big.log', './count-errors.mjs', { chunkSize: '8MiB' });
  * ```
  */
-export async function runJob<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunReport<R>> {
+export async function runJob<J = unknown>(
+  input: string | readonly string[],
+  job: JobRef<J>,
+  options?: MapReduceOptions<ParamsOf<J>>,
+): Promise<RunReport<ResultOf<J>>> {
   const startedAt = performance.now();
   const cpuStart = process.cpuUsage();
   const usageStart = process.resourceUsage();
@@ -342,7 +357,7 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
   throwIfAborted(options?.signal);
   const planned = await planRun(input, job, options);
   throwIfAborted(planned.options.signal);
-  return execute<R>(planned, startedAt, cpuStart, usageStart);
+  return execute<ResultOf<J>>(planned, startedAt, cpuStart, usageStart);
 }
 
 /**
@@ -355,8 +370,8 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
  * const lines = await mapReduce('big.log', new URL('./count-lines.mjs', import.meta.url));
  * ```
  */
-export async function mapReduce<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<R> {
-  return (await runJob<R>(input, job, options)).result;
+export async function mapReduce<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<ResultOf<J>> {
+  return (await runJob<J>(input, job, options)).result;
 }
 
 /**
@@ -365,7 +380,7 @@ export async function mapReduce<R = unknown>(input: string | readonly string[], 
  * policy and prefetch (`pagewise --explain`).
  * @throws what `runJob` throws before it reads (see `runJob`).
  */
-export async function planJob(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunPlan> {
+export async function planJob<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<RunPlan> {
   return (await planRun(input, job, options)).plan;
 }
 

@@ -26,7 +26,7 @@ let piscinaModule: Promise<PiscinaClass> | undefined;
 // their own and do not keep the process alive.
 const pools = new Map<string, Promise<Piscina>>();
 
-/** Loads Piscina now (its import costs ~25 ms), so a pool can start without waiting later. */
+/** Loads Piscina now (its import is a noticeable part of a short run), so a pool can start without waiting later. */
 export function loadPiscina(): Promise<PiscinaClass> {
   piscinaModule ??= import('piscina').then(
     (m) => m.Piscina,
@@ -74,7 +74,7 @@ export function workerPool(threads: number, resourceLimits: ResolvedOptions['res
 }
 
 /** Stops every cached worker pool (pagewise starts new ones when needed). */
-export async function shutdown(): Promise<void> {
+export async function shutdownPools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
   await Promise.all(all.map((p) => p.then((pool) => pool.destroy()).catch(() => {})));

@@ -6,7 +6,7 @@
  * partials here; none merges on its own.
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
-import type { Job, Progress } from '../types.js';
+import type { AbortSignalLike, Job, Progress } from '../types.js';
 import { callFinish, callInit, callMerge, callback } from './calls.js';
 
 export interface ReducerHooks {
@@ -101,7 +101,7 @@ export class Reducer {
 }
 
 /** A promise that rejects with ERR_PAGEWISE_ABORTED when `signal` fires. */
-export function abortPromise(signal: AbortSignal | undefined): { promise: Promise<never>; dispose: () => void } {
+export function abortPromise(signal: AbortSignalLike | undefined): { promise: Promise<never>; dispose: () => void } {
   if (!signal) return { promise: new Promise<never>(() => {}), dispose: () => {} };
   let onAbort = (): void => {};
   const promise = new Promise<never>((_, reject) => {
@@ -114,12 +114,12 @@ export function abortPromise(signal: AbortSignal | undefined): { promise: Promis
 }
 
 /** The error of an aborted run. */
-export function abortedError(signal: AbortSignal | undefined): PagewiseError {
+export function abortedError(signal: AbortSignalLike | undefined): PagewiseError {
   return new PagewiseError(ErrorCodes.ABORTED, 'the run was aborted', { cause: signal?.reason });
 }
 
 /** Throws ERR_PAGEWISE_ABORTED if `signal` has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: AbortSignalLike | undefined): void {
   if (signal?.aborted) throw abortedError(signal);
 }
 
@@ -143,7 +143,7 @@ async function limiter(n: number): Promise<Limit & { clearQueue(): void }> {
  */
 export async function inOrder<R>(
   total: number,
-  limits: { inFlight: number; window: number; signal?: AbortSignal },
+  limits: { inFlight: number; window: number; signal?: AbortSignalLike },
   start: (k: number, stopped: () => boolean) => Promise<R>,
   consume: (k: number, result: R) => void,
 ): Promise<void> {

@@ -27,9 +27,23 @@ export const commutativeExecutor: Executor = {
       meter.bytesDone = bytesBefore + Number(Atomics.load(progress, 0));
       meter.chunksDone = chunksBefore + Number(Atomics.load(progress, 1));
     };
+    // Progress is polled from the workers' counters; a throwing onProgress
+    // fails the run (and must not escape from the timer).
+    let failure: { error: unknown } | undefined;
+    let failRun = (_error: unknown): void => {};
+    const failed = new Promise<never>((_, reject) => {
+      failRun = reject;
+    });
+    failed.catch(() => {});
     const poll = setInterval(() => {
       update();
-      meter.report();
+      try {
+        meter.report();
+      } catch (error) {
+        failure ??= { error };
+        Atomics.store(tasks.control, STOP, 1);
+        failRun(error);
+      }
     }, 100);
     const aborted = abortPromise(ctx.signal);
     try {
@@ -41,7 +55,8 @@ export const commutativeExecutor: Executor = {
           throw error;
         }),
       );
-      const replies = await Promise.race([Promise.all(runs), aborted.promise]);
+      const replies = await Promise.race([Promise.all(runs), aborted.promise, failed]);
+      if (failure !== undefined) throw failure.error;
       for (const reply of replies) if (reply.partial !== undefined) reducer.add(deserialize(reply.partial));
     } finally {
       clearInterval(poll);

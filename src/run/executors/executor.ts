@@ -8,7 +8,7 @@
 import type { PlannedInput } from '../../plan/inputs.js';
 import type { ResolvedOptions } from '../../options.js';
 import type { RunPlan } from '../../plan/plan.js';
-import type { Job, KernelPlan } from '../../types.js';
+import type { AbortSignalLike, Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
@@ -24,7 +24,7 @@ export interface RunContext {
   readonly kernel: KernelPlan | undefined;
   readonly settings: ChunkSettings;
   readonly reducer: Reducer;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
   readonly options: ResolvedOptions;
   /** What an executor reports for the run's statistics (the cluster's splits and workers). */
   readonly report: { cluster?: ClusterReport };

@@ -5,7 +5,7 @@
  * libuv's threadpool — no JS worker, no view — while the counts are folded in
  * file order.
  */
-import { native } from '../../native.js';
+import { native, ScanOps } from '../../native.js';
 import { threadpoolSize } from '../../plan/plan.js';
 import type { KernelOp } from '../../types.js';
 import { callFold } from '../calls.js';
@@ -13,15 +13,14 @@ import { openSource, processChunk } from '../chunk.js';
 import { inOrder } from '../reducer.js';
 import { chunkCursor, type Executor, type InputGroup, type RunContext } from './executor.js';
 
-const SCAN_OPS = { countByte: 0, countRecordsContaining: 1, countWords: 2 } as const;
-
-function scanOps(ops: readonly KernelOp[]): { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[] {
+/** A kernel plan's ops as the addon's scan takes them (op numbers from the addon's own table). */
+function scanOps(ops: readonly KernelOp[]): { op: number; byte?: number; needle?: Uint8Array }[] {
   return ops.map((op) =>
     op.op === 'countRecordsContaining'
-      ? { op: SCAN_OPS.countRecordsContaining, byte: op.terminator, needle: op.needle }
+      ? { op: ScanOps.countRecordsContaining, byte: op.terminator, needle: op.needle }
       : op.op === 'countByte'
-        ? { op: SCAN_OPS.countByte, byte: op.byte }
-        : { op: SCAN_OPS.countWords },
+        ? { op: ScanOps.countByte, byte: op.byte }
+        : { op: ScanOps.countWords },
   );
 }
 

@@ -18,6 +18,7 @@ import { callInit, callMap } from '../calls.js';
 import { checkRecordLengths } from '../chunk.js';
 import { throwIfAborted } from '../reducer.js';
 import { deserialize, serialize } from '../wire.js';
+import type { AbortSignalLike } from '../../types.js';
 import type { Executor, InputGroup, RunContext } from './executor.js';
 
 /** Streams are read in blocks this large. */
@@ -38,7 +39,7 @@ async function* readFile(path: string, blockSize: number, remaining: number): As
   }
 }
 
-async function* readStream(source: Readable, remaining: number, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+async function* readStream(source: Readable, remaining: number, signal: AbortSignalLike | undefined): AsyncGenerator<Uint8Array> {
   const onAbort = (): void => void source.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -65,7 +66,7 @@ function fifoSocket(path: string): Socket {
   return new Socket({ fd, readable: true, writable: false });
 }
 
-function blocks(input: PlannedInput, maxBytes: number, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+function blocks(input: PlannedInput, maxBytes: number, signal: AbortSignalLike | undefined): AsyncGenerator<Uint8Array> {
   if (input.stdin) return readStream(process.stdin, maxBytes, signal);
   if (input.fifo) return readStream(fifoSocket(input.path), maxBytes, signal);
   return readFile(input.openPath ?? input.path, STREAM_BLOCK, maxBytes);
