@@ -9,7 +9,6 @@ export { defineJob, jobRef, loadJob, type JobRef } from './job.js';
 export { MappedFile, type OpenOptions, type CreateOptions } from './mapped-file.js';
 export { parseSize, formatBytes, type MapReduceOptions, type ClusterOptions, type ClusterWorkerOptions } from './options.js';
 export { clusterWorker, type ClusterWorker } from './cluster/worker.js';
-export type { ClusterReport } from './run/executors/executor.js';
 export { planChunks, resolveChunk, resolveCut, chunkCount, autoChunkSize, bufferFinder, type ChunkRange, type ByteFinder } from './plan/chunks.js';
 export { builtinJobs } from './jobs/index.js';
 export type { WcCounts, WcParams } from './jobs/wc.js';

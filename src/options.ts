@@ -118,7 +118,7 @@ export interface ClusterWorkerOptions {
    */
   lockDuration?: number | string;
   /** Closes the worker (its current split is handed back to the queue). */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Told what the worker does (connected, split done, handed back, Redis errors), for logs. */
   onEvent?: (event: { type: string; message: string }) => void;
 }
@@ -130,7 +130,7 @@ export interface ResolvedWorkerOptions {
   threads: number;
   name: string;
   lockDuration: number;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   onEvent: (event: { type: string; message: string }) => void;
 }
 

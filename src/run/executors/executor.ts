@@ -8,7 +8,7 @@
 import type { PlannedInput } from '../../plan/inputs.js';
 import type { ResolvedOptions } from '../../options.js';
 import type { RunPlan } from '../../plan/plan.js';
-import type { AbortSignalLike, Job, KernelPlan } from '../../types.js';
+import type { AbortSignalLike, ClusterReport, Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
@@ -52,21 +52,3 @@ export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: F
   };
 }
 
-/** A cluster run's figures (`stats.cluster`). */
-export interface ClusterReport {
-  /** The Redis URL, masked. */
-  url: string;
-  queue: string;
-  splitSize: number;
-  splits: number;
-  /** Results of a split that arrived again (at-least-once delivery) and were not counted. */
-  duplicates: number;
-  /** Splits the queue took back from a worker that stopped renewing its lock (died or stalled) and gave to another. */
-  stalled: number;
-  /** Seconds a worker spent on a split (its local run), mean and slowest. */
-  splitSeconds: { mean: number; max: number };
-  /** Seconds from enqueuing a split to merging it, mean (queue wait, transfer, and run). */
-  splitLatencySeconds: number;
-  /** Every worker that delivered a split. */
-  workers: { name: string; splits: number; bytes: number; seconds: number; threads: number; executor: string; chunkSize: number }[];
-}

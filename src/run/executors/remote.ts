@@ -44,7 +44,8 @@ import { commandsOf, type RedisCommands } from '../../cluster/redis.js';
 import type { FileRef } from '../messages.js';
 import { inOrder } from '../reducer.js';
 import { deserialize, fromWire, serialize } from '../wire.js';
-import type { ClusterReport, Executor, InputGroup, RunContext } from './executor.js';
+import type { ClusterReport } from '../../types.js';
+import type { Executor, InputGroup, RunContext } from './executor.js';
 
 /** The coordinator gives up reaching Redis after this long. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -55,6 +56,8 @@ const SWEEP_MS = 500;
 const STATE_CHECK_MS = 2000;
 /** How long cleanup waits for workers to drop the run's running splits so they can be removed from the queue. */
 const CLEANUP_MS = 1000;
+/** How long closing the connections may take before they are dropped. */
+const CLOSE_MS = 2000;
 
 type Bull = Awaited<ReturnType<typeof loadBullmq>>;
 
@@ -101,6 +104,10 @@ class ClusterRun {
   readonly #received = new Set<number>();
   readonly #fetching = new Set<number>();
   readonly #enqueued = new Set<number>();
+  /** Splits whose job BullMQ reported completed (and so removed): cleanup need not remove them. */
+  readonly #gone = new Set<number>();
+  /** Splits whose job is known to be in the queue (its add returned). */
+  readonly #added = new Set<number>();
   readonly #inflight = new Map<number, number>();
   readonly #dirs = new Set<string>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -268,6 +275,7 @@ class ClusterRun {
     this.#enqueued.add(data.k);
     this.queue
       .add('split', data, { jobId: splitJobId(this.id, data.k), removeOnComplete: true, removeOnFail: false, attempts: 1 })
+      .then(() => this.#added.add(data.k))
       .catch((error: unknown) => this.#fail(this.#redisError(error)));
     return done;
   }
@@ -290,7 +298,9 @@ class ClusterRun {
     });
     this.events.on('completed', ({ jobId, returnvalue }) => {
       const k = this.#mine(jobId);
-      if (k === undefined || (returnvalue as unknown as SplitReturn | undefined)?.cancelled) return;
+      if (k === undefined) return;
+      this.#gone.add(k);
+      if ((returnvalue as unknown as SplitReturn | undefined)?.cancelled) return;
       this.#lastActivity = performance.now();
       void this.#fetch(k).catch((error: unknown) => this.#fail(this.#redisError(error)));
     });
@@ -383,7 +393,7 @@ class ClusterRun {
     if (this.#checking) return;
     this.#checking = true;
     try {
-      for (const k of [...this.#pending.keys()].slice(0, 256)) {
+      for (const k of [...this.#pending.keys()].filter((j) => this.#added.has(j)).slice(0, 256)) {
         const id = splitJobId(this.id, k);
         const state = await this.queue.getJobState(id);
         if (state === 'failed') {
@@ -452,7 +462,7 @@ class ClusterRun {
     for (const p of this.#pending.values()) p.reject(this.#fatal ?? new PagewiseError(ErrorCodes.ABORTED, 'the run ended'));
     try {
       await this.redis.del(this.keys.spec);
-      let left = [...this.#enqueued].map((k) => splitJobId(this.id, k));
+      let left = [...this.#enqueued].filter((k) => !this.#gone.has(k)).map((k) => splitJobId(this.id, k));
       const deadline = performance.now() + (wait ? CLEANUP_MS : 0);
       for (;;) {
         const removed = await Promise.all(left.map((id) => this.queue.remove(id).catch(() => 0)));
@@ -465,7 +475,12 @@ class ClusterRun {
       // Best effort: whatever stays expires (the spec within a minute; results within a day).
     } finally {
       removeRunPartials(this.#dirs, this.id);
-      await Promise.allSettled([this.events.close(), this.queue.close()]);
+      // Closing waits for Redis; a Redis that is gone must not hold the run's end.
+      const closed = Promise.allSettled([this.events.close(), this.queue.close()]);
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), CLOSE_MS)))]);
+      clearTimeout(timer);
+      if (late) await Promise.allSettled([this.events.disconnect(), this.queue.disconnect()]);
     }
   }
 }
