@@ -237,7 +237,6 @@ class ClusterRun {
       },
       (k, got) => {
         if (got.merged) reducer.add(got.acc);
-        this.#doneBytes += got.bytes;
         reducer.meter.chunksDone++;
         this.#progress();
       },
@@ -365,6 +364,9 @@ class ClusterRun {
       p.reject(error);
       return;
     }
+    // Bytes count as read when they arrive (splits are merged later, in order).
+    this.#doneBytes += r.bytes;
+    this.#progress();
     this.stats.splitSeconds.push(r.seconds);
     this.stats.latency.push((performance.now() - p.enqueuedAt) / 1000);
     const w = this.stats.workers.get(r.worker) ?? { name: r.worker, splits: 0, bytes: 0, seconds: 0, threads: r.threads, executor: r.executor, chunkSize: r.chunkSize };
