@@ -94,6 +94,78 @@ Napi::Value JsCountWords(const Napi::CallbackInfo& info) {
 
 Napi::Value Flavor(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), pagewise::KernelFlavor()); }
 
+uint8_t ArgByte(const Napi::CallbackInfo& info, size_t i, uint8_t fallback) {
+  if (info.Length() <= i || !info[i].IsNumber()) return fallback;
+  return static_cast<uint8_t>(info[i].As<Napi::Number>().Uint32Value() & 0xff);
+}
+
+Napi::Number Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+Napi::Number Num(Napi::Env env, int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+// countWcUtf8(u8) -> { lines, words, chars }: GNU wc 9.1's -l -w -m in C.UTF-8.
+Napi::Value JsCountWcUtf8(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  pagewise::WcCounts c = pagewise::CountWcUtf8(b.data, b.length);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("lines", Num(info.Env(), c.lines));
+  out.Set("words", Num(info.Env(), c.words));
+  out.Set("chars", Num(info.Env(), c.chars));
+  return out;
+}
+
+// countWordsUtf8(u8) -> number
+Napi::Value JsCountWordsUtf8(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  return Num(info.Env(), pagewise::CountWordsUtf8(b.data, b.length));
+}
+
+// countCharsUtf8(u8) -> number
+Napi::Value JsCountCharsUtf8(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  return Num(info.Env(), pagewise::CountCharsUtf8(b.data, b.length));
+}
+
+// csvChunkSummary(u8[, quote = 0x22]) -> { quotes, firstNewlineEven, firstNewlineOdd }
+Napi::Value JsCsvChunkSummary(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  pagewise::CsvSummary s = pagewise::CsvChunkSummary(b.data, b.length, ArgByte(info, 1, '"'));
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("quotes", Num(info.Env(), s.quotes));
+  out.Set("firstNewlineEven", Num(info.Env(), s.first_newline_even));
+  out.Set("firstNewlineOdd", Num(info.Env(), s.first_newline_odd));
+  return out;
+}
+
+// csvRecordStart(u8, quote, odd, from) -> offset or -1
+Napi::Value JsCsvRecordStart(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  bool odd = info.Length() > 2 && info[2].ToBoolean().Value();
+  int64_t from = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int64Value() : 0;
+  if (from < 0) from = 0;
+  return Num(info.Env(), pagewise::CsvRecordStart(b.data, b.length, ArgByte(info, 1, '"'), odd, static_cast<size_t>(from)));
+}
+
+// csvCountRecords(u8, quote, odd) -> number of '\n' outside quotes
+Napi::Value JsCsvCountRecords(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  bool odd = info.Length() > 2 && info[2].ToBoolean().Value();
+  return Num(info.Env(), pagewise::CsvCountRecords(b.data, b.length, ArgByte(info, 1, '"'), odd));
+}
+
+// csvCheckQuotes(u8[, quote = 0x22, delimiter = 0x2c]) -> { offset, kind }
+Napi::Value JsCsvCheckQuotes(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  pagewise::CsvQuoteError e = pagewise::CsvCheckQuotes(b.data, b.length, ArgByte(info, 1, '"'), ArgByte(info, 2, ','));
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("offset", Num(info.Env(), e.offset));
+  out.Set("kind", Napi::Number::New(info.Env(), static_cast<int>(e.kind)));
+  return out;
+}
+
+// utf8TableSource() -> e.g. "glibc 2.36 C.UTF-8 (Unicode 14.0.0)", for `pagewise info`.
+Napi::Value JsUtf8TableSource(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), pagewise::Utf8TableSource()); }
+
+
 }  // namespace
 
 void RegisterKernels(Napi::Env env, Napi::Object exports) {
@@ -103,6 +175,14 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("countLinesContaining", Napi::Function::New(env, JsCountLinesContaining, "countLinesContaining"));
   exports.Set("countWords", Napi::Function::New(env, JsCountWords, "countWords"));
   exports.Set("kernelFlavor", Napi::Function::New(env, Flavor, "kernelFlavor"));
+  exports.Set("countWcUtf8", Napi::Function::New(env, JsCountWcUtf8, "countWcUtf8"));
+  exports.Set("countWordsUtf8", Napi::Function::New(env, JsCountWordsUtf8, "countWordsUtf8"));
+  exports.Set("countCharsUtf8", Napi::Function::New(env, JsCountCharsUtf8, "countCharsUtf8"));
+  exports.Set("csvChunkSummary", Napi::Function::New(env, JsCsvChunkSummary, "csvChunkSummary"));
+  exports.Set("csvRecordStart", Napi::Function::New(env, JsCsvRecordStart, "csvRecordStart"));
+  exports.Set("csvCountRecords", Napi::Function::New(env, JsCsvCountRecords, "csvCountRecords"));
+  exports.Set("csvCheckQuotes", Napi::Function::New(env, JsCsvCheckQuotes, "csvCheckQuotes"));
+  exports.Set("utf8TableSource", Napi::Function::New(env, JsUtf8TableSource, "utf8TableSource"));
 }
 
 }  // namespace pagewise

@@ -13,13 +13,23 @@
 namespace pagewise {
 namespace {
 
-// One count over the range; Kind is the number JavaScript passes.
+// One pass over the range; Kind is the number JavaScript passes. Most ops
+// make one count; countWcUtf8 makes three (lines, words, chars) in one pass.
 struct ScanOp {
-  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kKinds } kind;
+  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kKinds } kind;
   uint8_t byte = 0;      // the byte to count, or the records' terminator
   std::string needle;    // copied: the caller's array may move or die
 };
-const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords"};
+const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8"};
+
+// How many counts an op of this kind makes.
+size_t Arity(ScanOp::Kind kind) { return kind == ScanOp::kCountWcUtf8 ? 3 : 1; }
+
+size_t TotalCounts(const std::vector<ScanOp>& ops) {
+  size_t n = 0;
+  for (const ScanOp& op : ops) n += Arity(op.kind);
+  return n;
+}
 
 // At most `slots` scans of one run read at a time. The engine queues one
 // chunk more per lane than can run, so a pool thread that finishes a chunk
@@ -61,7 +71,7 @@ class ScanWorker : public Napi::AsyncWorker {
         offset_(offset),
         length_(length),
         ops_(std::move(ops)),
-        counts_(ops_.size(), 0),
+        counts_(TotalCounts(ops_), 0),
         drop_(drop) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -71,16 +81,24 @@ class ScanWorker : public Napi::AsyncWorker {
     if (gate_) gate_->readers.Enter(gate_->slots);
     const uint8_t* p = pin_->base + offset_;
     size_t n = static_cast<size_t>(length_);
-    for (size_t i = 0; i < ops_.size(); i++) {
-      const ScanOp& op = ops_[i];
+    size_t at = 0;
+    for (const ScanOp& op : ops_) {
       switch (op.kind) {
-        case ScanOp::kCountByte: counts_[i] = CountByte(p, n, op.byte); break;
+        case ScanOp::kCountByte: counts_[at] = CountByte(p, n, op.byte); break;
         case ScanOp::kCountRecordsContaining:
-          counts_[i] = CountRecordsContaining(p, n, reinterpret_cast<const uint8_t*>(op.needle.data()), op.needle.size(), op.byte);
+          counts_[at] = CountRecordsContaining(p, n, reinterpret_cast<const uint8_t*>(op.needle.data()), op.needle.size(), op.byte);
           break;
-        case ScanOp::kCountWords: counts_[i] = CountWords(p, n); break;
+        case ScanOp::kCountWords: counts_[at] = CountWords(p, n); break;
+        case ScanOp::kCountWcUtf8: {
+          WcCounts c = CountWcUtf8(p, n);
+          counts_[at] = c.lines;
+          counts_[at + 1] = c.words;
+          counts_[at + 2] = c.chars;
+          break;
+        }
         default: break;
       }
+      at += Arity(op.kind);
     }
     if (gate_) gate_->readers.Leave();
     if (drop_) {
@@ -117,8 +135,9 @@ class ScanWorker : public Napi::AsyncWorker {
   bool drop_;
 };
 
-// scan(id, offset, length, ops[, gate, drop]) -> Promise<number[]>, one count
-// per op { op, byte?, needle? } (op: constants.scanOps). The range must lie
+// scan(id, offset, length, ops[, gate, drop]) -> Promise<number[]>, the
+// counts of the ops { op, byte?, needle? } (op: constants.scanOps) in order,
+// three for countWcUtf8 and one for each other. The range must lie
 // inside the mapping and hold whole records (TypeScript cuts it). With `drop`
 // the pool thread then drops the range's page-table entries (MADV_DONTNEED).
 Napi::Value Scan(const Napi::CallbackInfo& info) {

@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { ErrorCodes, PagewiseError } from './errors.js';
 import type { NativeBinding } from './native.js';
+import * as text from './kernels-js.js';
+import { UTF8_WC_SOURCE } from './utf8-wc-table.js';
 
 function checkBytes(bytes: unknown): asserts bytes is Uint8Array {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('expected a Uint8Array');
@@ -183,6 +185,14 @@ export function fallbackBinding(loadError: Error, onUse: () => void): NativeBind
     indexOf: used(indexOf),
     countLinesContaining: used(countLinesContaining),
     countWords: used(countWords),
+    countWcUtf8: used(text.countWcUtf8),
+    countWordsUtf8: used(text.countWordsUtf8),
+    countCharsUtf8: used(text.countCharsUtf8),
+    csvChunkSummary: used(text.csvChunkSummary),
+    csvRecordStart: used(text.csvRecordStart),
+    csvCountRecords: used(text.csvCountRecords),
+    csvCheckQuotes: used(text.csvCheckQuotes),
+    utf8TableSource: () => UTF8_WC_SOURCE,
     pageSize,
     kernelFlavor: () => 'js',
     // The tables are the addon's; with nothing mapped no number of them is used.

@@ -43,7 +43,7 @@ export interface MappingState {
 
 export type MadviseName = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'populateRead' | 'hugepage';
 export type FadviseName = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'noreuse';
-export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords';
+export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8';
 
 /** The addon's tables, defined once in C++: name -> the number its functions take. */
 export interface NativeConstants {
@@ -92,6 +92,20 @@ export interface NativeBinding {
   indexOf(bytes: Uint8Array, needle: Uint8Array, from?: number, end?: number): number;
   countLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number): number;
   countWords(bytes: Uint8Array): number;
+  /** GNU wc 9.1's lines, words and characters in C.UTF-8, in one pass (see docs/decisions.md, wc). */
+  countWcUtf8(bytes: Uint8Array): { lines: number; words: number; chars: number };
+  countWordsUtf8(bytes: Uint8Array): number;
+  countCharsUtf8(bytes: Uint8Array): number;
+  /** A chunk's quote count and first newline at even and odd quote parity (-1: none). */
+  csvChunkSummary(bytes: Uint8Array, quote?: number): { quotes: number; firstNewlineEven: number; firstNewlineOdd: number };
+  /** The first record start at or after `from` (at least 1), given the parity at the array's start; -1 if none. */
+  csvRecordStart(bytes: Uint8Array, quote: number, odd: boolean, from: number): number;
+  /** Newlines outside quotes, given the parity at the array's start. */
+  csvCountRecords(bytes: Uint8Array, quote: number, odd: boolean): number;
+  /** The first malformed quote in whole records (`kind` 0: none), with its offset. */
+  csvCheckQuotes(bytes: Uint8Array, quote?: number, delimiter?: number): { offset: number; kind: number };
+  /** Where the UTF-8 class table comes from, e.g. 'glibc 2.36 C.UTF-8 (Unicode 14.0.0)'. */
+  utf8TableSource(): string;
   /**
    * Runs byte kernels over [offset, offset + length) of a mapping on libuv's
    * threadpool; resolves with one count per op (`op`: a `ScanOps` value).
@@ -207,4 +221,4 @@ export const Madvise = table<MadviseName>('madvise', ['normal', 'random', 'seque
 /** posix_fadvise values understood by `fadvise`. */
 export const Fadvise = table<FadviseName>('fadvise', ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'noreuse']);
 /** Op numbers understood by `scan`. */
-export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords']);
+export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8']);

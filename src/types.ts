@@ -100,13 +100,15 @@ export type KernelOp =
   | { op: 'countByte'; byte: number }
   /** Records ended by `terminator` (the last may lack it) that contain `needle` (which must not contain `terminator`). */
   | { op: 'countRecordsContaining'; needle: Uint8Array; terminator: number }
-  /** Maximal runs of bytes other than space, \t, \n, \v, \f, \r (wc's words in the C locale). */
-  | { op: 'countWords' };
+  /** Maximal runs of bytes other than space, \t, \n, \v, \f, \r (the POSIX byte words). */
+  | { op: 'countWords' }
+  /** Three counts in one pass, as GNU wc 9.1 counts them in C.UTF-8: lines, words, characters (docs/decisions.md, wc). */
+  | { op: 'countWcUtf8' };
 
 /** What `Job.kernel` returns: the counts to make, and how they fold into the accumulator. */
 export interface KernelPlan<A = unknown, P = unknown> {
   ops: KernelOp[];
-  /** Called on the main thread once per chunk, in file order, with one count per op. */
+  /** Called on the main thread once per chunk, in file order, with the ops' counts in order (three for countWcUtf8, one for each other). */
   fold(acc: A, counts: number[], info: ChunkInfo<P>): A;
 }
 

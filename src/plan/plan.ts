@@ -128,7 +128,7 @@ function kernelPlanOf(job: Job, o: ResolvedOptions): { plan: KernelPlan | undefi
   const isByte = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
   for (const op of plan.ops as KernelOp[]) {
     if (op?.op === 'countByte' && isByte(op.byte)) continue;
-    if (op?.op === 'countWords') continue;
+    if (op?.op === 'countWords' || op?.op === 'countWcUtf8') continue;
     if (op?.op === 'countRecordsContaining' && isByte(op.terminator) && op.needle instanceof Uint8Array && !op.needle.includes(op.terminator)) continue;
     bad(`unknown or malformed op ${JSON.stringify(op)} (countRecordsContaining's needle must be a Uint8Array without the terminator)`);
   }

@@ -15,13 +15,16 @@ import { chunkCursor, type Executor, type InputGroup, type RunContext } from './
 
 /** A kernel plan's ops as the addon's scan takes them (op numbers from the addon's own table). */
 function scanOps(ops: readonly KernelOp[]): { op: number; byte?: number; needle?: Uint8Array }[] {
-  return ops.map((op) =>
-    op.op === 'countRecordsContaining'
-      ? { op: ScanOps.countRecordsContaining, byte: op.terminator, needle: op.needle }
-      : op.op === 'countByte'
-        ? { op: ScanOps.countByte, byte: op.byte }
-        : { op: ScanOps.countWords },
-  );
+  return ops.map((op) => {
+    switch (op.op) {
+      case 'countRecordsContaining':
+        return { op: ScanOps.countRecordsContaining, byte: op.terminator, needle: op.needle };
+      case 'countByte':
+        return { op: ScanOps.countByte, byte: op.byte };
+      default:
+        return { op: ScanOps[op.op] };
+    }
+  });
 }
 
 export const kernelExecutor: Executor = {
