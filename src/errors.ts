@@ -47,6 +47,20 @@ export const ErrorCodes = {
   BUSY: 'ERR_PAGEWISE_BUSY',
   /** Writes into a writable mapping faulted (the file system could not allocate the pages): they are lost. */
   WRITE_FAILED: 'ERR_PAGEWISE_WRITE_FAILED',
+  /** `cluster` was asked for but bullmq/ioredis are not installed (optional peer dependencies). */
+  CLUSTER_UNAVAILABLE: 'ERR_PAGEWISE_CLUSTER_UNAVAILABLE',
+  /** Redis could not be reached (or was lost) at the cluster URL. */
+  CLUSTER_CONNECT: 'ERR_PAGEWISE_CLUSTER_CONNECT',
+  /** A worker sees an input of another size or mtime than the coordinator does. */
+  CLUSTER_FILE_MISMATCH: 'ERR_PAGEWISE_CLUSTER_FILE_MISMATCH',
+  /** A worker loads another version of the job module than the coordinator does. */
+  CLUSTER_JOB_MISMATCH: 'ERR_PAGEWISE_CLUSTER_JOB_MISMATCH',
+  /** No split of the run made progress for `cluster.timeout`. */
+  CLUSTER_TIMEOUT: 'ERR_PAGEWISE_CLUSTER_TIMEOUT',
+  /** The queue gave up on a split (it stalled too often: its workers died) or lost it. */
+  CLUSTER_SPLIT_FAILED: 'ERR_PAGEWISE_CLUSTER_SPLIT_FAILED',
+  /** Something a cluster run cannot do yet (keyed jobs). */
+  CLUSTER_UNSUPPORTED: 'ERR_PAGEWISE_CLUSTER_UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -170,3 +170,22 @@ export interface Progress {
 export type AdviceMode = 'sequential' | 'normal' | 'random' | 'hugepage';
 /** What happens to a chunk's pages after it is processed. */
 export type ReleasePolicy = 'auto' | 'keep' | 'unmap' | 'evict';
+
+/** A cluster run's figures (`stats.cluster`). */
+export interface ClusterReport {
+  /** The Redis URL, masked. */
+  url: string;
+  queue: string;
+  splitSize: number;
+  splits: number;
+  /** Results of a split that arrived again (at-least-once delivery) and were not counted. */
+  duplicates: number;
+  /** Splits the queue took back from a worker that stopped renewing its lock (died or stalled) and gave to another. */
+  stalled: number;
+  /** Seconds a worker spent on a split (its local run), mean and slowest. */
+  splitSeconds: { mean: number; max: number };
+  /** Seconds from enqueuing a split to merging it, mean (queue wait, transfer, and run). */
+  splitLatencySeconds: number;
+  /** Every worker that delivered a split. */
+  workers: { name: string; splits: number; bytes: number; seconds: number; threads: number; executor: string; chunkSize: number }[];
+}

@@ -19,7 +19,7 @@ import { checkWritableMappings } from '../output/in-place.js';
 import { checkInputPath, planInput, type PlannedInput } from './inputs.js';
 
 /** Who reads the inputs that are read in chunks (mapped or with positional reads). */
-export type ExecutorName = 'kernel' | 'ordered' | 'commutative';
+export type ExecutorName = 'kernel' | 'ordered' | 'commutative' | 'remote';
 
 /** Everything a run decided, and why. */
 export interface RunPlan {
@@ -46,6 +46,12 @@ export interface RunPlan {
   readonly maxOpenFiles: number;
   /** Only the chunks whose nominal start lies in [start, end) of the one input are read (a cluster split). */
   readonly span: { readonly start: number; readonly end: number } | undefined;
+  /**
+   * A cluster run (executor `remote`): the chunked inputs are cut into splits
+   * of `splitSize` (the plan's "chunks" are then splits) that workers read in
+   * chunks of `workerChunkSize`. The URL is masked.
+   */
+  readonly cluster: { readonly url: string; readonly queue: string; readonly splitSize: number; readonly workerChunkSize: number | 'auto'; readonly timeout: number | undefined } | undefined;
   /** Most bytes read from a stream (devices such as /dev/zero need it). */
   readonly maxBytes: number | undefined;
   /** Bytes of the inputs whose size is known before reading (mapped or read in chunks). */
@@ -195,6 +201,11 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   const split: Split = resolveSplit(o.internal.split ?? job.split ?? 'lines');
   const inputs: PlannedInput[] = [];
   for (const [index, path] of paths.entries()) inputs.push(await planInput(path, index, { mode: o.mode, maxBytes: o.maxBytes, canMap: nativeAvailable }));
+  const as = o.internal.as;
+  if (as !== undefined) {
+    if (inputs.length !== 1) throw new PagewiseError(ErrorCodes.INVALID_OPTION, "'as' applies to exactly one input", { option: 'as' });
+    inputs[0] = { ...inputs[0], index: as.fileIndex, path: as.path, openPath: inputs[0].path };
+  }
   const chunked = inputs.filter((i) => i.kind !== 'stream');
   for (const i of chunked) checkWholeRecords(i.size!, split, i.path);
   if (!nativeAvailable && chunked.length > 0) noteFallback();
@@ -216,11 +227,33 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   }
   const span = o.internal.span;
   if (span !== undefined) checkSpan(span, chunked, inputs.length);
+  const cluster = o.cluster;
+  if (cluster !== undefined) {
+    if ((job as { keyed?: unknown }).keyed === true) {
+      throw new PagewiseError(
+        ErrorCodes.CLUSTER_UNSUPPORTED,
+        `job '${jobPath(jobRef)}' is keyed (keyed: true): keyed jobs cannot run on a cluster yet (the shuffle by key across workers is not built); run it locally`,
+        { feature: 'keyed', path: jobPath(jobRef) },
+      );
+    }
+    if (span !== undefined || forced !== undefined) {
+      throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'a cluster run cannot also be given a span or an executor', { option: 'cluster' });
+    }
+    if (o.output !== undefined || o.inPlace) {
+      throw new PagewiseError(ErrorCodes.CLUSTER_UNSUPPORTED, 'a cluster run cannot write output or update files in place yet: run it locally', {
+        feature: o.inPlace ? 'inPlace' : 'output',
+      });
+    }
+    kernel = { plan: undefined, why: 'cluster' };
+    executor = 'remote';
+    executorReason = `splits read by pagewise workers on queue '${cluster.queue}' at ${cluster.maskedUrl}, partials merged here ${job.commutative ? 'as they come (commutative: true)' : 'in file order'}`;
+  }
   if (o.inPlace) checkInPlace(inputs, executor);
 
   const cores = availableParallelism();
   let threads = Math.min(o.threads, THREADS_PER_CORE * cores);
   let threadsReason = threads < o.threads ? `${o.threads} asked for, capped at ${THREADS_PER_CORE} per core (${cores} cores)` : `${threads} ${options?.threads === undefined ? '(one per core)' : 'asked for'}`;
+  if (executor === 'remote') threadsReason = "each worker's own (pagewise worker --threads N)";
   if (executor === 'kernel' && threads > threadpoolSize()) {
     threads = threadpoolSize();
     threadsReason += `; at most libuv's threadpool size (${threads}, UV_THREADPOOL_SIZE) on the kernel path`;
@@ -229,7 +262,20 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   const knownBytes = span === undefined ? chunked.reduce((n, i) => n + i.size!, 0) : Math.min(span.end, chunked[0].size!) - span.start;
   const budget = memoryBudget(o.memoryBudget);
   const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0));
-  const chunks = planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget);
+  const chunks =
+    cluster !== undefined
+      ? {
+          chunkSize: cluster.splitSize,
+          why: `splits of ${formatBytes(cluster.splitSize)}; workers read them in chunks of ${o.chunkSize === 'auto' ? "their own 'auto' size, a divisor of the split size" : formatBytes(o.chunkSize)}`,
+        }
+      : planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget);
+  if (span?.align !== undefined && o.chunkSize === 'auto') {
+    const aligned = divisorAtMost(span.align, chunks.chunkSize, PAGE_SIZE);
+    if (aligned !== chunks.chunkSize) {
+      chunks.chunkSize = aligned;
+      chunks.why += `, lowered to ${formatBytes(aligned)} to divide the split size (${formatBytes(span.align)})`;
+    }
+  }
   if (span !== undefined && (span.start % chunks.chunkSize !== 0 || (span.end % chunks.chunkSize !== 0 && span.end < chunked[0].size!))) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, `a span's ends must be multiples of the chunk size (${chunks.chunkSize} bytes)`, { option: 'span' });
   }
@@ -244,7 +290,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
       chunkSize: chunks.chunkSize,
       chunkSizeReason: chunks.why,
       release: release.release,
-      releaseReason: release.why,
+      releaseReason: cluster !== undefined && o.release === 'auto' ? "auto: each worker decides by its own memory budget" : release.why,
       budget,
       prefetch: o.prefetch,
       prefetchStep: READAHEAD_WINDOW,
@@ -255,6 +301,10 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
       maxOpenFiles: o.maxOpenFiles,
       maxBytes: o.maxBytes,
       span,
+      cluster:
+        cluster === undefined
+          ? undefined
+          : { url: cluster.maskedUrl, queue: cluster.queue, splitSize: cluster.splitSize, workerChunkSize: o.chunkSize, timeout: cluster.timeout },
       knownBytes,
       output: o.output === undefined ? undefined : typeof o.output === 'string' ? o.output : 'a Writable',
       inPlace: o.inPlace,
@@ -282,6 +332,23 @@ function checkInPlace(inputs: PlannedInput[], executor: ExecutorName): void {
     }
   }
   checkWritableMappings();
+}
+
+/**
+ * The largest page multiple that divides `align` and is at most `most` (at
+ * least one page): a chunk size whose grid has every split end on it.
+ */
+export function divisorAtMost(align: number, most: number, page: number): number {
+  const n = align / page;
+  const limit = Math.max(1, Math.floor(most / page));
+  let best = 1;
+  for (let d = 1; d * d <= n; d++) {
+    if (n % d !== 0) continue;
+    if (d <= limit && d > best) best = d;
+    const e = n / d;
+    if (e <= limit && e > best) best = e;
+  }
+  return best * page;
 }
 
 function checkSpan(span: { start: number; end: number }, chunked: PlannedInput[], inputs: number): void {
@@ -313,7 +380,9 @@ export function describePlan(plan: RunPlan): string {
     ...plan.inputs.map((i) => `input ${String(i.index).padEnd(10)} ${i.path}: ${i.kind}${i.size === undefined ? '' : `, ${formatBytes(i.size)}`} (${i.reason})`),
     `executor         ${plan.executor} (${plan.executorReason})`,
     `threads          ${plan.threads} (${plan.threadsReason})`,
-    `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`,
+    plan.cluster === undefined
+      ? `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`
+      : `split size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} splits (${plan.chunkSizeReason})`,
     `release          ${plan.release} (${plan.releaseReason})`,
     `prefetch         ${plan.prefetch} chunk(s) ahead, ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
     ...(plan.output === undefined ? [] : [`output           ${plan.output}`]),

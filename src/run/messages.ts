@@ -33,7 +33,10 @@ export interface FileIdentity {
 /** One input file as the threads that read it see it. */
 export interface FileRef {
   fileIndex: number;
+  /** The name the run reports (`info.file`, errors). */
   path: string;
+  /** Where the file is opened, when that is not `path` (see PlannedInput.openPath). */
+  openPath?: string;
   /** `map`: views of the process-wide mapping `mappingId`; `pread`: positional reads of `path`. */
   source: 'map' | 'pread';
   /** The mapping's id (source `map`), else -1. */

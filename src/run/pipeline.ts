@@ -17,11 +17,12 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { AbortSignalLike, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
+import type { AbortSignalLike, ClusterReport, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
 import { orderedExecutor } from './executors/ordered.js';
+import { remoteExecutor } from './executors/remote.js';
 import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
@@ -44,7 +45,7 @@ export interface RunStats {
    * libuv's threadpool (no JS worker started), `'workers'` the job's `map` in
    * the Piscina pool; `'none'` when nothing was (streams only, or empty files).
    */
-  executor: 'kernel' | 'workers' | 'none';
+  executor: 'kernel' | 'workers' | 'cluster' | 'none';
   release: Exclude<ReleasePolicy, 'auto'>;
   releaseReason: string;
   memoryBudget: MemoryBudget;
@@ -61,6 +62,8 @@ export interface RunStats {
   output?: { target: string; kind: 'file' | 'stream'; bytes: number };
   /** The whole plan the run followed. */
   plan: RunPlan;
+  /** A cluster run's splits and workers (there, `chunks` counts splits and `chunkSize` is the split size). */
+  cluster?: ClusterReport;
 }
 
 /** The result of `runJob`: the job's result and how the run went. */
@@ -94,20 +97,24 @@ function refuseMmapForTests(path: string): void {
 
 /** Opens one input read in chunks; undefined when its mapping is refused (it is then read as a stream). */
 function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileRef | undefined {
+  // A cluster worker opens the coordinator's file by its absolute path and reports it by the coordinator's.
+  const openPath = input.openPath ?? input.path;
   let fd: number;
   try {
-    fd = openSync(input.path, 'r');
+    fd = openSync(openPath, 'r');
   } catch (error) {
     throw toPagewiseError(error);
   }
   let mappingId = -1;
+  // A cluster run's coordinator reads nothing: it states each file, and workers map it.
+  const remote = plan.executor === 'remote';
   try {
     const s = fstatSync(fd, { bigint: true });
     const identity: FileIdentity = { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-    if (input.kind === 'map') {
+    if (input.kind === 'map' && !remote) {
       try {
         refuseMmapForTests(input.path);
-        const info = plan.inPlace ? openWritable(input.path) : native.open(input.path);
+        const info = plan.inPlace ? openWritable(openPath) : native.open(openPath);
         mappingId = info.id;
         identity.size = info.size;
       } catch (error) {
@@ -130,7 +137,8 @@ function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileR
     const ref: FileRef = {
       fileIndex: input.index,
       path: input.path,
-      source: input.kind === 'map' ? 'map' : 'pread',
+      openPath: input.openPath,
+      source: input.kind === 'map' && !remote ? 'map' : 'pread',
       mappingId,
       fd,
       size,
@@ -139,6 +147,7 @@ function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileR
       identity,
     };
     if (plan.inPlace) ref.writable = true;
+    if (remote) return ref;
     if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
     if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
     if (ref.source === 'map' && size > 0) {
@@ -173,6 +182,7 @@ function checkIntact(f: FileRef): void {
 
 function executorFor(run: Run, files: FileRef[]): Executor {
   const { plan, job } = run.planned;
+  if (plan.executor === 'remote') return remoteExecutor;
   if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
   return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
 }
@@ -218,9 +228,11 @@ async function runBatch(run: Run, batch: PlannedInput[]): Promise<void> {
       await runFiles(run, files);
       closeFiles(files, plan);
       const reason = 'its mapping was refused (mmap failed): read sequentially';
-      run.inputs[input.index] = { ...input, kind: 'stream', reason };
+      // By position: a cluster worker's one input keeps the coordinator's index.
+      const at = run.inputs.indexOf(input);
+      run.inputs[at] = { ...input, kind: 'stream', reason };
       run.notes.push(`'${input.path}': ${reason}`);
-      await runStream(run, run.inputs[input.index]);
+      await runStream(run, run.inputs[at]);
     }
     await runFiles(run, files);
   } catch (error) {
@@ -263,7 +275,7 @@ function anySignal(signals: (AbortSignalLike | undefined)[]): AbortSignalLike | 
 
 async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: NodeJS.CpuUsage, usageStart: NodeJS.ResourceUsage): Promise<RunReport<R>> {
   const { plan, options: o } = planned;
-  const needsWorkers = plan.inputs.some((i) => i.kind === 'pread' || (i.kind === 'map' && plan.executor !== 'kernel'));
+  const needsWorkers = plan.executor !== 'remote' && plan.inputs.some((i) => i.kind === 'pread' || (i.kind === 'map' && plan.executor !== 'kernel'));
   // Start the workers now: their start-up overlaps opening the inputs.
   if (needsWorkers) void workerPool(plan.threads, o.resourceLimits).catch(() => {});
   // The output is opened before anything is read, so a target that cannot be
@@ -288,6 +300,8 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       reducer,
       signal,
       output: sink,
+      options: o,
+      report: {},
       tasks: async () => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits))),
     },
   };
@@ -303,11 +317,13 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
         continue;
       }
       const batch: PlannedInput[] = [];
-      while (i < plan.inputs.length && plan.inputs[i].kind !== 'stream' && batch.length < plan.maxOpenFiles) batch.push(plan.inputs[i++]);
+      // The coordinator of a cluster run opens no file, so all its consecutive files are one group of splits.
+      const most = plan.executor === 'remote' ? Infinity : plan.maxOpenFiles;
+      while (i < plan.inputs.length && plan.inputs[i].kind !== 'stream' && batch.length < most) batch.push(plan.inputs[i++]);
       await runBatch(run, batch);
     }
     meter.report(true);
-    result = reducer.finish();
+    result = o.internal.partial ? reducer.partial() : reducer.finish();
     // The output becomes final only once the job's result exists: a job
     // whose finish throws leaves the target as it was.
     await sink?.commit(o.signal);
@@ -330,11 +346,12 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       files: plan.inputs.length,
       bytes: meter.bytesDone,
       chunks: meter.chunksDone,
-      threads: plan.threads,
+      // A cluster run's threads are its workers'.
+      threads: run.ctx.report.cluster ? run.ctx.report.cluster.workers.reduce((n, w) => n + w.threads, 0) : plan.threads,
       chunkSize: plan.chunkSize,
       chunkSizeReason: plan.chunkSizeReason,
       mode: mapped === run.inputs.length ? 'mmap' : mapped === 0 ? 'read' : 'mixed',
-      executor: !chunked ? 'none' : run.executors.has('kernel') ? 'kernel' : 'workers',
+      executor: !chunked ? 'none' : run.executors.has('remote') ? 'cluster' : run.executors.has('kernel') ? 'kernel' : 'workers',
       release: plan.release,
       releaseReason: plan.releaseReason,
       memoryBudget: plan.budget,
@@ -347,6 +364,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       notes: run.notes,
       ...(sink === undefined ? {} : { output: { target: sink.label, kind: sink.kind, bytes: sink.bytes } }),
       plan,
+      ...(run.ctx.report.cluster === undefined ? {} : { cluster: run.ctx.report.cluster }),
     },
   };
 }
@@ -382,6 +400,8 @@ export async function runJob<J = unknown>(
   const usageStart = process.resourceUsage();
   // Piscina starts loading now, overlapping the job's import in planRun.
   if (options?.nativeKernels === false && options.mode !== 'read') void loadPiscina().catch(() => {});
+  // BullMQ takes a few hundred ms to load: overlap it with planning too.
+  if (options?.cluster !== undefined) void import('../cluster/bull.js').then((m) => m.loadBullmq()).catch(() => {});
   throwIfAborted(options?.signal);
   const planned = await planRun(input, job, options);
   throwIfAborted(planned.options.signal);

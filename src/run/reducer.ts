@@ -89,6 +89,11 @@ export class Reducer {
     this.add(this.init());
   }
 
+  /** Everything merged so far, unfinished, or `merged: false` when nothing was: a cluster worker's partial. */
+  partial(): { merged: boolean; acc: unknown } {
+    return { merged: this.#has, acc: this.#has ? this.#acc : undefined };
+  }
+
   /** The job's result: `finish` over everything merged (an empty accumulator if nothing was). */
   finish(): unknown {
     return callFinish(this.job, this.#has ? this.#acc : this.init(), this.params);

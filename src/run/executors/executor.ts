@@ -6,9 +6,10 @@
  * where the writer, the keyed shuffle and the cluster executor fit.
  */
 import type { PlannedInput } from '../../plan/inputs.js';
+import type { ResolvedOptions } from '../../options.js';
 import type { RunPlan } from '../../plan/plan.js';
 import type { OutputSink } from '../../output/sink.js';
-import type { AbortSignalLike, Job, KernelPlan } from '../../types.js';
+import type { AbortSignalLike, ClusterReport, Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
@@ -27,6 +28,9 @@ export interface RunContext {
   readonly signal: AbortSignalLike | undefined;
   /** Where `info.write` goes (src/output/), when the run has an output. */
   readonly output: OutputSink | undefined;
+  readonly options: ResolvedOptions;
+  /** What an executor reports for the run's statistics (the cluster's splits and workers). */
+  readonly report: { cluster?: ClusterReport };
   /** The run's tasks on its worker pool (started on first use). */
   tasks(): Promise<RunTasks>;
 }
@@ -50,3 +54,4 @@ export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: F
     return { file: files[at], index: files[at].firstChunk + g - first };
   };
 }
+

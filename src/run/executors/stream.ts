@@ -73,7 +73,7 @@ function fifoSocket(path: string): Socket {
 function blocks(input: PlannedInput, maxBytes: number, signal: AbortSignalLike | undefined): AsyncGenerator<Uint8Array> {
   if (input.stdin) return readStream(process.stdin, maxBytes, signal);
   if (input.fifo) return readStream(fifoSocket(input.path), maxBytes, signal);
-  return readFile(input.path, STREAM_BLOCK, maxBytes);
+  return readFile(input.openPath ?? input.path, STREAM_BLOCK, maxBytes);
 }
 
 export const streamExecutor: Executor = {
