@@ -14,16 +14,25 @@ namespace pagewise {
 namespace {
 
 // One pass over the range; Kind is the number JavaScript passes. Most ops
-// make one count; countWcUtf8 makes three (lines, words, chars) in one pass.
+// make one number; countWcUtf8 makes three (lines, words, chars), csvSummary
+// three (quotes, first newline at even and at odd parity, -1 for none) and
+// csvCheck two (offset and kind of the first malformed quote).
 struct ScanOp {
-  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kKinds } kind;
-  uint8_t byte = 0;      // the byte to count, or the records' terminator
-  std::string needle;    // copied: the caller's array may move or die
+  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kCsvSummary = 4, kCsvCheck = 5, kKinds } kind;
+  uint8_t byte = 0;      // the byte to count, the records' terminator, or the CSV quote
+  std::string needle;    // copied: the caller's array may move or die (csvCheck: the delimiter)
 };
-const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8"};
+const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8", "csvSummary", "csvCheck"};
 
-// How many counts an op of this kind makes.
-size_t Arity(ScanOp::Kind kind) { return kind == ScanOp::kCountWcUtf8 ? 3 : 1; }
+// How many numbers an op of this kind makes.
+size_t Arity(ScanOp::Kind kind) {
+  switch (kind) {
+    case ScanOp::kCountWcUtf8:
+    case ScanOp::kCsvSummary: return 3;
+    case ScanOp::kCsvCheck: return 2;
+    default: return 1;
+  }
+}
 
 size_t TotalCounts(const std::vector<ScanOp>& ops) {
   size_t n = 0;
@@ -84,16 +93,30 @@ class ScanWorker : public Napi::AsyncWorker {
     size_t at = 0;
     for (const ScanOp& op : ops_) {
       switch (op.kind) {
-        case ScanOp::kCountByte: counts_[at] = CountByte(p, n, op.byte); break;
+        case ScanOp::kCountByte: counts_[at] = static_cast<double>(CountByte(p, n, op.byte)); break;
         case ScanOp::kCountRecordsContaining:
-          counts_[at] = CountRecordsContaining(p, n, reinterpret_cast<const uint8_t*>(op.needle.data()), op.needle.size(), op.byte);
+          counts_[at] = static_cast<double>(CountRecordsContaining(p, n, reinterpret_cast<const uint8_t*>(op.needle.data()), op.needle.size(), op.byte));
           break;
-        case ScanOp::kCountWords: counts_[at] = CountWords(p, n); break;
+        case ScanOp::kCountWords: counts_[at] = static_cast<double>(CountWords(p, n)); break;
         case ScanOp::kCountWcUtf8: {
           WcCounts c = CountWcUtf8(p, n);
-          counts_[at] = c.lines;
-          counts_[at + 1] = c.words;
-          counts_[at + 2] = c.chars;
+          counts_[at] = static_cast<double>(c.lines);
+          counts_[at + 1] = static_cast<double>(c.words);
+          counts_[at + 2] = static_cast<double>(c.chars);
+          break;
+        }
+        case ScanOp::kCsvSummary: {
+          CsvSummary c = CsvChunkSummary(p, n, op.byte);
+          counts_[at] = static_cast<double>(c.quotes);
+          counts_[at + 1] = static_cast<double>(c.first_newline_even);
+          counts_[at + 2] = static_cast<double>(c.first_newline_odd);
+          break;
+        }
+        case ScanOp::kCsvCheck: {
+          uint8_t delimiter = op.needle.empty() ? ',' : static_cast<uint8_t>(op.needle[0]);
+          CsvQuoteError e = CsvCheckQuotes(p, n, op.byte, delimiter);
+          counts_[at] = static_cast<double>(e.offset);
+          counts_[at + 1] = static_cast<double>(e.kind);
           break;
         }
         default: break;
@@ -114,7 +137,7 @@ class ScanWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Array out = Napi::Array::New(env, counts_.size());
-    for (size_t i = 0; i < counts_.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(counts_[i])));
+    for (size_t i = 0; i < counts_.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, counts_[i]));
     pin_.reset();
     deferred_.Resolve(out);
   }
@@ -131,7 +154,7 @@ class ScanWorker : public Napi::AsyncWorker {
   uint64_t offset_;
   uint64_t length_;
   std::vector<ScanOp> ops_;
-  std::vector<uint64_t> counts_;
+  std::vector<double> counts_;  // every count and offset fits a double exactly (< 2^53)
   bool drop_;
 };
 

@@ -43,7 +43,7 @@ export interface MappingState {
 
 export type MadviseName = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'populateRead' | 'hugepage';
 export type FadviseName = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'noreuse';
-export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8';
+export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8' | 'csvSummary' | 'csvCheck';
 
 /** The addon's tables, defined once in C++: name -> the number its functions take. */
 export interface NativeConstants {
@@ -221,4 +221,4 @@ export const Madvise = table<MadviseName>('madvise', ['normal', 'random', 'seque
 /** posix_fadvise values understood by `fadvise`. */
 export const Fadvise = table<FadviseName>('fadvise', ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'noreuse']);
 /** Op numbers understood by `scan`. */
-export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8']);
+export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8', 'csvSummary', 'csvCheck']);
