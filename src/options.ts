@@ -3,11 +3,13 @@
  * bad value fails before any file is opened or thread started, with an error
  * naming the option (ERR_PAGEWISE_INVALID_OPTION).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
+import type { Writable } from 'node:stream';
 import { serialize } from 'node:v8';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
 import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy } from './types.js';
+import type { ResultMode } from './run/messages.js';
 
 /** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
 export interface MapReduceOptions<P = unknown> {
@@ -59,6 +61,19 @@ export interface MapReduceOptions<P = unknown> {
   nativeKernels?: boolean;
   /** Passed to Piscina: limits for each worker's heap. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+  /**
+   * Keyed jobs: where their tables spill when they outgrow the memory budget
+   * (a directory of the run, `pagewise-keyed-<pid>-<random>`, removed when
+   * the run ends); default `os.tmpdir()`.
+   */
+  tempDir?: string;
+  /**
+   * Keyed jobs: write the result as JSON lines `["key",value]`, in key order,
+   * to this path (atomically: a temporary beside it, renamed over it when
+   * complete), `'-'` (standard output) or a Node Writable, instead of giving
+   * it as an iterable.
+   */
+  output?: string | Writable;
 }
 
 /** Options after checking, with defaults filled in. */
@@ -80,6 +95,8 @@ export interface ResolvedOptions {
   memoryBudget?: number;
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
+  tempDir: string;
+  output?: string | Writable;
   internal: InternalOptions;
 }
 
@@ -94,6 +111,10 @@ export interface InternalOptions {
   executor?: 'kernel' | 'ordered' | 'commutative';
   /** Read only the chunks whose nominal start lies in [start, end) of the one input: a cluster split. */
   span?: { start: number; end: number };
+  /** Keyed runs: `false` maps through the job's `emit` even where it has table hooks (tests compare the two). */
+  keyedTable?: boolean;
+  /** Keyed runs: how the result is made (freq's by-value order); default pairs, or JSON lines with `output`. */
+  keyedResult?: ResultMode;
 }
 
 const UNITS: Record<string, number> = {
@@ -164,6 +185,7 @@ function checkOneOf<T extends string>(value: unknown, option: string, allowed: r
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'threads', 'chunkSize', 'maxRecordLength', 'maxOpenFiles', 'params', 'signal', 'onProgress', 'onMerged',
   'release', 'prefetch', 'advice', 'mode', 'maxBytes', 'memoryBudget', 'nativeKernels', 'resourceLimits',
+  'tempDir', 'output',
 ]);
 
 /** Closest known option to a misspelt one, for the error message. */
@@ -241,6 +263,17 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
   if (o.resourceLimits !== undefined && (o.resourceLimits === null || typeof o.resourceLimits !== 'object')) {
     throw new InvalidOptionError('options.resourceLimits', 'an object', o.resourceLimits);
   }
+  if (o.tempDir !== undefined && (typeof o.tempDir !== 'string' || o.tempDir === '' || o.tempDir.includes('\0'))) {
+    throw new InvalidOptionError('options.tempDir', 'the path of a directory (a non-empty string)', o.tempDir);
+  }
+  if (o.output !== undefined) {
+    const requirement = 'a path (a non-empty string without NUL bytes, or - for standard output) or a Node Writable';
+    if (typeof o.output === 'string') {
+      if (o.output === '' || o.output.includes('\0')) throw new InvalidOptionError('options.output', requirement, o.output);
+    } else if (o.output === null || typeof o.output !== 'object' || typeof (o.output as Writable).write !== 'function' || typeof (o.output as Writable).once !== 'function') {
+      throw new InvalidOptionError('options.output', requirement, o.output);
+    }
+  }
   return {
     threads,
     chunkSize,
@@ -259,6 +292,8 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
     memoryBudget,
     nativeKernels: o.nativeKernels ?? true,
     resourceLimits: o.resourceLimits,
+    tempDir: o.tempDir ?? tmpdir(),
+    output: o.output,
     internal: ((o as Record<symbol, unknown>)[INTERNAL] as InternalOptions | undefined) ?? {},
   };
 }

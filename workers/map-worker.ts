@@ -12,7 +12,8 @@ import { callInit } from '../src/run/calls.js';
 import { chunkCursor } from '../src/run/executors/executor.js';
 import { CURSOR, STOP, type ChunkTask, type DrainTask, type FileRef, type JobHandle, type Task, type TaskReply } from '../src/run/messages.js';
 import { serialize, toWire } from '../src/run/wire.js';
-import type { Job } from '../src/types.js';
+import type { AnyJob, Job } from '../src/types.js';
+import { runKeyedMap, runKeyedMerge } from '../src/keyed/worker.js';
 
 /*
  * Every chunk's views are detached when it is done, and the first detach in a
@@ -28,9 +29,9 @@ import type { Job } from '../src/types.js';
 
 // Loaded jobs by URL; the URL names the module's version, so an edited job is
 // a new entry and one run uses one version on every thread.
-const jobs = new Map<string, Promise<Job>>();
+const jobs = new Map<string, Promise<AnyJob>>();
 
-function getJob(handle: JobHandle): Promise<Job> {
+function getJob(handle: JobHandle): Promise<AnyJob> {
   let job = jobs.get(handle.url);
   if (!job) {
     job = loadJobHandle(handle);
@@ -46,7 +47,7 @@ function partialOf(acc: unknown, where: string): Uint8Array {
 
 async function runChunk(task: ChunkTask): Promise<TaskReply> {
   if (Atomics.load(task.control, STOP) !== 0) return { ok: true, partial: undefined, bytes: 0, chunks: 0 };
-  const job = await getJob(task.job);
+  const job = (await getJob(task.job)) as Job;
   const { settings, file, index } = task;
   const src = openSource(file);
   try {
@@ -60,7 +61,7 @@ async function runChunk(task: ChunkTask): Promise<TaskReply> {
 }
 
 async function runDrain(task: DrainTask): Promise<TaskReply> {
-  const job = await getJob(task.job);
+  const job = (await getJob(task.job)) as Job;
   const { control, progress, settings, files } = task;
   const total = files.reduce((n, f) => n + f.chunks, 0);
   const sources = new Map<FileRef['fileIndex'], ChunkSource>();
@@ -112,6 +113,8 @@ async function runDrain(task: DrainTask): Promise<TaskReply> {
 /** Piscina's entry point. */
 export default async function run(task: Task): Promise<TaskReply> {
   try {
+    if (task.kind === 'keyed-map') return await runKeyedMap(task, getJob);
+    if (task.kind === 'keyed-merge') return await runKeyedMerge(task, getJob);
     return await (task.kind === 'drain' ? runDrain(task) : runChunk(task));
   } catch (error) {
     return { ok: false, error: toWire(error) };

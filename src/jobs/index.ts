@@ -1,6 +1,6 @@
 /** Paths of the built-in job modules, for `mapReduce` and the CLI, typed so `runJob` infers their results. */
 import { fileURLToPath } from 'node:url';
-import type { Job, JobPath } from '../types.js';
+import type { Job, JobPath, KeyedJob } from '../types.js';
 import type { FreqAcc, FreqParams, FreqRow } from './freq.js';
 import type { GrepAcc, GrepParams } from './grep.js';
 import type { StatsAcc, StatsParams, StatsRow } from './stats.js';
@@ -19,4 +19,10 @@ export const builtinJobs = {
   grep: here<Job<GrepAcc, GrepAcc, GrepParams>>('grep'),
   /** The most frequent words. */
   freq: here<Job<FreqAcc, FreqRow[], FreqParams>>('freq'),
+  /**
+   * Every word (as `wc` counts words) with its count, in byte order of the
+   * words, for any number of distinct words: a keyed job. `runFreq` gives
+   * freq's order (count descending) over it, bounded in memory.
+   */
+  wordCounts: here<KeyedJob<Uint8Array, number>>('freq-keyed'),
 } as const;

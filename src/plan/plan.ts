@@ -7,17 +7,18 @@
  */
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
-import { loadJobForRun, jobPath, type JobRef } from '../job.js';
+import { isKeyedJob, loadJobForRun, jobPath, type JobRef } from '../job.js';
 import { memoryBudget, type MemoryBudget } from '../memory.js';
 import { nativeAvailable, noteFallback, PAGE_SIZE } from '../native.js';
 import { MAX_VIEW_LENGTH, formatBytes, resolveOptions, type MapReduceOptions, type ResolvedOptions } from '../options.js';
-import type { Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
+import type { AnyJob, Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
 import type { JobHandle } from '../run/messages.js';
 import { autoChunkSize, checkWholeRecords, chunkCount } from './chunks.js';
 import { checkInputPath, planInput, type PlannedInput } from './inputs.js';
+import { checkTempDir } from '../keyed/tempdir.js';
 
 /** Who reads the inputs that are read in chunks (mapped or with positional reads). */
-export type ExecutorName = 'kernel' | 'ordered' | 'commutative';
+export type ExecutorName = 'kernel' | 'ordered' | 'commutative' | 'keyed';
 
 /** Everything a run decided, and why. */
 export interface RunPlan {
@@ -48,13 +49,16 @@ export interface RunPlan {
   readonly maxBytes: number | undefined;
   /** Bytes of the inputs whose size is known before reading (mapped or read in chunks). */
   readonly knownBytes: number;
+  /** A keyed job's shuffle: the tables' share of the budget, per thread, and where they spill. */
+  readonly keyed: { readonly share: number; readonly shareReason: string; readonly tempDir: string } | undefined;
 }
 
 /** A plan with what running it needs and plain data cannot hold. */
 export interface PlannedRun {
   plan: RunPlan;
   options: ResolvedOptions;
-  job: Job;
+  /** The job (a keyed job when `plan.executor` is `'keyed'`). */
+  job: AnyJob;
   handle: JobHandle;
   /** The job's kernel plan, when the kernel executor runs it. */
   kernel: KernelPlan | undefined;
@@ -129,8 +133,21 @@ function kernelPlanOf(job: Job, o: ResolvedOptions): { plan: KernelPlan | undefi
   return { plan, why: "the job's native kernel runs on libuv's threadpool, no JS worker" };
 }
 
-function planRelease(o: ResolvedOptions, budget: MemoryBudget, largestFile: number): { release: Exclude<ReleasePolicy, 'auto'>; why: string } {
+/**
+ * The part of the memory budget a keyed run's tables may hold, all threads
+ * together; the rest is the input's pages, the merges' windows and the
+ * processes themselves (docs/keyed.md has the accounting).
+ */
+export const KEYED_BUDGET_FRACTION = 0.25;
+
+function planRelease(o: ResolvedOptions, budget: MemoryBudget, largestFile: number, keyed: boolean): { release: Exclude<ReleasePolicy, 'auto'>; why: string } {
   if (o.release !== 'auto') return { release: o.release, why: `release: '${o.release}' was asked for` };
+  if (keyed && largestFile > budget.bytes * KEYED_BUDGET_FRACTION) {
+    return {
+      release: 'evict',
+      why: `auto: input (${formatBytes(largestFile)}) is larger than what a keyed run's tables leave of the memory budget for cached pages (${formatBytes(budget.bytes * KEYED_BUDGET_FRACTION)} of ${formatBytes(budget.bytes)}, ${budget.source}), so pages are evicted behind`,
+    };
+  }
   if (largestFile > budget.bytes) {
     return {
       release: 'evict',
@@ -183,7 +200,13 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   if (typeof jobRef !== 'string' && !(jobRef !== null && typeof jobRef === 'object' && typeof jobRef.href === 'string' && jobRef.protocol === 'file:')) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
   }
-  const { job, handle } = await loadJobForRun(jobPath(jobRef));
+  const { job: loaded, handle } = await loadJobForRun(jobPath(jobRef));
+  const keyedJob = isKeyedJob(loaded);
+  // The map-reduce parts of the plan see a keyed job as having no kernel and no merge order.
+  const job = loaded as Job;
+  if (!keyedJob && o.output !== undefined) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'options.output is for keyed jobs (keyed: true), whose pairs it receives as JSON lines', { option: 'options.output' });
+  }
   const split: Split = job.split ?? 'lines';
   const inputs: PlannedInput[] = [];
   for (const [index, path] of paths.entries()) inputs.push(await planInput(path, index, { mode: o.mode, maxBytes: o.maxBytes, canMap: nativeAvailable }));
@@ -191,12 +214,17 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   for (const i of chunked) checkWholeRecords(i.size!, split, i.path);
   if (!nativeAvailable && chunked.length > 0) noteFallback();
 
-  let kernel = chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
-  let executor: ExecutorName = kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
-  let executorReason = kernel.plan
-    ? kernel.why
-    : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
+  let kernel = keyedJob ? { plan: undefined, why: 'a keyed job' } : chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
+  let executor: ExecutorName = keyedJob ? 'keyed' : kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
+  let executorReason = keyedJob
+    ? "a keyed job: each worker's map into its own table, which spills sorted runs past its share of the memory budget; then a merge in key order"
+    : kernel.plan
+      ? kernel.why
+      : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
   const forced = o.internal.executor;
+  if (keyedJob && forced !== undefined) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'a keyed job runs on the keyed executor only', { option: 'executor' });
+  }
   if (forced !== undefined && forced !== executor) {
     if (forced === 'kernel' && !kernel.plan) throw new PagewiseError(ErrorCodes.INVALID_OPTION, `the kernel executor cannot run this job: ${kernel.why}`, { option: 'executor' });
     if (forced === 'commutative' && !job.commutative) {
@@ -219,7 +247,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
 
   const knownBytes = span === undefined ? chunked.reduce((n, i) => n + i.size!, 0) : Math.min(span.end, chunked[0].size!) - span.start;
   const budget = memoryBudget(o.memoryBudget);
-  const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0));
+  const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0), keyedJob);
   const chunks = planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget);
   if (span !== undefined && (span.start % chunks.chunkSize !== 0 || (span.end % chunks.chunkSize !== 0 && span.end < chunked[0].size!))) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, `a span's ends must be multiples of the chunk size (${chunks.chunkSize} bytes)`, { option: 'span' });
@@ -247,11 +275,25 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
       maxBytes: o.maxBytes,
       span,
       knownBytes,
+      keyed: keyedJob ? planKeyed(o, budget, threads) : undefined,
     },
     options: o,
     job,
     handle,
     kernel: kernel.plan,
+  };
+}
+
+/** Smallest share of a thread's table: tests force spilling with a tiny memoryBudget, and a table still holds some keys. */
+const MIN_SHARE = 16 << 10;
+
+function planKeyed(o: ResolvedOptions, budget: MemoryBudget, threads: number): NonNullable<RunPlan['keyed']> {
+  checkTempDir(o.tempDir);
+  const share = Math.max(MIN_SHARE, Math.floor((budget.bytes * KEYED_BUDGET_FRACTION) / threads));
+  return {
+    share,
+    shareReason: `${KEYED_BUDGET_FRACTION * 100}% of the memory budget (${formatBytes(budget.bytes)}, ${budget.source}) for the tables, over ${threads} thread(s)`,
+    tempDir: o.tempDir,
   };
 }
 
@@ -287,6 +329,7 @@ export function describePlan(plan: RunPlan): string {
     `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`,
     `release          ${plan.release} (${plan.releaseReason})`,
     `prefetch         ${plan.prefetch} chunk(s) ahead, ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
+    ...(plan.keyed === undefined ? [] : [`keyed tables     ${formatBytes(plan.keyed.share)} per thread (${plan.keyed.shareReason}); spills to ${plan.keyed.tempDir}`]),
     `max record       ${plan.maxRecordLength >= Number.MAX_SAFE_INTEGER ? 'unbounded (no view is made)' : `${formatBytes(plan.maxRecordLength)}${plan.checkRecordLength ? ' (given: every record is checked)' : ' (the largest view this runtime allows)'}`}`,
   ];
   return `${lines.join('\n')}\n`;

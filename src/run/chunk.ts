@@ -233,11 +233,19 @@ export function processChunk<T>(
 }
 
 /**
- * The job's `map` over `[range.start, range.end)`, folding into `acc`. A view
+ * The job's `map` over `[range.start, range.end)`, folding into `acc` (through
+ * `call`: a keyed job's map is called with its `emit` instead). A view
  * cannot exceed the runtime's largest ArrayBuffer, so a longer range is fed
  * in record-aligned pieces.
  */
-export function mapRange(job: Job, acc: unknown, src: ChunkSource, settings: ChunkSettings, range: ChunkRange): unknown {
+export function mapRange<J = Job>(
+  job: J,
+  acc: unknown,
+  src: ChunkSource,
+  settings: ChunkSettings,
+  range: ChunkRange,
+  call: (job: J, acc: unknown, bytes: Uint8Array, info: ChunkInfo) => unknown = callMap as never,
+): unknown {
   const { file } = src;
   const term = terminatorOf(settings.split);
   let at = range.start;
@@ -250,7 +258,7 @@ export function mapRange(job: Job, acc: unknown, src: ChunkSource, settings: Chu
     const view = src.bytes(at, to);
     const info: ChunkInfo = { index: range.index, start: at, end: to, fileIndex: file.fileIndex, file: file.path, params: settings.params };
     try {
-      acc = callMap(job, acc, view, info);
+      acc = call(job, acc, view, info);
     } finally {
       src.drop(view);
     }

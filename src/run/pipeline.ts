@@ -13,7 +13,9 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
+import type { Job, KeyedJob, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
+import { KeyedShuffle, type KeyedStats } from '../keyed/shuffle.js';
+import { keyedExecutor } from './executors/keyed.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
@@ -54,6 +56,8 @@ export interface RunStats {
   notes: string[];
   /** The whole plan the run followed. */
   plan: RunPlan;
+  /** A keyed job's shuffle: keys, spilled bytes, runs, merge passes, partitions, the largest table. */
+  keyed?: KeyedStats;
 }
 
 /** The result of `runJob`: the job's result and how the run went. */
@@ -158,7 +162,9 @@ function checkIntact(f: FileRef): void {
 }
 
 function executorFor(run: Run, files: FileRef[]): Executor {
-  const { plan, job } = run.planned;
+  const { plan } = run.planned;
+  const job = run.planned.job as Job;
+  if (plan.executor === 'keyed') return keyedExecutor;
   if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
   return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
 }
@@ -169,8 +175,8 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
   const { reducer } = run.ctx;
   const chunks = files.reduce((n, f) => n + f.chunks, 0);
   if (chunks === 0) {
-    // Empty files still contribute an (empty) accumulator, as map never runs.
-    for (const _ of files) reducer.addEmpty();
+    // Empty files still contribute an (empty) accumulator, as map never runs (a keyed run: no pairs).
+    if (run.ctx.keyed === undefined) for (const _ of files) reducer.addEmpty();
   } else {
     const executor = executorFor(run, files);
     run.executors.add(executor.name);
@@ -181,7 +187,7 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
 }
 
 async function runStream(run: Run, input: PlannedInput): Promise<void> {
-  await streamExecutor.run({ kind: 'stream', input }, run.ctx);
+  await (run.ctx.keyed !== undefined ? keyedExecutor : streamExecutor).run({ kind: 'stream', input }, run.ctx);
   run.ctx.reducer.meter.filesDone++;
 }
 
@@ -234,7 +240,24 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
   // Start the workers now: their start-up overlaps opening the inputs.
   if (needsWorkers) void workerPool(plan.threads, o.resourceLimits).catch(() => {});
   const meter = new ProgressMeter(plan.knownBytes, plannedChunks(plan), plan.inputs.length, o.onProgress);
-  const reducer = new Reducer(planned.job, o.params, { onMerged: o.onMerged }, meter);
+  const reducer = new Reducer(planned.job as Job, o.params, { onMerged: o.onMerged }, meter);
+  const tasksOf = async (): Promise<RunTasks> => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits)));
+  const keyed =
+    plan.keyed === undefined
+      ? undefined
+      : new KeyedShuffle({
+          job: planned.job as KeyedJob,
+          handle: planned.handle,
+          params: o.params,
+          threads: plan.threads,
+          share: plan.keyed.share,
+          tempDir: plan.keyed.tempDir,
+          mode: o.internal.keyedResult ?? (o.output !== undefined ? { kind: 'json' } : { kind: 'pairs' }),
+          output: o.output,
+          table: o.internal.keyedTable !== false,
+          signal: o.signal,
+          tasks: () => tasksOf(),
+        });
   const run: Run = {
     planned,
     tasks: undefined,
@@ -243,15 +266,17 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
     executors: new Set(),
     ctx: {
       plan,
-      job: planned.job,
+      job: planned.job as Job,
       handle: planned.handle,
       kernel: planned.kernel,
       settings: settingsOf(planned),
       reducer,
+      keyed,
       signal: o.signal,
-      tasks: async () => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits))),
+      tasks: () => tasksOf(),
     },
   };
+  let keyedResult: unknown;
   try {
     let i = 0;
     while (i < plan.inputs.length) {
@@ -267,11 +292,14 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       await runBatch(run, batch);
     }
     meter.report(true);
+    if (keyed !== undefined) keyedResult = await keyed.finish();
   } catch (error) {
     await run.tasks?.stop();
+    // After the tasks stopped, so no thread writes into the run directory any more.
+    keyed?.abort();
     throw error instanceof PagewiseError ? error : toPagewiseError(error);
   }
-  const result = reducer.finish();
+  const result = keyed !== undefined ? keyedResult : reducer.finish();
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const usage = process.resourceUsage();
@@ -299,6 +327,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       inputs: run.inputs.map((i) => ({ path: i.path, kind: i.kind, reason: i.reason })),
       notes: run.notes,
       plan,
+      ...(keyed === undefined ? {} : { keyed: { ...keyed.stats } }),
     },
   };
 }

@@ -11,6 +11,7 @@ import type { AbortSignalLike, Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
+import type { KeyedShuffle } from '../../keyed/shuffle.js';
 
 /** Consecutive inputs one executor reads: files read in chunks (opened), or one stream. */
 export type InputGroup = { kind: 'chunks'; files: FileRef[]; chunks: number } | { kind: 'stream'; input: PlannedInput };
@@ -23,6 +24,8 @@ export interface RunContext {
   readonly kernel: KernelPlan | undefined;
   readonly settings: ChunkSettings;
   readonly reducer: Reducer;
+  /** A keyed run's reducer (the shuffle), which takes the keyed executor's runs and tables. */
+  readonly keyed?: KeyedShuffle;
   readonly signal: AbortSignalLike | undefined;
   /** The run's tasks on its worker pool (started on first use). */
   tasks(): Promise<RunTasks>;

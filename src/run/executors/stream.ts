@@ -18,7 +18,7 @@ import { callInit, callMap } from '../calls.js';
 import { checkRecordLengths } from '../chunk.js';
 import { throwIfAborted } from '../reducer.js';
 import { deserialize, serialize } from '../wire.js';
-import type { AbortSignalLike } from '../../types.js';
+import type { AbortSignalLike, ChunkInfo } from '../../types.js';
 import type { Executor, InputGroup, RunContext } from './executor.js';
 
 /** Streams are read in blocks this large. */
@@ -72,6 +72,59 @@ function blocks(input: PlannedInput, maxBytes: number, signal: AbortSignalLike |
   return readFile(input.path, STREAM_BLOCK, maxBytes);
 }
 
+/**
+ * Reads a stream input in blocks of whole records, in order, and gives each
+ * to `feed` with its ChunkInfo (a keyed run feeds its table, the others
+ * `map`). Records are bounded by maxRecordLength; fixed-size records must
+ * be whole.
+ */
+export async function readStreamRecords(input: PlannedInput, ctx: RunContext, feed: (bytes: Uint8Array, info: ChunkInfo) => void): Promise<void> {
+  const { settings, reducer } = ctx;
+  const label = input.stdin ? '<stdin>' : input.path;
+  const term = terminatorOf(settings.split);
+  const recordSize = typeof settings.split === 'object' && 'recordSize' in settings.split ? settings.split.recordSize : 0;
+  let pending: Uint8Array = new Uint8Array(0);
+  let offset = 0; // file offset of pending[0]
+  let index = 0;
+  const give = (bytes: Uint8Array): void => {
+    if (bytes.length === 0) return;
+    feed(bytes, { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params });
+    index++;
+    offset += bytes.length;
+  };
+  try {
+    for await (const block of blocks(input, ctx.plan.maxBytes ?? Infinity, ctx.signal)) {
+      throwIfAborted(ctx.signal);
+      reducer.meter.add(block.length, 0);
+      const data = pending.length === 0 ? block : concat(pending, block);
+      let cut: number;
+      if (term >= 0) cut = data.lastIndexOf(term) + 1;
+      else if (recordSize > 0) cut = data.length - (data.length % recordSize);
+      else cut = data.length;
+      // Records inside a block are bounded like the carried tail below.
+      if (term >= 0 && cut > settings.maxRecordLength) {
+        checkRecordLengths(bufferFinder(data), term, 0, cut, settings.maxRecordLength, label);
+      }
+      if (cut > 0) give(data.subarray(0, cut));
+      pending = data.subarray(cut);
+      if (term >= 0 && pending.length > settings.maxRecordLength) {
+        throw new PagewiseError(
+          ErrorCodes.RECORD_TOO_LONG,
+          `'${label}': the record at byte offset ${offset} is longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
+          { offset, maxRecordLength: settings.maxRecordLength, path: label },
+        );
+      }
+      // Keep the carried tail in its own buffer so a large read block can be freed.
+      if (pending.length > 0 && pending.length < data.length / 2) pending = pending.slice();
+    }
+  } catch (error) {
+    throw toPagewiseError(error);
+  }
+  throwIfAborted(ctx.signal);
+  if (recordSize > 0) checkWholeRecords(offset + pending.length, settings.split, label);
+  give(pending);
+}
+
 export const streamExecutor: Executor = {
   name: 'stream',
   async run(group: InputGroup, ctx: RunContext): Promise<void> {
@@ -79,49 +132,10 @@ export const streamExecutor: Executor = {
     const { input } = group;
     const { job, settings, reducer } = ctx;
     const label = input.stdin ? '<stdin>' : input.path;
-    const term = terminatorOf(settings.split);
-    const recordSize = typeof settings.split === 'object' && 'recordSize' in settings.split ? settings.split.recordSize : 0;
     let acc = callInit(job, settings.params);
-    let pending: Uint8Array = new Uint8Array(0);
-    let offset = 0; // file offset of pending[0]
-    let index = 0;
-    const feed = (bytes: Uint8Array): void => {
-      if (bytes.length === 0) return;
-      acc = callMap(job, acc, bytes, { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params });
-      index++;
-      offset += bytes.length;
-    };
-    try {
-      for await (const block of blocks(input, ctx.plan.maxBytes ?? Infinity, ctx.signal)) {
-        throwIfAborted(ctx.signal);
-        reducer.meter.add(block.length, 0);
-        const data = pending.length === 0 ? block : concat(pending, block);
-        let cut: number;
-        if (term >= 0) cut = data.lastIndexOf(term) + 1;
-        else if (recordSize > 0) cut = data.length - (data.length % recordSize);
-        else cut = data.length;
-        // Records inside a block are bounded like the carried tail below.
-        if (term >= 0 && cut > settings.maxRecordLength) {
-          checkRecordLengths(bufferFinder(data), term, 0, cut, settings.maxRecordLength, label);
-        }
-        if (cut > 0) feed(data.subarray(0, cut));
-        pending = data.subarray(cut);
-        if (term >= 0 && pending.length > settings.maxRecordLength) {
-          throw new PagewiseError(
-            ErrorCodes.RECORD_TOO_LONG,
-            `'${label}': the record at byte offset ${offset} is longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
-            { offset, maxRecordLength: settings.maxRecordLength, path: label },
-          );
-        }
-        // Keep the carried tail in its own buffer so a large read block can be freed.
-        if (pending.length > 0 && pending.length < data.length / 2) pending = pending.slice();
-      }
-    } catch (error) {
-      throw toPagewiseError(error);
-    }
-    throwIfAborted(ctx.signal);
-    if (recordSize > 0) checkWholeRecords(offset + pending.length, settings.split, label);
-    feed(pending);
+    await readStreamRecords(input, ctx, (bytes, info) => {
+      acc = callMap(job, acc, bytes, info);
+    });
     // Through the same copy as a worker's partial, so accumulators behave alike on every path.
     reducer.add(deserialize(serialize(acc, 'the accumulator returned by map', `for '${label}'`)));
   },

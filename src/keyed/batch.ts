@@ -1,0 +1,170 @@
+/**
+ * A batch of distinct keys with their values, compact and sortable: what a
+ * table becomes when it spills (and what a worker hands the main thread when
+ * it never spilled). Keys sit back to back in one byte array; values are
+ * Float64 numbers, or structured-clonable values beside them. Sorting orders
+ * the keys by their bytes (a shorter prefix first) without comparing them one
+ * by one: an LSD radix sort on their first 8 bytes, then the same on the next
+ * 8 bytes of each group that tied, and a comparison sort only for small groups.
+ */
+
+/** The key was emitted as a string (it is given back as one). */
+export const FLAG_STRING = 1;
+/** The value is in `objs`, not in `num`. */
+export const FLAG_OBJECT = 2;
+
+export interface KeyBatch {
+  /** Entries. */
+  n: number;
+  /** Key bytes, back to back. */
+  keys: Uint8Array;
+  /** `ends[i]`: where key i ends in `keys` (it starts at `ends[i - 1]`, or 0). */
+  ends: Uint32Array;
+  /** FLAG_STRING | FLAG_OBJECT per entry. */
+  flags: Uint8Array;
+  /** Numeric values (entries without FLAG_OBJECT). */
+  num: Float64Array;
+  /** Values of the entries with FLAG_OBJECT, by entry; undefined when there are none. */
+  objs: unknown[] | undefined;
+  /** The entries in key order, once sorted. */
+  order: Int32Array | undefined;
+}
+
+/** An empty batch with room for `n` entries and `keyBytes` bytes of keys. */
+export function newBatch(n: number, keyBytes: number): KeyBatch {
+  return {
+    n: 0,
+    keys: new Uint8Array(keyBytes),
+    ends: new Uint32Array(n),
+    flags: new Uint8Array(n),
+    num: new Float64Array(n),
+    objs: undefined,
+    order: undefined,
+  };
+}
+
+/** Bytes a batch of `n` entries with `keyBytes` of keys holds once sorted. */
+export function batchBytes(n: number, keyBytes: number): number {
+  // keys, ends, flags, num, order, and the sort's prefixes and scratch (4 more Int32 per entry).
+  return keyBytes + n * (4 + 1 + 8 + 4 + 16);
+}
+
+/** Start of key `i`. */
+export function keyStart(b: KeyBatch, i: number): number {
+  return i === 0 ? 0 : b.ends[i - 1];
+}
+
+/** Byte order of keys `i` and `j` of `b`, from byte `d` on (their first `d` bytes are equal). */
+function compareFrom(keys: Uint8Array, ends: Uint32Array, i: number, j: number, d: number): number {
+  const si = i === 0 ? 0 : ends[i - 1];
+  const sj = j === 0 ? 0 : ends[j - 1];
+  const li = ends[i] - si;
+  const lj = ends[j] - sj;
+  const m = Math.min(li, lj);
+  for (let k = d; k < m; k++) {
+    const x = keys[si + k] - keys[sj + k];
+    if (x !== 0) return x;
+  }
+  return li - lj;
+}
+
+/** Below this many entries a group is sorted by comparison (a 65536-bucket histogram costs more). */
+const SMALL = 2048;
+
+/** Sorts `b`'s entries by key bytes into `b.order`. */
+export function sortBatch(b: KeyBatch): Int32Array {
+  const n = b.n;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  b.order = order;
+  if (n < 2) return order;
+  const { keys, ends } = b;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  const tOrder = new Int32Array(n);
+  const tHi = new Uint32Array(n);
+  const tLo = new Uint32Array(n);
+  const counts = new Int32Array(65536);
+  // Groups still to sort: [from, to) of `order`, whose keys share their first d bytes.
+  const stack: number[] = [0, n, 0];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    const to = stack.pop()!;
+    const from = stack.pop()!;
+    if (to - from < SMALL) {
+      sortSmall(order, from, to, keys, ends, d);
+      continue;
+    }
+    // Keys no longer than d bytes... cannot be told apart by more bytes: the
+    // comparison (by length, then bytes) orders a group made of them only.
+    let longer = false;
+    for (let k = from; k < to; k++) {
+      const i = order[k];
+      if (ends[i] - (i === 0 ? 0 : ends[i - 1]) > d + 8) {
+        longer = true;
+        break;
+      }
+    }
+    for (let k = from; k < to; k++) {
+      const i = order[k];
+      const s = (i === 0 ? 0 : ends[i - 1]) + d;
+      const e = ends[i];
+      let h = 0;
+      let l = 0;
+      for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
+      for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
+      hi[k] = h >>> 0;
+      lo[k] = l >>> 0;
+    }
+    for (let pass = 0; pass < 4; pass++) {
+      const src = pass < 2 ? lo : hi;
+      const shift = (pass & 1) * 16;
+      counts.fill(0);
+      for (let k = from; k < to; k++) counts[(src[k] >>> shift) & 0xffff]++;
+      if (counts[(src[from] >>> shift) & 0xffff] === to - from) continue;
+      let sum = from;
+      for (let v = 0; v < 65536; v++) {
+        const c = counts[v];
+        counts[v] = sum;
+        sum += c;
+      }
+      for (let k = from; k < to; k++) {
+        const at = counts[(src[k] >>> shift) & 0xffff]++;
+        tOrder[at] = order[k];
+        tHi[at] = hi[k];
+        tLo[at] = lo[k];
+      }
+      order.set(tOrder.subarray(from, to), from);
+      hi.set(tHi.subarray(from, to), from);
+      lo.set(tLo.subarray(from, to), from);
+    }
+    // Groups whose 8 bytes tied go on with the next 8 (or by comparison).
+    let start = from;
+    for (let k = from + 1; k <= to; k++) {
+      if (k < to && hi[k] === hi[start] && lo[k] === lo[start]) continue;
+      if (k - start > 1) {
+        if (longer) stack.push(start, k, d + 8);
+        else sortSmall(order, start, k, keys, ends, d);
+      }
+      start = k;
+    }
+  }
+  return order;
+}
+
+function sortSmall(order: Int32Array, from: number, to: number, keys: Uint8Array, ends: Uint32Array, d: number): void {
+  if (to - from < 2) return;
+  const part = Array.from(order.subarray(from, to));
+  part.sort((i, j) => compareFrom(keys, ends, i, j, d));
+  for (let k = 0; k < part.length; k++) order[from + k] = part[k];
+}
+
+/** Byte order of `a[0, al)` and `b[0, bl)` (a shorter prefix first). */
+export function compareKeyBytes(a: Uint8Array, al: number, b: Uint8Array, bl: number): number {
+  const m = al < bl ? al : bl;
+  for (let k = 0; k < m; k++) {
+    const x = a[k] - b[k];
+    if (x !== 0) return x;
+  }
+  return al - bl;
+}
