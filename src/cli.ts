@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runJob, type RunStats } from './run/pipeline.js';
+import { isKeyedJob, loadJob } from './job.js';
+import { runFreq } from './keyed/freq-command.js';
 import { shutdown } from './run/shutdown.js';
 import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from './errors.js';
 import { builtinJobs } from './jobs/index.js';
@@ -18,11 +20,13 @@ import type { Progress } from './types.js';
 const USAGE = `Usage: pagewise <command> [options]
 
 Commands:
-  run JOB FILE...          run a job module (.mjs, .js, .ts) and print its result
+  run JOB FILE...          run a job module (.mjs, .js, .ts) and print its result; a keyed
+                           job prints one JSON line ["key",value] per key (--output PATH)
   wc FILE...               count lines, words and bytes (like wc); --lines for lines only
   stats FILE               One Billion Row Challenge: min/mean/max per station (--sep ';')
   grep PATTERN FILE...     print lines containing PATTERN (like grep -F -a); --count, --regex
-  freq FILE...             most frequent words (--top K, default 10)
+  freq FILE...             most frequent words (--top K, default 10); --all for every word
+                           (--output PATH; --json: JSON lines)
   tune FILE                time a job at several chunk sizes and recommend one (--job NAME|PATH)
   gen 1brc OUT             generate a 1BRC file (--rows N, --stations 413|10000, --seed S)
   demo                     generate a sample and run stats on it (--rows N, --keep)
@@ -41,6 +45,8 @@ Options for every command that reads files:
   --no-native-kernels      run a job's JS map in worker threads even where it has a
                            native kernel (wc, grep --count run on native threads by default)
   --params JSON            (run) parameters passed to the job
+  --temp-dir DIR           (run, freq) where keyed runs spill beyond memory (default: the system's)
+  --output PATH            (run, freq) write the result to PATH atomically instead of stdout
   -h, --help               this help;  -v, --version  the version
 `;
 
@@ -152,11 +158,12 @@ async function execute(
   input: string | string[],
   job: string,
   extra: MapReduceOptions = {},
+  runner: (input: string | string[], options: MapReduceOptions) => Promise<{ result: unknown; stats: RunStats }> = (i, o) => runJob(i, job, o),
 ): Promise<{ result: unknown; stats: RunStats }> {
   const wantProgress = values['no-progress'] ? false : values.progress ? true : process.stderr.isTTY === true;
   const progress = new ProgressLine(wantProgress);
   try {
-    const report = await runJob(input, job, { ...runOptions(values), ...extra, signal: ctx.signal, onProgress: (p) => progress.update(p) });
+    const report = await runner(input, { ...runOptions(values), ...extra, signal: ctx.signal, onProgress: (p) => progress.update(p) });
     progress.done();
     if (values.stats) {
       process.stderr.write(values.json ? `${JSON.stringify(report.stats)}\n` : formatRunStats(report.stats));
@@ -175,8 +182,15 @@ const EXECUTORS: Record<RunStats['executor'], string> = {
 };
 
 function formatRunStats(s: RunStats): string {
+  const k = s.keyed;
   return (
     [
+      ...(k === undefined
+        ? []
+        : [
+            `keys             ${k.keys}, ${k.spilled ? `spilled ${formatBytes(k.spilledBytes)} in ${k.runs} run(s) to ${k.tempDir}, ${k.mergePasses} merge pass(es), ${k.partitions} partition(s)` : 'in memory (nothing spilled)'}`,
+            `keyed tables     peak ${formatBytes(k.peakTableBytes)} per thread (share ${formatBytes(k.tableShare)})`,
+          ]),
       `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s), ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})`,
       `threads          ${s.threads} (${EXECUTORS[s.executor]})`,
       `wall             ${s.wallSeconds.toFixed(3)} s, ${(s.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
@@ -195,7 +209,7 @@ function needFiles(positionals: string[], min: number, usage: string): void {
 // ----------------------------------------------------------------- commands --
 
 async function cmdRun(ctx: Context, args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { params: { type: 'string' } });
+  const { values, positionals } = parse(args, { params: { type: 'string' }, output: { type: 'string' }, 'temp-dir': { type: 'string' } });
   needFiles(positionals, 2, 'pagewise run JOB FILE...');
   let params: unknown;
   if (values.params !== undefined) {
@@ -206,6 +220,15 @@ async function cmdRun(ctx: Context, args: string[]): Promise<void> {
     }
   }
   const [job, ...files] = positionals;
+  const keyedOptions = values['temp-dir'] === undefined ? {} : { tempDir: values['temp-dir'] as string };
+  if (isKeyedJob(await loadJob(resolve(job)))) {
+    // One JSON line per key, in key order, straight to the output.
+    await execute(ctx, values, files, resolve(job), { params, ...keyedOptions, output: (values.output as string | undefined) ?? process.stdout });
+    return;
+  }
+  if (values.output !== undefined || values['temp-dir'] !== undefined) {
+    throw new UsageError(`${values.output !== undefined ? '--output' : '--temp-dir'} is for keyed jobs (keyed: true)`, values.output !== undefined ? '--output' : '--temp-dir');
+  }
   const { result } = await execute(ctx, values, files, resolve(job), { params });
   if (values.json) ctx.out(`${JSON.stringify(result)}\n`);
   else ctx.out(typeof result === 'string' ? (result.endsWith('\n') ? result : `${result}\n`) : `${JSON.stringify(result, null, 2)}\n`);
@@ -314,16 +337,24 @@ function drainStdout(): Promise<void> {
 }
 
 async function cmdFreq(ctx: Context, args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { top: { type: 'string' } });
+  const { values, positionals } = parse(args, { top: { type: 'string' }, all: { type: 'boolean' }, output: { type: 'string' }, 'temp-dir': { type: 'string' } });
   needFiles(positionals, 1, 'pagewise freq FILE...');
+  if (values.all && values.top !== undefined) throw new UsageError('--all and --top exclude each other', '--top');
   const top = intOption(values, 'top', 1) ?? 10;
-  const { result } = await execute(ctx, values, positionals, builtinJobs.freq, { params: { top } });
-  const rows = result as { word: string; count: number }[];
-  if (values.json) ctx.out(`${JSON.stringify(rows)}\n`);
-  else {
-    const width = rows.length > 0 ? String(rows[0].count).length : 1;
-    for (const r of rows) ctx.out(`${String(r.count).padStart(width)} ${r.word}\n`);
-  }
+  const request = {
+    all: values.all === true,
+    top,
+    format: values.json ? ('json' as const) : ('text' as const),
+    output: (values.output as string | undefined) ?? (values.all ? process.stdout : undefined),
+  };
+  const extra = values['temp-dir'] === undefined ? {} : { tempDir: values['temp-dir'] as string };
+  const { result } = await execute(ctx, values, positionals, builtinJobs.wordCounts, extra, async (input, options) => {
+    const { rows, stats } = await runFreq(input, request, options);
+    return { result: rows, stats };
+  });
+  if (request.output !== undefined) return;
+  const { formatFreqRows } = await import('./keyed/freq-command.js');
+  ctx.out(formatFreqRows(result as { word: string; count: number }[], request.format));
 }
 
 const TUNE_SIZES = [256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];

@@ -39,11 +39,11 @@ const hooks: TableHooks<FreqAcc> = {
     while (poolUsed + pieceBytes > pool) pool *= 2;
     return tab + pool + (pool > acc.pool.byteLength ? acc.pool.byteLength : 0);
   },
-  toBatch(acc) {
+  toBatch(acc, reuse) {
     const { tab, num, pool } = acc;
     let keyBytes = 0;
     for (let r = 0; r < tab.length; r += REC) keyBytes += tab[r + LEN];
-    const b: KeyBatch = newBatch(acc.size, keyBytes);
+    const b: KeyBatch = newBatch(acc.size, keyBytes, reuse);
     const { keys, ends } = b;
     let n = 0;
     let at = 0;
@@ -63,6 +63,11 @@ const hooks: TableHooks<FreqAcc> = {
     }
     b.n = n;
     return b;
+  },
+  clear(acc) {
+    acc.tab.fill(0);
+    acc.size = 0;
+    acc.poolUsed = 0;
   },
   merge: (a, b) => freq.merge(a, b),
   top(acc, k) {

@@ -4,7 +4,8 @@
  * it never spilled). Keys sit back to back in one byte array; values are
  * Float64 numbers, or structured-clonable values beside them. Sorting orders
  * the keys by their bytes (a shorter prefix first) without comparing them one
- * by one: an LSD radix sort on their first 8 bytes, then the same on the next
+ * by one: an LSD radix sort (11-bit digits: 2048 buckets stay in the first
+ * level cache) on their first 8 bytes, then the same on the next
  * 8 bytes of each group that tied, and a comparison sort only for small groups.
  */
 
@@ -30,8 +31,18 @@ export interface KeyBatch {
   order: Int32Array | undefined;
 }
 
-/** An empty batch with room for `n` entries and `keyBytes` bytes of keys. */
-export function newBatch(n: number, keyBytes: number): KeyBatch {
+/**
+ * An empty batch with room for `n` entries and `keyBytes` bytes of keys:
+ * `reuse` itself when it is large enough (a thread that spills again and
+ * again keeps one batch instead of leaving the last one to the collector).
+ */
+export function newBatch(n: number, keyBytes: number, reuse?: KeyBatch): KeyBatch {
+  if (reuse !== undefined && reuse.ends.length >= n && reuse.keys.length >= keyBytes) {
+    reuse.n = 0;
+    reuse.objs = undefined;
+    reuse.order = undefined;
+    return reuse;
+  }
   return {
     n: 0,
     keys: new Uint8Array(keyBytes),
@@ -41,6 +52,27 @@ export function newBatch(n: number, keyBytes: number): KeyBatch {
     objs: undefined,
     order: undefined,
   };
+}
+
+/** The arrays a sort works in, kept by a thread between sorts (they only grow). */
+export class SortScratch {
+  order = new Int32Array(0);
+  hi = new Uint32Array(0);
+  lo = new Uint32Array(0);
+  tOrder = new Int32Array(0);
+  tHi = new Uint32Array(0);
+  tLo = new Uint32Array(0);
+
+  ensure(n: number): this {
+    if (this.order.length >= n) return this;
+    this.order = new Int32Array(n);
+    this.hi = new Uint32Array(n);
+    this.lo = new Uint32Array(n);
+    this.tOrder = new Int32Array(n);
+    this.tHi = new Uint32Array(n);
+    this.tLo = new Uint32Array(n);
+    return this;
+  }
 }
 
 /** Bytes a batch of `n` entries with `keyBytes` of keys holds once sorted. */
@@ -68,23 +100,24 @@ function compareFrom(keys: Uint8Array, ends: Uint32Array, i: number, j: number, 
   return li - lj;
 }
 
-/** Below this many entries a group is sorted by comparison (a 65536-bucket histogram costs more). */
-const SMALL = 2048;
+/** Below this many entries a group is sorted by comparison (six passes over 2048 buckets cost more). */
+const SMALL = 512;
 
-/** Sorts `b`'s entries by key bytes into `b.order`. */
-export function sortBatch(b: KeyBatch): Int32Array {
+const counts = new Int32Array(2048);
+
+/**
+ * Sorts `b`'s entries by key bytes into `b.order` (a view of `scratch`'s
+ * arrays when one is given: valid until the next sort with it).
+ */
+export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
   const n = b.n;
-  const order = new Int32Array(n);
+  const scratch = (reuse ?? new SortScratch()).ensure(n);
+  const order = scratch.order.subarray(0, n);
   for (let i = 0; i < n; i++) order[i] = i;
   b.order = order;
   if (n < 2) return order;
   const { keys, ends } = b;
-  const hi = new Uint32Array(n);
-  const lo = new Uint32Array(n);
-  const tOrder = new Int32Array(n);
-  const tHi = new Uint32Array(n);
-  const tLo = new Uint32Array(n);
-  const counts = new Int32Array(65536);
+  const { hi, lo, tOrder, tHi, tLo } = scratch;
   // Groups still to sort: [from, to) of `order`, whose keys share their first d bytes.
   const stack: number[] = [0, n, 0];
   while (stack.length > 0) {
@@ -116,20 +149,21 @@ export function sortBatch(b: KeyBatch): Int32Array {
       hi[k] = h >>> 0;
       lo[k] = l >>> 0;
     }
-    for (let pass = 0; pass < 4; pass++) {
-      const src = pass < 2 ? lo : hi;
-      const shift = (pass & 1) * 16;
+    for (let pass = 0; pass < 6; pass++) {
+      // 11-bit digits, low first: lo's bits 0-10, 11-21, 22-31, then hi's.
+      const src = pass < 3 ? lo : hi;
+      const shift = (pass % 3) * 11;
       counts.fill(0);
-      for (let k = from; k < to; k++) counts[(src[k] >>> shift) & 0xffff]++;
-      if (counts[(src[from] >>> shift) & 0xffff] === to - from) continue;
+      for (let k = from; k < to; k++) counts[(src[k] >>> shift) & 0x7ff]++;
+      if (counts[(src[from] >>> shift) & 0x7ff] === to - from) continue;
       let sum = from;
-      for (let v = 0; v < 65536; v++) {
+      for (let v = 0; v < 2048; v++) {
         const c = counts[v];
         counts[v] = sum;
         sum += c;
       }
       for (let k = from; k < to; k++) {
-        const at = counts[(src[k] >>> shift) & 0xffff]++;
+        const at = counts[(src[k] >>> shift) & 0x7ff]++;
         tOrder[at] = order[k];
         tHi[at] = hi[k];
         tLo[at] = lo[k];

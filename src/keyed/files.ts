@@ -15,6 +15,8 @@ import { native, nativeAvailable, Fadvise, Madvise, PAGE_SIZE } from '../native.
 const EVICT_EVERY = 8 << 20;
 /** Written bytes between two fdatasyncs: at most this much dirty data per writer. */
 const SYNC_EVERY = 32 << 20;
+/** Files smaller than this are not synced and dropped at close. */
+const SMALL_FILE = 1 << 20;
 /** Bytes a writer buffers before a write(2). */
 const WRITE_BUFFER = 1 << 20;
 
@@ -180,7 +182,8 @@ export class SequentialFile {
     if (this.#closed) return;
     try {
       this.flush();
-      if (this.evict && this.written > this.#evictedAt) {
+      // A small file's pages are not worth a sync: they are few, and written back soon.
+      if (this.evict && this.written >= SMALL_FILE && this.written > this.#evictedAt) {
         this.#sync();
         dropCached(this.path, this.written);
       }

@@ -25,8 +25,10 @@ export interface TableHooks<T = unknown> {
    * there). The engine spills before a piece that could pass its share.
    */
   bytesAfter(table: T, pieceBytes: number): number;
-  /** Every key with its (numeric) value, unsorted. */
-  toBatch(table: T): KeyBatch;
+  /** Every key with its (numeric) value, unsorted (into `reuse` when it is large enough: see newBatch). */
+  toBatch(table: T, reuse?: KeyBatch): KeyBatch;
+  /** Empties the table, keeping its memory (a table that spilled fills again at its size). */
+  clear(table: T): void;
   /** Folds `b` into `a` (tables kept in memory, on the main thread). */
   merge(a: T, b: T): T;
   /** Optional: the `k` keys with the highest values (ties by key bytes), best first, straight from a table. */

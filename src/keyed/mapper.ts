@@ -15,7 +15,7 @@ import { SERIAL, SPILLED, type ChunkSettings, type KeyedMapOutcome, type KeyedSe
 import { serialize } from '../run/wire.js';
 import type { ChunkInfo, Emit, KeyedJob } from '../types.js';
 import type { ChunkRange } from '../plan/chunks.js';
-import { batchBytes, sortBatch, FLAG_OBJECT, FLAG_STRING, type KeyBatch } from './batch.js';
+import { batchBytes, sortBatch, type KeyBatch, SortScratch } from './batch.js';
 import { ensureDir } from './files.js';
 import { tableHooksOf, type TableHooks } from './hooks.js';
 import { RunWriter } from './runs.js';
@@ -24,24 +24,27 @@ import { KeyTable, type TableOwner } from './table.js';
 /** Input bytes a table-hooks map is given at a time, so its table never grows past the share within one call. */
 const PIECE = 64 << 10;
 
+/**
+ * What a thread's table itself may hold of the thread's share: half. The
+ * other half is for what a spill needs besides (the batch and its sort,
+ * about 0.7 of the table at its load), and for the tables a growth leaves
+ * to the collector, which frees them only at its next full collection.
+ */
+function tableLimit(share: number): number {
+  return Math.floor(share / 2);
+}
+
 /** The path of the next file in the run directory, unique across the run's threads. */
 export function nextRunPath(keyed: KeyedSettings, kind: string): string {
   return `${keyed.runDir}/${kind}-${Atomics.add(keyed.shared, SERIAL, 1)}.run`;
 }
 
 /** Sorts `batch` and writes it as a run at `path`. */
-export function writeBatch(batch: KeyBatch, path: string): RunInfo {
-  const order = sortBatch(batch);
+export function writeBatch(batch: KeyBatch, path: string, scratch?: SortScratch): RunInfo {
+  const order = sortBatch(batch, scratch);
   const writer = new RunWriter(path);
   try {
-    const { keys, ends, flags, num, objs } = batch;
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k];
-      const start = i === 0 ? 0 : ends[i - 1];
-      const f = flags[i];
-      const isObject = (f & FLAG_OBJECT) !== 0;
-      writer.add(keys, start, ends[i] - start, (f & FLAG_STRING) !== 0, !isObject, num[i], isObject ? objs![i] : undefined);
-    }
+    writer.addBatch(batch, order);
     return writer.finish();
   } catch (error) {
     writer.discard();
@@ -59,6 +62,9 @@ export class KeyedMapper implements TableOwner {
   readonly #emit: Emit;
   /** An engine failure (a spill) inside `emit`: it is the run's error even if the job's map caught it. */
   #failure: unknown;
+  /** The last spill's batch and sort arrays, reused by the next. */
+  #batch: KeyBatch | undefined;
+  #scratch: SortScratch | undefined;
 
   constructor(
     private readonly job: KeyedJob,
@@ -73,7 +79,7 @@ export class KeyedMapper implements TableOwner {
       };
     } else {
       const combine = job.combine;
-      const table = new KeyTable((a, b) => combine.call(job, a, b), keyed.share, this, combineError);
+      const table = new KeyTable((a, b) => combine.call(job, a, b), tableLimit(keyed.share), this, combineError);
       this.#table = table;
       this.#emit = (key, value) => table.add(key, value);
     }
@@ -82,8 +88,8 @@ export class KeyedMapper implements TableOwner {
   /** The table is full: spill it. Called by the table, from inside `emit`. */
   full(table: KeyTable): void {
     try {
-      const batch = table.toBatch();
-      this.#account(table.bytes() + batchBytes(batch.n, batch.keys.length));
+      const batch = (this.#batch = table.toBatch(this.#batch));
+      this.#account(table.bytes() + batchBytes(batch.ends.length, batch.keys.length));
       this.#spill(batch);
       table.clear();
     } catch (error) {
@@ -99,7 +105,8 @@ export class KeyedMapper implements TableOwner {
   #spill(batch: KeyBatch): void {
     if (batch.n === 0) return;
     if (this.runs.length === 0) ensureDir(this.keyed.runDir);
-    const run = writeBatch(batch, nextRunPath(this.keyed, 'spill'));
+    this.#scratch ??= new SortScratch();
+    const run = writeBatch(batch, nextRunPath(this.keyed, 'spill'), this.#scratch);
     this.runs.push(run);
     this.spilledBytes += run.bytes;
     Atomics.store(this.keyed.shared, SPILLED, 1);
@@ -165,12 +172,14 @@ export class KeyedMapper implements TableOwner {
   #room(pieceBytes: number): void {
     const hooks = this.#hooks!;
     const after = hooks.bytesAfter(this.#hooked, pieceBytes);
-    this.#account(after);
-    if (after <= this.keyed.share || hooks.size(this.#hooked) === 0) return;
-    const batch = hooks.toBatch(this.#hooked);
-    this.#account(hooks.bytesAfter(this.#hooked, 0) + batchBytes(batch.n, batch.keys.length));
+    if (after <= tableLimit(this.keyed.share) || hooks.size(this.#hooked) === 0) {
+      this.#account(after);
+      return;
+    }
+    const batch = (this.#batch = hooks.toBatch(this.#hooked, this.#batch));
+    this.#account(hooks.bytesAfter(this.#hooked, 0) + batchBytes(batch.ends.length, batch.keys.length));
     this.#spill(batch);
-    this.#hooked = hooks.create(this.params);
+    hooks.clear(this.#hooked);
   }
 
   /** Keys in the table now. */

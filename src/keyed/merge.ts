@@ -6,13 +6,14 @@
  */
 import { Deserializer, Serializer } from 'node:v8';
 import { FLAG_OBJECT, FLAG_STRING, type KeyBatch } from './batch.js';
-import type { EntryCursor } from './runs.js';
+import { prefix32, type EntryCursor } from './runs.js';
 
 /** A sorted in-memory batch as a cursor. */
 export class BatchCursor implements EntryCursor {
   key: Uint8Array;
   keyOff = 0;
   keyLen = 0;
+  k0 = 0;
   str = false;
   numeric = true;
   num = 0;
@@ -32,6 +33,7 @@ export class BatchCursor implements EntryCursor {
     const start = i === 0 ? 0 : b.ends[i - 1];
     this.keyOff = start;
     this.keyLen = b.ends[i] - start;
+    this.k0 = prefix32(b.keys, this.keyLen, start);
     const f = b.flags[i];
     this.str = (f & FLAG_STRING) !== 0;
     if ((f & FLAG_OBJECT) !== 0) {
@@ -55,8 +57,8 @@ export class BatchCursor implements EntryCursor {
   close(): void {}
 }
 
-function sameKey(c: EntryCursor, key: Uint8Array, len: number): boolean {
-  if (c.keyLen !== len) return false;
+function sameKey(c: EntryCursor, k0: number, key: Uint8Array, len: number): boolean {
+  if (c.k0 !== k0 || c.keyLen !== len) return false;
   const kc = c.key;
   const o = c.keyOff;
   for (let k = 0; k < len; k++) if (kc[o + k] !== key[k]) return false;
@@ -68,6 +70,7 @@ function less(a: EntryCursor, b: EntryCursor): boolean {
 }
 
 function compareCursors(a: EntryCursor, b: EntryCursor): number {
+  if (a.k0 !== b.k0) return a.k0 < b.k0 ? -1 : 1;
   const m = a.keyLen < b.keyLen ? a.keyLen : b.keyLen;
   const ka = a.key;
   const kb = b.key;
@@ -151,6 +154,7 @@ export class Merger {
     if (h.length === 0) return false;
     const top = h[0];
     const len = top.keyLen;
+    const k0 = top.k0;
     if (this.key.length < len) this.key = new Uint8Array(Math.max(len, this.key.length * 2));
     this.key.set(top.key.subarray(top.keyOff, top.keyOff + len));
     this.keyLen = len;
@@ -168,7 +172,7 @@ export class Merger {
     // Every other cursor at the same key.
     while (h.length > 0) {
       const c = h[0];
-      if (!sameKey(c, this.key, len)) break;
+      if (!sameKey(c, k0, this.key, len)) break;
       if (c.str) this.str = true;
       this.#fold(c);
       this.#advanceTop();

@@ -17,7 +17,7 @@
  */
 import { Deserializer, Serializer } from 'node:v8';
 import { ErrorCodes, PagewiseError } from '../errors.js';
-import { compareKeyBytes } from './batch.js';
+import { compareKeyBytes, FLAG_OBJECT, FLAG_STRING, type KeyBatch } from './batch.js';
 import type { RunInfo } from '../run/messages.js';
 import { openWindow, SequentialFile, type FileRole, type FileWindow, TEMP_ROLE } from './files.js';
 
@@ -87,23 +87,91 @@ export class RunWriter {
     const buf = file.buffer;
     let at = writeVarint(buf, at0, shared);
     at = writeVarint(buf, at, suffix * 8 + kind * 2 + (str ? 1 : 0));
-    buf.set(key.subarray(off + shared, off + len), at);
-    at += suffix;
+    if (this.#prev.length < len) {
+      const bigger = new Uint8Array(Math.max(len, this.#prev.length * 2));
+      bigger.set(this.#prev.subarray(0, shared));
+      this.#prev = bigger;
+    }
+    const prev = this.#prev;
+    // Short keys are copied by hand: a subarray per entry costs more than the bytes.
+    if (suffix <= 32) {
+      for (let k = shared; k < len; k++) {
+        const b = key[off + k];
+        buf[at++] = b;
+        prev[k] = b;
+      }
+    } else {
+      const tail = key.subarray(off + shared, off + len);
+      buf.set(tail, at);
+      prev.set(tail, shared);
+      at += suffix;
+    }
     if (kind === 0) at = writeVarint(buf, at, num);
     else if (kind === 1) {
       F64[0] = num;
-      buf.set(F64_BYTES, at);
-      at += 8;
+      for (let k = 0; k < 8; k++) buf[at++] = F64_BYTES[k];
     } else {
       at = writeVarint(buf, at, payload!.length);
       buf.set(payload!, at);
       at += payload!.length;
     }
     file.commit(at - at0);
-    if (this.#prev.length < len) this.#prev = new Uint8Array(Math.max(len, this.#prev.length * 2));
-    this.#prev.set(key.subarray(off + shared, off + len), shared);
     this.#prevLen = len;
     this.entries++;
+  }
+
+  /**
+   * Appends the entries of a sorted batch in `order`: `add` for each, with
+   * the common case (small whole numbers, suffixes of up to 15 bytes: one-byte varints)
+   * written straight into the buffer, the previous key read in place.
+   */
+  addBatch(batch: KeyBatch, order: Int32Array): void {
+    const { keys, ends, flags, num, objs } = batch;
+    const file = this.file;
+    const n = order.length;
+    let prevStart = 0;
+    let prevLen = -1;
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      const start = i === 0 ? 0 : ends[i - 1];
+      const len = ends[i] - start;
+      const f = flags[i];
+      const v = num[i];
+      const pos = file.size;
+      const restart = this.#first || pos - this.#blockStart >= BLOCK;
+      let shared = 0;
+      if (!restart) {
+        const m = len < prevLen ? len : prevLen;
+        while (shared < m && keys[prevStart + shared] === keys[start + shared]) shared++;
+      }
+      // One-byte varints: shared < 128, and (suffix << 3 | 1) < 128.
+      if ((f & FLAG_OBJECT) !== 0 || len - shared > 15 || shared > 127 || restart || !(v >= 0 && v < 128 && Number.isInteger(v))) {
+        if (prevLen >= 0) this.#setPrev(keys, prevStart, prevLen);
+        this.add(keys, start, len, (f & FLAG_STRING) !== 0, (f & FLAG_OBJECT) === 0, v, (f & FLAG_OBJECT) !== 0 ? objs![i] : undefined);
+        prevStart = start;
+        prevLen = len;
+        continue;
+      }
+      const suffix = len - shared;
+      let at = file.ensure(suffix + 4);
+      const buf = file.buffer;
+      buf[at++] = shared;
+      buf[at++] = suffix * 8 + ((f & FLAG_STRING) !== 0 ? 1 : 0);
+      for (let q = start + shared; q < start + len; q++) buf[at++] = keys[q];
+      buf[at++] = v;
+      file.commit(suffix + 3);
+      prevStart = start;
+      prevLen = len;
+      this.entries++;
+    }
+    // `add` continues from the last key.
+    if (prevLen >= 0) this.#setPrev(keys, prevStart, prevLen);
+  }
+
+  #setPrev(keys: Uint8Array, start: number, len: number): void {
+    if (this.#prev.length < len) this.#prev = new Uint8Array(Math.max(len, this.#prev.length * 2));
+    for (let q = 0; q < len; q++) this.#prev[q] = keys[start + q];
+    this.#prevLen = len;
   }
 
   #serialize(value: unknown): Uint8Array {
@@ -155,6 +223,8 @@ export interface EntryCursor extends EntryValue {
   key: Uint8Array;
   keyOff: number;
   keyLen: number;
+  /** The key's first 4 bytes, big-endian, zero-padded: most comparisons end there. */
+  k0: number;
   str: boolean;
   /** Moves to the next entry; false at the end. */
   next(): boolean;
@@ -163,6 +233,13 @@ export interface EntryCursor extends EntryValue {
   /** The current value's serialized bytes, when it came serialized (valid until `next`). */
   serialized(): Uint8Array | undefined;
   close(): void;
+}
+
+/** The first 4 bytes of `key[off, off+len)`, big-endian, zero-padded, as an unsigned number. */
+export function prefix32(key: Uint8Array, len: number, off = 0): number {
+  let x = 0;
+  for (let q = 0; q < 4; q++) x = (x << 8) | (q < len ? key[off + q] : 0);
+  return x >>> 0;
 }
 
 /** Most bytes an entry's header and numeric value take: varints of 10 bytes at most. */
@@ -177,6 +254,7 @@ export class RunCursor implements EntryCursor {
   key = new Uint8Array(64);
   keyOff = 0;
   keyLen = 0;
+  k0 = 0;
   str = false;
   numeric = true;
   num = 0;
@@ -255,8 +333,14 @@ export class RunCursor implements EntryCursor {
       bigger.set(this.key.subarray(0, shared));
       this.key = bigger;
     }
-    this.key.set(b.subarray(p, p + suffix), shared);
-    p += suffix;
+    const key = this.key;
+    if (suffix <= 32) {
+      for (let k = shared; k < len; k++) key[k] = b[p++];
+    } else {
+      key.set(b.subarray(p, p + suffix), shared);
+      p += suffix;
+    }
+    this.k0 = len >= 4 ? ((key[0] << 24) | (key[1] << 16) | (key[2] << 8) | key[3]) >>> 0 : prefix32(key, len);
     this.keyLen = len;
     if (this.#kind === 1) {
       F64_BYTES.set(b.subarray(p, p + 8));

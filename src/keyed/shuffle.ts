@@ -88,7 +88,7 @@ export interface ShuffleSettings {
 
 /** Most runs one merge reads at once. */
 function fanIn(share: number): number {
-  return Math.max(4, Math.min(128, Math.floor(share / (4 * WINDOW))));
+  return Math.max(16, Math.min(128, Math.floor(share / (4 * WINDOW))));
 }
 
 /** A failed or aborted run's merge tasks stop here. */
@@ -264,7 +264,13 @@ export class KeyedShuffle {
       throw error;
     }
     this.#done();
-    return undefined;
+    return this.#written();
+  }
+
+  /** What a run whose pairs went to the output gives: a result with nothing left to read, and its size. */
+  #written(): KeyedResult | undefined {
+    if (this.s.mode.kind !== 'json') return undefined;
+    return keyedResult(this.stats.keys, async function* () {}, () => {});
   }
 
   #memoryPairs(merger: Merger, job: KeyedJob | undefined): KeyedResult {
@@ -341,9 +347,10 @@ export class KeyedShuffle {
     const runs = this.#runs;
     const total = runs.reduce((n, r) => n + r.bytes, 0);
     // Ranges for the pool's threads (several each, for balance); freq's
-    // full order holds a range's keys in memory, so its ranges also fit a share.
+    // full order holds a range's keys in memory (about 3 bytes per byte of
+    // run, twice while its arrays grow), so its ranges also fit a share.
     let parts = threads * 4;
-    if (mode.kind === 'by-value' && mode.top === undefined) parts = Math.max(parts, Math.ceil((total * 3) / share));
+    if (mode.kind === 'by-value' && mode.top === undefined) parts = Math.max(parts, Math.ceil((total * 6) / share));
     const ranges = planRanges(runs, parts);
     this.stats.partitions = ranges.length;
     let failed: (error: unknown) => void = () => {};
@@ -403,7 +410,7 @@ export class KeyedShuffle {
       throw error;
     }
     this.#done();
-    return undefined;
+    return this.#written();
   }
 
   #diskPairs(ranges: RunInfo[]): KeyedResult {

@@ -300,15 +300,15 @@ export class KeyTable {
     this.mask = mask;
   }
 
-  /** Every entry as a batch (unsorted), keys copied out. */
-  toBatch(): KeyBatch {
+  /** Every entry as a batch (unsorted), keys copied out (into `reuse` when it is large enough). */
+  toBatch(reuse?: KeyBatch): KeyBatch {
     const { tab, num, pool } = this;
     let keyBytes = 0;
     for (let r = 0; r < tab.length; r += REC) {
       const lf = tab[r + LEN];
       if (lf !== 0) keyBytes += (lf & LEN_MASK) - 1;
     }
-    const b = newBatch(this.size, keyBytes);
+    const b = newBatch(this.size, keyBytes, reuse);
     const { keys, ends, flags } = b;
     let n = 0;
     let at = 0;

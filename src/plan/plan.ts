@@ -285,7 +285,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
 }
 
 /** Smallest share of a thread's table: tests force spilling with a tiny memoryBudget, and a table still holds some keys. */
-const MIN_SHARE = 16 << 10;
+const MIN_SHARE = 64 << 10;
 
 function planKeyed(o: ResolvedOptions, budget: MemoryBudget, threads: number): NonNullable<RunPlan['keyed']> {
   checkTempDir(o.tempDir);
