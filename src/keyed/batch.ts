@@ -54,31 +54,64 @@ export function newBatch(n: number, keyBytes: number, reuse?: KeyBatch): KeyBatc
   };
 }
 
-/** The arrays a sort works in, kept by a thread between sorts (they only grow). */
+/**
+ * The arrays a sort works in, kept by a thread between sorts (they only
+ * grow). After `sortBatch`, entry k of the order has its first 8 key bytes in
+ * `hi[k]` and `lo[k]` (big-endian), its key's start in `start[k]` and its
+ * length, flags and small value in `meta[k]` (see META_*): a writer reads
+ * them in order instead of gathering from the batch.
+ */
 export class SortScratch {
   order = new Int32Array(0);
   hi = new Uint32Array(0);
   lo = new Uint32Array(0);
+  start = new Uint32Array(0);
+  meta = new Uint32Array(0);
   tOrder = new Int32Array(0);
   tHi = new Uint32Array(0);
   tLo = new Uint32Array(0);
+  tStart = new Uint32Array(0);
+  tMeta = new Uint32Array(0);
 
   ensure(n: number): this {
     if (this.order.length >= n) return this;
-    this.order = new Int32Array(n);
-    this.hi = new Uint32Array(n);
-    this.lo = new Uint32Array(n);
-    this.tOrder = new Int32Array(n);
-    this.tHi = new Uint32Array(n);
-    this.tLo = new Uint32Array(n);
+    for (const name of ['order', 'tOrder'] as const) this[name] = new Int32Array(n);
+    for (const name of ['hi', 'lo', 'start', 'meta', 'tHi', 'tLo', 'tStart', 'tMeta'] as const) this[name] = new Uint32Array(n);
     return this;
   }
 }
 
+/** `meta`: the key's length in bits 0-24, its flags in 25-26, a whole value 0-30 plus one in 27-31 (0: read `num`). */
+export const META_LEN = 0x1ffffff;
+export const META_FLAGS_SHIFT = 25;
+export const META_VALUE_SHIFT = 27;
+
+function metaOf(b: KeyBatch, i: number, len: number): number {
+  const v = b.num[i];
+  const f = b.flags[i];
+  const small = (f & FLAG_OBJECT) === 0 && v >= 0 && v <= 30 && Number.isInteger(v) ? v + 1 : 0;
+  return (len | (f << META_FLAGS_SHIFT) | (small << META_VALUE_SHIFT)) >>> 0;
+}
+
+/** Fills the carried arrays of position k from entry i. */
+function carry(b: KeyBatch, sc: SortScratch, k: number, i: number): void {
+  const { keys, ends } = b;
+  const s = i === 0 ? 0 : ends[i - 1];
+  const e = ends[i];
+  let h = 0;
+  let l = 0;
+  for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
+  for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
+  sc.hi[k] = h >>> 0;
+  sc.lo[k] = l >>> 0;
+  sc.start[k] = s;
+  sc.meta[k] = metaOf(b, i, e - s);
+}
+
 /** Bytes a batch of `n` entries with `keyBytes` of keys holds once sorted. */
 export function batchBytes(n: number, keyBytes: number): number {
-  // keys, ends, flags, num, order, and the sort's prefixes and scratch (4 more Int32 per entry).
-  return keyBytes + n * (4 + 1 + 8 + 4 + 16);
+  // keys, ends, flags, num, and the sort's ten arrays of 4 bytes (order, prefixes, starts, meta and their copies).
+  return keyBytes + n * (4 + 1 + 8 + 40);
 }
 
 /** Start of key `i`. */
@@ -106,18 +139,23 @@ const SMALL = 512;
 const counts = new Int32Array(2048);
 
 /**
- * Sorts `b`'s entries by key bytes into `b.order` (a view of `scratch`'s
- * arrays when one is given: valid until the next sort with it).
+ * Sorts `b`'s entries by key bytes into `b.order`, and leaves them in order
+ * in `scratch`'s carried arrays (views of `scratch`: valid until its next sort).
  */
 export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
   const n = b.n;
-  const scratch = (reuse ?? new SortScratch()).ensure(n);
-  const order = scratch.order.subarray(0, n);
-  for (let i = 0; i < n; i++) order[i] = i;
+  const sc = (reuse ?? new SortScratch()).ensure(n);
+  const order = sc.order.subarray(0, n);
   b.order = order;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    carry(b, sc, i, i);
+  }
   if (n < 2) return order;
   const { keys, ends } = b;
-  const { hi, lo, tOrder, tHi, tLo } = scratch;
+  const { hi, lo, start: st, meta, tOrder, tHi, tLo, tStart, tMeta } = sc;
+  // Positions whose carried arrays a refinement left behind `order`: gathered again at the end.
+  const redo: number[] = [];
   // Groups still to sort: [from, to) of `order`, whose keys share their first d bytes.
   const stack: number[] = [0, n, 0];
   while (stack.length > 0) {
@@ -126,9 +164,10 @@ export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
     const from = stack.pop()!;
     if (to - from < SMALL) {
       sortSmall(order, from, to, keys, ends, d);
+      redo.push(from, to);
       continue;
     }
-    // Keys no longer than d bytes... cannot be told apart by more bytes: the
+    // Keys no longer than d + 8 bytes cannot be told apart by more bytes: the
     // comparison (by length, then bytes) orders a group made of them only.
     let longer = false;
     for (let k = from; k < to; k++) {
@@ -138,16 +177,21 @@ export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
         break;
       }
     }
-    for (let k = from; k < to; k++) {
-      const i = order[k];
-      const s = (i === 0 ? 0 : ends[i - 1]) + d;
-      const e = ends[i];
-      let h = 0;
-      let l = 0;
-      for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
-      for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
-      hi[k] = h >>> 0;
-      lo[k] = l >>> 0;
+    // The top level sorts the carried arrays along; a refinement sorts `order` by the next 8 bytes.
+    const top = d === 0;
+    if (!top) {
+      redo.push(from, to);
+      for (let k = from; k < to; k++) {
+        const i = order[k];
+        const s = (i === 0 ? 0 : ends[i - 1]) + d;
+        const e = ends[i];
+        let h = 0;
+        let l = 0;
+        for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
+        for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
+        hi[k] = h >>> 0;
+        lo[k] = l >>> 0;
+      }
     }
     for (let pass = 0; pass < 6; pass++) {
       // 11-bit digits, low first: lo's bits 0-10, 11-21, 22-31, then hi's.
@@ -167,10 +211,18 @@ export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
         tOrder[at] = order[k];
         tHi[at] = hi[k];
         tLo[at] = lo[k];
+        if (top) {
+          tStart[at] = st[k];
+          tMeta[at] = meta[k];
+        }
       }
       order.set(tOrder.subarray(from, to), from);
       hi.set(tHi.subarray(from, to), from);
       lo.set(tLo.subarray(from, to), from);
+      if (top) {
+        st.set(tStart.subarray(from, to), from);
+        meta.set(tMeta.subarray(from, to), from);
+      }
     }
     // Groups whose 8 bytes tied go on with the next 8 (or by comparison).
     let start = from;
@@ -178,11 +230,15 @@ export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
       if (k < to && hi[k] === hi[start] && lo[k] === lo[start]) continue;
       if (k - start > 1) {
         if (longer) stack.push(start, k, d + 8);
-        else sortSmall(order, start, k, keys, ends, d);
+        else {
+          sortSmall(order, start, k, keys, ends, d);
+          redo.push(start, k);
+        }
       }
       start = k;
     }
   }
+  for (let r = 0; r < redo.length; r += 2) for (let k = redo[r]; k < redo[r + 1]; k++) carry(b, sc, k, order[k]);
   return order;
 }
 

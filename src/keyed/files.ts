@@ -241,7 +241,10 @@ class MappedWindow implements FileWindow {
     }
     this.#dropped = start - (start % PAGE_SIZE);
     this.base = start;
-    native.advise(this.#id, this.#dropped, Math.max(0, end - this.#dropped), Madvise.sequential);
+    // A merge reads many runs at once: the kernel's own readahead (up to
+    // read_ahead_kb per file, 8 MiB here) would cache that much of each. So
+    // no readahead, and one window asked for ahead of the one being read.
+    native.advise(this.#id, this.#dropped, Math.max(0, end - this.#dropped), Madvise.random);
   }
 
   at(pos: number, need: number): boolean {
@@ -250,6 +253,11 @@ class MappedWindow implements FileWindow {
     if (pos >= this.base && pos + need <= this.base + this.bytes.length) return true;
     if (this.bytes.length > 0) native.detach(this.bytes);
     const length = Math.min(this.end - pos, Math.max(WINDOW, need));
+    // This window and the next are read in with one request each (the first
+    // touch of a page that is not cached would read it alone); the next is
+    // in by the time the reader gets there.
+    const from = pos - (pos % PAGE_SIZE);
+    native.advise(this.#id, from, Math.min(this.end, pos + length + WINDOW) - from, Madvise.willneed);
     this.bytes = native.view(this.#id, pos, length);
     this.base = pos;
     // What lies a page behind the window is read: drop it.

@@ -40,11 +40,11 @@ export function nextRunPath(keyed: KeyedSettings, kind: string): string {
 }
 
 /** Sorts `batch` and writes it as a run at `path`. */
-export function writeBatch(batch: KeyBatch, path: string, scratch?: SortScratch): RunInfo {
-  const order = sortBatch(batch, scratch);
+export function writeBatch(batch: KeyBatch, path: string, scratch = new SortScratch()): RunInfo {
+  sortBatch(batch, scratch);
   const writer = new RunWriter(path);
   try {
-    writer.addBatch(batch, order);
+    writer.addBatch(batch, scratch);
     return writer.finish();
   } catch (error) {
     writer.discard();

@@ -14,6 +14,7 @@ export class BatchCursor implements EntryCursor {
   keyOff = 0;
   keyLen = 0;
   k0 = 0;
+  k1 = 0;
   str = false;
   numeric = true;
   num = 0;
@@ -33,7 +34,8 @@ export class BatchCursor implements EntryCursor {
     const start = i === 0 ? 0 : b.ends[i - 1];
     this.keyOff = start;
     this.keyLen = b.ends[i] - start;
-    this.k0 = prefix32(b.keys, this.keyLen, start);
+    this.k0 = prefix32(b.keys, this.keyLen, 0, start);
+    this.k1 = prefix32(b.keys, this.keyLen, 4, start);
     const f = b.flags[i];
     this.str = (f & FLAG_STRING) !== 0;
     if ((f & FLAG_OBJECT) !== 0) {
@@ -57,26 +59,24 @@ export class BatchCursor implements EntryCursor {
   close(): void {}
 }
 
-function sameKey(c: EntryCursor, k0: number, key: Uint8Array, len: number): boolean {
-  if (c.k0 !== k0 || c.keyLen !== len) return false;
+function sameKey(c: EntryCursor, k0: number, k1: number, key: Uint8Array, len: number): boolean {
+  if (c.k0 !== k0 || c.k1 !== k1 || c.keyLen !== len) return false;
   const kc = c.key;
   const o = c.keyOff;
-  for (let k = 0; k < len; k++) if (kc[o + k] !== key[k]) return false;
+  for (let k = 8; k < len; k++) if (kc[o + k] !== key[k]) return false;
   return true;
 }
 
-function less(a: EntryCursor, b: EntryCursor): boolean {
-  return compareCursors(a, b) < 0;
-}
-
+/** Byte order of two cursors' keys: by their first 8 bytes as two numbers, then the rest. */
 function compareCursors(a: EntryCursor, b: EntryCursor): number {
   if (a.k0 !== b.k0) return a.k0 < b.k0 ? -1 : 1;
+  if (a.k1 !== b.k1) return a.k1 < b.k1 ? -1 : 1;
   const m = a.keyLen < b.keyLen ? a.keyLen : b.keyLen;
   const ka = a.key;
   const kb = b.key;
   const oa = a.keyOff;
   const ob = b.keyOff;
-  for (let k = 0; k < m; k++) {
+  for (let k = 8; k < m; k++) {
     const x = ka[oa + k] - kb[ob + k];
     if (x !== 0) return x;
   }
@@ -100,63 +100,85 @@ export class Merger {
   ser: Uint8Array | undefined;
   /** Keys given out. */
   count = 0;
-  readonly #heap: EntryCursor[] = [];
+  /** The cursors, and a tree of losers over them: `#tree[0]` is the cursor with the smallest key. */
+  readonly #cursors: EntryCursor[];
+  readonly #done: Uint8Array;
+  readonly #tree: Int32Array;
+  #live: number;
 
   constructor(
     cursors: EntryCursor[],
     private readonly combine: (a: unknown, b: unknown) => unknown,
   ) {
-    for (const c of cursors) {
-      if (c.next()) this.#push(c);
-      else c.close();
+    const k = cursors.length;
+    this.#cursors = cursors;
+    this.#done = new Uint8Array(k);
+    this.#tree = new Int32Array(Math.max(1, k));
+    this.#live = k;
+    for (let i = 0; i < k; i++) {
+      if (!cursors[i].next()) {
+        cursors[i].close();
+        this.#done[i] = 1;
+        this.#live--;
+      }
     }
+    if (k === 0) return;
+    // Winners of each subtree bottom-up (leaves k .. 2k - 1 are the cursors); each node keeps the loser.
+    const win = new Int32Array(2 * k);
+    for (let p = k; p < 2 * k; p++) win[p] = p - k;
+    for (let p = k - 1; p >= 1; p--) {
+      const a = win[2 * p];
+      const b = win[2 * p + 1];
+      if (this.#less(a, b)) {
+        win[p] = a;
+        this.#tree[p] = b;
+      } else {
+        win[p] = b;
+        this.#tree[p] = a;
+      }
+    }
+    this.#tree[0] = k === 1 ? 0 : win[1];
   }
 
-  #push(c: EntryCursor): void {
-    const h = this.#heap;
-    let at = h.length;
-    h.push(c);
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      if (!less(c, h[parent])) break;
-      h[at] = h[parent];
-      at = parent;
-    }
-    h[at] = c;
+  /** Cursor a's key is before cursor b's (a cursor that is done comes last). */
+  #less(a: number, b: number): boolean {
+    if (this.#done[a] === 1) return false;
+    if (this.#done[b] === 1) return true;
+    return compareCursors(this.#cursors[a], this.#cursors[b]) < 0;
   }
 
-  /** Moves the heap's top cursor on and restores the heap. */
+  /** Moves the winning cursor on and plays its way up again: one comparison per level. */
   #advanceTop(): void {
-    const h = this.#heap;
-    const top = h[0];
-    let c: EntryCursor;
-    if (top.next()) c = top;
-    else {
-      top.close();
-      c = h.pop()!;
-      if (h.length === 0) return;
+    const tree = this.#tree;
+    let w = tree[0];
+    const c = this.#cursors[w];
+    if (!c.next()) {
+      c.close();
+      this.#done[w] = 1;
+      this.#live--;
     }
-    const n = h.length;
-    let at = 0;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= n) break;
-      if (child + 1 < n && less(h[child + 1], h[child])) child++;
-      if (!less(h[child], c)) break;
-      h[at] = h[child];
-      at = child;
+    const k = this.#cursors.length;
+    for (let p = (w + k) >> 1; p >= 1; p >>= 1) {
+      const t = tree[p];
+      if (this.#less(t, w)) {
+        tree[p] = w;
+        w = t;
+      }
     }
-    h[at] = c;
+    tree[0] = w;
   }
 
   next(): boolean {
-    const h = this.#heap;
-    if (h.length === 0) return false;
-    const top = h[0];
+    if (this.#live === 0) return false;
+    const top = this.#cursors[this.#tree[0]];
     const len = top.keyLen;
     const k0 = top.k0;
+    const k1 = top.k1;
     if (this.key.length < len) this.key = new Uint8Array(Math.max(len, this.key.length * 2));
-    this.key.set(top.key.subarray(top.keyOff, top.keyOff + len));
+    const key = this.key;
+    const from = top.key;
+    const o = top.keyOff;
+    for (let q = 0; q < len; q++) key[q] = from[o + q];
     this.keyLen = len;
     this.str = top.str;
     this.numeric = top.numeric;
@@ -170,9 +192,9 @@ export class Merger {
     }
     this.#advanceTop();
     // Every other cursor at the same key.
-    while (h.length > 0) {
-      const c = h[0];
-      if (!sameKey(c, k0, this.key, len)) break;
+    while (this.#live > 0) {
+      const c = this.#cursors[this.#tree[0]];
+      if (!sameKey(c, k0, k1, key, len)) break;
       if (c.str) this.str = true;
       this.#fold(c);
       this.#advanceTop();
@@ -214,8 +236,11 @@ export class Merger {
   }
 
   close(): void {
-    for (const c of this.#heap) c.close();
-    this.#heap.length = 0;
+    for (let i = 0; i < this.#cursors.length; i++) {
+      if (this.#done[i] === 0) this.#cursors[i].close();
+      this.#done[i] = 1;
+    }
+    this.#live = 0;
   }
 }
 

@@ -17,7 +17,7 @@
  */
 import { Deserializer, Serializer } from 'node:v8';
 import { ErrorCodes, PagewiseError } from '../errors.js';
-import { compareKeyBytes, FLAG_OBJECT, FLAG_STRING, type KeyBatch } from './batch.js';
+import { compareKeyBytes, FLAG_OBJECT, FLAG_STRING, META_FLAGS_SHIFT, META_LEN, META_VALUE_SHIFT, type KeyBatch, type SortScratch } from './batch.js';
 import type { RunInfo } from '../run/messages.js';
 import { openWindow, SequentialFile, type FileRole, type FileWindow, TEMP_ROLE } from './files.js';
 
@@ -121,51 +121,65 @@ export class RunWriter {
   }
 
   /**
-   * Appends the entries of a sorted batch in `order`: `add` for each, with
-   * the common case (small whole numbers, suffixes of up to 15 bytes: one-byte varints)
-   * written straight into the buffer, the previous key read in place.
+   * Appends the entries of a batch `sortBatch` sorted with `sc`, reading
+   * them in order from its carried arrays: the common case (small whole
+   * numbers, suffixes of up to 15 bytes: one-byte varints) is written
+   * straight into the buffer, its first 8 key bytes taken from the prefix
+   * the sort kept; the rest goes through `add`.
    */
-  addBatch(batch: KeyBatch, order: Int32Array): void {
-    const { keys, ends, flags, num, objs } = batch;
+  addBatch(batch: KeyBatch, sc: SortScratch): void {
+    const { keys, num, objs } = batch;
+    const order = batch.order!;
+    const { hi, lo, start: starts, meta } = sc;
     const file = this.file;
     const n = order.length;
-    let prevStart = 0;
-    let prevLen = -1;
+    let pHi = 0;
+    let pLo = 0;
+    let pStart = 0;
+    let pLen = -1;
     for (let k = 0; k < n; k++) {
-      const i = order[k];
-      const start = i === 0 ? 0 : ends[i - 1];
-      const len = ends[i] - start;
-      const f = flags[i];
-      const v = num[i];
-      const pos = file.size;
-      const restart = this.#first || pos - this.#blockStart >= BLOCK;
+      const m = meta[k];
+      const len = m & META_LEN;
+      const f = (m >>> META_FLAGS_SHIFT) & 3;
+      const small = m >>> META_VALUE_SHIFT;
+      const h = hi[k];
+      const l = lo[k];
+      const s = starts[k];
+      const restart = this.#first || file.size - this.#blockStart >= BLOCK;
       let shared = 0;
-      if (!restart) {
-        const m = len < prevLen ? len : prevLen;
-        while (shared < m && keys[prevStart + shared] === keys[start + shared]) shared++;
-      }
-      // One-byte varints: shared < 128, and (suffix << 3 | 1) < 128.
-      if ((f & FLAG_OBJECT) !== 0 || len - shared > 15 || shared > 127 || restart || !(v >= 0 && v < 128 && Number.isInteger(v))) {
-        if (prevLen >= 0) this.#setPrev(keys, prevStart, prevLen);
-        this.add(keys, start, len, (f & FLAG_STRING) !== 0, (f & FLAG_OBJECT) === 0, v, (f & FLAG_OBJECT) !== 0 ? objs![i] : undefined);
-        prevStart = start;
-        prevLen = len;
-        continue;
+      if (!restart && pLen >= 0) {
+        const max = len < pLen ? len : pLen;
+        if (h !== pHi) shared = Math.clz32(h ^ pHi) >>> 3;
+        else if (l !== pLo) shared = 4 + (Math.clz32(l ^ pLo) >>> 3);
+        else {
+          shared = 8;
+          while (shared < max && keys[pStart + shared] === keys[s + shared]) shared++;
+        }
+        if (shared > max) shared = max;
       }
       const suffix = len - shared;
-      let at = file.ensure(suffix + 4);
-      const buf = file.buffer;
-      buf[at++] = shared;
-      buf[at++] = suffix * 8 + ((f & FLAG_STRING) !== 0 ? 1 : 0);
-      for (let q = start + shared; q < start + len; q++) buf[at++] = keys[q];
-      buf[at++] = v;
-      file.commit(suffix + 3);
-      prevStart = start;
-      prevLen = len;
-      this.entries++;
+      if (restart || small === 0 || suffix > 15 || shared > 127) {
+        if (pLen >= 0) this.#setPrev(keys, pStart, pLen);
+        const i = order[k];
+        const isObject = (f & FLAG_OBJECT) !== 0;
+        this.add(keys, s, len, (f & FLAG_STRING) !== 0, !isObject, num[i], isObject ? objs![i] : undefined);
+      } else {
+        let at = file.ensure(suffix + 3);
+        const buf = file.buffer;
+        buf[at++] = shared;
+        buf[at++] = suffix * 8 + (f & FLAG_STRING);
+        for (let q = shared; q < len; q++) buf[at++] = q < 4 ? (h >>> ((3 - q) << 3)) & 0xff : q < 8 ? (l >>> ((7 - q) << 3)) & 0xff : keys[s + q];
+        buf[at++] = small - 1;
+        file.commit(suffix + 3);
+        this.entries++;
+      }
+      pHi = h;
+      pLo = l;
+      pStart = s;
+      pLen = len;
     }
     // `add` continues from the last key.
-    if (prevLen >= 0) this.#setPrev(keys, prevStart, prevLen);
+    if (pLen >= 0) this.#setPrev(keys, pStart, pLen);
   }
 
   #setPrev(keys: Uint8Array, start: number, len: number): void {
@@ -223,8 +237,9 @@ export interface EntryCursor extends EntryValue {
   key: Uint8Array;
   keyOff: number;
   keyLen: number;
-  /** The key's first 4 bytes, big-endian, zero-padded: most comparisons end there. */
+  /** The key's bytes 0-3 and 4-7, big-endian, zero-padded: most comparisons end there. */
   k0: number;
+  k1: number;
   str: boolean;
   /** Moves to the next entry; false at the end. */
   next(): boolean;
@@ -235,10 +250,10 @@ export interface EntryCursor extends EntryValue {
   close(): void;
 }
 
-/** The first 4 bytes of `key[off, off+len)`, big-endian, zero-padded, as an unsigned number. */
-export function prefix32(key: Uint8Array, len: number, off = 0): number {
+/** Bytes `from` to `from + 3` of `key[0, len)`, big-endian, zero-padded, as an unsigned number. */
+export function prefix32(key: Uint8Array, len: number, from = 0, off = 0): number {
   let x = 0;
-  for (let q = 0; q < 4; q++) x = (x << 8) | (q < len ? key[off + q] : 0);
+  for (let q = from; q < from + 4; q++) x = (x << 8) | (q < len ? key[off + q] : 0);
   return x >>> 0;
 }
 
@@ -255,6 +270,7 @@ export class RunCursor implements EntryCursor {
   keyOff = 0;
   keyLen = 0;
   k0 = 0;
+  k1 = 0;
   str = false;
   numeric = true;
   num = 0;
@@ -340,7 +356,13 @@ export class RunCursor implements EntryCursor {
       key.set(b.subarray(p, p + suffix), shared);
       p += suffix;
     }
-    this.k0 = len >= 4 ? ((key[0] << 24) | (key[1] << 16) | (key[2] << 8) | key[3]) >>> 0 : prefix32(key, len);
+    if (len >= 8) {
+      this.k0 = ((key[0] << 24) | (key[1] << 16) | (key[2] << 8) | key[3]) >>> 0;
+      this.k1 = ((key[4] << 24) | (key[5] << 16) | (key[6] << 8) | key[7]) >>> 0;
+    } else {
+      this.k0 = prefix32(key, len);
+      this.k1 = prefix32(key, len, 4);
+    }
     this.keyLen = len;
     if (this.#kind === 1) {
       F64_BYTES.set(b.subarray(p, p + 8));

@@ -115,7 +115,9 @@ export class RunDir {
   readonly path: string;
   #removed = false;
 
+  /** A run directory in `tempDir`; those of dead processes there are removed first. */
   constructor(readonly tempDir: string) {
+    removeStaleRunDirs(tempDir);
     this.path = join(tempDir, `${RUN_DIR_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
     live.add(this.path);
     if (!exitHook) {
