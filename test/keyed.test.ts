@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { pagewise, tempDir, writeFile } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, pagewise, ROOT, tempDir, writeFile } from './helpers.js';
 import { job, rng } from './fixtures/reference.js';
 import { INTERNAL } from '../dist/src/options.js';
 
@@ -262,6 +263,58 @@ describe('freq over the keyed shuffle', () => {
     const out = join(dir, 'raw-all.txt');
     await pagewise.runFreq(raw, { all: true, output: out }, { memoryBudget: 1, tempDir: spillDir() });
     expect(readFileSync(out, 'utf8')).toBe(classic.map((r) => `${r.count} ${r.word}\n`).join(''));
+  });
+});
+
+describe('the keyed example and the CLI', () => {
+  const log = writeFile(
+    dir,
+    'access.log',
+    Array.from({ length: 20_000 }, (_, i) => `user=${['alice', 'bob', 'chloé', 'dmitri'][i % 4]}${i % 97} GET /p${i} ${(i * 37) % 9000}`).join('\n') + '\nnot a log line\n',
+  );
+  const expected = (): [string, number][] => {
+    const m = new Map<string, number>();
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      const r = /^user=(\S+) \S+ \S+ (\d+)$/.exec(line);
+      if (r) m.set(r[1], (m.get(r[1]) ?? 0) + Number(r[2]));
+    }
+    return [...m].sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))).map(([u, b]) => [u, b / 1e6]);
+  };
+
+  it('examples/bytes-per-user.mjs through the API, spilling', async () => {
+    const { result } = await pagewise.runJob(log, join(ROOT, 'examples', 'bytes-per-user.mjs'), { threads: 2, memoryBudget: 1, chunkSize: PAGE, tempDir: spillDir() });
+    expect(await pairsOf(result)).toEqual(expected());
+  });
+
+  it('pagewise run prints one JSON line per key (stdout and --output); --temp-dir and --stats', () => {
+    const lines = expected().map((p) => `${JSON.stringify(p)}\n`).join('');
+    const r = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'examples', 'bytes-per-user.mjs'), log, '--threads', '2'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(lines);
+    const temp = spillDir();
+    const out = join(dir, 'users.jsonl');
+    const s = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'examples', 'bytes-per-user.mjs'), log, '--output', out, '--temp-dir', temp, '--stats'], { encoding: 'utf8' });
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toBe('');
+    expect(readFileSync(out, 'utf8')).toBe(lines);
+    expect(s.stderr).toMatch(/^keys +388, in memory/m);
+    const bad = spawnSync(process.execPath, [CLI, 'run', job('ordered-lines.mjs'), log, '--output', out], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+  });
+
+  it('pagewise freq --all, --all --json, --top: as runFreq and the classic freq', () => {
+    const words = wordsFile('cli-freq.txt', 5_000, 800, 13);
+    const rows = freqReference(words);
+    const width = String(rows[0].count).length;
+    const all = spawnSync(process.execPath, [CLI, 'freq', words, '--all'], { encoding: 'utf8' });
+    expect(all.status, all.stderr).toBe(0);
+    expect(all.stdout).toBe(rows.map((r) => `${String(r.count).padStart(width)} ${r.word}\n`).join(''));
+    const json = spawnSync(process.execPath, [CLI, 'freq', words, '--all', '--json'], { encoding: 'utf8' });
+    expect(json.stdout).toBe(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const top = spawnSync(process.execPath, [CLI, 'freq', words, '--top', '5', '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(top.stdout)).toEqual(rows.slice(0, 5));
+    const both = spawnSync(process.execPath, [CLI, 'freq', words, '--all', '--top', '5'], { encoding: 'utf8' });
+    expect(both.status).toBe(2);
   });
 });
 

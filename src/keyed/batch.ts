@@ -100,8 +100,13 @@ function carry(b: KeyBatch, sc: SortScratch, k: number, i: number): void {
   const e = ends[i];
   let h = 0;
   let l = 0;
-  for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
-  for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
+  if (e - s >= 8) {
+    h = (keys[s] << 24) | (keys[s + 1] << 16) | (keys[s + 2] << 8) | keys[s + 3];
+    l = (keys[s + 4] << 24) | (keys[s + 5] << 16) | (keys[s + 6] << 8) | keys[s + 7];
+  } else {
+    for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
+    for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
+  }
   sc.hi[k] = h >>> 0;
   sc.lo[k] = l >>> 0;
   sc.start[k] = s;
