@@ -8,7 +8,6 @@ export type { PlannedInput, InputKind } from './plan/inputs.js';
 export { defineJob, jobRef, loadJob, isKeyedJob, type JobRef } from './job.js';
 export { runFreq, formatFreqRows, type FreqRequest } from './keyed/freq-command.js';
 export { staleRunDirs, removeStaleRunDirs, RUN_DIR_PREFIX } from './keyed/tempdir.js';
-export type { KeyedStats } from './keyed/shuffle.js';
 export { MappedFile } from './mapped-file.js';
 export { parseSize, formatBytes, type MapReduceOptions } from './options.js';
 export { planChunks, resolveChunk, resolveCut, chunkCount, autoChunkSize, bufferFinder, type ChunkRange, type ByteFinder } from './plan/chunks.js';

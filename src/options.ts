@@ -5,10 +5,9 @@
  */
 import { availableParallelism, tmpdir } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
-import type { Writable } from 'node:stream';
 import { serialize } from 'node:v8';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
-import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy } from './types.js';
+import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy, WritableLike } from './types.js';
 import type { ResultMode } from './run/messages.js';
 
 /** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
@@ -73,7 +72,7 @@ export interface MapReduceOptions<P = unknown> {
    * complete), `'-'` (standard output) or a Node Writable, instead of giving
    * it as an iterable.
    */
-  output?: string | Writable;
+  output?: string | WritableLike;
 }
 
 /** Options after checking, with defaults filled in. */
@@ -96,7 +95,7 @@ export interface ResolvedOptions {
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
   tempDir: string;
-  output?: string | Writable;
+  output?: string | WritableLike;
   internal: InternalOptions;
 }
 
@@ -270,7 +269,7 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
     const requirement = 'a path (a non-empty string without NUL bytes, or - for standard output) or a Node Writable';
     if (typeof o.output === 'string') {
       if (o.output === '' || o.output.includes('\0')) throw new InvalidOptionError('options.output', requirement, o.output);
-    } else if (o.output === null || typeof o.output !== 'object' || typeof (o.output as Writable).write !== 'function' || typeof (o.output as Writable).once !== 'function') {
+    } else if (o.output === null || typeof o.output !== 'object' || typeof (o.output as WritableLike).write !== 'function' || typeof (o.output as WritableLike).once !== 'function') {
       throw new InvalidOptionError('options.output', requirement, o.output);
     }
   }

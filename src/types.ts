@@ -185,3 +185,37 @@ export interface Progress {
 export type AdviceMode = 'sequential' | 'normal' | 'random' | 'hugepage';
 /** What happens to a chunk's pages after it is processed. */
 export type ReleasePolicy = 'auto' | 'keep' | 'unmap' | 'evict';
+
+/**
+ * A stream a keyed run's lines can go to (a Node `Writable` is one);
+ * structural, so these declarations need no Node types.
+ */
+export interface WritableLike {
+  write(chunk: Uint8Array): boolean;
+  end(callback?: () => void): unknown;
+  on(event: 'error', listener: (error?: Error) => void): unknown;
+  once(event: 'drain' | 'error', listener: (error?: Error) => void): unknown;
+  off(event: 'drain' | 'error', listener: (error?: Error) => void): unknown;
+}
+
+/** Keyed figures of a run (`stats.keyed`). */
+export interface KeyedStats {
+  /** Distinct keys in the result. */
+  keys: number;
+  /** Whether anything was written to the temporary directory. */
+  spilled: boolean;
+  /** Bytes of sorted runs written: by the map side's spills and by merge passes. */
+  spilledBytes: number;
+  /** Runs the map side spilled. */
+  runs: number;
+  /** Merge passes that lowered the fan-in before the final merge. */
+  mergePasses: number;
+  /** Key ranges the final merge ran as tasks of their own (1 when nothing spilled: one merge in memory). */
+  partitions: number;
+  /** Most bytes one thread's table held (slots, pool, values, the batch of a spill). */
+  peakTableBytes: number;
+  /** The share of the memory budget each thread's table may hold before it spills. */
+  tableShare: number;
+  /** Where spills go (`tempDir`). */
+  tempDir: string;
+}

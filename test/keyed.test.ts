@@ -328,6 +328,41 @@ describe('the keyed contract', () => {
     expect(pagewise.isKeyedJob(await pagewise.loadJob(job('keyed-words.mjs')))).toBe(true);
   });
 
+  it('defineJob types keyed jobs, and runJob gives a KeyedResult of their key and finished value (tsc --strict)', () => {
+    const project = mkdtempSync(join(dir, 'types-'));
+    const index = JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'));
+    writeFileSync(
+      join(project, 'main.ts'),
+      `import { defineJob, jobRef, runJob, builtinJobs, type Emit, type KeyedResult } from ${index};
+      const perUser = defineJob({
+        keyed: true,
+        map(emit: Emit<string, number>, bytes) { emit('u', bytes.length); },
+        combine: (a, b) => a + b,
+        finish: (user, total) => ({ user, mb: total / 1e6 }),
+      });
+      export async function main(file: string): Promise<number> {
+        const { result } = await runJob(file, jobRef<typeof perUser>('./per-user.mjs'));
+        const typed: KeyedResult<string, { user: string; mb: number }> = result;
+        let sum = 0;
+        for await (const [user, value] of typed) sum += user.length + value.mb;
+        const words = await runJob(file, builtinJobs.wordCounts);
+        for await (const [word, count] of words.result) sum += word.length + count;
+        // @ts-expect-error a keyed job's emit takes its key type
+        defineJob({ keyed: true, map(emit: Emit<string, number>) { emit(1, 1); }, combine: (a: number, b: number) => a + b });
+        // @ts-expect-error combine takes the value type
+        defineJob({ keyed: true, map(emit: Emit<string, number>) { emit('a', 1); }, combine: (a: string, b: string) => a + b });
+        return sum;
+      }
+      `,
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2023', 'ESNext.AsyncIterable'], types: [], noEmit: true, skipLibCheck: false }, include: ['main.ts'] }),
+    );
+    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { encoding: 'utf8' });
+    expect(tsc.status, `${tsc.stdout}\n${tsc.stderr}`).toBe(0);
+  });
+
   it('a key that is not a string or bytes: ERR_PAGEWISE_BAD_KEY', async () => {
     await expect(pagewise.runJob(words, job('keyed-bad-key.mjs'), { threads: 2 })).rejects.toMatchObject({ code: 'ERR_PAGEWISE_BAD_KEY' });
   });

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { WritableLike } from '../types.js';
 import { ErrorCodes, PagewiseError, SystemError, toPagewiseError } from '../errors.js';
 import { fileError, SequentialFile, type FileRole } from './files.js';
 
@@ -28,22 +28,22 @@ export interface OutputSink {
 }
 
 /** A target whose output is written in order: a path, `-`, or a Writable. */
-export type OutputTarget = string | Writable;
+export type OutputTarget = string | WritableLike;
 
 /** The output for `target`; `evict` drops the written pages from the page cache as they go (a run that spilled). */
 export function openOutput(target: OutputTarget, evict: boolean): OutputSink {
-  if (target === '-') return writableOutput(process.stdout);
+  if (target === '-') return writableOutput(process.stdout as WritableLike);
   if (typeof target === 'string') return openFileOutput(target, evict);
   return writableOutput(target);
 }
 
-function writableOutput(stream: Writable): OutputSink {
+function writableOutput(stream: WritableLike): OutputSink {
   let failure: Error | undefined;
-  const onError = (error: Error): void => {
-    failure ??= error;
+  const onError = (error?: Error): void => {
+    failure ??= error ?? new Error('the output stream failed');
   };
   stream.on('error', onError);
-  const own = stream !== process.stdout && stream !== process.stderr;
+  const own = stream !== (process.stdout as unknown) && stream !== (process.stderr as unknown);
   return {
     async write(bytes) {
       if (failure) throw toPagewiseError(failure);
@@ -54,7 +54,7 @@ function writableOutput(stream: Writable): OutputSink {
             stream.off('error', failed);
             ok();
           };
-          const failed = (error: Error): void => {
+          const failed = (error?: Error): void => {
             stream.off('drain', done);
             fail(toPagewiseError(error));
           };

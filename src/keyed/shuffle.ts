@@ -36,7 +36,9 @@ import {
 } from '../run/messages.js';
 import type { RunTasks } from '../run/pool.js';
 import { deserialize } from '../run/wire.js';
-import type { AbortSignalLike, Key, KeyedJob, KeyedResult } from '../types.js';
+import type { AbortSignalLike, Key, KeyedJob, KeyedResult, KeyedStats } from '../types.js';
+
+export type { KeyedStats };
 import { batchBytes, compareKeyBytes, sortBatch, type KeyBatch } from './batch.js';
 import { ensureDir, openWindow, WINDOW } from './files.js';
 import { tableHooksOf, type TableHooks } from './hooks.js';
@@ -46,28 +48,6 @@ import { openOutput, type OutputSink, type OutputTarget } from './output.js';
 import { keyValue, MemorySink, rangeResults, TopRows } from './results.js';
 import { RunCursor, seekRun, seekRunEnd } from './runs.js';
 import { RunDir } from './tempdir.js';
-
-/** Keyed figures of a run (`stats.keyed`). */
-export interface KeyedStats {
-  /** Distinct keys in the result. */
-  keys: number;
-  /** Whether anything was written to the temporary directory. */
-  spilled: boolean;
-  /** Bytes of sorted runs written: by the map side's spills and by merge passes. */
-  spilledBytes: number;
-  /** Runs the map side spilled. */
-  runs: number;
-  /** Merge passes that lowered the fan-in before the final merge. */
-  mergePasses: number;
-  /** Key ranges the final merge ran as tasks of their own (1 when nothing spilled: one merge in memory). */
-  partitions: number;
-  /** Most bytes one thread's table held (slots, pool, values, the batch of a spill). */
-  peakTableBytes: number;
-  /** The share of the memory budget each thread's table may hold before it spills. */
-  tableShare: number;
-  /** Where spills go (`tempDir`). */
-  tempDir: string;
-}
 
 /** What a keyed run's shuffle needs from the run. */
 export interface ShuffleSettings {
