@@ -11,7 +11,7 @@ import { ErrorCodes, PagewiseError } from '../errors.js';
 import { terminatorOf } from '../plan/chunks.js';
 import { callKeyedMap, combineError } from '../run/calls.js';
 import { mapRange, type ChunkSource } from '../run/chunk.js';
-import { SERIAL, SPILLED, type ChunkSettings, type KeyedMapOutcome, type KeyedSettings, type RunInfo } from '../run/messages.js';
+import { CLOSED, SERIAL, SPILLED, type ChunkSettings, type KeyedMapOutcome, type KeyedSettings, type RunInfo } from '../run/messages.js';
 import { serialize } from '../run/wire.js';
 import type { ChunkInfo, Emit, KeyedJob } from '../types.js';
 import type { ChunkRange } from '../plan/chunks.js';
@@ -104,6 +104,8 @@ export class KeyedMapper implements TableOwner {
 
   #spill(batch: KeyBatch): void {
     if (batch.n === 0) return;
+    // The run directory is being removed (a signal, an abort): never make it again.
+    if (Atomics.load(this.keyed.shared, CLOSED) !== 0) throw new PagewiseError(ErrorCodes.ABORTED, 'the run was stopped');
     if (this.runs.length === 0) ensureDir(this.keyed.runDir);
     this.#scratch ??= new SortScratch();
     const run = writeBatch(batch, nextRunPath(this.keyed, 'spill'), this.#scratch);

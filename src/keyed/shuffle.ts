@@ -23,6 +23,7 @@ import pLimit from 'p-limit';
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import { callKeyedFinish, combineError } from '../run/calls.js';
 import {
+  CLOSED,
   SPILLED,
   type JobHandle,
   type KeyedMapOutcome,
@@ -99,10 +100,11 @@ export class KeyedShuffle {
   readonly #limit: ReturnType<typeof pLimit>;
 
   constructor(private readonly s: ShuffleSettings) {
-    this.runDir = new RunDir(s.tempDir);
+    const shared = new Int32Array(new SharedArrayBuffer(12));
+    this.runDir = new RunDir(s.tempDir, shared);
     this.#limit = pLimit(Math.max(1, s.threads) * 2);
     this.#hooks = s.table ? tableHooksOf(s.job) : undefined;
-    this.keyed = { runDir: this.runDir.path, share: s.share, shared: new Int32Array(new SharedArrayBuffer(8)), table: this.#hooks !== undefined };
+    this.keyed = { runDir: this.runDir.path, share: s.share, shared, table: this.#hooks !== undefined };
     const job = s.job;
     this.#combine = (a, b) => {
       try {
@@ -154,6 +156,7 @@ export class KeyedShuffle {
   /** Writes the tables held in memory as runs (this thread). */
   #spillHeld(): void {
     if (this.#held.length === 0) return;
+    if (Atomics.load(this.keyed.shared, CLOSED) !== 0) throw new PagewiseError(ErrorCodes.ABORTED, 'the run was stopped');
     ensureDir(this.runDir.path);
     for (const held of this.#held) {
       const batch = this.#hooks !== undefined ? this.#hooks.toBatch(held) : (held as KeyBatch);

@@ -15,16 +15,35 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
+import { CLOSED } from '../run/messages.js';
 
 export const RUN_DIR_PREFIX = 'pagewise-keyed-';
 
-const live = new Set<string>();
+/** Run directories of this process, with the flag word their threads look at before they make one. */
+const live = new Map<string, Int32Array>();
 let exitHook = false;
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 let signalsHooked = false;
 
+/**
+ * Removes every run directory of this process, now (an exit, a signal): the
+ * runs' threads are told first, and the removal is repeated after a moment
+ * for a thread that was making its directory just then.
+ */
 function removeLive(): void {
-  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  for (const flags of live.values()) Atomics.store(flags, CLOSED, 1);
+  const remove = (): void => {
+    for (const dir of live.keys()) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // A file appeared while it was removed: the second pass takes it.
+      }
+    }
+  };
+  remove();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  remove();
   live.clear();
 }
 
@@ -116,10 +135,13 @@ export class RunDir {
   #removed = false;
 
   /** A run directory in `tempDir`; those of dead processes there are removed first. */
-  constructor(readonly tempDir: string) {
+  constructor(
+    readonly tempDir: string,
+    private readonly flags: Int32Array,
+  ) {
     removeStaleRunDirs(tempDir);
     this.path = join(tempDir, `${RUN_DIR_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-    live.add(this.path);
+    live.set(this.path, flags);
     if (!exitHook) {
       exitHook = true;
       process.on('exit', removeLive);
@@ -131,6 +153,7 @@ export class RunDir {
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;
+    Atomics.store(this.flags, CLOSED, 1);
     live.delete(this.path);
     if (live.size === 0) unhookSignals();
     try {

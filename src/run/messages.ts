@@ -135,7 +135,7 @@ export interface KeyedSettings {
   runDir: string;
   /** Bytes this thread's table may hold before it spills. */
   share: number;
-  /** Shared: [SPILLED] 1 once any thread spilled, [SERIAL] the next file number. */
+  /** Shared: [SPILLED] 1 once any thread spilled, [SERIAL] the next file number, [CLOSED] 1 once the run directory is being removed. */
   shared: Int32Array;
   /** Use the job's table hooks (src/keyed/hooks.ts) when it has them. */
   table: boolean;
@@ -143,6 +143,7 @@ export interface KeyedSettings {
 
 export const SPILLED = 0;
 export const SERIAL = 1;
+export const CLOSED = 2;
 
 /** A keyed map: like a drain, into a table that spills sorted runs. */
 export interface KeyedMapTask {
