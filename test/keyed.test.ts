@@ -363,6 +363,38 @@ describe('the keyed contract', () => {
     expect(tsc.status, `${tsc.stdout}\n${tsc.stderr}`).toBe(0);
   });
 
+  it('a string and the same bytes are one key, given back as a string; empty keys, NaN, negative and object values', async () => {
+    const mixed = writeFile(
+      dir,
+      'keyed-mixed-kinds.mjs',
+      `export default {
+        keyed: true,
+        map(emit, bytes) {
+          for (const line of Buffer.from(bytes).toString('utf8').split('\\n')) {
+            if (line === '') continue;
+            const i = Number(line.split(' ')[1]);
+            const word = line.split(' ')[0];
+            emit(word, 1);
+            emit(Buffer.from(word), 2);
+            emit(Buffer.from('b:' + word), i % 2 === 0 ? -1.5 : 0.25);
+            emit('nan', i === 7 ? NaN : 1);
+            emit('', { n: 1 });
+          }
+        },
+        combine: (a, b) => (typeof a === 'object' ? { n: a.n + b.n } : a + b),
+      };`,
+    );
+    const lines = writeFile(dir, 'mixed-kinds.txt', Array.from({ length: 3000 }, (_, i) => `é${i % 40} ${i}`).join('\n') + '\n');
+    const expected: [unknown, unknown][] = [['', { n: 3000 }]];
+    const words = Array.from({ length: 40 }, (_, k) => `é${k}`).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    const bytesKeys = words.map((w) => [Buffer.from(`b:${w}`), (Number(w.slice(1)) % 2 === 0 ? -1.5 : 0.25) * 75] as [Buffer, number]);
+    expected.push(...bytesKeys.map(([k, v]) => [new Uint8Array(k), v] as [unknown, unknown]), ['nan', NaN], ...words.map((w) => [w, 3 * 75] as [unknown, unknown]));
+    for (const memoryBudget of [undefined, 1]) {
+      const { result } = await pagewise.runJob(lines, mixed, { chunkSize: PAGE, threads: 2, memoryBudget, tempDir: spillDir() });
+      expect(await pairsOf(result)).toEqual(expected);
+    }
+  });
+
   it('a key that is not a string or bytes: ERR_PAGEWISE_BAD_KEY', async () => {
     await expect(pagewise.runJob(words, job('keyed-bad-key.mjs'), { threads: 2 })).rejects.toMatchObject({ code: 'ERR_PAGEWISE_BAD_KEY' });
   });
