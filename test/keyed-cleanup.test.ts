@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pagewise, ROOT, tempDir, writeFile } from './helpers.js';
 import { job, rng } from './fixtures/reference.js';
 
-const dir = tempDir('pagewise-keyed-cleanup-');
+const dir = tempDir('pagewise-keyedtest-cleanup-');
 
 afterAll(async () => {
   await pagewise.shutdown();

@@ -20,7 +20,7 @@ import { job } from './fixtures/reference.js';
 import { expectedHashes, writeDistinctWords } from './fixtures/distinct-words.mjs';
 import { makeChildCgroup, runCommand } from '../bench/lib/memcg.mjs';
 
-const dir = tempDir('pagewise-keyed-memory-');
+const dir = tempDir('pagewise-keyedtest-memory-');
 const MiB = 1 << 20;
 const LIMIT = 512 * MiB;
 const WORDS = 2_000_000;

@@ -16,7 +16,7 @@ import { CLI, pagewise, ROOT, tempDir, writeFile } from './helpers.js';
 import { job, rng } from './fixtures/reference.js';
 import { INTERNAL } from '../dist/src/options.js';
 
-const dir = tempDir('pagewise-keyed-');
+const dir = tempDir('pagewise-keyedtest-');
 const PAGE = pagewise.PAGE_SIZE;
 
 afterAll(async () => {
