@@ -35,6 +35,8 @@ export const ErrorCodes = {
   ABORTED: 'ERR_PAGEWISE_ABORTED',
   CLOSED: 'ERR_PAGEWISE_CLOSED',
   UNBOUNDED_INPUT: 'ERR_PAGEWISE_UNBOUNDED_INPUT',
+  /** A keyed job emitted a key that is not a string or a Uint8Array, or one longer than 16 MiB. */
+  BAD_KEY: 'ERR_PAGEWISE_BAD_KEY',
   /** A call that needs the native addon (a mapping) where none loaded; the reason is `cause`. */
   NO_ADDON: 'ERR_PAGEWISE_NO_ADDON',
   /** `detach()` was given a buffer pagewise did not make. */

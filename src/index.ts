@@ -6,7 +6,9 @@ export { AtomicFile, writeFileAtomic, removeStaleTemporaries, staleTemporaries, 
 export { shutdown } from './run/shutdown.js';
 export { describePlan, type RunPlan, type ExecutorName } from './plan/plan.js';
 export type { PlannedInput, InputKind } from './plan/inputs.js';
-export { defineJob, jobRef, loadJob, type JobRef } from './job.js';
+export { defineJob, jobRef, loadJob, isKeyedJob, type JobRef } from './job.js';
+export { runFreq, formatFreqRows, type FreqRequest } from './keyed/freq-command.js';
+export { staleRunDirs, removeStaleRunDirs, RUN_DIR_PREFIX } from './keyed/tempdir.js';
 export { MappedFile, type OpenOptions, type CreateOptions } from './mapped-file.js';
 export { RecordIndex, buildIndex, comparePrefix, type RecordIndexOptions, type BuildIndexOptions } from './output/record-index.js';
 export { parseSize, formatBytes, type MapReduceOptions, type ClusterOptions, type ClusterWorkerOptions } from './options.js';

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JobLoadError } from './errors.js';
-import type { FileUrl, Job, JobPath, Split } from './types.js';
+import type { AnyJob, FileUrl, Job, JobPath, Key, KeyedJob, Split } from './types.js';
 import type { JobHandle } from './run/messages.js';
 
 /**
@@ -22,10 +22,23 @@ import type { JobHandle } from './run/messages.js';
  *   map: (acc, bytes) => { for (const b of bytes) if (b === 0x0a) acc.n++; return acc; },
  *   merge: (a, b) => ({ n: a.n + b.n }),
  * });
+ * // A keyed job: bytes per user, every user however many there are.
+ * export const perUser = defineJob({
+ *   keyed: true,
+ *   map(emit: Emit<string, number>, bytes) { emit(userOf(bytes), bytes.length); },
+ *   combine: (a, b) => a + b,
+ * });
  * ```
  */
-export function defineJob<A, R = A, P = unknown>(job: Job<A, R, P>): Job<A, R, P> {
+export function defineJob<K extends Key, V, R = V, P = unknown>(job: KeyedJob<K, V, R, P>): KeyedJob<K, V, R, P>;
+export function defineJob<A, R = A, P = unknown>(job: Job<A, R, P>): Job<A, R, P>;
+export function defineJob(job: AnyJob): AnyJob {
   return job;
+}
+
+/** Whether `job` is a keyed job (`keyed: true`): a group-by whose result is `[key, value]` pairs in key order. */
+export function isKeyedJob(job: unknown): job is KeyedJob<Key, unknown, unknown, unknown> {
+  return job !== null && typeof job === 'object' && (job as { keyed?: unknown }).keyed === true;
 }
 
 /**
@@ -82,13 +95,13 @@ export function jobPath(ref: JobRef<unknown>): string {
  * (a syntax error names the file and line), or its default export lacks
  * `init`, `map` or `merge`, or has a bad `split`.
  */
-export async function loadJob(path: string): Promise<Job> {
+export async function loadJob(path: string): Promise<AnyJob> {
   return (await loadJobForRun(path)).job;
 }
 
 /** A job loaded for one run: the module, and the handle workers load the same version by. */
 export interface LoadedJob {
-  job: Job;
+  job: AnyJob;
   handle: JobHandle;
 }
 
@@ -124,7 +137,7 @@ export async function loadJobForRun(path: string): Promise<LoadedJob> {
 }
 
 /** Loads the job a run planned with, in a worker; fails if the module changed meanwhile. */
-export async function loadJobHandle(handle: JobHandle): Promise<Job> {
+export async function loadJobHandle(handle: JobHandle): Promise<AnyJob> {
   const path = fileURLToPath(handle.url);
   const job = await importJob(handle.url, path);
   await checkVersion(path, handle.version);
@@ -137,7 +150,7 @@ async function checkVersion(path: string, version: string): Promise<void> {
   }
 }
 
-async function importJob(url: string, path: string): Promise<Job> {
+async function importJob(url: string, path: string): Promise<AnyJob> {
   if (TS_FILE.test(path)) registerTypeScriptHooks();
   let mod: { default?: unknown };
   try {
@@ -148,12 +161,13 @@ async function importJob(url: string, path: string): Promise<Job> {
   return checkJob(mod.default, path);
 }
 
-/** Checks that `value` has the job contract's shape. */
-export function checkJob(value: unknown, path: string): Job {
+/** Checks that `value` has the job contract's shape (a map-reduce job, or a keyed job with `keyed: true`). */
+export function checkJob(value: unknown, path: string): AnyJob {
   if (value === null || typeof value !== 'object') {
     throw new JobLoadError(`job module '${path}' must have a default export that is a job object ({ init, map, merge })`, { path });
   }
   const job = value as Record<string, unknown>;
+  if (job.keyed !== undefined && job.keyed !== false) return checkKeyedJob(job, path);
   for (const name of ['init', 'map', 'merge'] as const) {
     if (typeof job[name] !== 'function') {
       throw new JobLoadError(`job module '${path}' lacks a \`${name}\` function in its default export`, { path, missing: name });
@@ -164,6 +178,37 @@ export function checkJob(value: unknown, path: string): Job {
   }
   checkSplit(job.split ?? 'lines', path);
   return value as Job;
+}
+
+/**
+ * A keyed job: `keyed: true`, `map(emit, bytes, info)`, `combine(a, b)`,
+ * optional `finish(key, value)`. The parts of the map-reduce contract it
+ * replaces (`init`, `merge`, `kernel`, `commutative`) are refused rather than
+ * ignored, so a job that mixes both contracts is told which one it meant.
+ */
+function checkKeyedJob(job: Record<string, unknown>, path: string): KeyedJob {
+  if (job.keyed !== true) throw new JobLoadError(`job module '${path}': \`keyed\` must be true or absent`, { path });
+  for (const name of ['map', 'combine'] as const) {
+    if (typeof job[name] !== 'function') {
+      throw new JobLoadError(`job module '${path}' is keyed but lacks a \`${name}\` function (a keyed job is { keyed: true, map(emit, bytes, info), combine(a, b), finish?(key, value) })`, {
+        path,
+        missing: name,
+      });
+    }
+  }
+  if (job.finish !== undefined && typeof job.finish !== 'function') {
+    throw new JobLoadError(`job module '${path}': \`finish\` must be a function when present`, { path });
+  }
+  for (const name of ['init', 'merge', 'kernel', 'commutative'] as const) {
+    if (job[name] !== undefined) {
+      throw new JobLoadError(`job module '${path}' is keyed: \`${name}\` belongs to map-reduce jobs (a keyed job has map(emit, ...), combine and finish(key, value))`, {
+        path,
+        unexpected: name,
+      });
+    }
+  }
+  checkSplit(job.split ?? 'lines', path);
+  return job as unknown as KeyedJob;
 }
 
 function checkSplit(split: unknown, path: string): asserts split is Split {

@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * A file mapped whole, once per process (read-only) or on its own (writable):
  * the building block the engine uses, public for random access, tools and

@@ -3,7 +3,7 @@
  * bad value fails before any file is opened or thread started, with an error
  * naming the option (ERR_PAGEWISE_INVALID_OPTION).
  */
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { serialize } from 'node:v8';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
@@ -22,6 +22,7 @@ export function isWritable(value: unknown): value is WritableLike {
     typeof w.off === 'function'
   );
 }
+import type { ResultMode } from './run/messages.js';
 
 /** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
 export interface MapReduceOptions<P = unknown> {
@@ -74,11 +75,19 @@ export interface MapReduceOptions<P = unknown> {
   /** Passed to Piscina: limits for each worker's heap. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
   /**
-   * Where `info.write` goes. A path: written atomically (a temporary in the
-   * same directory, renamed over the path once complete; a FIFO, `-` and
-   * devices are written in order instead). A Node Writable: the bytes in
-   * order, with its backpressure (it is ended when the run succeeds, unless
-   * it is process.stdout or process.stderr).
+   * Keyed jobs: where their tables spill when they outgrow the memory budget
+   * (a directory of the run, `pagewise-keyed-<pid>-<random>`, removed when
+   * the run ends); default `os.tmpdir()`.
+   */
+  tempDir?: string;
+  /**
+   * Where the run's output goes: what `map` writes (`info.write`), or a
+   * keyed job's result as JSON lines `["key",value]` in key order. A path:
+   * written atomically (a temporary in the same directory, renamed over the
+   * path once complete; a FIFO, `-` and devices are written in order
+   * instead). A Node Writable: the bytes in order, with its backpressure (it
+   * is ended when the run succeeds, unless it is process.stdout or
+   * process.stderr).
    */
   output?: string | WritableLike;
   /**
@@ -182,6 +191,7 @@ export interface ResolvedOptions {
   memoryBudget?: number;
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
+  tempDir: string;
   output?: string | WritableLike;
   inPlace: boolean;
   cluster?: ResolvedCluster;
@@ -215,6 +225,10 @@ export interface InternalOptions {
   partial?: boolean;
   /** Largest serialized split result that travels in Redis; larger ones go through a file (tests set 0). */
   clusterInlineLimit?: number;
+  /** Keyed runs: `false` maps through the job's `emit` even where it has table hooks (tests compare the two). */
+  keyedTable?: boolean;
+  /** Keyed runs: how the result is made (freq's by-value order); default pairs, or JSON lines with `output`. */
+  keyedResult?: ResultMode;
 }
 
 const UNITS: Record<string, number> = {
@@ -417,7 +431,7 @@ function checkOneOf<T extends string>(value: unknown, option: string, allowed: r
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'threads', 'chunkSize', 'maxRecordLength', 'maxOpenFiles', 'params', 'signal', 'onProgress', 'onMerged',
   'release', 'prefetch', 'advice', 'mode', 'maxBytes', 'memoryBudget', 'nativeKernels', 'resourceLimits',
-  'output', 'inPlace', 'cluster',
+  'output', 'inPlace', 'cluster', 'tempDir',
 ]);
 
 /** Closest known option to a misspelt one, for the error message. */
@@ -495,6 +509,9 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
   if (o.resourceLimits !== undefined && (o.resourceLimits === null || typeof o.resourceLimits !== 'object')) {
     throw new InvalidOptionError('options.resourceLimits', 'an object', o.resourceLimits);
   }
+  if (o.tempDir !== undefined && (typeof o.tempDir !== 'string' || o.tempDir === '' || o.tempDir.includes('\0'))) {
+    throw new InvalidOptionError('options.tempDir', 'the path of a directory (a non-empty string)', o.tempDir);
+  }
   if (o.output !== undefined) {
     const requirement = 'a path (a non-empty string without NUL bytes, or - for standard output) or a Node Writable';
     if (typeof o.output === 'string') {
@@ -524,6 +541,7 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
     memoryBudget,
     nativeKernels: o.nativeKernels ?? true,
     resourceLimits: o.resourceLimits,
+    tempDir: o.tempDir ?? tmpdir(),
     output: o.output,
     inPlace: o.inPlace ?? false,
     cluster: checkCluster(o.cluster, pageSize, chunkSize),

@@ -93,11 +93,70 @@ export interface Job<A = unknown, R = A, P = unknown> {
   kernel?(params?: P): KernelPlan<A, P> | undefined;
 }
 
-/** The result type of a job type (what `finish` returns), or `J` itself when it is not a job type. */
-export type ResultOf<J> = J extends Job<any, infer R, any> ? R : J; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A key of a keyed job: a string (compared as its UTF-8 bytes) or bytes. */
+export type Key = string | Uint8Array;
+
+/**
+ * What a keyed job's `map` calls for every pair it produces. The key's bytes
+ * are copied at once, so a view of the input may be a key; a value is kept
+ * as it is (copy out of the input what a value holds).
+ */
+export type Emit<K extends Key = Key, V = unknown> = (key: K, value: V) => void;
+
+/**
+ * A keyed job (a group-by): `map` emits any number of `(key, value)` pairs,
+ * `combine` folds two values of one key into one, and the result is every
+ * key with its combined value in ascending byte order of the key (UTF-8 for
+ * strings). The engine keeps a table per worker and spills sorted runs to
+ * `tempDir` when the tables reach their share of the memory budget, so the
+ * number of keys is bounded by the disk, not by memory (docs/keyed.md).
+ */
+export interface KeyedJob<K extends Key = Key, V = unknown, R = V, P = unknown> {
+  /** Record kind; default `'lines'`. */
+  split?: Split;
+  /** Marks the job as keyed; the job then has no `init`, `merge` or `kernel`. */
+  keyed: true;
+  /** Emits the pairs of one slice of whole records (the return value is ignored). */
+  map(emit: Emit<K, V>, bytes: Uint8Array, info: ChunkInfo<P>): void;
+  /** Two values of one key -> one. Must be associative and commutative: values meet in any order. */
+  combine(a: V, b: V): V;
+  /** Optional: the value reported for `key`, once per key, after every value was combined. */
+  finish?(key: K, value: V): R;
+}
+
+/**
+ * A keyed job's result: every `[key, value]` pair, in ascending byte order of
+ * the key, read as the loop asks for them (from memory, or from the run's
+ * temporary directory when the run spilled). Keys emitted as strings come
+ * back as strings, byte keys as `Uint8Array`. Leaving the loop early, or
+ * `close()`, removes the temporary files; a run's result can be read once.
+ */
+export interface KeyedResult<K extends Key = Key, R = unknown> extends AsyncIterable<[K, R]> {
+  /** Distinct keys. */
+  readonly size: number;
+  /** Discards what is not read yet and removes the run's temporary files. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Any job: a map-reduce job or a keyed job. */
+export type AnyJob = Job<any, any, any> | KeyedJob<any, any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * The result type of a job type (what `finish` returns; a `KeyedResult` for a
+ * keyed job), or `J` itself when it is not a job type.
+ */
+export type ResultOf<J> = J extends KeyedJob<infer K, any, infer R, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  ? KeyedResult<K, R>
+  : J extends Job<any, infer R, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+    ? R
+    : J;
 
 /** The params type of a job type. */
-export type ParamsOf<J> = J extends Job<any, any, infer P> ? P : unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ParamsOf<J> = J extends KeyedJob<any, any, any, infer P> // eslint-disable-line @typescript-eslint/no-explicit-any
+  ? P
+  : J extends Job<any, any, infer P> // eslint-disable-line @typescript-eslint/no-explicit-any
+    ? P
+    : unknown;
 
 declare const jobType: unique symbol;
 
@@ -114,7 +173,6 @@ export interface FileUrl {
   readonly protocol: string;
 }
 
-/** A signal that cancels a run (an `AbortSignal` is one); structural for the same reason. */
 /**
  * What pagewise needs of a Node Writable given as `options.output` (any
  * `stream.Writable` is one), spelled out so the declarations need no Node types.
@@ -129,6 +187,7 @@ export interface WritableLike {
   readonly writableEnded?: boolean;
 }
 
+/** A signal that cancels a run (an `AbortSignal` is one); structural for the same reason. */
 export interface AbortSignalLike {
   readonly aborted: boolean;
   readonly reason?: unknown;
@@ -188,4 +247,26 @@ export interface ClusterReport {
   splitLatencySeconds: number;
   /** Every worker that delivered a split. */
   workers: { name: string; splits: number; bytes: number; seconds: number; threads: number; executor: string; chunkSize: number }[];
+}
+
+/** Keyed figures of a run (`stats.keyed`). */
+export interface KeyedStats {
+  /** Distinct keys in the result. */
+  keys: number;
+  /** Whether anything was written to the temporary directory. */
+  spilled: boolean;
+  /** Bytes of sorted runs written: by the map side's spills and by merge passes. */
+  spilledBytes: number;
+  /** Runs the map side spilled. */
+  runs: number;
+  /** Merge passes that lowered the fan-in before the final merge. */
+  mergePasses: number;
+  /** Key ranges the final merge ran as tasks of their own (1 when nothing spilled: one merge in memory). */
+  partitions: number;
+  /** Most bytes one thread's table held (slots, pool, values, the batch of a spill). */
+  peakTableBytes: number;
+  /** The share of the memory budget each thread's table may hold before it spills. */
+  tableShare: number;
+  /** Where spills go (`tempDir`). */
+  tempDir: string;
 }

@@ -29,7 +29,8 @@ import {
   type TaskReply,
 } from '../src/run/messages.js';
 import { serialize, toWire } from '../src/run/wire.js';
-import type { Job } from '../src/types.js';
+import type { AnyJob, Job } from '../src/types.js';
+import { runKeyedMap, runKeyedMerge } from '../src/keyed/worker.js';
 
 /*
  * Every chunk's views are detached when it is done, and the first detach in a
@@ -45,9 +46,9 @@ import type { Job } from '../src/types.js';
 
 // Loaded jobs by URL; the URL names the module's version, so an edited job is
 // a new entry and one run uses one version on every thread.
-const jobs = new Map<string, Promise<Job>>();
+const jobs = new Map<string, Promise<AnyJob>>();
 
-function getJob(handle: JobHandle): Promise<Job> {
+function getJob(handle: JobHandle): Promise<AnyJob> {
   let job = jobs.get(handle.url);
   if (!job) {
     job = loadJobHandle(handle);
@@ -90,7 +91,7 @@ async function oneChunk(job: Job, task: { settings: ChunkTask['settings'] }, fil
 
 async function runChunk(task: ChunkTask): Promise<TaskReply> {
   if (Atomics.load(task.control, STOP) !== 0) return STOPPED;
-  const job = await getJob(task.job);
+  const job = (await getJob(task.job)) as Job;
   const writer = chunkWriter(task.output, task.control);
   try {
     return await oneChunk(job, task, task.file, task.index, task.seq, writer);
@@ -101,7 +102,7 @@ async function runChunk(task: ChunkTask): Promise<TaskReply> {
 
 /** One chunk, taken from the cursor when the task starts (see PullTask). */
 async function runPull(task: PullTask): Promise<TaskReply> {
-  const job = await getJob(task.job);
+  const job = (await getJob(task.job)) as Job;
   if (Atomics.load(task.control, STOP) !== 0) return STOPPED;
   const seq = Atomics.add(task.control, CURSOR, 1);
   const total = task.files.reduce((n, f) => n + f.chunks, 0);
@@ -143,7 +144,7 @@ async function runProduce(task: ProduceTask): Promise<TaskReply> {
 }
 
 async function runDrain(task: DrainTask): Promise<TaskReply> {
-  const job = await getJob(task.job);
+  const job = (await getJob(task.job)) as Job;
   const { control, progress, settings, files } = task;
   const total = files.reduce((n, f) => n + f.chunks, 0);
   const sources = new Map<FileRef['fileIndex'], ChunkSource>();
@@ -219,6 +220,10 @@ export default async function run(task: Task): Promise<TaskReply | ScanReply> {
     switch (task.kind) {
       case 'scan':
         return runScan(task);
+      case 'keyed-map':
+        return await runKeyedMap(task, getJob);
+      case 'keyed-merge':
+        return await runKeyedMerge(task, getJob);
       case 'drain':
         return await runDrain(task);
       case 'pull':

@@ -1,6 +1,6 @@
 /** Paths of the built-in job modules, for `mapReduce` and the CLI, typed so `runJob` infers their results. */
 import { fileURLToPath } from 'node:url';
-import type { Job, JobPath } from '../types.js';
+import type { Job, JobPath, KeyedJob } from '../types.js';
 import type { FreqAcc, FreqParams, FreqRow } from './freq.js';
 import type { GrepAcc, GrepParams } from './grep.js';
 import type { IndexAcc, IndexParams } from './index-records.js';
@@ -22,4 +22,10 @@ export const builtinJobs = {
   freq: here<Job<FreqAcc, FreqRow[], FreqParams>>('freq'),
   /** Record offsets as little-endian u64 (`pagewise index`, `buildIndex`); needs an output. */
   index: here<Job<IndexAcc, IndexAcc, IndexParams>>('index-records'),
+  /**
+   * Every word (as `wc` counts words) with its count, in byte order of the
+   * words, for any number of distinct words: a keyed job. `runFreq` gives
+   * freq's order (count descending) over it, bounded in memory.
+   */
+  wordCounts: here<KeyedJob<Uint8Array, number>>('freq-keyed'),
 } as const;

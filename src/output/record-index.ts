@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * Random access by record: an index file (the byte offset of every record as
  * little-endian u64, as `pagewise index` writes it) over a mapped data file.

@@ -7,19 +7,20 @@
  */
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
-import { loadJobForRun, jobPath, type JobRef } from '../job.js';
+import { isKeyedJob, loadJobForRun, jobPath, type JobRef } from '../job.js';
 import { memoryBudget, type MemoryBudget } from '../memory.js';
 import { nativeAvailable, noteFallback, PAGE_SIZE } from '../native.js';
 import { MAX_VIEW_LENGTH, formatBytes, resolveOptions, type MapReduceOptions, type ResolvedOptions } from '../options.js';
-import type { Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
+import type { AnyJob, Job, KernelOp, KernelPlan, ReleasePolicy, Split } from '../types.js';
 import type { JobHandle } from '../run/messages.js';
 import { resolveSplit } from '../csv/split.js';
 import { autoChunkSize, checkWholeRecords, chunkCount } from './chunks.js';
 import { checkWritableMappings } from '../output/in-place.js';
 import { checkInputPath, planInput, type PlannedInput } from './inputs.js';
+import { checkTempDir } from '../keyed/tempdir.js';
 
 /** Who reads the inputs that are read in chunks (mapped or with positional reads). */
-export type ExecutorName = 'kernel' | 'ordered' | 'commutative' | 'remote';
+export type ExecutorName = 'kernel' | 'ordered' | 'commutative' | 'remote' | 'keyed';
 
 /** Everything a run decided, and why. */
 export interface RunPlan {
@@ -60,13 +61,16 @@ export interface RunPlan {
   readonly output: string | undefined;
   /** The inputs are mapped writable and `map` updates them (see MapReduceOptions.inPlace). */
   readonly inPlace: boolean;
+  /** A keyed job's shuffle: the tables' share of the budget, per thread, and where they spill. */
+  readonly keyed: { readonly share: number; readonly shareReason: string; readonly tempDir: string } | undefined;
 }
 
 /** A plan with what running it needs and plain data cannot hold. */
 export interface PlannedRun {
   plan: RunPlan;
   options: ResolvedOptions;
-  job: Job;
+  /** The job (a keyed job when `plan.executor` is `'keyed'`). */
+  job: AnyJob;
   handle: JobHandle;
   /** The job's kernel plan, when the kernel executor runs it. */
   kernel: KernelPlan | undefined;
@@ -142,8 +146,21 @@ function kernelPlanOf(job: Job, o: ResolvedOptions): { plan: KernelPlan | undefi
   return { plan, why: "the job's native kernel runs on libuv's threadpool, no JS worker" };
 }
 
-function planRelease(o: ResolvedOptions, budget: MemoryBudget, largestFile: number): { release: Exclude<ReleasePolicy, 'auto'>; why: string } {
+/**
+ * The part of the memory budget a keyed run's tables may hold, all threads
+ * together; the rest is the input's pages, the merges' windows and the
+ * processes themselves (docs/keyed.md has the accounting).
+ */
+export const KEYED_BUDGET_FRACTION = 0.25;
+
+function planRelease(o: ResolvedOptions, budget: MemoryBudget, largestFile: number, keyed: boolean): { release: Exclude<ReleasePolicy, 'auto'>; why: string } {
   if (o.release !== 'auto') return { release: o.release, why: `release: '${o.release}' was asked for` };
+  if (keyed && largestFile > budget.bytes * KEYED_BUDGET_FRACTION) {
+    return {
+      release: 'evict',
+      why: `auto: input (${formatBytes(largestFile)}) is larger than what a keyed run's tables leave of the memory budget for cached pages (${formatBytes(budget.bytes * KEYED_BUDGET_FRACTION)} of ${formatBytes(budget.bytes)}, ${budget.source}), so pages are evicted behind`,
+    };
+  }
   if (largestFile > budget.bytes) {
     return {
       release: 'evict',
@@ -196,7 +213,13 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   if (typeof jobRef !== 'string' && !(jobRef !== null && typeof jobRef === 'object' && typeof jobRef.href === 'string' && jobRef.protocol === 'file:')) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'job must be the path or file URL of a job module', { option: 'job' });
   }
-  const { job, handle } = await loadJobForRun(jobPath(jobRef));
+  const { job: loaded, handle } = await loadJobForRun(jobPath(jobRef));
+  const keyedJob = isKeyedJob(loaded);
+  // The map-reduce parts of the plan see a keyed job as having no kernel and no merge order.
+  const job = loaded as Job;
+  if (keyedJob && o.inPlace) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'options.inPlace is for jobs that update their input through map; a keyed job emits pairs', { option: 'options.inPlace' });
+  }
   // CSV options filled in once, so every thread and `info.split` see the same.
   const split: Split = resolveSplit(o.internal.split ?? job.split ?? 'lines');
   const inputs: PlannedInput[] = [];
@@ -210,12 +233,17 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   for (const i of chunked) checkWholeRecords(i.size!, split, i.path);
   if (!nativeAvailable && chunked.length > 0) noteFallback();
 
-  let kernel = chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
-  let executor: ExecutorName = kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
-  let executorReason = kernel.plan
-    ? kernel.why
-    : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
+  let kernel = keyedJob ? { plan: undefined, why: 'a keyed job' } : chunked.some((i) => i.kind === 'map') ? kernelPlanOf(job, o) : { plan: undefined, why: 'nothing is mapped' };
+  let executor: ExecutorName = keyedJob ? 'keyed' : kernel.plan ? 'kernel' : job.commutative ? 'commutative' : 'ordered';
+  let executorReason = keyedJob
+    ? "a keyed job: each worker's map into its own table, which spills sorted runs past its share of the memory budget; then a merge in key order"
+    : kernel.plan
+      ? kernel.why
+      : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
   const forced = o.internal.executor;
+  if (keyedJob && forced !== undefined) {
+    throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'a keyed job runs on the keyed executor only', { option: 'executor' });
+  }
   if (forced !== undefined && forced !== executor) {
     if (forced === 'kernel' && !kernel.plan) throw new PagewiseError(ErrorCodes.INVALID_OPTION, `the kernel executor cannot run this job: ${kernel.why}`, { option: 'executor' });
     if (forced === 'commutative' && !job.commutative) {
@@ -261,7 +289,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
 
   const knownBytes = span === undefined ? chunked.reduce((n, i) => n + i.size!, 0) : Math.min(span.end, chunked[0].size!) - span.start;
   const budget = memoryBudget(o.memoryBudget);
-  const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0));
+  const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0), keyedJob);
   const chunks =
     cluster !== undefined
       ? {
@@ -308,6 +336,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
       knownBytes,
       output: o.output === undefined ? undefined : typeof o.output === 'string' ? o.output : 'a Writable',
       inPlace: o.inPlace,
+      keyed: keyedJob ? planKeyed(o, budget, threads) : undefined,
     },
     options: o,
     job,
@@ -351,6 +380,19 @@ export function divisorAtMost(align: number, most: number, page: number): number
   return best * page;
 }
 
+/** Smallest share of a thread's table: tests force spilling with a tiny memoryBudget, and a table still holds some keys. */
+const MIN_SHARE = 64 << 10;
+
+function planKeyed(o: ResolvedOptions, budget: MemoryBudget, threads: number): NonNullable<RunPlan['keyed']> {
+  checkTempDir(o.tempDir);
+  const share = Math.max(MIN_SHARE, Math.floor((budget.bytes * KEYED_BUDGET_FRACTION) / threads));
+  return {
+    share,
+    shareReason: `${KEYED_BUDGET_FRACTION * 100}% of the memory budget (${formatBytes(budget.bytes)}, ${budget.source}) for the tables, over ${threads} thread(s)`,
+    tempDir: o.tempDir,
+  };
+}
+
 function checkSpan(span: { start: number; end: number }, chunked: PlannedInput[], inputs: number): void {
   if (inputs !== 1 || chunked.length !== 1) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'a span applies to exactly one input, read in chunks (mapped or with positional reads)', { option: 'span' });
@@ -387,6 +429,7 @@ export function describePlan(plan: RunPlan): string {
     `prefetch         ${plan.prefetch} chunk(s) ahead, ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
     ...(plan.output === undefined ? [] : [`output           ${plan.output}`]),
     ...(plan.inPlace ? ['in place         the inputs are mapped writable; each chunk is flushed (msync) before it is done'] : []),
+    ...(plan.keyed === undefined ? [] : [`keyed tables     ${formatBytes(plan.keyed.share)} per thread (${plan.keyed.shareReason}); spills to ${plan.keyed.tempDir}`]),
     `max record       ${plan.maxRecordLength >= Number.MAX_SAFE_INTEGER ? 'unbounded (no view is made)' : `${formatBytes(plan.maxRecordLength)}${plan.checkRecordLength ? ' (given: every record is checked)' : ' (the largest view this runtime allows)'}`}`,
   ];
   return `${lines.join('\n')}\n`;

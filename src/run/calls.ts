@@ -8,7 +8,7 @@
  */
 import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
 import { isOutputFailure } from '../output/chunk-writer.js';
-import type { ChunkInfo, Job, KernelPlan } from '../types.js';
+import type { ChunkInfo, Emit, Job, KernelPlan, KeyedJob } from '../types.js';
 
 /** Where in the input a call happened, when it concerns one chunk. */
 export interface CallSite {
@@ -92,6 +92,34 @@ export function callMap(job: Job, acc: unknown, bytes: Uint8Array, info: ChunkIn
     throw badAccumulator('map', 'returned a Promise: map must be synchronous (an async map cannot be given views that are detached when it returns)', info);
   }
   return next;
+}
+
+/** A keyed job's `map(emit, bytes, info)`; what it returns is ignored, unless it is a Promise. */
+export function callKeyedMap(job: KeyedJob, emit: Emit, bytes: Uint8Array, info: ChunkInfo): void {
+  let returned: unknown;
+  try {
+    returned = job.map(emit, bytes, info);
+  } catch (error) {
+    throw jobError('map', error, info);
+  }
+  if (isThenable(returned)) {
+    throw badAccumulator('map', 'returned a Promise: map must be synchronous (an async map cannot be given views that are detached when it returns)', info);
+  }
+}
+
+/** A keyed job's `combine(a, b)` threw: the run's error. */
+export function combineError(error: unknown): never {
+  throw jobError('combine', error);
+}
+
+/** A keyed job's `finish(key, value)`. */
+export function callKeyedFinish(job: KeyedJob, key: unknown, value: unknown): unknown {
+  if (!job.finish) return value;
+  try {
+    return job.finish(key as never, value);
+  } catch (error) {
+    throw jobError('finish', error);
+  }
 }
 
 /** `job.merge(a, b)`. */

@@ -244,17 +244,19 @@ export function processChunk<T>(
 }
 
 /**
- * The job's `map` over `[range.start, range.end)`, folding into `acc`. A view
+ * The job's `map` over `[range.start, range.end)`, folding into `acc` (through
+ * `call`: a keyed job's map is called with its `emit` instead). A view
  * cannot exceed the runtime's largest ArrayBuffer, so a longer range is fed
  * in record-aligned pieces. `write` is the chunk's `info.write`.
  */
-export function mapRange(
-  job: Job,
+export function mapRange<J = Job>(
+  job: J,
   acc: unknown,
   src: ChunkSource,
   settings: ChunkSettings,
   range: ChunkRange,
   write: (data: OutputData) => void = noOutput,
+  call: (job: J, acc: unknown, bytes: Uint8Array, info: ChunkInfo) => unknown = callMap as never,
 ): unknown {
   const { file } = src;
   const recordEnd = settings.checkRecordLength ? recordEndOf(settings.split, src.find) : undefined;
@@ -268,7 +270,7 @@ export function mapRange(
     const view = src.bytes(at, to);
     const info = chunkInfo(file, settings, range.index, at, to, write);
     try {
-      acc = callMap(job, acc, view, info);
+      acc = call(job, acc, view, info);
     } finally {
       src.drop(view);
     }

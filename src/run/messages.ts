@@ -204,7 +204,7 @@ export interface ScanTask {
   control: Int32Array;
 }
 
-export type Task = ChunkTask | PullTask | DrainTask | ProduceTask | ScanTask;
+export type Task = ChunkTask | PullTask | DrainTask | ProduceTask | ScanTask | KeyedMapTask | KeyedMergeTask;
 
 /** An error as plain data: structured clone keeps only an Error's message and stack. */
 export interface WireError {
@@ -217,7 +217,7 @@ export interface WireError {
   cause?: WireError;
 }
 
-/** What a task sends back. `partial` is the accumulator, serialized (see wire.ts). */
+/** What a task sends back. `partial` is the accumulator, serialized (see wire.ts); `keyed`, what a keyed task made. */
 export type TaskReply =
   | {
       ok: true;
@@ -230,8 +230,112 @@ export type TaskReply =
       output?: Uint8Array;
       /** Bytes the task wrote to the output. */
       written?: number;
+      /** What a keyed task made. */
+      keyed?: KeyedMapOutcome | KeyedMergeOutcome;
     }
   | { ok: false; error: WireError };
 
 /** What a ScanTask sends back. */
 export type ScanReply = { ok: true; summaries: Float64Array } | { ok: false; error: WireError };
+
+// ------------------------------------------------------------------ keyed --
+// The keyed shuffle's messages (src/keyed/, docs/keyed.md).
+
+/** A sorted run on disk (see src/keyed/runs.ts). */
+export interface RunInfo {
+  path: string;
+  bytes: number;
+  entries: number;
+  /** Restart offsets and the key at each. */
+  index: { offsets: number[]; keys: Uint8Array[] };
+}
+
+/** What every thread that maps a keyed job shares. */
+export interface KeyedSettings {
+  /** The run directory (made by the first thread that spills). */
+  runDir: string;
+  /** Bytes this thread's table may hold before it spills. */
+  share: number;
+  /** Shared: [SPILLED] 1 once any thread spilled, [SERIAL] the next file number, [CLOSED] 1 once the run directory is being removed. */
+  shared: Int32Array;
+  /** Use the job's table hooks (src/keyed/hooks.ts) when it has them. */
+  table: boolean;
+}
+
+export const SPILLED = 0;
+export const SERIAL = 1;
+export const CLOSED = 2;
+
+/** A keyed map: like a drain, into a table that spills sorted runs. */
+export interface KeyedMapTask {
+  kind: 'keyed-map';
+  job: JobHandle;
+  settings: ChunkSettings;
+  files: FileRef[];
+  control: Int32Array;
+  progress: BigInt64Array;
+  keyed: KeyedSettings;
+}
+
+/** What one thread's keyed map made: runs, and (if nothing spilled) its table, serialized. */
+export interface KeyedMapOutcome {
+  kind: 'map';
+  runs: RunInfo[];
+  table: Uint8Array | undefined;
+  /** Keys in `table`. */
+  keys: number;
+  spilledBytes: number;
+  peakBytes: number;
+}
+
+/** A part of a run a merge reads: `[start, end)`, restart offsets. */
+export interface RunSection {
+  run: RunInfo;
+  start: number;
+  end: number;
+}
+
+/** How a range of the final merge reports its keys (see src/keyed/results.ts). */
+export type ResultMode =
+  /** `[key, value]` pairs, finished, as a run (for the API's iterable). */
+  | { kind: 'pairs' }
+  /** JSON lines `["key",value]`. */
+  | { kind: 'json' }
+  /** Numeric values ordered by value (descending) then key: `freq`'s order; `top` keeps only the best. */
+  | { kind: 'by-value'; format: 'text' | 'json'; top: number | undefined };
+
+/** A merge of run sections: into one run (a pass that lowers the fan-in), or a range's results. */
+export interface KeyedMergeTask {
+  kind: 'keyed-merge';
+  job: JobHandle;
+  params: unknown;
+  control: Int32Array;
+  sections: RunSection[];
+  /** Keys in [lo, hi) only (undefined: open). */
+  lo: Uint8Array | undefined;
+  hi: Uint8Array | undefined;
+  /** Where the keys go: a run at `path`, or a range's results at `path` in `mode`. */
+  out: { kind: 'run'; path: string } | { kind: 'result'; path: string; mode: ResultMode };
+  /** Apply the job's table hooks' conventions (values are numbers; no finish). */
+  table: boolean;
+}
+
+/** One count's lines of a `by-value` range: where they are in its file. */
+export interface ValueBlock {
+  value: number;
+  lines: number;
+  offset: number;
+  bytes: number;
+}
+
+/** What a merge made. */
+export interface KeyedMergeOutcome {
+  kind: 'merge';
+  keys: number;
+  /** The run made (out.kind 'run'), or the range's file (bytes of it). */
+  run: RunInfo | undefined;
+  bytes: number;
+  /** by-value: the range's blocks, highest value first; with `top`, the best rows (key bytes, value). */
+  blocks: ValueBlock[] | undefined;
+  top: { key: Uint8Array; value: number }[] | undefined;
+}

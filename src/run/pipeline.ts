@@ -17,7 +17,9 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { AbortSignalLike, ClusterReport, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
+import type { AbortSignalLike, ClusterReport, Job, KeyedJob, KeyedStats, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
+import { KeyedShuffle } from '../keyed/shuffle.js';
+import { keyedExecutor } from './executors/keyed.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
@@ -64,6 +66,8 @@ export interface RunStats {
   plan: RunPlan;
   /** A cluster run's splits and workers (there, `chunks` counts splits and `chunkSize` is the split size). */
   cluster?: ClusterReport;
+  /** A keyed job's shuffle: keys, spilled bytes, runs, merge passes, partitions, the largest table. */
+  keyed?: KeyedStats;
 }
 
 /** The result of `runJob`: the job's result and how the run went. */
@@ -181,7 +185,9 @@ function checkIntact(f: FileRef): void {
 }
 
 function executorFor(run: Run, files: FileRef[]): Executor {
-  const { plan, job } = run.planned;
+  const { plan } = run.planned;
+  const job = run.planned.job as Job;
+  if (plan.executor === 'keyed') return keyedExecutor;
   if (plan.executor === 'remote') return remoteExecutor;
   if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
   return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
@@ -193,8 +199,8 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
   const { reducer } = run.ctx;
   const chunks = files.reduce((n, f) => n + f.chunks, 0);
   if (chunks === 0) {
-    // Empty files still contribute an (empty) accumulator, as map never runs.
-    for (const _ of files) reducer.addEmpty();
+    // Empty files still contribute an (empty) accumulator, as map never runs (a keyed run: no pairs).
+    if (run.ctx.keyed === undefined) for (const _ of files) reducer.addEmpty();
   } else {
     const executor = executorFor(run, files);
     run.executors.add(executor.name);
@@ -209,7 +215,7 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
 }
 
 async function runStream(run: Run, input: PlannedInput): Promise<void> {
-  await streamExecutor.run({ kind: 'stream', input }, run.ctx);
+  await (run.ctx.keyed !== undefined ? keyedExecutor : streamExecutor).run({ kind: 'stream', input }, run.ctx);
   run.ctx.reducer.meter.filesDone++;
 }
 
@@ -280,11 +286,29 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
   if (needsWorkers) void workerPool(plan.threads, o.resourceLimits).catch(() => {});
   // The output is opened before anything is read, so a target that cannot be
   // written fails the run at once.
-  const sink: OutputSink | undefined = o.output === undefined ? undefined : createSink(await openTarget(o.output, o.signal), plan.threads);
+  // A keyed job writes its pairs to the output itself (as JSON lines, in key order).
+  const sink: OutputSink | undefined = o.output === undefined || plan.keyed !== undefined ? undefined : createSink(await openTarget(o.output, o.signal), plan.threads);
   // A consumer that fails (EPIPE) or goes away stops the run as an abort would.
   const signal = anySignal([o.signal, sink?.signal]);
   const meter = new ProgressMeter(plan.knownBytes, plannedChunks(plan), plan.inputs.length, o.onProgress);
-  const reducer = new Reducer(planned.job, o.params, { onMerged: o.onMerged }, meter);
+  const reducer = new Reducer(planned.job as Job, o.params, { onMerged: o.onMerged }, meter);
+  const tasksOf = async (): Promise<RunTasks> => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits)));
+  const keyed =
+    plan.keyed === undefined
+      ? undefined
+      : new KeyedShuffle({
+          job: planned.job as KeyedJob,
+          handle: planned.handle,
+          params: o.params,
+          threads: plan.threads,
+          share: plan.keyed.share,
+          tempDir: plan.keyed.tempDir,
+          mode: o.internal.keyedResult ?? (o.output !== undefined ? { kind: 'json' } : { kind: 'pairs' }),
+          output: o.output,
+          table: o.internal.keyedTable !== false,
+          signal: o.signal,
+          tasks: () => tasksOf(),
+        });
   const run: Run = {
     planned,
     tasks: undefined,
@@ -293,16 +317,17 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
     executors: new Set(),
     ctx: {
       plan,
-      job: planned.job,
+      job: planned.job as Job,
       handle: planned.handle,
       kernel: planned.kernel,
       settings: settingsOf(planned),
       reducer,
+      keyed,
       signal,
       output: sink,
       options: o,
       report: {},
-      tasks: async () => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits))),
+      tasks: () => tasksOf(),
     },
   };
   let result: unknown;
@@ -323,12 +348,15 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       await runBatch(run, batch);
     }
     meter.report(true);
-    result = o.internal.partial ? reducer.partial() : reducer.finish();
+    if (keyed !== undefined) result = await keyed.finish();
+    else result = o.internal.partial ? reducer.partial() : reducer.finish();
     // The output becomes final only once the job's result exists: a job
     // whose finish throws leaves the target as it was.
     await sink?.commit(o.signal);
   } catch (error) {
     await run.tasks?.stop();
+    // After the tasks stopped, so no thread writes into the run directory any more.
+    keyed?.abort();
     // The consumer's own error (EPIPE, a closed stream) is the run's, not the abort it caused.
     const failure = sink?.failure;
     await sink?.abort();
@@ -365,6 +393,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       ...(sink === undefined ? {} : { output: { target: sink.label, kind: sink.kind, bytes: sink.bytes } }),
       plan,
       ...(run.ctx.report.cluster === undefined ? {} : { cluster: run.ctx.report.cluster }),
+      ...(keyed === undefined ? {} : { keyed: { ...keyed.stats } }),
     },
   };
 }

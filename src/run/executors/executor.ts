@@ -13,6 +13,7 @@ import type { AbortSignalLike, ClusterReport, Job, KernelPlan } from '../../type
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
+import type { KeyedShuffle } from '../../keyed/shuffle.js';
 
 /** Consecutive inputs one executor reads: files read in chunks (opened), or one stream. */
 export type InputGroup = { kind: 'chunks'; files: FileRef[]; chunks: number } | { kind: 'stream'; input: PlannedInput };
@@ -25,6 +26,8 @@ export interface RunContext {
   readonly kernel: KernelPlan | undefined;
   readonly settings: ChunkSettings;
   readonly reducer: Reducer;
+  /** A keyed run's reducer (the shuffle), which takes the keyed executor's runs and tables. */
+  readonly keyed?: KeyedShuffle;
   readonly signal: AbortSignalLike | undefined;
   /** Where `info.write` goes (src/output/), when the run has an output. */
   readonly output: OutputSink | undefined;
