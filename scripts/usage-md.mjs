@@ -15,7 +15,7 @@ for (const c of COMMANDS) {
   else if (shared.length) out.push('Takes the [run options](#run-options).', '');
   out.push('```sh', ...c.examples.map(([cmd, what]) => `${cmd.padEnd(52)} # ${what}`), '```', '');
 }
-out.push('#### Run options', '', 'Every command that reads files (`wc`, `grep`, `stats`, `freq`, `run`, `tune`, `demo`) takes:', '', '| flag | default | meaning |', '|---|---|---|', ...RUN_FLAGS.map(row), '');
+out.push('#### Run options', '', 'Every command that reads files (`wc`, `grep`, `stats`, `freq`, `run`) takes these; `tune`, `demo` and `index` take most of them:', '', '| flag | default | meaning |', '|---|---|---|', ...RUN_FLAGS.map(row), '');
 process.stdout.write(out.join('\n'));
 
 function f0(c) {

@@ -219,6 +219,18 @@ describe('without the addon', () => {
     expect(help.stderr).toBe('');
   });
 
+  it('info works without the addon: the threadpool is not probed (the fallback has none), nothing on stderr', () => {
+    const env = { ...process.env, PAGEWISE_NATIVE: '0', UV_THREADPOOL_SIZE: '6' };
+    const text = spawnSync(process.execPath, [CLI, 'info'], { encoding: 'utf8', env });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stderr).toBe('');
+    expect(text.stdout).toMatch(/^byte kernels {2}js: the native addon is turned off \(PAGEWISE_NATIVE=0\) \(ERR_PAGEWISE_NO_ADDON\)$/m);
+    expect(text.stdout).toMatch(/^threadpool {4}UV_THREADPOOL_SIZE 6: 6 \(not measured: the probe is the addon's\)$/m);
+    const json = spawnSync(process.execPath, [CLI, 'info', '--json'], { encoding: 'utf8', env });
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).threadpool).toEqual({ configured: 6 });
+  });
+
   it('wc of standard input gives the same counts through the JavaScript kernels', () => {
     const text = Array.from({ length: 5000 }, (_, i) => `line ${i}\twith  words ${'é'.repeat(i % 5)}`).join('\n') + '\nno newline';
     const r = spawnSync(process.execPath, [CLI, 'wc', '--json', '-'], { input: text, encoding: 'utf8', env: { ...process.env, PAGEWISE_NATIVE: '0' } });

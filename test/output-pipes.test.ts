@@ -73,7 +73,8 @@ describe('the CLI', () => {
   it('run --output FIFO with a reader: the reader gets every byte; exit 0', async () => {
     const path = fifo();
     const got = reader(path);
-    const { exit } = spawnCli(['run', COPY, input, '--threads', '2', '--chunk-size', '1MiB', '--params', FAST, '--output', path]);
+    // --json: the result's text is util.inspect's otherwise (src/cli/format.ts).
+    const { exit } = spawnCli(['run', COPY, input, '--threads', '2', '--chunk-size', '1MiB', '--params', FAST, '--output', path, '--json']);
     const r = await withTimeout(exit, 30_000, 'run into a FIFO');
     expect(r.code, r.stderr).toBe(0);
     expect((await got).equals(readFileSync(input))).toBe(true);

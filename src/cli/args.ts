@@ -127,8 +127,17 @@ export const RUN_FLAGS: Flag[] = [
   { long: 'advice', value: 'MODE', help: 'madvise for the mapping: sequential, normal, random or hugepage', default: 'sequential', parse: oneOf('sequential', 'normal', 'random', 'hugepage'), option: 'advice' },
   { long: 'max-bytes', value: 'SIZE', help: 'read at most SIZE bytes of a stream or device', default: 'no limit', parse: byteSize, option: 'maxBytes' },
   { long: 'no-native-kernels', help: "run the job's JavaScript map in workers even where it has a native kernel", option: 'nativeKernels' },
+  { long: 'explain', help: 'print the plan (how each input is read, the executor, threads, chunk size, release, and why) and exit without reading' },
   { long: 'verbose', help: 'on an error, print the whole stack of its cause' },
+  // Cluster mode (src/cluster/cli.ts makes the `cluster` option of them; the library checks the values).
+  { long: 'cluster', value: 'URL', help: 'run on pagewise workers over Redis: redis://[:PASSWORD@]HOST[:PORT][/DB] (or the password in PAGEWISE_REDIS_PASSWORD); needs npm install bullmq ioredis', default: 'run here', parse: text },
+  { long: 'split-size', value: 'SIZE', help: 'bytes per split of a cluster run, a multiple of the chunk size', default: '256MiB', parse: text },
+  { long: 'cluster-timeout', value: 'DUR', help: 'give up when no split made progress for DUR (30, 30s, 500ms, 2m)', default: 'wait', parse: text },
+  { long: 'queue', value: 'NAME', help: "the workers' queue", default: 'pagewise', parse: text },
 ];
+
+/** The flags of cluster mode, which only the commands that read FILEs through one run take. */
+const CLUSTER_FLAG_NAMES = ['cluster', 'split-size', 'cluster-timeout', 'queue'];
 
 /** Flags every command has. */
 export const HELP_FLAG: Flag = { long: 'help', short: 'h', help: 'print this help' };
@@ -186,6 +195,13 @@ export const COMMANDS: Command[] = [
       { long: 'files-with-matches', short: 'l', help: 'print only the names of files with a selected line' },
       { long: 'quiet', short: 'q', help: 'print nothing; exit 0 at the first selected line' },
       json_('with --count, {"count":N}; otherwise one JSON object per selected line: {"file","line","text"}'),
+      {
+        long: 'output',
+        value: 'PATH',
+        help: 'write the output to PATH, atomically (a FIFO or a device: in order); the lines alone are written by the threads at their offsets. No -o: that is --only-matching',
+        default: 'stdout',
+        parse: text,
+      },
       ...runFlags(),
     ],
     positionals: { min: 1, max: Infinity, missing: 'PATTERN and FILE' },
@@ -193,6 +209,7 @@ export const COMMANDS: Command[] = [
       ['pagewise grep --count ERROR big.log', 'the number of lines containing ERROR, like grep -c -F -a'],
       ["pagewise grep -n -w 'user=42' a.log b.log", 'matching lines as file:line:text'],
       ['pagewise grep -f patterns.txt big.log', 'lines containing any line of patterns.txt (raw bytes)'],
+      ['pagewise grep ERROR big.log --output errors.log', 'the lines into a file, written in parallel, atomically'],
     ],
   },
   {
@@ -229,12 +246,29 @@ export const COMMANDS: Command[] = [
     synopsis: '[OPTIONS] JOB FILE...',
     description:
       "Runs the job module JOB over the FILEs and prints its result: a string as it is, anything else as util.inspect shows it. " +
-      'With --json: JSON, where a Map with string keys becomes an object, any other Map an array of [key, value], a Set an array, a BigInt a string.',
-    flags: [{ long: 'params', value: 'JSON', help: "parameters for the job's init(params) and info.params", default: 'none', parse: json }, json_('print the result as JSON'), ...runFlags()],
+      'With --json: JSON, where a Map with string keys becomes an object, any other Map an array of [key, value], a Set an array, a BigInt a string. ' +
+      'What map writes (info.write) goes to stdout, or to --output PATH; when the job wrote to stdout, stdout holds exactly those bytes and the result goes to stderr (not at all when it is undefined).',
+    flags: [
+      { long: 'params', value: 'JSON', help: "parameters for the job's init(params) and info.params", default: 'none', parse: json },
+      {
+        long: 'output',
+        short: 'o',
+        value: 'PATH',
+        help: 'write what map writes (info.write) to PATH, atomically: PATH is replaced once the output is complete (a FIFO, a device or -: in order)',
+        default: 'stdout',
+        parse: text,
+        option: 'output',
+      },
+      { long: 'in-place', help: 'map the inputs writable: map updates records in place (each chunk flushed before it is done; not atomic)', option: 'inPlace' },
+      json_('print the result as JSON'),
+      ...runFlags(),
+    ],
     positionals: { min: 2, max: Infinity, missing: 'JOB and FILE' },
     examples: [
       ['pagewise run ./my-job.mjs logs/*.log', 'your own job over several files'],
       ['pagewise run job.mjs --params \'{"needle":"ERROR"}\' --json a.log', 'with parameters; JSON'],
+      ['pagewise run filter.mjs big.log -o errors.log', 'what map writes goes to errors.log, atomically'],
+      ['pagewise run bump.mjs counters.bin --in-place', 'map updates the file through writable views'],
     ],
   },
   {
@@ -248,9 +282,12 @@ export const COMMANDS: Command[] = [
       { long: 'job', value: 'NAME|PATH', help: 'wc, grep, stats, freq or a job module', default: 'wc', parse: text },
       { long: 'params', value: 'JSON', help: "parameters for the job (the built-ins have defaults)", default: "the job's", parse: json },
       json_('print {"recommended", "trials": [{"chunkSize","seconds","bytesPerSecond"}]}'),
-      ...runFlags(['chunk-size']),
+      ...runFlags(['chunk-size', 'explain']),
     ],
-    refused: { 'chunk-size': 'tune chooses the chunk size itself: drop --chunk-size' },
+    refused: {
+      'chunk-size': 'tune chooses the chunk size itself: drop --chunk-size',
+      explain: 'tune runs the job 16 times at sizes it picks: pagewise run --explain JOB FILE (or wc, grep, stats, freq) shows one run\'s plan',
+    },
     positionals: { min: 1, max: 1, missing: 'FILE' },
     examples: [
       ['pagewise tune big.log', 'chunk sizes for wc'],
@@ -261,11 +298,12 @@ export const COMMANDS: Command[] = [
     name: 'gen',
     summary: 'generate a One Billion Row Challenge file',
     synopsis: '[OPTIONS] 1brc OUT',
-    description: 'Writes ROWS lines of STATION;TEMPERATURE to OUT, the same bytes for the same --seed.',
+    description: 'Writes ROWS lines of STATION;TEMPERATURE to OUT, the same bytes for the same --seed, on every thread; OUT is replaced once it is complete.',
     flags: [
       { long: 'rows', value: 'N', help: 'lines to write', default: '1000000', parse: integer(0) },
       { long: 'stations', value: 'N', help: "the station set: the challenge's 413, or 10000", default: '413', parse: oneOf('413', '10000') },
       { long: 'seed', value: 'S', help: 'seed of the generator', default: '1', parse: integer(0) },
+      { ...RUN_FLAGS[0], help: 'threads that generate rows (1-1024); the bytes are the same for any number' },
       json_('print {"file","rows","bytes","seconds"}'),
       { long: 'progress', negatable: true, help: 'show progress on stderr (--no-progress: never)', default: 'when stderr is a terminal' },
     ],
@@ -284,12 +322,61 @@ export const COMMANDS: Command[] = [
       { long: 'rows', value: 'N', help: 'lines to generate', default: '20000000', parse: integer(0) },
       { long: 'keep', help: 'keep the generated file (its path is printed)' },
       json_('print {"file","rows","bytes","seconds","bytesPerSecond","stations", "first"}'),
-      ...runFlags(),
+      ...runFlags(['explain']),
     ],
+    refused: { explain: 'demo generates its sample before it reads it: pagewise stats --explain FILE shows the plan of its run' },
     positionals: { min: 0, max: 0, missing: '' },
     examples: [
       ['pagewise demo', '20 million rows, then stats'],
       ['pagewise demo --rows 1e6 --keep', 'a smaller sample, kept'],
+    ],
+  },
+  {
+    name: 'index',
+    summary: "write every record's byte offset, for random access",
+    synopsis: '[OPTIONS] FILE',
+    description:
+      "Writes the offset of every record of FILE as a little-endian u64 to FILE.idx (or --output PATH), in parallel and atomically: " +
+      'records end with a newline, with --delimiter, or are --record-size bytes each. RecordIndex.open(FILE) reads it.',
+    flags: [
+      { long: 'output', short: 'o', value: 'PATH', help: 'where the index goes', default: 'FILE.idx', parse: text },
+      { long: 'delimiter', value: 'C', help: 'records end with this byte: a character, \\n, \\t, \\r, \\0 or 0xNN', default: '\\n', parse: text },
+      { long: 'record-size', value: 'N', help: 'records are N bytes each (not with --delimiter)', parse: integer(1) },
+      json_('print {"file","index","records","bytes"}'),
+      ...runFlags(['explain', ...CLUSTER_FLAG_NAMES]),
+    ],
+    refused: {
+      explain: "index writes FILE.idx: --explain is for the commands that only read (wc, grep, stats, freq, run)",
+      ...Object.fromEntries(CLUSTER_FLAG_NAMES.map((f) => [f, 'index writes its output here, and a cluster run cannot write output yet: drop the cluster flags'])),
+    },
+    positionals: { min: 1, max: 1, missing: 'FILE' },
+    examples: [
+      ['pagewise index words.txt', 'words.txt.idx: the offset of every line'],
+      ["pagewise index names.bin --delimiter '\\0' -o names.idx", 'NUL-terminated records'],
+      ['pagewise index records.bin --record-size 128 --json', 'fixed-size records, JSON'],
+    ],
+  },
+  {
+    name: 'worker',
+    summary: 'take splits of cluster runs from Redis and read them here',
+    synopsis: '--cluster URL [OPTIONS]',
+    description:
+      'Takes splits of cluster runs from the queue and reads them with this machine\'s threads, until SIGTERM or SIGINT: then the running ' +
+      'split is handed back to the queue and the worker exits 0. Inputs and job modules must be at the same absolute path on every machine ' +
+      '(docs/cluster.md). A worker runs whatever job module a coordinator names: keep the queue reachable by trusted users only. ' +
+      'Needs npm install bullmq ioredis.',
+    flags: [
+      { long: 'cluster', value: 'URL', help: 'redis://[:PASSWORD@]HOST[:PORT][/DB] (or the password in PAGEWISE_REDIS_PASSWORD)', parse: text },
+      { long: 'threads', value: 'N', help: 'threads that read each split (1-1024)', default: 'all cores', parse: integer(1, 1024) },
+      { long: 'queue', value: 'NAME', help: 'the queue to take splits from', default: 'pagewise', parse: text },
+      { long: 'name', value: 'NAME', help: "this worker's name in errors and --stats", default: 'HOSTNAME:PID', parse: text },
+      { long: 'lock-duration', value: 'DUR', help: "a dead worker's split goes to another after about twice this", default: '30s', parse: text },
+      { long: 'verbose', help: 'a line on stderr per split' },
+    ],
+    positionals: { min: 0, max: 0, missing: '' },
+    examples: [
+      ['pagewise worker --cluster redis://q:6379', 'on each machine: read splits until SIGTERM'],
+      ['pagewise worker --cluster redis://q:6379 --threads 8 --queue big', 'eight threads, another queue'],
     ],
   },
   {
@@ -541,7 +628,7 @@ export function globalHelp(): string {
       'Usage: pagewise <command> [OPTIONS] [ARGS]...',
       `Commands:\n${COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}\n  ${'help'.padEnd(width)}help CMD: the options of CMD (same as CMD --help)`,
       `Options:\n  -h, --help      print this help (pagewise CMD --help: the options of CMD)\n  -V, --version   print the version`,
-      wrap('Exit status: 0 success, 1 a failure, 2 a usage error (grep: 0 selected, 1 none, 2 an error), 141 when the reader of stdout went away, 130/143 on SIGINT/SIGTERM.'),
+      wrap('Exit status: 0 success, 1 a failure, 2 a usage error (grep: 0 selected, 1 none, 2 an error), 141 when the reader of the output went away, 130/143 on SIGINT/SIGTERM (a worker: 0).'),
     ].join('\n\n') + '\n'
   );
 }

@@ -4,6 +4,8 @@
  * functions of their input; nothing here loads the addon.
  */
 import { inspect } from 'node:util';
+import { clusterStatsText } from '../cluster/cli.js';
+import type { RunStats } from '../run/pipeline.js';
 
 export { formatStats } from '../jobs/stats.js';
 
@@ -160,42 +162,34 @@ export function resultText(result: unknown): string {
 
 // ----------------------------------------------------------- run stats ---
 
-export interface RunStatsLike {
-  bytes: number;
-  files: number;
-  chunks: number;
-  chunkSize: number;
-  chunkSizeReason: string;
-  threads: number;
-  executor: string;
-  wallSeconds: number;
-  bytesPerSecond: number;
-  cpuSeconds: { user: number; system: number };
-  peakRssBytes: number;
-  pageFaults: { major: number; minor: number };
-  release: string;
-  releaseReason: string;
-}
-
 const EXECUTORS: Record<string, string> = {
   kernel: "the job's native kernel on libuv's threadpool, no JS worker",
   workers: "the job's map in Piscina worker threads",
+  cluster: 'pagewise workers over Redis: see cluster below',
   none: 'nothing was mapped',
 };
 
-/** `--stats` as text. */
-export function runStatsText(s: RunStatsLike): string {
-  return (
-    [
-      `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s), ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})`,
-      `threads          ${s.threads} (${EXECUTORS[s.executor] ?? s.executor})`,
-      `wall             ${s.wallSeconds.toFixed(3)} s, ${(s.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
-      `cpu              user ${s.cpuSeconds.user.toFixed(3)} s, system ${s.cpuSeconds.system.toFixed(3)} s`,
-      `peak rss         ${formatBytes(s.peakRssBytes)}`,
-      `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
-      `release          ${s.release} (${s.releaseReason})`,
-    ].join('\n') + '\n'
-  );
+/** The plan's lines (describePlan) that the run's own lines do not say again: the job, the inputs, the executor, prefetch, in place, max record. */
+export function planStatsLines(described: string): string[] {
+  const repeated = /^(threads|chunk size|split size|release|output) /;
+  return described.split('\n').filter((line) => line !== '' && !repeated.test(line));
+}
+
+/** `--stats` as text: the plan's lines not repeated below, the run's figures, the output, the cluster, the notes. */
+export function runStatsText(s: RunStats, planLines: string[] = []): string {
+  const lines = [
+    ...planLines.filter((l) => !/^(prefetch|in place|max record) /.test(l)),
+    `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s), ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})`,
+    `threads          ${s.threads} (${EXECUTORS[s.executor] ?? s.executor})`,
+    `wall             ${s.wallSeconds.toFixed(3)} s, ${(s.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
+    `cpu              user ${s.cpuSeconds.user.toFixed(3)} s, system ${s.cpuSeconds.system.toFixed(3)} s`,
+    `peak rss         ${formatBytes(s.peakRssBytes)}`,
+    `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
+    `release          ${s.release} (${s.releaseReason})`,
+    ...planLines.filter((l) => /^(prefetch|in place|max record) /.test(l)),
+    ...(s.output === undefined ? [] : [`output           ${s.output.bytes} bytes (${formatBytes(s.output.bytes)}) to ${s.output.target}`]),
+  ];
+  return `${lines.join('\n')}\n${clusterStatsText(s)}${(s.notes ?? []).map((n) => `note             ${n}\n`).join('')}`;
 }
 
 // ---------------------------------------------------------------- errors --

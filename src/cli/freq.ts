@@ -8,6 +8,7 @@ export default async function freq(ctx: Context): Promise<void> {
   const inputs = goodInputs(ctx, ctx.positionals);
   if (inputs.length === 0) return;
   const { builtinJobs } = await ctx.lib();
+  if (ctx.explaining) return ctx.explain(inputs.map((i) => i.path), builtinJobs.freq, { params: { top } });
   const progress = ctx.display();
   const total = totalBytes(inputs);
   const { result } = await ctx.run(

@@ -11,9 +11,11 @@ export default async function gen(ctx: Context): Promise<void> {
   const stations = Number((v.stations as string | undefined) ?? 413) as 413 | 10000;
   const seed = (v.seed as number | undefined) ?? 1;
   const { generate1brc } = await import('../gen.js');
+  // gen runs on the library's worker pool: loaded through the context, so the CLI's exit shuts it down.
+  await ctx.lib();
   const progress = ctx.display({ name: 'rows' });
   const started = performance.now();
-  const written = await generate1brc({ out, rows, stations, seed, onProgress: (done: number) => progress.update(done, rows) });
+  const written = await generate1brc({ out, rows, stations, seed, threads: v.threads as number | undefined, signal: ctx.signal, onProgress: (done: number) => progress.update(done, rows) });
   progress.finish();
   const seconds = (performance.now() - started) / 1000;
   if (v.json) ctx.out.write(`${JSON.stringify({ file: out, rows: written.rows, bytes: written.bytes, seconds })}\n`);

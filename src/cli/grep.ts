@@ -3,14 +3,22 @@
  * an error; -q: 0 at the first selected line). Selected lines are written as
  * soon as they are merged in file order (`onMerged` drains the accumulator),
  * so memory stays bounded by the engine's reorder window, not the output.
+ *
+ * `--output PATH`: the plain lines (no -n, -c, -l, -q, --json) are one run
+ * over every file whose workers write them at their offsets (the job's
+ * `write`); anything else is the same formatted output as on stdout, written
+ * into PATH as it comes (an atomic file, or a FIFO or device in order). A
+ * run that fails leaves PATH as it was, in both cases.
  */
 import { readFileSync } from 'node:fs';
-import { ErrorCodes, InvalidOptionError, PagewiseError } from '../errors.js';
+import { ErrorCodes, InvalidOptionError, PagewiseError, hasCode } from '../errors.js';
 import type { GrepAcc, GrepParams } from '../jobs/grep.js';
+import { grepOutputParams } from '../output/commands.js';
 import { fromInvalidArgvBytes } from './args.js';
 import { grepJsonLines, grepPrefix, grepRecords } from './format.js';
-import { statInput } from './inputs.js';
+import { goodInputs, statInput, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
+import { openDestination, type Destination } from './output.js';
 
 /** Patterns as bytes, from -e, -f and the first operand; checks what grep would refuse or misread. */
 function patternsOf(ctx: Context): { patterns: Uint8Array[]; files: string[] } {
@@ -97,64 +105,129 @@ export default async function grep(ctx: Context): Promise<number> {
     first: quiet || listFiles,
   };
   const { builtinJobs } = await ctx.lib();
-  const progress = ctx.display();
-  const inputs = files.map(statInput);
-  const total = inputs.some((i) => !i.failed && !i.regular) ? undefined : inputs.reduce((n, i) => n + i.size, 0);
   const several = files.length > 1;
-  const counts: { file: string; count: number }[] = [];
-  let selected = false;
-  let base = 0;
-  for (const input of inputs) {
-    if (ctx.out.stopped) break;
-    if (input.failed) {
-      ctx.report(input.error, input.path);
-      continue;
-    }
-    const name = input.path === '-' ? '(standard input)' : input.path;
-    const prefix = several ? name : undefined;
-    // -q and -l need one selected line: the run stops at the first merged one.
-    const stop = new AbortController();
-    const write = (piece: string | Uint8Array): void => ctx.out.write(piece);
-    const emit = (acc: unknown): void => {
-      const a = acc as GrepAcc;
-      if (params.first) {
-        if (a.count > 0) stop.abort(new PagewiseError(ErrorCodes.ABORTED, 'a line was selected'));
-        return;
-      }
-      if (count) return;
-      for (let k = 0; k < a.parts.length; k++) {
-        const numbers = a.numbers?.[k];
-        if (json) grepJsonLines(a.parts[k], name, numbers, write);
-        else grepRecords(a.parts[k], prefix, v['line-number'] === true ? numbers : undefined, write);
-      }
-      a.parts.length = 0;
-      if (a.numbers) a.numbers.length = 0;
-    };
-    let n = 0;
-    try {
-      const { result } = await ctx.run(input.path, builtinJobs.grep, {
-        params,
-        onMerged: emit,
-        signal: AbortSignal.any([ctx.signal, stop.signal]),
-        onProgress: (p) => progress.update(base + p.bytesDone, total),
-      });
-      emit(result);
-      n = (result as GrepAcc).count;
-    } catch (error) {
-      if (!stop.signal.aborted) {
-        ctx.report(error, input.path);
+  let outputPath = v.output as string | undefined;
+  if (outputPath === '-') outputPath = undefined;
+  // The job names standard input '<stdin>', grep '(standard input)': prefixes with it are the CLI's.
+  const plain = v['line-number'] !== true && v.count !== true && v['files-with-matches'] !== true && !quiet && !json && !(several && files.includes('-'));
+  if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, files, outputPath);
+  let dest: Destination | undefined;
+  if (outputPath !== undefined && !ctx.explaining) dest = await openDestination(outputPath, ctx.signal);
+  const out = dest ?? ctx.out;
+  // A run that failed (not a file that could not be opened) keeps PATH as it was, as the library does.
+  let runFailed = false;
+  const finish = async (status: number): Promise<number> => {
+    if (dest === undefined) return status;
+    // finish() also throws the output's own failure (ENOSPC, EPIPE).
+    if ((runFailed || ctx.signal.aborted) && !dest.stopped) await dest.abort();
+    else await dest.finish(ctx.signal);
+    return status;
+  };
+  try {
+    return await finish(await grepFiles());
+  } catch (error) {
+    await dest?.abort();
+    throw error;
+  }
+
+  async function grepFiles(): Promise<number> {
+    const progress = ctx.display();
+    const inputs = files.map(statInput);
+    const total = inputs.some((i) => !i.failed && !i.regular) ? undefined : inputs.reduce((n, i) => n + i.size, 0);
+    const counts: { file: string; count: number }[] = [];
+    let selected = false;
+    let base = 0;
+    for (const input of inputs) {
+      if (out.stopped || ctx.signal.aborted) break;
+      if (input.failed) {
+        ctx.report(input.error, input.path);
         continue;
       }
-      n = 1;
+      if (ctx.explaining) {
+        await ctx.explain(input.path, builtinJobs.grep, { params });
+        continue;
+      }
+      const name = input.path === '-' ? '(standard input)' : input.path;
+      const prefix = several ? name : undefined;
+      // -q and -l need one selected line: the run stops at the first merged one.
+      const stop = new AbortController();
+      const write = (piece: string | Uint8Array): void => out.write(piece);
+      const emit = (acc: unknown): void => {
+        const a = acc as GrepAcc;
+        if (params.first) {
+          if (a.count > 0) stop.abort(new PagewiseError(ErrorCodes.ABORTED, 'a line was selected'));
+          return;
+        }
+        if (count) return;
+        for (let k = 0; k < a.parts.length; k++) {
+          const numbers = a.numbers?.[k];
+          if (json) grepJsonLines(a.parts[k], name, numbers, write);
+          else grepRecords(a.parts[k], prefix, v['line-number'] === true ? numbers : undefined, write);
+        }
+        a.parts.length = 0;
+        if (a.numbers) a.numbers.length = 0;
+      };
+      let n = 0;
+      try {
+        const { result } = await ctx.run(input.path, builtinJobs.grep, {
+          params,
+          onMerged: emit,
+          signal: AbortSignal.any([ctx.signal, stop.signal, ...(dest ? [dest.signal] : [])]),
+          onProgress: (p) => progress.update(base + p.bytesDone, total),
+        });
+        emit(result);
+        n = (result as GrepAcc).count;
+      } catch (error) {
+        // The output failed: finish() says why.
+        if (dest?.stopped) break;
+        if (!stop.signal.aborted) {
+          runFailed = true;
+          ctx.report(error, input.path);
+          continue;
+        }
+        n = 1;
+      }
+      base += input.size;
+      counts.push({ file: name, count: n });
+      if (n > 0) selected = true;
+      if (quiet && selected) return 0;
+      if (listFiles && n > 0) out.write(json ? `${JSON.stringify({ file: name })}\n` : `${name}\n`);
+      if (count && !json) out.write(`${grepPrefix(prefix, undefined)}${n}\n`);
     }
-    base += input.size;
-    counts.push({ file: name, count: n });
-    if (n > 0) selected = true;
-    if (quiet && selected) return 0;
-    if (listFiles && n > 0) ctx.out.write(json ? `${JSON.stringify({ file: name })}\n` : `${name}\n`);
-    if (count && !json) ctx.out.write(`${grepPrefix(prefix, undefined)}${n}\n`);
+    if (ctx.explaining) return ctx.failed ? 2 : 0;
+    if (count && json) out.write(`${JSON.stringify(several ? { files: counts } : { count: counts[0]?.count ?? 0 })}\n`);
+    if (ctx.failed) return 2;
+    return selected ? 0 : 1;
   }
-  if (count && json) ctx.out.write(`${JSON.stringify(several ? { files: counts } : { count: counts[0]?.count ?? 0 })}\n`);
+}
+
+/**
+ * grep --output PATH without a flag that formats: one run over every file
+ * that can be read, its workers writing the selected lines (with `file:`
+ * for several files) at their offsets into PATH, atomically.
+ */
+async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, files: string[], output: string): Promise<number> {
+  const inputs = goodInputs(ctx, files);
+  if (inputs.length === 0) return 2;
+  const paths = inputs.map((i) => i.path);
+  const options = { params: grepOutputParams(params, files), output };
+  if (ctx.explaining) {
+    await ctx.explain(paths, job, options);
+    return ctx.failed ? 2 : 0;
+  }
+  const progress = ctx.display();
+  const total = totalBytes(inputs);
+  let count: number;
+  try {
+    const { result } = await ctx.run(paths, job, { ...options, onProgress: (p) => progress.update(p.bytesDone, total) });
+    count = (result as GrepAcc).count;
+  } catch (error) {
+    // The reader of a FIFO went away: exit 141, silently.
+    if (hasCode(error, 'EPIPE')) throw error;
+    ctx.report(error);
+    return 2;
+  }
+  progress.finish();
   if (ctx.failed) return 2;
-  return selected ? 0 : 1;
+  return count > 0 ? 0 : 1;
 }

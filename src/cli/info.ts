@@ -14,7 +14,8 @@ import type { Context } from './main.js';
 interface NativeInfo {
   pageSize: number;
   kernels: string;
-  threadpool: { configured: number; running: number };
+  /** `running`: measured with the addon's probe; absent without the addon, which has none. */
+  threadpool: { configured: number; running?: number };
   /** Why the addon did not load (the JavaScript fallback runs instead). */
   addon?: string;
 }
@@ -22,15 +23,11 @@ interface NativeInfo {
 async function nativeInfo(): Promise<NativeInfo | { error: string }> {
   try {
     // Not in the public index: the addon (or its fallback) itself, and the plan's reading of UV_THREADPOOL_SIZE.
-    const [{ native, nativeLoadError }, { threadpoolSize }] = await Promise.all([import('../native.js'), import('../plan/plan.js')]);
+    const [{ native, nativeAvailable, nativeLoadError }, { threadpoolSize }] = await Promise.all([import('../native.js'), import('../plan/plan.js')]);
     const configured = threadpoolSize();
-    let running = 0;
-    try {
-      running = await native.threadpoolConcurrency(configured, 250);
-    } catch {
-      // The JavaScript fallback has no threadpool probe.
-    }
-    const info: NativeInfo = { pageSize: native.pageSize(), kernels: native.kernelFlavor(), threadpool: { configured, running } };
+    // The JavaScript fallback has no threadpool probe (calling it would throw and announce the fallback on stderr).
+    const running = nativeAvailable ? await native.threadpoolConcurrency(configured, 250).catch(() => undefined) : undefined;
+    const info: NativeInfo = { pageSize: native.pageSize(), kernels: native.kernelFlavor(), threadpool: { configured, ...(running === undefined ? {} : { running }) } };
     if (nativeLoadError) info.addon = `${nativeLoadError.message} (${nativeLoadError.code})`;
     return info;
   } catch (error) {
@@ -63,7 +60,9 @@ export default async function info(ctx: Context): Promise<void> {
       `memory budget ${formatBytes(report.memoryBudget.bytes)} (${report.memoryBudget.source})`,
       'error' in addon
         ? `threadpool    UV_THREADPOOL_SIZE ${pool}`
-        : `threadpool    ${addon.threadpool.running} threads running at once (UV_THREADPOOL_SIZE ${pool}: ${addon.threadpool.configured})`,
+        : addon.threadpool.running === undefined
+          ? `threadpool    UV_THREADPOOL_SIZE ${pool}: ${addon.threadpool.configured} (not measured: the probe is the addon's)`
+          : `threadpool    ${addon.threadpool.running} threads running at once (UV_THREADPOOL_SIZE ${pool}: ${addon.threadpool.configured})`,
     ].join('\n') + '\n',
   );
 }

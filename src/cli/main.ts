@@ -14,10 +14,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from '../errors.js';
-import type { MapReduceOptions, RunReport } from '../index.js';
+import { ErrorCodes, InvalidOptionError, PagewiseError, hasCode, toPagewiseError } from '../errors.js';
+import type { MapReduceOptions, RunReport, RunStats } from '../index.js';
+import { clusterFlagOf, clusterOptionOf } from '../cluster/cli.js';
+import { resolveOptions } from '../options.js';
 import { COMMANDS, UsageError, commandHelp, findCommand, flagOfOption, globalHelp, parseArgs, unknownCommand, type Command } from './args.js';
-import { jobLocation, runStatsText, systemMessage } from './format.js';
+import { jobLocation, planStatsLines, runStatsText, systemMessage } from './format.js';
 import { EXIT_BROKEN_PIPE, Output } from './output.js';
 import { ProgressDisplay, wantsProgress, type ProgressOptions } from './progress.js';
 
@@ -48,6 +50,18 @@ export interface Context {
    * are shown as the flag that set them.
    */
   run(input: string | string[], job: string, extra?: MapReduceOptions): Promise<RunReport>;
+  /** `--explain` was given: commands print `explain(...)` of each run they would start, and read nothing. */
+  readonly explaining: boolean;
+  /** Prints the plan of the run `run(input, job, extra)` would start (JSON with --json), without reading any input. */
+  explain(input: string | string[], job: string, extra?: MapReduceOptions): Promise<void>;
+  /** Prints a run's --stats (when asked for): for runs a command starts through the library itself. */
+  showStats(stats: RunStats): void;
+  /**
+   * The command handles SIGINT/SIGTERM itself (the cluster worker): after a
+   * signal the CLI waits up to `ms` (not the usual 1.5 s) before it forces
+   * the exit with `code`, and the status the command returns stands.
+   */
+  linger(ms: number, code: number): void;
 }
 
 /** Root of pagewise's own compiled files: frames there are not the job's. */
@@ -69,6 +83,8 @@ const HANDLERS: Record<string, () => Promise<{ default: Handler }>> = {
   tune: () => import('./tune.js'),
   gen: () => import('./gen.js'),
   demo: () => import('./demo.js'),
+  index: () => import('./index-cmd.js'),
+  worker: () => import('./worker.js'),
   info: () => import('./info.js'),
 };
 
@@ -119,11 +135,11 @@ function syntaxErrorAt(path: string): { at: string; excerpt: string } | undefine
   return { at: `${decodeURIComponent(m[1])}:${m[2]}`, excerpt };
 }
 
-/** A library option error named as the flag that set it (the table knows which). */
+/** A library option error named as the flag that set it (the table knows which; the cluster's, src/cluster/cli.ts). */
 function asFlagError(error: unknown, command: Command): unknown {
   const e = error as PagewiseError & { option?: string };
   if (e?.code !== ErrorCodes.INVALID_OPTION || typeof e.option !== 'string') return error;
-  const flag = flagOfOption(e.option);
+  const flag = flagOfOption(e.option) ?? clusterFlagOf(e.option);
   if (flag === undefined) return error;
   return new UsageError(e.message.replace(e.option, flag), flag, command.name);
 }
@@ -145,12 +161,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
+  let lingerFor: { ms: number; code: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) return;
     signalled = signal;
     controller.abort(new PagewiseError(ErrorCodes.ABORTED, `interrupted by ${signal}`));
-    // Whatever is still running, leave within the promised two seconds.
-    setTimeout(() => process.exit(signal === 'SIGINT' ? 130 : 143), 1500).unref();
+    // Whatever is still running, leave within the promised two seconds
+    // (a worker handing back its split: the time it asked for).
+    setTimeout(() => process.exit(lingerFor?.code ?? (signal === 'SIGINT' ? 130 : 143)), lingerFor?.ms ?? 1500).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -159,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
   let progress: ProgressDisplay | undefined;
   let command: Command | undefined;
   let verbose = false;
+  let explained = 0;
   let failed = false;
   const exitFor = (status: number): number => (command?.name === 'grep' && status === 1 ? 2 : status);
   try {
@@ -221,17 +240,50 @@ export async function main(argv: string[]): Promise<number> {
         if (v.advice !== undefined) o.advice = v.advice as MapReduceOptions['advice'];
         if (v['max-bytes'] !== undefined) o.maxBytes = v['max-bytes'] as number;
         if (v['no-native-kernels'] === true) o.nativeKernels = false;
+        let cluster;
+        try {
+          cluster = clusterOptionOf(v, (message) => this.note(`pagewise: ${message}`));
+        } catch (error) {
+          const e = error as PagewiseError & { option?: string };
+          throw new UsageError(e.message, e.option, cmd.name);
+        }
+        if (cluster !== undefined) o.cluster = cluster;
         return o;
       },
       async run(input, job, extra = {}) {
         const lib = await this.lib();
         try {
           const report = await lib.runJob(input, job, { ...this.runOptions(), ...extra, signal: extra.signal ?? controller.signal });
-          if (parsed.values.stats) this.note(parsed.values.json ? JSON.stringify(report.stats) : runStatsText(report.stats));
+          this.showStats(report.stats);
           return report;
         } catch (error) {
           throw asFlagError(error, cmd);
         }
+      },
+      explaining: parsed.values.explain === true,
+      async explain(input, job, extra = {}) {
+        const lib = await this.lib();
+        let plan;
+        try {
+          plan = await lib.planJob(input, job, { ...this.runOptions(), ...extra, signal: extra.signal ?? controller.signal });
+        } catch (error) {
+          throw asFlagError(error, cmd);
+        }
+        // Several runs (wc, grep: one per file): a blank line between their plans.
+        out.write(parsed.values.json ? `${JSON.stringify(plan)}\n` : `${explained++ > 0 ? '\n' : ''}${lib.describePlan(plan)}`);
+      },
+      showStats(stats) {
+        if (!parsed.values.stats) return;
+        if (parsed.values.json) {
+          this.note(JSON.stringify(stats));
+          return;
+        }
+        // The run's own view of its inputs: a refused mapping shows as the stream it became.
+        const plan = { ...stats.plan, inputs: stats.plan.inputs.map((i, k) => ({ ...i, kind: stats.inputs[k]?.kind ?? i.kind, reason: stats.inputs[k]?.reason ?? i.reason })) };
+        this.note(runStatsText(stats, planStatsLines(library!.describePlan(plan))));
+      },
+      linger(ms, code) {
+        lingerFor = { ms, code };
       },
     };
     // A chunk size must be a page multiple, which only the addon can tell:
@@ -243,10 +295,25 @@ export async function main(argv: string[]): Promise<number> {
         throw new InvalidOptionError('--chunk-size', `'auto' or a multiple of the page size (${PAGE_SIZE} bytes) up to 1GiB, like 64KiB, 8MiB`, String(chunk));
       }
     }
+    // The cluster flags' rules (--split-size needs --cluster) and values are
+    // usage errors before any work, not one per file.
+    if (cmd.flags.some((f) => f.long === 'split-size')) {
+      const options = ctx.runOptions();
+      if (options.cluster !== undefined) {
+        const { PAGE_SIZE } = await ctx.lib();
+        try {
+          resolveOptions(options, PAGE_SIZE);
+        } catch (error) {
+          throw asFlagError(error, cmd);
+        }
+      }
+    }
     const handler = (await HANDLERS[cmd.name]()).default;
     const status = await handler(ctx);
     progress?.finish();
     await out.flush();
+    // A command that handles signals itself (the worker) says how it ended.
+    if (lingerFor !== undefined && typeof status === 'number') return status;
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
     if (out.broken) return EXIT_BROKEN_PIPE;
     if (out.failure) {
@@ -257,7 +324,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     progress?.finish();
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
-    if (out.broken) return EXIT_BROKEN_PIPE;
+    // The reader of stdout, or of the run's output (a FIFO), went away: silent, as coreutils are.
+    // (isBrokenPipe's rule, src/output/commands.ts; that module loads the library, this one must not.)
+    if (out.broken || hasCode(error, 'EPIPE')) return EXIT_BROKEN_PIPE;
     if (out.failure) {
       process.stderr.write(errorText(out.failure, verbose));
       return exitFor(1);

@@ -8,7 +8,8 @@
  * lost output into exit status 0.
  */
 import { readFileSync, fstatSync } from 'node:fs';
-import { PagewiseError } from '../errors.js';
+import type { Writable } from 'node:stream';
+import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
 import type { ProgressDisplay } from './progress.js';
 
 /** 128 + SIGPIPE: what a shell reports for a coreutils command whose reader left. */
@@ -61,15 +62,23 @@ export class Output {
     return this.broken || this.failure !== undefined;
   }
 
-  write(data: string | Uint8Array): void {
-    if (this.stopped) return;
+  /**
+   * Whether output can go to the stream: false once it failed or was found
+   * closed (`>&-`). For writers that bypass `write` (a run whose job writes to
+   * stdout itself), so lost output still fails the command.
+   */
+  checkOpen(): boolean {
     if (!this.checkedClosed) {
       this.checkedClosed = true;
-      if (stdoutWasClosed()) {
+      if (this.stream === process.stdout && stdoutWasClosed()) {
         this.fail(Object.assign(new Error('EBADF: bad file descriptor, write'), { code: 'EBADF', syscall: 'write' }));
-        return;
       }
     }
+    return !this.stopped;
+  }
+
+  write(data: string | Uint8Array): void {
+    if (!this.checkOpen()) return;
     this.progress?.suspend();
     this.stream.write(data);
   }
@@ -113,4 +122,105 @@ function sameDevice(a: number, b: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Where a command's formatted output goes with `--output PATH` (grep's
+ * -n, -c, -l, --json): what it would print, written as it comes.
+ */
+export interface Destination {
+  write(data: string | Uint8Array): void;
+  /** A write failed: nothing more is written, and `finish` throws why. */
+  readonly stopped: boolean;
+  /** Fires when a write fails, to stop the run that produces the output. */
+  readonly signal: AbortSignal;
+  /** Makes the output final (the atomic file's rename, a stream's end); throws the failure of any write. */
+  finish(signal?: AbortSignal): Promise<void>;
+  /** Drops the output: the target stays as it was. Never throws. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Opens PATH as the library opens a run's output (src/output/target.ts): a
+ * regular file or a new path is an atomic file, written at increasing
+ * offsets and renamed over PATH by `finish`; a FIFO or a character device
+ * is a stream written in order (a FIFO waits for its reader; `signal` ends
+ * the wait).
+ */
+export async function openDestination(path: string, signal: AbortSignal): Promise<Destination> {
+  const { openTarget } = await import('../output/target.js');
+  const target = await openTarget(path, signal);
+  const stopper = new AbortController();
+  if (target.kind === 'file') {
+    const { file } = target;
+    let position = 0;
+    let failure: PagewiseError | undefined;
+    return {
+      write(data) {
+        if (failure !== undefined) return;
+        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+        try {
+          file.write(bytes, position);
+          position += bytes.length;
+        } catch (error) {
+          failure = toPagewiseError(error);
+          stopper.abort(failure);
+        }
+      },
+      get stopped() {
+        return failure !== undefined;
+      },
+      signal: stopper.signal,
+      async finish(commitSignal) {
+        if (failure !== undefined) {
+          await file.abort();
+          throw failure;
+        }
+        await file.commit(commitSignal);
+      },
+      abort: () => file.abort(),
+    };
+  }
+  const { stream } = target;
+  const out = new Output(() => stopper.abort(new PagewiseError(ErrorCodes.ABORTED, `writing to '${path}' failed`)), stream as NodeJS.WriteStream);
+  const close = (): void => {
+    if (target.owned) stream.destroy();
+  };
+  return {
+    write: (data) => out.write(data),
+    get stopped() {
+      return out.stopped;
+    },
+    signal: stopper.signal,
+    async finish() {
+      await out.flush();
+      if (out.broken) {
+        close();
+        throw Object.assign(new PagewiseError('EPIPE', `the reader of '${path}' went away`, { path }), { syscall: 'write' });
+      }
+      if (out.failure) {
+        close();
+        throw out.failure;
+      }
+      try {
+        if (target.end) await endStream(stream);
+      } catch (error) {
+        // The write that failed destroyed the stream; its own error (ENOSPC on /dev/full) says why,
+        // emitted once the stream has closed its fd.
+        await new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once('close', () => resolve())));
+        throw out.failure ?? error;
+      }
+      if (out.failure) throw out.failure;
+    },
+    async abort() {
+      close();
+    },
+  };
+}
+
+/** Ends `stream` once every byte was handed on; rejects with the error of a write that failed (end's callback gets it). */
+function endStream(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.end((error?: Error | null) => (error ? reject(toPagewiseError(error)) : resolve()));
+  });
 }

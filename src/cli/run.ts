@@ -1,5 +1,12 @@
-/** `pagewise run JOB FILE...`: your own job; the result as text (util.inspect) or JSON. */
+/**
+ * `pagewise run JOB FILE...`: your own job; the result as text (util.inspect)
+ * or JSON. What `map` writes (`info.write`) goes to stdout or `--output PATH`
+ * (atomically); when it went to stdout and the job wrote something, stdout
+ * holds exactly those bytes and the result goes to stderr (docs/decisions.md,
+ * "Write path"). `--in-place` maps the inputs writable.
+ */
 import { resolve } from 'node:path';
+import { resultStream, runOutput } from '../output/commands.js';
 import { resultText, toJson } from './format.js';
 import { goodInputs, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
@@ -8,13 +15,23 @@ export default async function run(ctx: Context): Promise<void> {
   const [job, ...files] = ctx.positionals;
   const inputs = goodInputs(ctx, files);
   if (inputs.length === 0) return;
+  const flag = ctx.values.output as string | undefined;
+  const { toStdout } = runOutput(flag);
+  // A cluster run cannot write output yet (the library refuses one): without
+  // --output it runs with none, and a job that writes fails with ERR_PAGEWISE_NO_OUTPUT.
+  const noOutput = toStdout && ctx.values.cluster !== undefined;
+  // '-' rather than the stdout Writable runOutput gives: the same target, named 'standard output' in --stats and --explain.
+  const output = noOutput ? undefined : toStdout ? '-' : flag;
+  const options = { params: ctx.values.params, output, inPlace: ctx.values['in-place'] === true };
+  const paths = inputs.map((i) => i.path);
+  if (ctx.explaining) return ctx.explain(paths, resolve(job), options);
+  // The job writes to fd 1 itself: a closed stdout must fail before, not lose the output.
+  if (output === '-' && !ctx.out.checkOpen()) return;
   const progress = ctx.display();
   const total = totalBytes(inputs);
-  const { result } = await ctx.run(
-    inputs.map((i) => i.path),
-    resolve(job),
-    { params: ctx.values.params, onProgress: (p) => progress.update(p.bytesDone, total) },
-  );
+  const { result, stats } = await ctx.run(paths, resolve(job), { ...options, onProgress: (p) => progress.update(p.bytesDone, total) });
   progress.finish();
-  ctx.out.write(ctx.values.json ? `${toJson(result)}\n` : resultText(result));
+  const text = ctx.values.json ? `${toJson(result)}\n` : resultText(result);
+  if (resultStream(toStdout && !noOutput, stats.output?.bytes ?? 0) === 'stdout') ctx.out.write(text);
+  else if (result !== undefined) ctx.note(text);
 }

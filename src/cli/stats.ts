@@ -11,12 +11,14 @@ export default async function stats(ctx: Context): Promise<void> {
   const inputs = goodInputs(ctx, ctx.positionals);
   if (inputs.length === 0) return;
   const { builtinJobs } = await ctx.lib();
+  const params = { sep: sep[0] };
+  if (ctx.explaining) return ctx.explain(inputs.map((i) => i.path), builtinJobs.stats, { params });
   const progress = ctx.display();
   const total = totalBytes(inputs);
   const { result } = await ctx.run(
     inputs.map((i) => i.path),
     builtinJobs.stats,
-    { params: { sep: sep[0] }, onProgress: (p) => progress.update(p.bytesDone, total) },
+    { params, onProgress: (p) => progress.update(p.bytesDone, total) },
   );
   progress.finish();
   ctx.out.write(ctx.values.json ? `${toJson(result)}\n` : formatStats(result as Parameters<typeof formatStats>[0]));

@@ -23,7 +23,12 @@ export default async function wc(ctx: Context): Promise<void> {
     if (input.failed) {
       ctx.report(input.error, input.path);
       // GNU wc opens a directory, fails to read it, and prints its row of zeros.
-      if (input.directory && !v.json) ctx.out.write(wcRow({}, columns, width, input.path));
+      if (input.directory && !v.json && !ctx.explaining) ctx.out.write(wcRow({}, columns, width, input.path));
+      continue;
+    }
+    if (ctx.explaining) {
+      // One run per file: the plan of each.
+      await ctx.explain(input.path, builtinJobs.wc, { params });
       continue;
     }
     let counts: Counts;
@@ -46,6 +51,7 @@ export default async function wc(ctx: Context): Promise<void> {
     rows.push({ file: input.path, ...picked });
     if (!v.json) ctx.out.write(wcRow(picked, columns, width, input.path));
   }
+  if (ctx.explaining) return;
   if (v.json) {
     if (inputs.length === 1) {
       if (rows.length === 1) ctx.out.write(`${JSON.stringify({ ...rows[0], file: undefined })}\n`);

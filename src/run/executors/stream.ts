@@ -3,9 +3,13 @@
  * files whose size says nothing (procfs, sysfs, size 0), files whose mapping
  * was refused, and `mode: 'read'`. Same job contract, same records, same
  * result as the chunked executors, run on the calling thread: blocks of whole
- * records are fed to `map` in file order on one accumulator. FIFOs are read
- * through libuv's event loop, never by a blocked threadpool thread, so a
- * signal always ends the run.
+ * records are fed to `map` in file order. An ordered job gets a fresh
+ * accumulator per block, merged into the reducer after the block (so
+ * `onMerged` sees the input as it goes, as it does a chunk's partial, and
+ * what it drains is not held to the end); a commutative job keeps one
+ * accumulator per stream, merged at its end. FIFOs are read through libuv's
+ * event loop, never by a blocked threadpool thread, so a signal always ends
+ * the run.
  */
 import { constants, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -20,7 +24,7 @@ import { bufferFinder, checkWholeRecords, recordEndOf, terminatorOf } from '../.
 import type { ChunkInfo } from '../../types.js';
 import { callInit, callMap } from '../calls.js';
 import { checkRecordLengths } from '../chunk.js';
-import { throwIfAborted } from '../reducer.js';
+import { abortedError, throwIfAborted } from '../reducer.js';
 import { deserialize, serialize } from '../wire.js';
 import type { AbortSignalLike } from '../../types.js';
 import type { Executor, InputGroup, RunContext } from './executor.js';
@@ -159,6 +163,8 @@ export async function readStreamRecords(
     give(pending.subarray(takeHeader(pending, true)));
     await afterBlock();
   } catch (error) {
+    // An abort destroys the source, which then fails (ERR_STREAM_PREMATURE_CLOSE): the run's error is the abort.
+    if (ctx.signal?.aborted) throw abortedError(ctx.signal);
     throw toPagewiseError(error);
   }
 }
@@ -170,7 +176,15 @@ export const streamExecutor: Executor = {
     const { input } = group;
     const { job, settings, reducer } = ctx;
     const label = input.stdin ? '<stdin>' : input.path;
+    // An ordered job's blocks are partials of their own; a commutative job folds the whole stream into one.
+    const perBlock = !job.commutative;
     let acc = callInit(job, settings.params);
+    let added = false;
+    // Through the same copy as a worker's partial, so accumulators behave alike on every path.
+    const addAcc = (): void => {
+      reducer.add(deserialize(serialize(acc, 'the accumulator returned by map', `for '${label}'`)));
+      added = true;
+    };
     // The output of a stream is written in order from this thread, after
     // everything the inputs before it wrote.
     const out = ctx.output?.sequential();
@@ -178,15 +192,17 @@ export const streamExecutor: Executor = {
       input,
       ctx,
       (bytes, info) => {
+        if (perBlock && info.index > 0) acc = callInit(job, settings.params);
         acc = callMap(job, acc, bytes, info);
+        if (perBlock) addAcc();
       },
       out?.write,
       async () => {
         await out?.flush();
       },
     );
-    // Through the same copy as a worker's partial, so accumulators behave alike on every path.
-    reducer.add(deserialize(serialize(acc, 'the accumulator returned by map', `for '${label}'`)));
+    // A commutative job's one accumulator; an input that held no record still contributes its empty one.
+    if (!added) addAcc();
   },
 };
 
