@@ -11,6 +11,7 @@ import type { ChunkInfo } from '../src/types.js';
 import job, { formatStats, type StatsAcc, type StatsRow } from '../src/jobs/stats.ts';
 import { statsReference } from './fixtures/reference.js';
 import { generate1brc } from '../src/gen.ts';
+import { hashBytes } from '../src/jobs/table.ts';
 
 const enc = new TextEncoder();
 const bytesOf = (s: string): Uint8Array => enc.encode(s);
@@ -271,22 +272,10 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
   });
 
   it('keeps names apart when their hashes collide', () => {
-    // The hash as documented in stats.ts, to search for colliding pairs.
-    const P0 = 0x9e3779b1 | 0;
-    const P1 = 0x85ebca77 | 0;
-    const P2 = 0xc2b2ae3d | 0;
-    const P3 = 0x01000193;
+    // The job's own hash (src/jobs/table.ts), to search for colliding pairs.
     const hashOf = (name: string): number => {
       const b = Buffer.from(name);
-      const n = Math.max(3, (b.length >> 2) + 1);
-      const w = new Int32Array(n);
-      new Uint8Array(w.buffer).set(b);
-      let h = Math.imul(w[0], P0) ^ Math.imul(w[1], P1) ^ Math.imul(w[2], P2);
-      for (let m = 3; m < n; m++) {
-        h = Math.imul(h ^ w[m], P3);
-        h ^= h >>> 15;
-      }
-      return h ^ (h >>> 15);
+      return hashBytes(b, 0, b.length);
     };
     const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
     const rand = rng(4);

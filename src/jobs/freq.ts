@@ -10,6 +10,25 @@
  * winners in `finish`; ties are broken by the words' raw bytes.
  */
 import type { Job } from '../types.js';
+import * as table from './table.js';
+import {
+  addKey,
+  compareKeys,
+  findOrAdd,
+  keyBytes,
+  newTable,
+  scratchWords,
+  slotWords,
+  warmUpOnce,
+  wordsOf,
+  hashWords,
+  type KeyTable,
+} from './table.js';
+
+// Module-level copies of the layout and hash constants: TurboFan folds this
+// module's own consts into the hot loop, but loads an imported binding from
+// its cell at every use (a third more instructions per row).
+const { F1, F2, HASH, INLINE, LEN, P, P0, P1, P2, P3, W0, W1, W2, W3 } = table;
 
 export interface FreqParams {
   top?: number;
@@ -21,71 +40,29 @@ export interface FreqRow {
 }
 
 /**
- * The accumulator: plain fields and typed arrays only, so `structuredClone`
- * (and `postMessage`) copy it whole; nothing relies on identity or
- * prototypes. `tab` and `num` are two views of one buffer (a structured clone
- * keeps them shared; `map`, `merge` and `finish` remake `num` if not).
+ * The accumulator: plain fields and typed arrays only, so that a structured
+ * clone copies it whole. `tab` and `num` view one buffer (a clone keeps that;
+ * `map`, `merge` and `finish` remake `num` if not).
  *
- * Slot `s` is 32 bytes, Int32 `tab[8s … 8s+7]`:
- *   `[hash, len (0 = empty), count (Float64 num[4s+1]), w0, w1, w2, w3]`
- * where w0… are the word's bytes as little-endian Int32s, zero-padded. A word
- * of more than 16 bytes keeps its first 12 bytes in w0-w2, and w3 is the
- * offset (unsigned) of all its bytes in `pool`.
+ * Slot `s` is Int32 `tab[8s … 8s+7]`, the key as in table.ts, with the count
+ * as Float64 `num[4s+1]` (Int32s 2-3).
  */
-export interface FreqAcc {
-  /** Number of distinct words. */
-  size: number;
-  /** Slot count - 1 (slot count is a power of two, at most half full). */
-  mask: number;
-  /** The slots (see above). */
-  tab: Int32Array;
+export interface FreqAcc extends KeyTable {
   /** Float64 view of `tab`'s buffer: the counts. */
   num: Float64Array;
-  /** Bytes of the words longer than 16 bytes, back to back. */
-  pool: Uint8Array;
-  /** Bytes of `pool` in use. */
-  poolUsed: number;
 }
 
-/** Int32 per slot, and fields. */
+/** Int32s per slot (32 bytes). */
 const REC = 8;
-const H = 0;
-const LEN = 1;
-const W0 = 4;
-const W1 = 5;
-const W2 = 6;
-const W3 = 7;
-/** Longest word kept entirely in its slot. */
-const INLINE = 16;
+/** Tables are kept at most half full. */
+const LOAD_SHIFT = 1;
 const INITIAL_SLOTS = 1 << 12;
-const INITIAL_POOL = 1 << 16;
-/** Largest pool (offsets are 32 bits). */
-const MAX_POOL = 2 ** 32 - 1;
-/** Largest slot count (Int32 indices of slot fields stay below 2^31). */
-const MAX_SLOTS = 2 ** 27;
+const INITIAL_POOL = 1 << 14;
 
 /** 1 for the six ASCII white-space bytes wc splits words on. */
 const SPACE = new Uint8Array(256);
 for (const b of [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]) SPACE[b] = 1;
 
-/*
- * The hash of a word of `len` bytes, over its words W0, W1, … (its bytes as
- * little-endian Int32s, zero-padded; W0-W3 always, zero past the word):
- *   h = imul(W0, P0) ^ imul(W1, P1) ^ imul(W2, P2) ^ imul(W3, P3)
- *   for each further word W4, W5, … of a word over 16 bytes:
- *     h = imul(h ^ W, P); h ^= h >>> 15
- *   then murmur3's finalizer on h ^ len, so that the low bits that pick the
- *   slot depend on every bit.
- * `mapSlice` computes it inline and `slowWord` byte by byte; `merge` reuses
- * the hashes stored in the slots.
- */
-const P0 = 0x9e3779b1 | 0;
-const P1 = 0x85ebca77 | 0;
-const P2 = 0xc2b2ae3d | 0;
-const P3 = 0x27d4eb2f | 0;
-const P = 0x01000193;
-const F1 = 0x85ebca6b | 0;
-const F2 = 0xc2b2ae35 | 0;
 /** SWAR: `(x - LOW) & ~x & HIGH` flags the bytes of x below 0x21 (the lowest flag is exact). */
 const LOW = 0x21212121;
 const HIGH = 0x80808080 | 0;
@@ -106,9 +83,9 @@ function countsOf(tab: Int32Array): Float64Array {
   return new Float64Array(tab.buffer, tab.byteOffset, tab.length >> 1);
 }
 
-function createAcc(slots = INITIAL_SLOTS, poolBytes = INITIAL_POOL): FreqAcc {
-  const tab = new Int32Array(slots * REC);
-  return { size: 0, mask: slots - 1, tab, num: countsOf(tab), pool: new Uint8Array(poolBytes), poolUsed: 0 };
+function createAcc(slots = INITIAL_SLOTS, poolWords = INITIAL_POOL): FreqAcc {
+  const tab = newTable(slots, REC);
+  return { size: 0, mask: slots - 1, tab, num: countsOf(tab), pool: new Int32Array(poolWords), poolUsed: 0 };
 }
 
 /** Remake `num` if it is not a view of `tab`'s buffer (a copy that did not keep them shared). */
@@ -121,110 +98,23 @@ function checkViews(acc: FreqAcc): void {
   }
 }
 
-/** Double the slot count and reinsert every slot (kept at most half full). */
-function grow(acc: FreqAcc): void {
-  const old = acc.tab;
-  const slots = (acc.mask + 1) * 2;
-  if (slots > MAX_SLOTS) throw new RangeError('freq: too many distinct words for one table');
-  const mask = slots - 1;
-  const tab = new Int32Array(slots * REC);
-  for (let r = 0; r < old.length; r += REC) {
-    if (old[r + LEN] === 0) continue;
-    let t = old[r + H] & mask;
-    while (tab[t * REC + LEN] !== 0) t = (t + 1) & mask;
-    tab.set(old.subarray(r, r + REC), t * REC);
-  }
-  acc.tab = tab;
-  acc.num = countsOf(tab);
-  acc.mask = mask;
-}
-
-/** Room for `need` more bytes in the pool. */
-function reservePool(acc: FreqAcc, need: number): void {
-  const used = acc.poolUsed;
-  if (used + need <= acc.pool.length) return;
-  if (used + need > MAX_POOL) throw new RangeError('freq: words longer than 16 bytes exceed 4 GiB in one table');
-  let cap = Math.max(acc.pool.length * 2, 64);
-  while (cap < used + need) cap *= 2;
-  const bigger = new Uint8Array(Math.min(cap, MAX_POOL));
-  bigger.set(acc.pool.subarray(0, used));
-  acc.pool = bigger;
-}
-
-/**
- * Add an absent word with count 0; returns its slot. `w0`-`w3` as stored
- * (w3 ignored for long words); a long word's bytes are `src[off, off+len)`.
- * May replace `acc.tab`, `acc.num` and `acc.pool`.
- */
-function insert(
-  acc: FreqAcc,
-  h: number,
-  len: number,
-  w0: number,
-  w1: number,
-  w2: number,
-  w3: number,
-  src: Uint8Array,
-  off: number,
-): number {
-  if ((acc.size + 1) * 2 > acc.mask + 1) grow(acc);
-  if (len > INLINE) {
-    reservePool(acc, len);
-    const pool = acc.pool;
-    const o = acc.poolUsed;
-    for (let k = 0; k < len; k++) pool[o + k] = src[off + k];
-    acc.poolUsed = o + len;
-    w3 = o | 0;
-  }
+/** Add the absent word `bytes[off, off+len)` (hash `h`, first words `w0`-`w3`) with count 0; returns its slot. */
+function insert(acc: FreqAcc, h: number, len: number, w0: number, w1: number, w2: number, w3: number, bytes: Uint8Array, off: number): number {
   const tab = acc.tab;
-  const mask = acc.mask;
-  let s = h & mask;
-  while (tab[s * REC + LEN] !== 0) s = (s + 1) & mask;
-  const r = s * REC;
-  tab[r + H] = h;
-  tab[r + LEN] = len;
-  tab[r + 2] = 0;
-  tab[r + 3] = 0;
-  tab[r + W0] = w0;
-  tab[r + W1] = w1;
-  tab[r + W2] = w2;
-  tab[r + W3] = w3;
-  acc.size++;
+  const s = addKey(acc, REC, LOAD_SHIFT, h, len, w0, w1, w2, w3, bytes, off);
+  if (acc.tab !== tab) acc.num = countsOf(acc.tab);
   return s;
 }
 
-/** Slot of a word given as in `insert`, added with count 0 if absent (for merge). */
-function slotOf(
-  acc: FreqAcc,
-  h: number,
-  len: number,
-  w0: number,
-  w1: number,
-  w2: number,
-  w3: number,
-  src: Uint8Array,
-  off: number,
-): number {
-  const tab = acc.tab;
-  const pool = acc.pool;
-  const mask = acc.mask;
-  let s = h & mask;
-  for (;;) {
-    const r = s * REC;
-    const kl = tab[r + LEN];
-    if (kl === 0) return insert(acc, h, len, w0, w1, w2, w3, src, off);
-    if (tab[r + H] === h && kl === len && tab[r + W0] === w0 && tab[r + W1] === w1 && tab[r + W2] === w2) {
-      if (len <= INLINE) {
-        if (tab[r + W3] === w3) return s;
-      } else {
-        const o = tab[r + W3] >>> 0;
-        let j = 12;
-        while (j < len && pool[o + j] === src[off + j]) j++;
-        if (j === len) return s;
-      }
-    }
-    s = (s + 1) & mask;
-  }
+/** Whether the pooled words at `pool[o…]` are bytes 12… of the word `bytes[start, start+len)`. */
+function sameTail(pool: Int32Array, o: number, bytes: Uint8Array, dv: DataView, start: number, len: number): boolean {
+  const end = start + len;
+  let a = start + 12;
+  for (; a + 4 <= end; a += 4, o++) if (pool[o] !== dv.getInt32(a, true)) return false;
+  if (a === end) return true;
+  let x = 0;
+  for (let k = 0; a + k < end; k++) x |= bytes[a + k] << (k << 3);
+  return pool[o] === x;
 }
 
 function init(): FreqAcc {
@@ -249,20 +139,11 @@ let sink = 0;
 /** Largest slice `mapSlice` takes (its offsets are Int32). */
 const MAX_SLICE = 0x7fffffff;
 
-/**
- * Whether this thread has run `warmUp`: before its first `map` call, so a
- * main thread that only merges (every mapped run) never pays for it. Unlike
- * stats, freq warms up whatever the slice: its loop is slow enough per byte
- * that the earlier compile paid even on a 3 MB file (0.63 s against 0.69 s
- * without warm-up).
- */
-let warmedUp = false;
+/** Warm up before the first slice whatever its size: this loop is slow enough per byte that it pays (docs/performance.md). */
+const maybeWarmUp = warmUpOnce(0, () => warmUp());
 
 function map(acc: FreqAcc, bytes: Uint8Array): FreqAcc {
-  if (!warmedUp) {
-    warmedUp = true;
-    warmUp();
-  }
+  maybeWarmUp(bytes.length);
   checkViews(acc);
   if (bytes.length <= MAX_SLICE) return mapSlice(acc, bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.length));
   // Beyond Int32 offsets (the engine never makes such views): cut at white space.
@@ -293,29 +174,15 @@ function slowWord(bytes: Uint8Array, start: number, m: number): number {
   let end = start;
   while (end < n && SPACE[bytes[end]] === 0) end++;
   const len = end - start;
-  const bw = batchWords;
+  const w = wordsOf(bytes, start, len);
   const q = m << 2;
-  let h = 0;
-  for (let j = 0; j * 4 < Math.max(len, 16); j++) {
-    let x = 0;
-    for (let k = 0; k < 4 && j * 4 + k < len; k++) x |= bytes[start + j * 4 + k] << (k << 3);
-    if (j < 4) {
-      bw[q + j] = x;
-      if (j === 3) h = Math.imul(bw[q], P0) ^ Math.imul(bw[q + 1], P1) ^ Math.imul(bw[q + 2], P2) ^ Math.imul(x, P3);
-    } else {
-      h = Math.imul(h ^ x, P);
-      h ^= h >>> 15;
-    }
-  }
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, F1);
-  h ^= h >>> 13;
-  h = Math.imul(h, F2);
-  h ^= h >>> 16;
+  batchWords[q] = w[0];
+  batchWords[q + 1] = w[1];
+  batchWords[q + 2] = w[2];
+  batchWords[q + 3] = w[3];
   batchStart[m] = start;
   batchLen[m] = len;
-  batchHash[m] = h;
+  batchHash[m] = hashWords(w, len);
   return end;
 }
 
@@ -413,13 +280,13 @@ function mapSlice(acc: FreqAcc, bytes: Uint8Array, dv: DataView): FreqAcc {
       m++;
       i = end;
     }
-    // 2. Touch each word's home slot, 3. and a long word's pooled bytes.
+    // 2. Touch each word's home slot, 3. and a long word's pooled words.
     for (let k = 0; k < m; k++) touched ^= tab[((bh[k] & mask) << 3) + LEN];
     for (let k = 0; k < m; k++) {
       const r = (bh[k] & mask) << 3;
-      if (bl[k] > INLINE && tab[r + LEN] > INLINE) touched ^= pool[(tab[r + W3] >>> 0) + 12];
+      if (bl[k] > INLINE && tab[r + LEN] > INLINE + 1) touched ^= pool[tab[r + W3]];
     }
-    // 4. Count: find each slot by hash, length and words (and pooled bytes).
+    // 4. Count: find each slot by hash, length and words (and pooled words).
     for (let k = 0; k < m; k++) {
       const h = bh[k];
       const len = bl[k];
@@ -440,15 +307,11 @@ function mapSlice(acc: FreqAcc, bytes: Uint8Array, dv: DataView): FreqAcc {
           pool = acc.pool;
           break;
         }
-        if (tab[r] === h && kl === len && tab[r + W0] === w0 && tab[r + W1] === w1 && tab[r + W2] === w2) {
+        if (tab[r] === h && kl === len + 1 && tab[r + W0] === w0 && tab[r + W1] === w1 && tab[r + W2] === w2) {
           if (len <= INLINE) {
             if (tab[r + W3] === w3) break;
-          } else {
-            const o = tab[r + W3] >>> 0;
-            const start = bs[k];
-            let j = 12;
-            while (j < len && pool[o + j] === bytes[start + j]) j++;
-            if (j === len) break;
+          } else if (sameTail(pool, tab[r + W3], bytes, dv, bs[k], len)) {
+            break;
           }
         }
         s = (s + 1) & mask;
@@ -464,11 +327,12 @@ function mapSlice(acc: FreqAcc, bytes: Uint8Array, dv: DataView): FreqAcc {
 function foldInto(a: FreqAcc, b: FreqAcc): void {
   const bt = b.tab;
   const bn = b.num;
-  const bp = b.pool;
   for (let r = 0; r < bt.length; r += REC) {
-    const len = bt[r + LEN];
-    if (len === 0) continue;
-    const s = slotOf(a, bt[r + H], len, bt[r + W0], bt[r + W1], bt[r + W2], bt[r + W3], bp, bt[r + W3] >>> 0);
+    if (bt[r + LEN] === 0) continue;
+    const len = slotWords(bt, b.pool, r);
+    const tab = a.tab;
+    const s = findOrAdd(a, REC, LOAD_SHIFT, bt[r + HASH], len, scratchWords());
+    if (a.tab !== tab) a.num = countsOf(a.tab);
     a.num[(s << 2) + 1] += bn[(r >> 1) + 1];
   }
 }
@@ -496,36 +360,6 @@ function merge(a: FreqAcc, b: FreqAcc): FreqAcc {
   return a;
 }
 
-/** Byte `k` of the word in the slot at Int32 index `r`. */
-function byteAt(tab: Int32Array, pool: Uint8Array, r: number, k: number): number {
-  if (tab[r + LEN] > INLINE) return pool[(tab[r + W3] >>> 0) + k];
-  return (tab[r + W0 + (k >> 2)] >>> ((k & 3) << 3)) & 0xff;
-}
-
-/** Byte-wise comparison of the words in the slots at Int32 indices `x` and `y`. */
-function compareWords(tab: Int32Array, pool: Uint8Array, x: number, y: number): number {
-  const lx = tab[x + LEN];
-  const ly = tab[y + LEN];
-  const m = Math.min(lx, ly);
-  for (let k = 0; k < m; k++) {
-    const d = byteAt(tab, pool, x, k) - byteAt(tab, pool, y, k);
-    if (d !== 0) return d;
-  }
-  return lx - ly;
-}
-
-/** The bytes of the word in the slot at Int32 index `r`. */
-function wordBytes(tab: Int32Array, pool: Uint8Array, r: number): Buffer {
-  const len = tab[r + LEN];
-  if (len > INLINE) {
-    const o = tab[r + W3] >>> 0;
-    return Buffer.from(pool.buffer, pool.byteOffset + o, len);
-  }
-  const out = Buffer.alloc(len);
-  for (let k = 0; k < len; k++) out[k] = byteAt(tab, pool, r, k);
-  return out;
-}
-
 function topOf(params: unknown): number {
   const top = (params as FreqParams | undefined)?.top ?? 10;
   if (typeof top !== 'number' || Number.isNaN(top) || top < 0) {
@@ -535,8 +369,8 @@ function topOf(params: unknown): number {
 }
 
 /** Slot `rx` with count `cx` ranks below slot `ry` with `cy`: a lower count, or the same count and greater bytes. */
-function worse(tab: Int32Array, pool: Uint8Array, cx: number, rx: number, cy: number, ry: number): boolean {
-  return cx < cy || (cx === cy && compareWords(tab, pool, rx, ry) > 0);
+function worse(tab: Int32Array, pool: Int32Array, cx: number, rx: number, cy: number, ry: number): boolean {
+  return cx < cy || (cx === cy && compareKeys(tab, pool, rx, ry) > 0);
 }
 
 /**
@@ -596,9 +430,12 @@ function finish(acc: FreqAcc, params?: unknown): FreqRow[] {
   const size = selectTop(acc, hr, hc);
   const { tab, pool } = acc;
   const order = Array.from({ length: size }, (_, j) => j);
-  order.sort((x, y) => hc[y] - hc[x] || compareWords(tab, pool, hr[x], hr[y]));
+  order.sort((x, y) => hc[y] - hc[x] || compareKeys(tab, pool, hr[x], hr[y]));
   // Buffer's decoder, not TextDecoder, which would drop a leading BOM.
-  return order.map((j) => ({ word: wordBytes(tab, pool, hr[j]).toString('utf8'), count: hc[j] }));
+  return order.map((j) => {
+    const key = keyBytes(tab, pool, hr[j]);
+    return { word: Buffer.from(key.buffer, key.byteOffset, key.length).toString('utf8'), count: hc[j] };
+  });
 }
 
 /**
@@ -631,7 +468,7 @@ function warmUp(): void {
   const dv = new DataView(text.buffer, text.byteOffset, text.length);
   for (let pass = 0; pass < 2; pass++) {
     // Slices of 1 to ~90 bytes, cut anywhere (words run into their ends).
-    const acc = createAcc(16, 64);
+    const acc = createAcc(16, 16);
     let from = 0;
     for (let k = 0; from < bytes.length; k++) {
       const to = Math.min(bytes.length, from + 1 + ((k * 37 + pass * 11) % 90));
@@ -639,7 +476,7 @@ function warmUp(): void {
       from = to;
     }
   }
-  const acc = createAcc(16, 64);
+  const acc = createAcc(16, 16);
   mapSlice(acc, bytes, dv);
   mapSlice(acc, bytes, dv);
   sink = 0;
