@@ -27,6 +27,11 @@ const reps = Number(flag('--reps', '8'));
 const params = flag('--params', undefined);
 const chunk = flag('--chunk', undefined);
 const node = flag('--node', process.execPath);
+// --branch-sim: also count conditional branches and their mispredictions
+// under callgrind's simple predictor (a hint of what branchy code costs in time).
+const branchAt = args.indexOf('--branch-sim');
+const branchSim = branchAt >= 0;
+if (branchSim) args.splice(branchAt, 1);
 const [file, ...modules] = args;
 if (!file || modules.length === 0) {
   console.error('usage: callgrind.mjs FILE JOB_MODULE... [--reps 8] [--params JSON] [--chunk BYTES] [--node PATH]');
@@ -49,7 +54,7 @@ for (const mod of modules) {
   if (chunk !== undefined) loopArgs.push('--chunk', chunk);
   const r = spawnSync(
     'valgrind',
-    ['--tool=callgrind', '--dump-before=getppid', `--callgrind-out-file=${out}`, node, '--single-threaded', ...loopArgs],
+    ['--tool=callgrind', ...(branchSim ? ['--branch-sim=yes'] : []), '--dump-before=getppid', `--callgrind-out-file=${out}`, node, '--single-threaded', ...loopArgs],
     { env, encoding: 'utf8', maxBuffer: 1 << 26 },
   );
   if (r.status !== 0) {
@@ -59,13 +64,17 @@ for (const mod of modules) {
   const result = JSON.parse(r.stdout.trim().split('\n').pop());
   // Dumps: .1 is start-up, .2 … .(reps+1) the reps, the unnumbered file what came after.
   const counts = [];
+  let mispredicted = 0;
   for (let k = 2; k <= reps + 1; k++) {
     const text = readFileSync(`${out}.${k}`, 'utf8');
-    counts.push(Number(/^totals:\s+(\d+)/m.exec(text)[1]));
+    const totals = /^totals:\s+([\d ]+)/m.exec(text)[1].trim().split(/\s+/).map(Number);
+    counts.push(totals[0]);
+    // Events with --branch-sim: Ir Bc Bcm Bi Bim.
+    if (branchSim) mispredicted = totals[2] + totals[4];
   }
   rmSync(dir, { recursive: true, force: true });
   const last = counts[counts.length - 1];
   process.stdout.write(
-    `${JSON.stringify({ job: mod, digest: result.digest, lines, irPerRep: counts, irPerLine: Math.round((last / lines) * 10) / 10 })}\n`,
+    `${JSON.stringify({ job: mod, digest: result.digest, lines, irPerRep: counts, irPerLine: Math.round((last / lines) * 10) / 10, ...(branchSim ? { mispredictedPerLine: Math.round((mispredicted / lines) * 100) / 100 } : {}) })}\n`,
   );
 }

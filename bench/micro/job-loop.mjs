@@ -6,7 +6,7 @@
 // merges it into a fresh one and finishes.
 //
 //   node bench/micro/job-loop.mjs JOB_MODULE FILE [--reps N] [--chunk BYTES] [--params JSON]
-//     -> one JSON line { job, bytes, chunks, reps, msPerRep: [...], digest }
+//     -> one JSON line { job, bytes, chunks, reps, msPerRep: [...], cpuMsPerRep: [...], digest }
 //
 // JOB_MODULE is a compiled job (dist/src/jobs/stats.js, or a copy of an older
 // build). The steady-state cost of one pass is the difference between runs
@@ -57,11 +57,13 @@ for (let at = chunk; at < bytes.length; ) {
 cuts.push(bytes.length);
 
 const msPerRep = [];
+const cpuMsPerRep = [];
 let result;
 for (let rep = 0; rep < reps; rep++) {
   // A marker call for callgrind's --dump-before=getppid: one dump per rep.
   void process.ppid;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let acc = job.init(params);
   for (let k = 0; k + 1 < cuts.length; k++) {
     const info = { index: k, start: cuts[k], end: cuts[k + 1], fileIndex: 0, file, params };
@@ -70,7 +72,9 @@ for (let rep = 0; rep < reps; rep++) {
   acc = job.merge(job.init(params), acc);
   result = job.finish ? job.finish(acc, params) : acc;
   msPerRep.push(Math.round((performance.now() - t0) * 10) / 10);
+  const c = process.cpuUsage(c0);
+  cpuMsPerRep.push(Math.round((c.user + c.system) / 100) / 10);
 }
 void process.ppid;
 const digest = createHash('sha256').update(JSON.stringify(result)).digest('hex').slice(0, 16);
-process.stdout.write(`${JSON.stringify({ job: jobPath, bytes: bytes.length, chunks: cuts.length - 1, reps, msPerRep, digest })}\n`);
+process.stdout.write(`${JSON.stringify({ job: jobPath, bytes: bytes.length, chunks: cuts.length - 1, reps, msPerRep, cpuMsPerRep, digest })}\n`);

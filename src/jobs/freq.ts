@@ -28,7 +28,7 @@ import {
 // Module-level copies of the layout and hash constants: TurboFan folds this
 // module's own consts into the hot loop, but loads an imported binding from
 // its cell at every use (a third more instructions per row).
-const { F1, F2, HASH, INLINE, LEN, P, P0, P1, P2, P3, W0, W1, W2, W3 } = table;
+const { F1, HASH, INLINE, LEN, LONG, P, P0, P1, P2, P3, W0, W1, W2, W3 } = table;
 
 export interface FreqParams {
   top?: number;
@@ -257,11 +257,9 @@ function mapSlice(acc: FreqAcc, bytes: Uint8Array, dv: DataView): FreqAcc {
         }
         if (end >= 0 && space[bytes[end]] !== 0) {
           h ^= len;
-          h ^= h >>> 16;
+          h ^= h >>> 15;
           h = Math.imul(h, F1);
           h ^= h >>> 13;
-          h = Math.imul(h, F2);
-          h ^= h >>> 16;
           const q = m << 2;
           bw[q] = w0;
           bw[q + 1] = w1;
@@ -284,7 +282,7 @@ function mapSlice(acc: FreqAcc, bytes: Uint8Array, dv: DataView): FreqAcc {
     for (let k = 0; k < m; k++) touched ^= tab[((bh[k] & mask) << 3) + LEN];
     for (let k = 0; k < m; k++) {
       const r = (bh[k] & mask) << 3;
-      if (bl[k] > INLINE && tab[r + LEN] > INLINE + 1) touched ^= pool[tab[r + W3]];
+      if (bl[k] > INLINE && tab[r + LEN] > INLINE + 1) touched ^= pool[tab[r + W3] & ~LONG];
     }
     // 4. Count: find each slot by hash, length and words (and pooled words).
     for (let k = 0; k < m; k++) {
@@ -309,8 +307,8 @@ function mapSlice(acc: FreqAcc, bytes: Uint8Array, dv: DataView): FreqAcc {
         }
         if (tab[r] === h && kl === len + 1 && tab[r + W0] === w0 && tab[r + W1] === w1 && tab[r + W2] === w2) {
           if (len <= INLINE) {
-            if (tab[r + W3] === w3) break;
-          } else if (sameTail(pool, tab[r + W3], bytes, dv, bs[k], len)) {
+            if (tab[r + W3] === (w3 | ((len + 1) << 24))) break;
+          } else if (sameTail(pool, tab[r + W3] & ~LONG, bytes, dv, bs[k], len)) {
             break;
           }
         }

@@ -11,15 +11,18 @@
  *
  *   [HASH, LEN (key length + 1; 0 = empty slot), job, job, W0, W1, W2, W3, job…]
  *
- * W0-W3 are the key's first 16 bytes as little-endian Int32s, zero-padded. A
- * key longer than INLINE keeps bytes 0-11 in W0-W2, and W3 is the offset in
- * `pool` of its bytes 12… as Int32 words (the last one zero-padded).
+ * A key of up to INLINE (15) bytes is W0-W3: its bytes as little-endian
+ * Int32s, zero-padded, with byte 15 (the top byte of W3) set to its length
+ * + 1. Comparing W0-W3 then compares length and bytes at once, and never
+ * matches an empty slot. A longer key keeps bytes 0-11 in W0-W2, and W3 is
+ * LONG | the offset in `pool` of its bytes 12… as Int32 words (the last one
+ * zero-padded); LONG is the sign bit, which no short key's W3 has.
  *
  * The hash of a key of `len` bytes, over its words K0, K1, … (all its bytes
  * as little-endian Int32s, zero-padded, at least four):
  *   h = imul(K0, P0) ^ imul(K1, P1) ^ imul(K2, P2) ^ imul(K3, P3)
  *   for each further word K: h = imul(h ^ K, P); h ^= h >>> 15
- *   then finalHash(h, len): murmur3's finalizer of h ^ len, so that the low
+ *   then finalHash(h, len), a short finalizer of h ^ len, so that the low
  *   bits that pick the slot depend on every byte.
  */
 
@@ -30,7 +33,14 @@ export const W1 = 5;
 export const W2 = 6;
 export const W3 = 7;
 /** Longest key kept whole in its slot. */
-export const INLINE = 16;
+export const INLINE = 15;
+/** The mark of a long key's W3. */
+export const LONG = 0x80000000 | 0;
+
+/** W3 of a key of `len` <= INLINE bytes whose bytes 12-14 are the word `w3`. */
+export function shortW3(w3: number, len: number): number {
+  return w3 | ((len + 1) << 24);
+}
 
 export const P0 = 0x9e3779b1 | 0;
 export const P1 = 0x85ebca77 | 0;
@@ -38,7 +48,6 @@ export const P2 = 0xc2b2ae3d | 0;
 export const P3 = 0x27d4eb2f | 0;
 export const P = 0x01000193;
 export const F1 = 0x85ebca6b | 0;
-export const F2 = 0xc2b2ae35 | 0;
 
 /** Largest table or pool, in Int32s (a 4 GiB ArrayBuffer). */
 const MAX_INTS = 2 ** 30;
@@ -56,14 +65,12 @@ export interface KeyTable {
   poolUsed: number;
 }
 
-/** The last step of the hash (see the top of this file). */
+/** The last step of the hash (see the top of this file): the low bits of the result see all 32 of `h`. */
 export function finalHash(h: number, len: number): number {
   h ^= len;
-  h ^= h >>> 16;
+  h ^= h >>> 15;
   h = Math.imul(h, F1);
-  h ^= h >>> 13;
-  h = Math.imul(h, F2);
-  return h ^ (h >>> 16);
+  return h ^ (h >>> 13);
 }
 
 /** Words of a key for the cold paths; grown for long keys, never shared between calls that overlap. */
@@ -113,13 +120,14 @@ export function slotWords(tab: Int32Array, pool: Int32Array, r: number): number 
   w[0] = tab[r + W0];
   w[1] = tab[r + W1];
   w[2] = tab[r + W2];
-  if (len <= INLINE) w[3] = tab[r + W3];
-  else for (let m = 3, o = tab[r + W3]; m < n; m++) w[m] = pool[o + m - 3];
+  if (len <= INLINE) w[3] = tab[r + W3] & 0xffffff;
+  else for (let m = 3, o = tab[r + W3] & ~LONG; m < n; m++) w[m] = pool[o + m - 3];
   return len;
 }
 
-/** The scratch words `slotWords` and `wordsOf` fill. */
-export function scratchWords(): Int32Array {
+/** The scratch words `slotWords` and `wordsOf` fill, with room for at least `n`. */
+export function scratchWords(n = 0): Int32Array {
+  if (scratch.length < n) scratch = new Int32Array(n * 2);
   return scratch;
 }
 
@@ -145,40 +153,48 @@ export function grow(t: KeyTable, rec: number): void {
   t.mask = mask;
 }
 
-/**
- * The slot of the key given as words `w` (as `wordsOf` makes them) with hash
- * `h`, added (job fields zero) if absent. May replace `t.tab` and `t.pool`.
- */
-export function findOrAdd(t: KeyTable, rec: number, loadShift: number, h: number, len: number, w: Int32Array): number {
+/** The slot of the key given as words `w` (as `wordsOf` makes them) with hash `h`, or -1 if absent. */
+export function find(t: KeyTable, rec: number, h: number, len: number, w: Int32Array): number {
   const { tab, mask, pool } = t;
   const n = wordCount(len);
   for (let s = h & mask; ; s = (s + 1) & mask) {
     const r = s * rec;
     const kl = tab[r + LEN];
-    if (kl === 0) break;
+    if (kl === 0) return -1;
     if (tab[r + HASH] === h && kl === len + 1 && tab[r + W0] === w[0] && tab[r + W1] === w[1] && tab[r + W2] === w[2]) {
       if (len <= INLINE) {
-        if (tab[r + W3] === w[3]) return s;
+        if (tab[r + W3] === shortW3(w[3], len)) return s;
       } else {
-        const o = tab[r + W3] - 3;
+        const o = (tab[r + W3] & ~LONG) - 3;
         let m = 3;
         while (m < n && pool[o + m] === w[m]) m++;
         if (m === n) return s;
       }
     }
   }
-  let w3 = w[3];
+}
+
+/**
+ * The slot of the key given as words `w` (as `wordsOf` makes them) with hash
+ * `h`, added (job fields zero) if absent. May replace `t.tab` and `t.pool`.
+ */
+export function findOrAdd(t: KeyTable, rec: number, loadShift: number, h: number, len: number, w: Int32Array): number {
+  const s = find(t, rec, h, len, w);
+  if (s >= 0) return s;
+  let w3 = shortW3(w[3], len);
   if (len > INLINE) {
-    w3 = reservePool(t, n - 3);
-    t.pool.set(w.subarray(3, n), w3);
+    const n = wordCount(len);
+    const o = reservePool(t, n - 3);
+    t.pool.set(w.subarray(3, n), o);
+    w3 = LONG | o;
   }
   return claimSlot(t, rec, loadShift, h, len, w[0], w[1], w[2], w3);
 }
 
 /**
  * Add a key known to be absent, found by a hot loop: its first words `w0`-`w3`
- * as stored for a short key, its bytes `bytes[off, off+len)`; returns its
- * slot (job fields zero). May replace `t.tab` and `t.pool`.
+ * zero-padded, its bytes `bytes[off, off+len)`; returns its slot (job fields
+ * zero). May replace `t.tab` and `t.pool`.
  */
 export function addKey(
   t: KeyTable,
@@ -195,15 +211,18 @@ export function addKey(
 ): number {
   if (len > INLINE) {
     const n = wordCount(len);
-    w3 = reservePool(t, n - 3);
+    const o = reservePool(t, n - 3);
     const pool = t.pool;
     for (let m = 3; m < n; m++) {
       let x = 0;
       const at = off + m * 4;
       const take = Math.min(4, off + len - at);
       for (let b = 0; b < take; b++) x |= bytes[at + b] << (b << 3);
-      pool[w3 + m - 3] = x;
+      pool[o + m - 3] = x;
     }
+    w3 = LONG | o;
+  } else {
+    w3 = shortW3(w3, len);
   }
   return claimSlot(t, rec, loadShift, h, len, w0, w1, w2, w3);
 }
@@ -242,7 +261,7 @@ function claimSlot(t: KeyTable, rec: number, loadShift: number, h: number, len: 
 
 /** Byte `k` of the key in the slot at Int32 index `r`. */
 export function keyByteAt(tab: Int32Array, pool: Int32Array, r: number, k: number): number {
-  const word = k < 12 || tab[r + LEN] - 1 <= INLINE ? tab[r + W0 + (k >> 2)] : pool[tab[r + W3] + ((k - 12) >> 2)];
+  const word = k < 12 || tab[r + LEN] - 1 <= INLINE ? tab[r + W0 + (k >> 2)] : pool[(tab[r + W3] & ~LONG) + ((k - 12) >> 2)];
   return (word >>> ((k & 3) << 3)) & 0xff;
 }
 
