@@ -401,6 +401,124 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
   });
 });
 
+describe('stats job: the fast loop (src/jobs/stats-scan.ts)', { timeout: 120_000 }, () => {
+  /** Lines through the fast loop (followed by filler) and through the slow tail (alone). */
+  function both(text: string): StatsRow[] {
+    const expected = statsReference(bytesOf(text));
+    expect(run(bytesOf(text))).toEqual(expected);
+    const padded = bytesOf(`${text}${FILLER}`);
+    expect(run(padded)).toEqual(statsReference(padded));
+    return expected;
+  }
+
+  it('finds the separator at every byte of the first 16, and past them (names of 0-40 bytes)', () => {
+    // Every length, with values of every form, each name twice so it is found, not only added.
+    const lines: string[] = [];
+    for (let len = 0; len <= 40; len++) {
+      const name = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop'.slice(0, len);
+      lines.push(`${name};${len % 10}.1`, `${name};-${len}.${len % 10}`, `${name};1${len % 10}.0`, `${name};-0.${len % 10}`);
+    }
+    expect(both(lines.join('\n') + '\n')).toHaveLength(41);
+  });
+
+  it('keeps apart names that differ only in length, by NUL bytes, up to and past 16 bytes', () => {
+    // Byte 15 of a short key holds its length: "a", "a\0", "a\0\0", … must stay apart.
+    const lines: string[] = [];
+    for (let len = 1; len <= 20; len++) {
+      const name = `a${'\u0000'.repeat(len - 1)}`;
+      for (let k = 0; k < 3; k++) lines.push(`${name};${len}.${k}`);
+    }
+    lines.push(';1.0', ';2.0'); // the empty name too
+    const rows = both(lines.join('\n') + '\n');
+    expect(rows).toHaveLength(21);
+    expect(rows.every((r) => r.count === (r.name === '' ? 2 : 3))).toBe(true);
+  });
+
+  it('compares names of 16, 17 and more bytes that share their first 16 bytes and their length', () => {
+    // The hash covers the first 16 bytes and the length only, so these all collide.
+    const stem = 'Sixteen-byte-stm';
+    const names = [stem, `${stem}a`, `${stem}b`, `${stem}ab`, `${stem}ba`, `${stem}${'x'.repeat(20)}`, `${stem}${'x'.repeat(19)}y`];
+    const lines = names.flatMap((n, k) => [`${n};${k}.5`, `${n};-${k}.5`, `${n};${k}${k}.0`]);
+    const rows = both(lines.join('\n') + '\n');
+    expect(rows).toHaveLength(names.length);
+    expect(hashBytes(Buffer.from(`${stem}a`), 0, 17)).toBe(hashBytes(Buffer.from(`${stem}b`), 0, 17));
+  });
+
+  it('finds a name at its home slot, at the next one and further on', () => {
+    // Names whose hashes pick the same home slot of a fresh accumulator: the
+    // first sits at home, the second at the next slot, the rest further on.
+    const mask = job.init().mask;
+    const byHome = new Map<number, string[]>();
+    for (let k = 0; ; k++) {
+      const name = `n${k}`;
+      const home = hashBytes(Buffer.from(name), 0, name.length) & mask;
+      const list = byHome.get(home) ?? [];
+      list.push(name);
+      byHome.set(home, list);
+      if (list.length === 4) {
+        const lines: string[] = [];
+        for (let rep = 0; rep < 5; rep++) list.forEach((n, i) => lines.push(`${n};${rep}.${i}`));
+        expect(both(lines.join('\n') + '\n')).toHaveLength(4);
+        return;
+      }
+    }
+  });
+
+  it('keeps exact counts and sums across the flushes of its packed counters (every 512 rows)', () => {
+    // 5,000 rows of one station at the extremes, another with -0.1 only, split and cloned.
+    const lines: string[] = [];
+    for (let k = 0; k < 5000; k++) lines.push(`Hot;${k % 3 === 0 ? '-99.9' : '99.9'}`, 'Cold;-0.1');
+    const text = bytesOf(lines.join('\n') + '\n');
+    const expected = statsReference(text);
+    expect(run(text)).toEqual(expected);
+    const all = lineBoundaries(text);
+    expect(runSplit(text, [0, all[1023], all[4097], all[9000], text.length], rng(5))).toEqual(expected);
+    const acc = job.init();
+    job.map(acc, text.subarray(0, all[1500]), info(0, all[1500]));
+    const cloned = structuredClone(acc);
+    job.map(cloned, text.subarray(all[1500]), info(all[1500], text.length - all[1500]));
+    expect(job.finish(cloned)).toEqual(expected);
+  });
+
+  it('accepts exactly the values the reference accepts, with LF or CRLF (every string of 0-5 bytes over a small alphabet)', () => {
+    // The fast loop parses a value from two word reads; compare it with the
+    // reference's /^-?\d{1,2}\.\d$/ on every short string over bytes that
+    // matter: sign, dot, digits at both ends, their neighbours, CR, LF.
+    const alphabet = ['-', '.', '0', '9', '/', ':', '\r', '\n', '5'];
+    let candidates = [''];
+    const all: string[] = [''];
+    for (let n = 1; n <= 5; n++) {
+      candidates = candidates.flatMap((c) => alphabet.map((a) => c + a));
+      all.push(...candidates);
+    }
+    let accepted = 0;
+    for (const value of all) {
+      for (const tail of [`\n${FILLER}`, '']) {
+        const text = bytesOf(`Oslo;${value}${tail}`);
+        let expected: StatsRow[] | undefined;
+        try {
+          expected = statsReference(text);
+        } catch {
+          expected = undefined;
+        }
+        if (expected === undefined) {
+          let code: string | undefined;
+          try {
+            run(text);
+          } catch (err) {
+            code = (err as { code?: string }).code;
+          }
+          expect(code, JSON.stringify(value)).toBe('ERR_PAGEWISE_BAD_RECORD');
+        } else {
+          accepted++;
+          expect(run(text), JSON.stringify(value)).toEqual(expected);
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThan(300);
+  });
+});
+
 describe('stats job: random inputs (fast-check)', { timeout: 120_000 }, () => {
   const nameArb = fc.constantFrom(
     '',

@@ -28,7 +28,7 @@ import {
 // Module-level copies of the layout and hash constants: TurboFan folds this
 // module's own consts into the hot loop, but loads an imported binding from
 // its cell at every use (a third more instructions per row).
-const { F1, HASH, INLINE, LEN, LONG, P, P0, P1, P2, P3, W0, W1, W2, W3 } = table;
+const { F1, HASH, INLINE, LEN, LONG, P0, P1, P2, P3, W0, W1, W2, W3 } = table;
 
 export interface FreqParams {
   top?: number;
@@ -234,23 +234,16 @@ function mapSlice(acc: FreqAcc, bytes: Uint8Array, dv: DataView): FreqAcc {
           h = Math.imul(w0, P0) ^ Math.imul(w1, P1) ^ Math.imul(w2, P2) ^ Math.imul(w3, P3);
           end = start + len;
         } else {
-          // 16 bytes or more.
+          // 16 bytes or more (the hash covers the first 16).
           h = Math.imul(w0, P0) ^ Math.imul(w1, P1) ^ Math.imul(w2, P2) ^ Math.imul(w3, P3);
           let p = start + 16;
           while (p + 4 <= n) {
             const x = dv.getInt32(p, true);
             const t = (x - LOW) & ~x & HIGH;
             if (t !== 0) {
-              const b = t & -t;
-              end = p + ((31 - Math.clz32(b)) >>> 3);
-              if (end > p) {
-                h = Math.imul(h ^ (x & ((b >>> 7) - 1)), P);
-                h ^= h >>> 15;
-              }
+              end = p + ((31 - Math.clz32(t & -t)) >>> 3);
               break;
             }
-            h = Math.imul(h ^ x, P);
-            h ^= h >>> 15;
             p += 4;
           }
           len = end - start;

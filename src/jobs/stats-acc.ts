@@ -41,11 +41,11 @@ export const NO_MINMAX = 0x80007fff | 0;
 /** ROWS is flushed at 512 rows: 512 * 2023 < 2^20 keeps the sum apart from the count. */
 export const ROWS_FLUSH = 512 << 20;
 /**
- * Tables are kept at most an eighth full, so that most names are found at
- * their home slot (the fast loop leaves other slots to `findShort`); a sparse
- * table costs only the cache lines its stations use.
+ * Tables are kept at most a quarter full, so that most names are at their
+ * home slot or the next one, which the fast loop checks; a sparse table costs
+ * only the cache lines its stations use.
  */
-export const LOAD_SHIFT = 3;
+export const LOAD_SHIFT = 2;
 /** Longest name `longLine` reads by words before handing the line to `slowLine`. */
 export const FAST_NAME_MAX = 128;
 

@@ -13,13 +13,13 @@
  */
 import type { ChunkInfo } from '../types.js';
 import * as layout from './stats-acc.js';
-import { badRecord, createAcc, flush, recordLong, recordMiss, slowLine, type StatsAcc } from './stats-acc.js';
+import { badRecord, createAcc, flush, recordLong, recordMiss, slowLine, update, type StatsAcc } from './stats-acc.js';
 import * as table from './table.js';
 
 // Module-level copies of imported constants: TurboFan folds this module's
 // own consts into the loop, but loads an imported binding from its cell at
 // every use (a third more instructions per row).
-const { W0, W1, W2, W3, P0, P1, P2, P3, F1 } = table;
+const { HASH, LEN, LONG, W0, W1, W2, W3, P0, P1, P2, P3, F1 } = table;
 const { MINMAX, ROWS, ROW_STEP, ROWS_FLUSH, LF, CR } = layout;
 
 const SEMICOLON = 0x3b;
@@ -100,7 +100,28 @@ function longLine(acc: StatsAcc, bytes: Uint8Array, dv: DataView, lineStart: num
   if (sepAt > i) w[m++] = x & ((b >>> 7) - 1);
   const p = valueAt(dv.getInt32(sepAt + 1, true), dv.getInt32(sepAt + 5, true));
   if (p === BAD) throw badRecord(bytes, lineStart, info, sep, 'bad value');
-  recordLong(acc, bytes, lineStart, sepAt - lineStart, w, p >> 3, info, sep);
+  const v = p >> 3;
+  // Its slot: the stored hash, length and first 12 bytes, then the pooled words.
+  const nameLen = sepAt - lineStart;
+  const h = table.finalHash(Math.imul(w[0], P0) ^ Math.imul(w[1], P1) ^ Math.imul(w[2], P2) ^ Math.imul(w[3], P3), nameLen);
+  const { tab, mask, pool } = acc;
+  for (let s = h & mask; ; s = (s + 1) & mask) {
+    const r = s << 4;
+    const kl = tab[r | LEN];
+    if (kl === 0) {
+      recordLong(acc, bytes, lineStart, nameLen, w, v, info, sep);
+      break;
+    }
+    if (kl === nameLen + 1 && tab[r | HASH] === h && tab[r | W0] === w[0] && tab[r | W1] === w[1] && tab[r | W2] === w[2]) {
+      const o = (tab[r | W3] & ~LONG) - 3;
+      let k = 3;
+      while (k < m && pool[o + k] === w[k]) k++;
+      if (k === m) {
+        update(acc, s, v);
+        break;
+      }
+    }
+  }
   return sepAt + 1 + (p & 7);
 }
 
@@ -114,93 +135,134 @@ export function scanSlice(acc: StatsAcc, bytes: Uint8Array, sep: number, info: C
   const lineLimit = len - 24;
 
   let pos = 0;
-  // The table, again after each call that may grow it.
-  let tab = acc.tab;
-  let mask = acc.mask;
-  while (pos <= lineLimit) {
-    const lineStart = pos;
-    const x0 = dv.getInt32(pos, true);
-    const x1 = dv.getInt32((pos + 4) | 0, true);
-    if ((x0 & 0xff) <= CR) {
-      const c = x0 & 0xff;
-      if (c === LF) {
+  let grown = true;
+  while (grown) {
+    // The table is constant in the loop: a call that grows it ends the loop.
+    const tab = acc.tab;
+    const mask = acc.mask;
+    grown = false;
+    while (pos <= lineLimit) {
+      const lineStart = pos;
+      const x0 = dv.getInt32(pos, true);
+      const x1 = dv.getInt32((pos + 4) | 0, true);
+      if ((x0 & 0xff) <= CR) {
+        const c = x0 & 0xff;
+        if (c === LF) {
+          pos = (pos + 1) | 0;
+          continue;
+        }
+        if (c === CR && (x0 & 0xff00) === LF << 8) {
+          pos = (pos + 2) | 0;
+          continue;
+        }
+      }
+      // Name: the first 16 bytes, with no branch on where the separator is.
+      // t0-t3 flag the separator's bytes (SWAR zero-byte test on word ^
+      // sepWord; the lowest flag of a word is exact); a1-a3 are -1 while no
+      // earlier word has one; m0-m3 are the words zero-padded after the
+      // separator, and h their hash (table.ts).
+      let y = x0 ^ sepWord;
+      const t0 = (y - 0x01010101) & ~y & 0x80808080;
+      y = x1 ^ sepWord;
+      const t1 = (y - 0x01010101) & ~y & 0x80808080;
+      const x2 = dv.getInt32((pos + 8) | 0, true);
+      const x3 = dv.getInt32((pos + 12) | 0, true);
+      y = x2 ^ sepWord;
+      const t2 = (y - 0x01010101) & ~y & 0x80808080;
+      y = x3 ^ sepWord;
+      const t3 = (y - 0x01010101) & ~y & 0x80808080;
+      if ((t0 | t1 | t2 | t3) === 0) {
+        pos = longLine(acc, bytes, dv, lineStart, sep, info) | 0;
+        if (acc.tab !== tab) {
+          grown = true;
+          break;
+        }
+        continue;
+      }
+      const a1 = ~((t0 | -t0) >> 31);
+      const a2 = a1 & ~((t1 | -t1) >> 31);
+      const a3 = a2 & ~((t2 | -t2) >> 31);
+      const b0 = t0 & -t0;
+      const b1 = t1 & -t1;
+      const b2 = t2 & -t2;
+      const b3 = t3 & -t3;
+      const m0 = x0 & ((b0 >>> 7) - 1);
+      const m1 = x1 & ((b1 >>> 7) - 1) & a1;
+      const m2 = x2 & ((b2 >>> 7) - 1) & a2;
+      const m3 = x3 & ((b3 >>> 7) - 1) & a3;
+      const first = b0 | (b1 & a1) | (b2 & a2) | (b3 & a3);
+      const nameLen = (a1 & 4) + (a2 & 4) + (a3 & 4) + ((31 - Math.clz32(first)) >>> 3);
+      let h = Math.imul(m0, P0) ^ Math.imul(m1, P1) ^ Math.imul(m2, P2) ^ Math.imul(m3, P3) ^ nameLen;
+      h ^= h >>> 15;
+      h = Math.imul(h, F1);
+      h ^= h >>> 13;
+      // The key at the home slot, then at the next one: W0-W3 hold the length
+      // too (table.ts), so `miss` is 0 exactly when it is this name.
+      const k3 = m3 | ((nameLen + 1) << 24);
+      let s = h & mask;
+      let r = s << 4; // s * REC
+      let miss = (tab[r | W0] ^ m0) | (tab[r | W1] ^ m1) | (tab[r | W2] ^ m2) | (tab[r | W3] ^ k3);
+      if (miss !== 0) {
+        s = (s + 1) & mask;
+        r = s << 4;
+        miss = (tab[r | W0] ^ m0) | (tab[r | W1] ^ m1) | (tab[r | W2] ^ m2) | (tab[r | W3] ^ k3);
+      }
+
+      // Value: [-]d.d or [-]dd.d, then \n or \r\n, all in the 8 bytes after
+      // the separator (valueAt, inlined by hand): `w` holds the 4 bytes after
+      // the sign, `e` the ones after those.
+      const j = (pos + nameLen + 1) | 0;
+      const lo = dv.getInt32(j, true);
+      const hi = dv.getInt32((j + 4) | 0, true);
+      let w = lo;
+      let e = hi;
+      let neg = 0;
+      if ((lo & 0xff) === MINUS) {
+        neg = 1;
+        w = (lo >>> 8) | (hi << 24);
+        e = hi >>> 8;
+      }
+      const d0 = (w & 0xff) - ZERO;
+      const c1 = (w >>> 8) & 0xff;
+      let v: number;
+      let ends: number; // the two bytes after the value
+      if (c1 === DOT) {
+        const d1 = ((w >>> 16) & 0xff) - ZERO;
+        if (d0 >>> 0 > 9 || d1 >>> 0 > 9) throw badRecord(bytes, lineStart, info, sep, 'bad value');
+        v = d0 * 10 + d1;
+        ends = (w >>> 24) | ((e & 0xff) << 8);
+        pos = (j + neg + 4) | 0;
+      } else {
+        const d1 = c1 - ZERO;
+        const d2 = (w >>> 24) - ZERO;
+        if ((w & 0xff0000) !== DOT << 16 || d0 >>> 0 > 9 || d1 >>> 0 > 9 || d2 >>> 0 > 9) {
+          throw badRecord(bytes, lineStart, info, sep, 'bad value');
+        }
+        v = d0 * 100 + d1 * 10 + d2;
+        ends = e & 0xffff;
+        pos = (j + neg + 5) | 0;
+      }
+      v = (v ^ -neg) + neg;
+      if ((ends & 0xff) !== LF) {
+        if (ends !== (CR | (LF << 8))) throw badRecord(bytes, lineStart, info, sep, 'bad value');
         pos = (pos + 1) | 0;
+      }
+
+      if (miss !== 0) {
+        recordMiss(acc, bytes, lineStart, nameLen, h, v, info, sep);
+        if (acc.tab !== tab) {
+          grown = true;
+          break;
+        }
         continue;
       }
-      if (c === CR && (x0 & 0xff00) === LF << 8) {
-        pos = (pos + 2) | 0;
-        continue;
-      }
+      const mm = tab[r | MINMAX];
+      if (v < (mm << 16) >> 16) tab[r | MINMAX] = (mm & ~0xffff) | (v & 0xffff);
+      else if (v > mm >> 16) tab[r | MINMAX] = (mm & 0xffff) | (v << 16);
+      const x = (tab[r | ROWS] + ROW_STEP + v) | 0;
+      tab[r | ROWS] = x;
+      if (x >= ROWS_FLUSH) flush(acc, s);
     }
-    // Name: the first 16 bytes, with no branch on where the separator is.
-    // t0-t3 flag the separator's bytes (SWAR zero-byte test on word ^
-    // sepWord; the lowest flag of a word is exact); a1-a3 are -1 while no
-    // earlier word has one; m0-m3 are the words zero-padded after the
-    // separator, and h their hash (table.ts).
-    let y = x0 ^ sepWord;
-    const t0 = (y - 0x01010101) & ~y & 0x80808080;
-    y = x1 ^ sepWord;
-    const t1 = (y - 0x01010101) & ~y & 0x80808080;
-    const x2 = dv.getInt32((pos + 8) | 0, true);
-    const x3 = dv.getInt32((pos + 12) | 0, true);
-    y = x2 ^ sepWord;
-    const t2 = (y - 0x01010101) & ~y & 0x80808080;
-    y = x3 ^ sepWord;
-    const t3 = (y - 0x01010101) & ~y & 0x80808080;
-    if ((t0 | t1 | t2 | t3) === 0) {
-      pos = longLine(acc, bytes, dv, lineStart, sep, info) | 0;
-      tab = acc.tab;
-      mask = acc.mask;
-      continue;
-    }
-    const a1 = ~((t0 | -t0) >> 31);
-    const a2 = a1 & ~((t1 | -t1) >> 31);
-    const a3 = a2 & ~((t2 | -t2) >> 31);
-    const b0 = t0 & -t0;
-    const b1 = t1 & -t1;
-    const b2 = t2 & -t2;
-    const b3 = t3 & -t3;
-    const m0 = x0 & ((b0 >>> 7) - 1);
-    const m1 = x1 & ((b1 >>> 7) - 1) & a1;
-    const m2 = x2 & ((b2 >>> 7) - 1) & a2;
-    const m3 = x3 & ((b3 >>> 7) - 1) & a3;
-    const first = b0 | (b1 & a1) | (b2 & a2) | (b3 & a3);
-    const nameLen = (-(a1 + a2 + a3) << 2) + ((31 - Math.clz32(first)) >>> 3);
-    let h = Math.imul(m0, P0) ^ Math.imul(m1, P1) ^ Math.imul(m2, P2) ^ Math.imul(m3, P3) ^ nameLen;
-    h ^= h >>> 15;
-    h = Math.imul(h, F1);
-    h ^= h >>> 13;
-    // The key at the home slot, then at the next one: W0-W3 hold the length
-    // too (table.ts), so `miss` is 0 exactly when it is this name.
-    const k3 = m3 | ((nameLen + 1) << 24);
-    let s = h & mask;
-    let r = s << 4; // s * REC
-    let miss = (tab[r | W0] ^ m0) | (tab[r | W1] ^ m1) | (tab[r | W2] ^ m2) | (tab[r | W3] ^ k3);
-    if (miss !== 0) {
-      s = (s + 1) & mask;
-      r = s << 4;
-      miss = (tab[r | W0] ^ m0) | (tab[r | W1] ^ m1) | (tab[r | W2] ^ m2) | (tab[r | W3] ^ k3);
-    }
-
-    // Value and line end, from the 8 bytes after the separator.
-    const j = (pos + nameLen + 1) | 0;
-    const p = valueAt(dv.getInt32(j, true), dv.getInt32((j + 4) | 0, true));
-    if (p === BAD) throw badRecord(bytes, lineStart, info, sep, 'bad value');
-    const v = p >> 3;
-    pos = (j + (p & 7)) | 0;
-
-    if (miss !== 0) {
-      recordMiss(acc, bytes, lineStart, nameLen, h, v, info, sep);
-      tab = acc.tab;
-      mask = acc.mask;
-      continue;
-    }
-    const mm = tab[r | MINMAX];
-    if (v < (mm << 16) >> 16) tab[r | MINMAX] = (mm & ~0xffff) | (v & 0xffff);
-    else if (v > mm >> 16) tab[r | MINMAX] = (mm & 0xffff) | (v << 16);
-    const x = (tab[r | ROWS] + ROW_STEP + v) | 0;
-    tab[r | ROWS] = x;
-    if (x >= ROWS_FLUSH) flush(acc, s);
   }
 
   // The last few lines, where word reads could overrun.
