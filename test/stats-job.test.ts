@@ -491,10 +491,15 @@ describe('stats job: the fast loop (src/jobs/stats-scan.ts)', { timeout: 120_000
       candidates = candidates.flatMap((c) => alphabet.map((a) => c + a));
       all.push(...candidates);
     }
+    const valid = /^-?\d{1,2}\.\d\r?(\n|$)/;
     let accepted = 0;
-    for (const value of all) {
-      for (const tail of [`\n${FILLER}`, '']) {
-        const text = bytesOf(`Oslo;${value}${tail}`);
+    for (const [k, value] of all.entries()) {
+      // A short name through the fast loop; every 5th value and every valid
+      // one also at the slice's end (the slow tail) and after a long name.
+      const configs = [['Oslo', `\n${FILLER}`]];
+      if (k % 5 === 0 || valid.test(value)) configs.push(['Oslo', ''], ['Petropavlovsk-Kamchatsky', `\n${FILLER}`]);
+      for (const [name, tail] of configs) {
+        const text = bytesOf(`${name};${value}${tail}`);
         let expected: StatsRow[] | undefined;
         try {
           expected = statsReference(text);

@@ -24,7 +24,6 @@ const { MINMAX, ROWS, ROW_STEP, ROWS_FLUSH, LF, CR } = layout;
 
 const SEMICOLON = 0x3b;
 const MINUS = 45;
-const DOT = 46;
 const ZERO = 48;
 
 /** What `valueAt` returns for bytes that are not a value and its line end. */
@@ -33,8 +32,8 @@ const BAD = 0x40000000;
 /**
  * The value at the start of the 8 bytes `lo`, `hi` (little-endian):
  * `[-]d.d` or `[-]dd.d`, then `\n` or `\r\n`. Returns `tenths * 8 + n`,
- * where n is the bytes up to the next line, or BAD. Branches only on the
- * sign and the form, which are rare or regular in real data.
+ * where n is the bytes up to the next line, or BAD. The fast loop has the
+ * same code written out; this one is for longLine.
  */
 function valueAt(lo: number, hi: number): number {
   // `w`: the 4 bytes after the sign; `e`: the ones after those.
@@ -46,25 +45,15 @@ function valueAt(lo: number, hi: number): number {
     w = (lo >>> 8) | (hi << 24);
     e = hi >>> 8;
   }
-  const d0 = (w & 0xff) - ZERO;
-  const c1 = (w >>> 8) & 0xff;
-  let v: number;
-  let ends: number; // the two bytes after the value
-  let n: number;
-  if (c1 === DOT) {
-    const d1 = ((w >>> 16) & 0xff) - ZERO;
-    if (d0 >>> 0 > 9 || d1 >>> 0 > 9) return BAD;
-    v = d0 * 10 + d1;
-    ends = (w >>> 24) | ((e & 0xff) << 8);
-    n = neg + 4;
-  } else {
-    const d1 = c1 - ZERO;
-    const d2 = (w >>> 24) - ZERO;
-    if ((w & 0xff0000) !== DOT << 16 || d0 >>> 0 > 9 || d1 >>> 0 > 9 || d2 >>> 0 > 9) return BAD;
-    v = d0 * 100 + d1 * 10 + d2;
-    ends = e & 0xffff;
-    n = neg + 5;
-  }
+  // `aa`: "dd.d", or "0d.d" for the short form (byte 2 a digit).
+  const short = (w >>> 20) & 1;
+  const form = -short;
+  const aa = w ^ ((w ^ ((w << 8) | ZERO)) & form);
+  if ((((aa & 0xf0fff0f0) ^ 0x302e3030) | (((aa + 0x06000606) & 0x10001010) ^ 0x10001010)) !== 0) return BAD;
+  const v = (aa & 0xf) * 100 + ((aa >>> 8) & 0xf) * 10 + ((aa >>> 24) & 0xf);
+  // The two bytes after the value.
+  const ends = ((((w >>> 24) | (e << 8)) & form) | (e & ~form)) & 0xffff;
+  let n = neg + 5 - short;
   if ((ends & 0xff) !== LF) {
     if (ends !== (CR | (LF << 8))) return BAD;
     n++;
@@ -222,27 +211,20 @@ export function scanSlice(acc: StatsAcc, bytes: Uint8Array, sep: number, info: C
         w = (lo >>> 8) | (hi << 24);
         e = hi >>> 8;
       }
-      const d0 = (w & 0xff) - ZERO;
-      const c1 = (w >>> 8) & 0xff;
-      let v: number;
-      let ends: number; // the two bytes after the value
-      if (c1 === DOT) {
-        const d1 = ((w >>> 16) & 0xff) - ZERO;
-        if (d0 >>> 0 > 9 || d1 >>> 0 > 9) throw badRecord(bytes, lineStart, info, sep, 'bad value');
-        v = d0 * 10 + d1;
-        ends = (w >>> 24) | ((e & 0xff) << 8);
-        pos = (j + neg + 4) | 0;
-      } else {
-        const d1 = c1 - ZERO;
-        const d2 = (w >>> 24) - ZERO;
-        if ((w & 0xff0000) !== DOT << 16 || d0 >>> 0 > 9 || d1 >>> 0 > 9 || d2 >>> 0 > 9) {
-          throw badRecord(bytes, lineStart, info, sep, 'bad value');
-        }
-        v = d0 * 100 + d1 * 10 + d2;
-        ends = e & 0xffff;
-        pos = (j + neg + 5) | 0;
+      // `short`: byte 2 is a digit, so the form is d.d, not dd.d; `aa` is
+      // then "0d.d", else "dd.d": one check of its digits and dot for both
+      // forms, without a branch on which (a coin toss, for real data).
+      const short = (w >>> 20) & 1;
+      const form = -short;
+      const aa = w ^ ((w ^ ((w << 8) | ZERO)) & form);
+      if ((((aa & 0xf0fff0f0) ^ 0x302e3030) | (((aa + 0x06000606) & 0x10001010) ^ 0x10001010)) !== 0) {
+        throw badRecord(bytes, lineStart, info, sep, 'bad value');
       }
+      let v = (aa & 0xf) * 100 + ((aa >>> 8) & 0xf) * 10 + ((aa >>> 24) & 0xf);
       v = (v ^ -neg) + neg;
+      // The two bytes after the value: bytes 3 of `w` and 0 of `e`, or 0-1 of `e`.
+      const ends = ((((w >>> 24) | (e << 8)) & form) | (e & ~form)) & 0xffff;
+      pos = (j + neg + 5 - short) | 0;
       if ((ends & 0xff) !== LF) {
         if (ends !== (CR | (LF << 8))) throw badRecord(bytes, lineStart, info, sep, 'bad value');
         pos = (pos + 1) | 0;
