@@ -4,7 +4,7 @@
 // the spread. Meant for choosing between two designs on a shared machine, not
 // for figures to publish: other processes still steal time from either side.
 //
-//   node bench/micro/ab.mjs FILE JOB_MODULE... [--rounds 7] [--reps 6] [--params JSON]
+//   node bench/micro/ab.mjs FILE JOB_MODULE... [--rounds 7] [--reps 6] [--params JSON] [--keep-acc]
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ const flag = (name, fallback) => {
 const rounds = Number(flag('--rounds', '7'));
 const reps = Number(flag('--reps', '6'));
 const params = flag('--params', undefined);
+const keepAt = args.indexOf('--keep-acc');
+const keep = keepAt >= 0 ? args.splice(keepAt, 1) : [];
 const [file, ...modules] = args;
 if (!file || modules.length < 1) {
   console.error('usage: ab.mjs FILE JOB_MODULE... [--rounds 7] [--reps 6] [--params JSON]');
@@ -33,7 +35,7 @@ const best = modules.map(() => []);
 for (let round = 0; round < rounds; round++) {
   for (let m = 0; m < modules.length; m++) {
     const extra = params === undefined ? [] : ['--params', params];
-    const r = spawnSync(process.execPath, [loop, modules[m], file, '--reps', String(reps), ...extra], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [loop, modules[m], file, '--reps', String(reps), ...extra, ...keep], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr);
     const out = JSON.parse(r.stdout);
     // The later half of the reps is past the compiles; the least CPU time of them is the least disturbed.

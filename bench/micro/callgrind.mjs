@@ -7,7 +7,7 @@
 // compiles or GC threads, which would make the counts vary). The last rep is
 // the steady state: start-up, compiles and the warm-up fall in earlier ones.
 //
-//   node bench/micro/callgrind.mjs FILE JOB_MODULE... [--reps 8] [--params JSON] [--chunk BYTES] [--node PATH]
+//   node bench/micro/callgrind.mjs FILE JOB_MODULE... [--reps 8] [--params JSON] [--chunk BYTES] [--node PATH] [--keep-acc] [--branch-sim]
 //     -> per version: instructions of each rep, of the last rep per line of FILE
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +25,8 @@ const flag = (name, fallback) => {
 };
 const reps = Number(flag('--reps', '8'));
 const params = flag('--params', undefined);
+const keepAt = args.indexOf('--keep-acc');
+const keep = keepAt >= 0 ? args.splice(keepAt, 1) : [];
 const chunk = flag('--chunk', undefined);
 const node = flag('--node', process.execPath);
 // --branch-sim: also count conditional branches and their mispredictions
@@ -52,6 +54,7 @@ for (const mod of modules) {
   const loopArgs = [loop, resolve(mod), resolve(file), '--reps', String(reps)];
   if (params !== undefined) loopArgs.push('--params', params);
   if (chunk !== undefined) loopArgs.push('--chunk', chunk);
+  loopArgs.push(...keep);
   const r = spawnSync(
     'valgrind',
     ['--tool=callgrind', ...(branchSim ? ['--branch-sim=yes'] : []), '--dump-before=getppid', `--callgrind-out-file=${out}`, node, '--single-threaded', ...loopArgs],

@@ -92,7 +92,7 @@ function longLine(acc: StatsAcc, bytes: Uint8Array, dv: DataView, lineStart: num
   const v = p >> 3;
   // Its slot: the stored hash, length and first 12 bytes, then the pooled words.
   const nameLen = sepAt - lineStart;
-  const h = table.finalHash(Math.imul(w[0], P0) ^ Math.imul(w[1], P1) ^ Math.imul(w[2], P2) ^ Math.imul(w[3], P3), nameLen);
+  const h = table.hashWords(w, nameLen);
   const { tab, mask, pool } = acc;
   for (let s = h & mask; ; s = (s + 1) & mask) {
     const r = s << 4;
