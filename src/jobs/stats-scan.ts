@@ -2,15 +2,15 @@
  * The hot loop of `stats`, and the warm-up that compiles it.
  *
  * One iteration reads a line of `<name>;<value>` with word reads only: the
- * name's first 8 or 16 bytes, searched for the separator with SWAR tests and
- * hashed as they are read, and the 8 bytes after the separator, parsed with
- * shifts and masks; then it compares the name with the one at its home slot
- * and updates two Int32s there. Everything else (long names, other slots,
- * new names, flushes, the end of the slice) leaves the loop through `stop`:
- * the loop has no inner loop and makes no call that returns into it, so
- * TurboFan checks each array once per row and keeps the loop's state in
- * registers (docs/performance.md, "Hot loops").
- */
+ * name's first 16 bytes, searched for the separator with SWAR tests and
+ * hashed, and the 8 bytes after the separator, parsed with shifts and masks;
+ * then it compares the name with the keys at its home slot and the next one
+ * and updates two Int32s there. Long names, other slots, new names and
+ * flushes are calls on rare paths, and a call that grows the table ends the
+ * inner loop: the loop has no inner loop of its own and branches only where
+ * real data is regular, because TurboFan re-checks every array after an
+ * inner loop and a mispredicted branch costs more than the work it skips
+ * (docs/performance.md, "Hot loops"). */
 import type { ChunkInfo } from '../types.js';
 import * as layout from './stats-acc.js';
 import { badRecord, createAcc, flush, recordLong, recordMiss, slowLine, update, type StatsAcc } from './stats-acc.js';
@@ -18,7 +18,7 @@ import * as table from './table.js';
 
 // Module-level copies of imported constants: TurboFan folds this module's
 // own consts into the loop, but loads an imported binding from its cell at
-// every use (a third more instructions per row).
+// every use.
 const { HASH, LEN, LONG, W0, W1, W2, W3, P0, P1, P2, P3, F1 } = table;
 const { MINMAX, ROWS, ROW_STEP, ROWS_FLUSH, LF, CR } = layout;
 
@@ -213,7 +213,7 @@ export function scanSlice(acc: StatsAcc, bytes: Uint8Array, sep: number, info: C
       }
       // `short`: byte 2 is a digit, so the form is d.d, not dd.d; `aa` is
       // then "0d.d", else "dd.d": one check of its digits and dot for both
-      // forms, without a branch on which (a coin toss, for real data).
+      // forms, without a branch on which (real data mixes them at random).
       const short = (w >>> 20) & 1;
       const form = -short;
       const aa = w ^ ((w ^ ((w << 8) | ZERO)) & form);
@@ -282,8 +282,8 @@ export function warmUp(): void {
     const eol = k % 17 === 0 ? '\r\n' : '\n';
     lines.push(`${name};${value}${eol}${k % 29 === 0 ? '\n' : ''}${k % 31 === 0 ? '\r\n' : ''}`);
   }
-  // One station past a flush of its packed counters.
-  for (let k = 0; k < 600; k++) lines.push(`Flush;${k % 10}.${k % 7}\n`);
+  // Stations past a flush of their packed counters, in the loop and in update().
+  for (let k = 0; k < 600; k++) lines.push(`Flush;${k % 10}.${k % 7}\n`, `Flush-a-long-name;${k % 7}.${k % 10}\n`);
   // Reassign the fields that growth replaces before anything compiles: code
   // compiled while they were never reassigned is thrown away when they are.
   const spare = createAcc(SEMICOLON, 8, 8);
