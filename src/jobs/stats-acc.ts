@@ -15,10 +15,10 @@ export { HASH, LEN } from './table.js';
  *
  * Slot `s` is Int32 `tab[16s … 16s+15]`: the key as in table.ts, then
  * `[MINMAX]` min (low 16 bits) and max (high 16 bits) in tenths (NO_MINMAX
- * before the first value), `[ROWS]` the
- * rows since the last flush and their sum packed as
- * `rows * 2^20 + sum + 1024 * rows` (so one Int32 add records a row), and the
- * Float64 totals `num[8s + SUM]` (tenths, exact below 2^53), `num[8s + COUNT]`.
+ * before the first value), `[ROWS]` the rows since the last flush and their
+ * sum packed as `rows * 2^20 + sum + 1024 * rows` (so one Int32 add records
+ * a row), and the Float64 totals `num[8s + SUM]` (tenths, exact below 2^53)
+ * and `num[8s + COUNT]`.
  */
 export interface StatsAcc extends KeyTable {
   /** Separator byte given to `init`; used when `map` gets no `params`. */
@@ -161,7 +161,7 @@ function parseValue(bytes: Uint8Array, j: number, end: number): number {
 }
 
 /** Record `v` for the name `bytes[lineStart, lineStart+nameLen)`, given as words `name`, adding it if new. */
-export function recordLong(acc: StatsAcc, bytes: Uint8Array, lineStart: number, nameLen: number, name: Int32Array, v: number, info: ChunkInfo | undefined, sep: number): void {
+export function recordWords(acc: StatsAcc, bytes: Uint8Array, lineStart: number, nameLen: number, name: Int32Array, v: number, info: ChunkInfo | undefined, sep: number): void {
   const h = hashWords(name, nameLen);
   let s = find(acc, REC, h, nameLen, name);
   if (s < 0) {
@@ -191,7 +191,7 @@ export function slowLine(acc: StatsAcc, bytes: Uint8Array, lineStart: number, se
   if (end > i + 1 && bytes[end - 1] === CR) end--;
   const v = parseValue(bytes, i + 1, end);
   if (v !== v) throw badRecord(bytes, lineStart, info, sep, 'bad value');
-  recordLong(acc, bytes, lineStart, i - lineStart, wordsOf(bytes, lineStart, i - lineStart), v, info, sep);
+  recordWords(acc, bytes, lineStart, i - lineStart, wordsOf(bytes, lineStart, i - lineStart), v, info, sep);
   return next;
 }
 
@@ -202,12 +202,13 @@ export function slowLine(acc: StatsAcc, bytes: Uint8Array, lineStart: number, se
  */
 export function insertFromBytes(acc: StatsAcc, bytes: Uint8Array, lineStart: number, nameLen: number, h: number, info: ChunkInfo | undefined, sep: number): number {
   for (let k = lineStart; k < lineStart + nameLen; k++) if (bytes[k] === LF) throw badRecord(bytes, lineStart, info, sep, 'no separator');
-  if (hashBytes(bytes, lineStart, nameLen) !== h) throw new Error('stats: internal error: hash mismatch');
+  if (hashBytes(bytes, lineStart, nameLen) !== h) {
+    throw Object.assign(new Error('stats: internal error: the fast loop and table.ts hash differently'), { code: 'ERR_PAGEWISE_INTERNAL' });
+  }
   return slotFor(acc, h, nameLen, wordsOf(bytes, lineStart, nameLen));
 }
 
-
-/** A row whose name (of at most 16 bytes) the fast loop did not find at its home slot: found further on, or added. */
+/** A row whose name (of at most 15 bytes) the fast loop did not find at its home slot or the next: found further on, or added. */
 export function recordMiss(acc: StatsAcc, bytes: Uint8Array, lineStart: number, nameLen: number, h: number, v: number, info: ChunkInfo | undefined, sep: number): void {
   let s = find(acc, REC, h, nameLen, wordsOf(bytes, lineStart, nameLen));
   if (s < 0) s = insertFromBytes(acc, bytes, lineStart, nameLen, h, info, sep);

@@ -13,7 +13,7 @@
  * (docs/performance.md, "Hot loops"). */
 import type { ChunkInfo } from '../types.js';
 import * as layout from './stats-acc.js';
-import { badRecord, createAcc, flush, recordLong, recordMiss, slowLine, update, type StatsAcc } from './stats-acc.js';
+import { badRecord, createAcc, flush, recordWords, recordMiss, slowLine, update, type StatsAcc } from './stats-acc.js';
 import * as table from './table.js';
 
 // Module-level copies of imported constants: TurboFan folds this module's
@@ -98,7 +98,7 @@ function longLine(acc: StatsAcc, bytes: Uint8Array, dv: DataView, lineStart: num
     const r = s << 4;
     const kl = tab[r | LEN];
     if (kl === 0) {
-      recordLong(acc, bytes, lineStart, nameLen, w, v, info, sep);
+      recordWords(acc, bytes, lineStart, nameLen, w, v, info, sep);
       break;
     }
     if (kl === nameLen + 1 && tab[r | HASH] === h && tab[r | W0] === w[0] && tab[r | W1] === w[1] && tab[r | W2] === w[2]) {
