@@ -13,6 +13,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: more parallel files only fight over them and skew timings.
     maxWorkers: 2,
+    // The addon's test-only entry points (native.testing), read at its load.
+    env: { PAGEWISE_TEST_HOOKS: '1' },
     reporters: summary ? ['default', ['json', { outputFile: summary }]] : ['default'],
   },
 });

@@ -188,6 +188,9 @@ const FILES = {
   s10k: { rows: Math.max(1, Math.round(R / 4)), stations: 10000, what: '10,000 stations' },
   freq: { rows: Math.max(1, Math.round(R / 40)), stations: 413, from: 'main', what: 'freq tune file (freq is slow)' },
   random: { bytes: Math.max(64 << 20, Math.round(((1 << 30) * Math.min(1, R / DEFAULT_ROWS)) / 4096) * 4096), what: 'random bytes for random access' },
+  // 2 GB at full scale; bench/gen-csv.mjs. The plain one has the same rows without newlines inside quotes.
+  csv: { bytes: Math.max(1 << 20, Math.round(2e9 * (R / DEFAULT_ROWS))), csv: 'quoted', what: 'CSV, quoted fields, newlines inside ~2% of them' },
+  csvplain: { bytes: Math.max(1 << 20, Math.round(2e9 * (R / DEFAULT_ROWS))), csv: 'plain', what: 'the same CSV without newlines inside quotes' },
 };
 
 const pw = (label, args, parse) => ({ label, cmd: NODE, args: (f) => [PAGEWISE, ...args, ...pwFlags(), f], parse, pagewise: true });
@@ -195,6 +198,18 @@ const NODE_ENV = NODE_ENV_VARS(opts.keepNodeEnv);
 const wcLines = () => pw('pagewise wc --lines', ['wc', '--lines', '--json'], (o) => JSON.parse(o).lines);
 const pwStats = () => pw('pagewise stats', ['stats', '--json'], (o) => JSON.parse(o));
 const scale = R / DEFAULT_ROWS;
+// The csv-* benches: one column's count, min, max, sum and mean (column 2, 'price').
+const csvJob = (label, name) => pw(label, ['run', join(BENCH, 'jobs', name), '--json', '--params', '{"index":2}'], JSON.parse);
+/** Counts and extremes equal, sums and means within float reassociation (chunks add up in any order). */
+function compareColumn(a, b) {
+  if (!a || !b) return 'no answer';
+  if (a.count !== b.count) return `count ${a.count} vs ${b.count}`;
+  if (a.min !== b.min || a.max !== b.max) return `min/max ${a.min}/${a.max} vs ${b.min}/${b.max}`;
+  const close = (x, y) => Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y));
+  if (!close(a.sum, b.sum) || !close(a.mean, b.mean)) return `sum/mean ${a.sum}/${a.mean} vs ${b.sum}/${b.mean}`;
+  return null;
+}
+const columnSummary = (r) => ({ rows: r.count, mean: r.mean });
 
 const BENCHES = [
   {
@@ -328,6 +343,35 @@ const BENCHES = [
     compare: compareStats,
     summary: statsSummary,
     expectRows: (files) => files.s10k.rows,
+  },
+  {
+    name: 'csv-duckdb',
+    title: 'CSV column stats (quoted newlines): DuckDB',
+    file: 'csv',
+    a: csvJob('pagewise run csv-column.mjs', 'csv-column.mjs'),
+    b: { label: 'DuckDB read_csv', cmd: NODE, args: (f) => [join(BENCH, 'peers', 'duckdb-csv-column.mjs'), f, 'price', String(opts.threads)], parse: JSON.parse, needs: 'duckdb' },
+    compare: compareColumn,
+    summary: columnSummary,
+    expectRows: (files) => files.csv.priced,
+    target: { op: '<=', value: 0.5, text: 'pw/peer ≤ 0.5' },
+  },
+  {
+    name: 'csv-exact',
+    title: "CSV column stats: split 'csv' vs 'lines' (the price of exactness)",
+    file: 'csvplain',
+    a: csvJob("split: 'csv'", 'csv-column.mjs'),
+    b: csvJob("split: 'lines'", 'csv-column-lines.mjs'),
+    compare: compareColumn,
+    summary: columnSummary,
+    expectRows: (files) => files.csvplain.priced,
+    target: { op: '<=', value: 1.1, text: 'csv/lines ≤ 1.10' },
+  },
+  {
+    name: 'csv-first-pass',
+    title: "a job that reads nothing, split 'csv' vs 'lines': the first pass alone",
+    file: 'csvplain',
+    a: pw("no-op, split: 'csv'", ['run', join(BENCH, 'jobs', 'csv-noop.mjs'), '--json'], JSON.parse),
+    b: pw("no-op, split: 'lines'", ['run', join(BENCH, 'jobs', 'csv-noop-lines.mjs'), '--json'], JSON.parse),
   },
   {
     name: 'scaling',
@@ -466,7 +510,7 @@ function buildC(tmp, name, optimize) {
 
 function generate(tmp, needed) {
   const files = {};
-  const order = ['main', 'stats', 'readline', 'freq', 's10k', 'random'];
+  const order = ['main', 'stats', 'readline', 'freq', 's10k', 'random', 'csv', 'csvplain'];
   const want = new Set(needed);
   for (const key of [...want]) if (FILES[key].from) want.add(FILES[key].from);
   for (const key of order) {
@@ -476,18 +520,24 @@ function generate(tmp, needed) {
     const t0 = performance.now();
     // With --data, a file an earlier run made from the same spec is reused.
     const sidecar = join(tmp, `${key}.json`);
-    const identity = { rows: spec.rows, stations: spec.stations, bytes: spec.bytes, seed: opts.seed, from: spec.from };
+    const identity = { rows: spec.rows, stations: spec.stations, bytes: spec.bytes, seed: opts.seed, from: spec.from, csv: spec.csv };
     if (opts.data && existsSync(path) && existsSync(sidecar)) {
       const saved = JSON.parse(readFileSync(sidecar, 'utf8'));
       if (JSON.stringify(saved.identity) === JSON.stringify(identity) && statSync(path).size === saved.size) {
-        files[key] = { key, path, bytes: saved.size, rows: spec.rows, stations: spec.stations, what: spec.what };
+        files[key] = { key, path, bytes: saved.size, rows: spec.rows ?? saved.rows, priced: saved.priced, stations: spec.stations, what: spec.what };
         log(`bench: ${key.padEnd(8)} reused from ${tmp}`);
         continue;
       }
     }
+    let generated = {};
     if (key === 'random') {
       const r = spawnSync(NODE, [join(BENCH, 'micro', 'random-access.mjs'), 'make', path, String(spec.bytes)], { stdio: 'inherit' });
       if (r.status !== 0) throw new Error('could not write the random-access file');
+    } else if (spec.csv) {
+      const flags = spec.csv === 'plain' ? ['--no-quoted-newlines'] : [];
+      const r = spawnSync(NODE, [join(BENCH, 'gen-csv.mjs'), path, String(spec.bytes), String(opts.seed), ...flags], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status !== 0) throw new Error(`bench/gen-csv.mjs failed for ${key}`);
+      generated = JSON.parse(r.stdout);
     } else if (spec.from && spec.rows < FILES[spec.from].rows) {
       // The first rows of the main file: a 1BRC file in its own right, faster than generating.
       const fd = openSync(path, 'w');
@@ -503,8 +553,8 @@ function generate(tmp, needed) {
       if (r.status !== 0) throw new Error(`pagewise gen failed for ${key}`);
     }
     const bytes = statSync(path).size;
-    files[key] = { key, path, bytes, rows: spec.rows, stations: spec.stations, what: spec.what };
-    if (opts.data) writeFileSync(sidecar, JSON.stringify({ identity, size: bytes }));
+    files[key] = { key, path, bytes, rows: spec.rows ?? generated.rows, priced: generated.priced, stations: spec.stations, what: spec.what };
+    if (opts.data) writeFileSync(sidecar, JSON.stringify({ identity, size: bytes, rows: generated.rows, priced: generated.priced }));
     log(`bench: ${key.padEnd(8)} ${fmtBytes(bytes).padStart(10)}${spec.rows ? `, ${spec.rows.toLocaleString('en-US')} rows` : ''} in ${fmtSeconds((performance.now() - t0) / 1000)}`);
   }
   return files;
@@ -790,7 +840,7 @@ const freeBytes = (() => {
   const df = spawnSync('df', ['-B1', '--output=avail', tmp], { encoding: 'utf8' });
   return df.status === 0 ? Number(df.stdout.trim().split('\n').pop()) : NaN;
 })();
-const roughNeed = R * 13.8 * 2.2 + FILES.random.bytes;
+const roughNeed = R * 13.8 * 2.2 + FILES.random.bytes + (neededFiles.has('csv') ? FILES.csv.bytes : 0) + (neededFiles.has('csvplain') ? FILES.csvplain.bytes : 0);
 if (Number.isFinite(freeBytes) && freeBytes < roughNeed) log(colors.yellow(`bench: warning: ${fmtBytes(freeBytes)} free in ${tmp}, the data may need ~${fmtBytes(roughNeed)}`));
 
 const files = generate(tmp, neededFiles);
@@ -860,7 +910,7 @@ if (loadMax > mach.cores * 0.5) md.push(`> The machine was busy (load average up
 md.push('## Data', '');
 md.push('| file | rows | stations | size |', '|---|---:|---:|---:|');
 for (const f of Object.values(files)) md.push(`| ${f.key}: ${f.what} | ${f.rows ? f.rows.toLocaleString('en-US') : '–'} | ${f.stations ?? '–'} | ${fmtBytes(f.bytes)} |`);
-md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`).`, '');
+md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`); the CSV files with \`bench/gen-csv.mjs\` (rows: records after the header).`, '');
 md.push('## Results', '');
 md.push(table, '');
 md.push(
@@ -870,6 +920,7 @@ md.push(
   '- **scaling-c**: the scaling bench\'s work written in C (`bench/c/cpu_bound.c`, same answer) at 2 and 1 threads in the same run: how this machine itself scales when both cores are busy, the ceiling for `scaling`.',
   '- **answers**: every run\'s output is checked against the peer\'s and against the known row count; stats compares every station (count, min, max exactly; mean within 0.05).',
   '- ¹ random access: time of the read loop inside the process (offsets drawn before the clock starts), not of the whole command.',
+  "- **csv-***: one column's count, min, max, sum and mean through `csvFields`. `csv-exact` runs the same loop with `split: 'csv'` and `split: 'lines'` on a CSV without newlines inside quotes (where both are right): the ratio is the price of exact CSV cutting, the first pass over the file. `csv-first-pass` isolates that pass with a job that reads nothing. Until the addon has its CSV scan op the first pass is the JavaScript kernel in workers (docs/decisions.md, \"CSV\").",
   '- Coreutils, grep, ripgrep and GNU parallel run with `LC_ALL=C` (their fastest mode; the same byte-wise word and line rules as pagewise).',
   '',
 );
@@ -916,7 +967,7 @@ md.push(
   '- Before each bench its file is read through once (`cat FILE > /dev/null`), so every run reads from the page cache.',
   '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
   '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
-  '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
+  '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
 // The "Hot loops" section is written by hand (what the job hot loops do and

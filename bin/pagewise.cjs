@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `pagewise` command: see src/cli.ts.
+// The `pagewise` command: see src/cli/main.ts.
 //
 // CommonJS on purpose: this file runs before anything has used libuv's
 // threadpool (an ES module entry is loaded through it), so it can still size
@@ -28,7 +28,7 @@ if (!process.env.UV_THREADPOOL_SIZE) {
   process.env.UV_THREADPOOL_SIZE = String(size);
 }
 
-import('../dist/src/cli.js').then(
+import('../dist/src/cli/main.js').then(
   async ({ main }) => {
     process.exitCode = await main(process.argv.slice(2));
   },

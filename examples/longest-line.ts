@@ -2,14 +2,17 @@
 // Run:  npx pagewise run examples/longest-line.ts big.txt
 // Not commutative: merge keeps the first of equally long lines, so it needs
 // the file order pagewise guarantees.
-import { defineJob } from 'pagewise';
+// The import is of types only, so it is erased when the job loads: the file
+// runs wherever it is copied, with or without pagewise installed next to it
+// (the types need it installed, for an editor or tsc).
+import type { Job } from 'pagewise';
 
 interface Longest {
   length: number;
   offset: number;
 }
 
-export default defineJob<Longest>({
+export default {
   split: 'lines',
   init: () => ({ length: -1, offset: -1 }),
   map(acc, bytes, info) {
@@ -27,4 +30,4 @@ export default defineJob<Longest>({
     return acc;
   },
   merge: (a, b) => (b.length > a.length ? b : a),
-});
+} satisfies Job<Longest>;

@@ -14,16 +14,73 @@ uint64_t CountByte(const uint8_t* p, size_t n, uint8_t value);
 const uint8_t* FindBytes(const uint8_t* hay, size_t n, const uint8_t* needle, size_t m);
 
 // Number of maximal runs of bytes other than the six ASCII white-space bytes
-// (space, \t, \n, \v, \f, \r): the words `wc` counts in the C locale.
+// (space, \t, \n, \v, \f, \r). Kept until `wc` uses CountWcUtf8.
 uint64_t CountWords(const uint8_t* p, size_t n);
+
+// GNU wc 9.1's counts in the C.UTF-8 locale (docs/decisions.md, "wc"), for
+// whole records (no character or word spans two calls when the caller cuts
+// after a '\n'). Characters (-m): what glibc's UTF-8 decoder accepts, 5- and
+// 6-byte forms included; a byte that starts no complete, well-formed sequence
+// is not one. Words (-w): a word starts at a printable non-space character
+// that follows a separator (an ASCII space, a printable Unicode space or one
+// of U+00A0 U+2007 U+202F U+2060) or the start, with only non-printable
+// characters or skipped bytes between: those neither start nor end a word.
+uint64_t CountWordsUtf8(const uint8_t* p, size_t n);
+uint64_t CountCharsUtf8(const uint8_t* p, size_t n);
+// Lines ('\n' bytes), words and characters in one pass: `wc` needs one read
+// of each chunk instead of one per count.
+struct WcCounts {
+  uint64_t lines;
+  uint64_t words;
+  uint64_t chars;
+};
+WcCounts CountWcUtf8(const uint8_t* p, size_t n);
+// Where the character classes come from, e.g. "glibc 2.36 C.UTF-8 (Unicode 14.0.0)".
+const char* Utf8TableSource();
+
+// CSV record boundaries by quote parity (docs/decisions.md, "CSV"): a '\n'
+// ends a record when an even number of `quote` bytes precede it in the file.
+// Offsets are from p; -1 means none.
+struct CsvSummary {
+  uint64_t quotes;             // quote bytes in [p, p + n)
+  int64_t first_newline_even;  // first '\n' with an even number of quotes before it in [p, that '\n')
+  int64_t first_newline_odd;   // first '\n' with an odd number
+};
+CsvSummary CsvChunkSummary(const uint8_t* p, size_t n, uint8_t quote);
+
+// The first record start x with max(from, 1) <= x <= n: p[x - 1] is a '\n'
+// outside quotes, given `odd`, the quote parity at p (true: inside a quoted
+// field). -1 when there is none.
+int64_t CsvRecordStart(const uint8_t* p, size_t n, uint8_t quote, bool odd, size_t from);
+
+// Number of '\n' outside quotes in [p, p + n), given the parity at p.
+uint64_t CsvCountRecords(const uint8_t* p, size_t n, uint8_t quote, bool odd);
+
+// The first quote of whole records [p, p + n) (p starts a record; p + n ends
+// one, or is the end of the input) that breaks the strict rules the CSV field
+// walker applies: a quote opens a field only as the field's first byte; a
+// closing quote is followed by the delimiter, another quote (a doubled
+// quote), '\n', "\r\n", or the end (bare or after '\r'). When none breaks
+// them but a quoted field is still open at p + n, its opening quote.
+enum CsvQuoteErrorKind : int {
+  kCsvQuotesOk = 0,
+  kCsvQuoteInUnquotedField = 1,   // offset: the quote
+  kCsvTextAfterClosingQuote = 2,  // offset: the closing quote
+  kCsvUnterminatedQuote = 3,      // offset: the opening quote
+};
+struct CsvQuoteError {
+  int64_t offset;  // -1 when kind is kCsvQuotesOk
+  CsvQuoteErrorKind kind;
+};
+CsvQuoteError CsvCheckQuotes(const uint8_t* p, size_t n, uint8_t quote, uint8_t delimiter);
 
 // Number of records (each ended by `terminator`, the last one possibly not)
 // in [p, p + n) that contain needle[0, m): the grep -c kernel. Find the next
 // hit, count it, skip past its record's end. The needle must not contain the
 // terminator; an empty needle counts every record.
+uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator);
+
 // Which versions of the kernels run on this CPU: "avx2" or "portable".
 const char* KernelFlavor();
-
-uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator);
 
 }  // namespace pagewise

@@ -2,13 +2,16 @@
 // (an AddressSanitizer build) directly, from the main thread and from worker
 // threads: open / view / detach / close with views outliving their handles,
 // every advice value, error paths, the byte kernels on exact-size random
-// buffers at every alignment (checked against plain JavaScript), and files
-// truncated while mapped (the SIGBUS repair path). Exits non-zero on a wrong
-// result; the sanitizer reports memory errors on its own.
+// buffers at every alignment (checked against plain JavaScript), files
+// truncated while mapped (the SIGBUS repair path), copy-on-write writes into
+// views, detach of buffers that are not views, writable mappings (create,
+// write, flush, resize), the fault-slot limit, and workers terminated with
+// handles and views open. Exits non-zero on a wrong result; the sanitizer
+// reports memory errors on its own.
 //
-//   PAGEWISE_ADDON=build/Release/pagewise.node node --expose-gc scripts/asan-stress.mjs
+//   PAGEWISE_TEST_HOOKS=1 PAGEWISE_ADDON=build/Release/pagewise.node node --expose-gc scripts/asan-stress.mjs
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +24,10 @@ if (!addonPath) {
 }
 const native = createRequire(import.meta.url)(addonPath);
 const PAGE = native.pageSize();
+if (!native.testing) {
+  console.error('asan-stress: set PAGEWISE_TEST_HOOKS=1 (the addon\'s test hooks)');
+  process.exit(2);
+}
 const ROUNDS = Number(process.env.ASAN_ROUNDS ?? 1);
 
 // ------------------------------------------------------------ utilities --
@@ -197,6 +204,14 @@ function mappings(seed, files, iterations, keep, exclusive) {
         assert.equal(view[i], content[offset + i]);
         assert.equal(view[length - 1], content[offset + length - 1]);
         assert.equal(native.countByte(view, 0x0a), refCountByte(readRef(content, offset, length), 0x0a));
+        if (r.int(2) === 0) {
+          // Copy on write: this view changes, the file and every other reader do not.
+          view[i] ^= 0xff;
+          view[0] = 0x00;
+          assert.equal(view[i], i === 0 ? 0 : content[offset + i] ^ 0xff);
+          assert.equal(native.find(info.id, content[offset + i], offset + i, offset + i + 1), offset + i, 'a write into a view reached the mapping');
+          for (let k = 0; k < length; k++) view[k] = content[offset + k];
+        }
       }
       const byte = r.int(256);
       const from = r.int(content.length + 2);
@@ -250,6 +265,109 @@ function touchAll(view) {
   return nonZero;
 }
 
+// ------------------------------------------------ views that are not ours --
+
+/** Buffers pagewise did not make are refused, and left intact. */
+function detachForeign() {
+  const pooled = Buffer.from('abc');
+  const foreign = [pooled, pooled.subarray(1), new Uint8Array(16), new Float32Array(4), new DataView(new ArrayBuffer(8)), new ArrayBuffer(8), {}, 7];
+  for (const value of foreign) expectThrow(() => native.detach(value), 'ERR_PAGEWISE_NOT_A_VIEW', `detach ${Object.prototype.toString.call(value)}`);
+  assert.equal(pooled.toString(), 'abc');
+  assert.equal(Buffer.from('def').toString(), 'def');
+  // Detached and empty buffers are left alone, ours or not.
+  const gone = new ArrayBuffer(8);
+  structuredClone(gone, { transfer: [gone] });
+  native.detach(gone);
+  native.detach(new Uint8Array(0));
+  return foreign.length + 2;
+}
+
+// ----------------------------------------------------- writable mappings --
+
+async function writable(dir) {
+  const r = rng(0x17e);
+  let checks = 0;
+  const path = join(dir, 'rw.bin');
+  expectThrow(() => native.create(path + '\0x', 10), 'ERR_PAGEWISE_INVALID_OPTION', 'create with a NUL');
+  let size = 3 * PAGE + 100;
+  const m = native.create(path, size, false);
+  assert.equal(m.writable, true);
+  expectThrow(() => native.create(path, 10, false), 'EEXIST', 'create an existing file');
+  let expected = Buffer.alloc(size);
+  for (let round = 0; round < 40; round++) {
+    const views = [];
+    for (let k = 0; k < 1 + r.int(4); k++) {
+      const offset = r.int(size);
+      const length = 1 + r.int(size - offset);
+      const view = native.view(m.id, offset, length);
+      const byte = r.int(256);
+      const at = r.int(length);
+      view[at] = byte;
+      expected[offset + at] = byte;
+      views.push(view);
+      checks++;
+    }
+    native.flush(m.id, r.int(size), r.int(size + 1));
+    native.flush(m.id, 0, size);
+    assert.ok(readFileSync(path).equals(expected), `writes reached the file (round ${round})`);
+    // Views made on this thread are detached by resize.
+    const next = r.int(4) === 0 ? 1 + r.int(PAGE) : PAGE + r.int(8 * PAGE);
+    native.resize(m.id, next);
+    for (const v of views) assert.equal(v.byteLength, 0, 'resize detached the view');
+    const grown = Buffer.alloc(next);
+    expected.copy(grown, 0, 0, Math.min(size, next));
+    expected = grown;
+    size = next;
+    assert.equal(statSync(path).size, size);
+    assert.equal(native.state(m.id).size, size);
+    assert.equal(native.find(m.id, 0x100 - 1, 0, size), expected.indexOf(0xff));
+    checks += 3;
+  }
+  // A view on another thread: resize refuses, and works once it is gone.
+  const writer = startWorker({ role: 'writer', id: m.id });
+  assert.deepEqual(await writer.next(), { ready: true });
+  expectThrow(() => native.resize(m.id, size + PAGE), 'ERR_PAGEWISE_BUSY', 'resize with a view on another thread');
+  writer.worker.postMessage('detach');
+  assert.deepEqual(await writer.next(), { detached: true });
+  await writer.exited;
+  native.resize(m.id, size + PAGE);
+  // Pages past a shrunken end: writes there fault, are repaired writable and counted.
+  const v = native.view(m.id, 0, size + PAGE);
+  truncateSync(path, PAGE);
+  for (let i = PAGE; i < v.length; i += PAGE) v[i] = 1;
+  assert.equal(native.faults(m.id), Math.ceil((size + PAGE) / PAGE) - 1, 'one fault per written page past the end');
+  native.detach(v);
+  native.close(m.id);
+  expectThrow(() => native.flush(m.id, 0, 1), 'ERR_PAGEWISE_CLOSED', 'flush after close');
+  const ro = native.open(path);
+  expectThrow(() => native.flush(ro.id, 0, 1), 'ERR_PAGEWISE_READ_ONLY', 'flush a read-only mapping');
+  expectThrow(() => native.resize(ro.id, 1), 'ERR_PAGEWISE_READ_ONLY', 'resize a read-only mapping');
+  native.close(ro.id);
+  return checks + 6;
+}
+
+// ---------------------------------------------------------- fault slots --
+
+/** Past the slot limit nothing is mapped; past the first slab a truncation is still repaired. */
+function faultSlots(dir) {
+  const path = join(dir, 'slots.bin');
+  writeFileSync(path, Buffer.alloc(4 * PAGE, 0x61));
+  const m = native.open(path);
+  const { inUse } = native.testing.faultSlots();
+  native.testing.faultSlots(inUse + 1);
+  const one = native.view(m.id, 0, PAGE);
+  expectThrow(() => native.view(m.id, 0, PAGE), 'ERR_PAGEWISE_NO_FAULT_SLOT', 'a view past the limit');
+  native.detach(one);
+  native.testing.faultSlots(0);
+  const views = [];
+  for (let i = 0; i < 5000; i++) views.push(native.view(m.id, 0, 4 * PAGE));
+  truncateSync(path, PAGE);
+  assert.equal(touchAll(views[4999].subarray(PAGE)) + touchAll(views[0].subarray(PAGE)), 0, 'zeros past the end in views past the first slab');
+  for (const v of views) native.detach(v);
+  native.close(m.id);
+  return 2;
+}
+
 // ---------------------------------------------------------------- worker --
 
 if (!isMainThread) {
@@ -265,8 +383,24 @@ if (!isMainThread) {
       // the worker is terminated: its teardown must finalize them.
       const views = [];
       for (let i = 0; i < 64; i++) views.push(native.view(workerData.id, (i * PAGE) % (1 << 20), PAGE));
+      // Handles it never closes, read-only and writable, with views: its
+      // environment's cleanup hook must release them.
+      for (const p of workerData.paths ?? []) {
+        const ro = native.open(p);
+        const rw = native.open(p, true);
+        views.push(native.view(ro.id, 0, PAGE), native.view(rw.id, 0, PAGE));
+      }
       parentPort.postMessage({ ready: true });
       setInterval(() => touchAll(views[0]), 1);
+    } else if (role === 'writer') {
+      // A view of the main thread's writable mapping: resize there must refuse.
+      const view = native.view(workerData.id, 0, PAGE);
+      view[1] = 0x77;
+      parentPort.postMessage({ ready: true });
+      parentPort.once('message', () => {
+        native.detach(view);
+        parentPort.postMessage({ detached: true });
+      });
     } else if (role === 'truncated') {
       const info = native.open(path);
       const view = native.view(info.id, 0, info.size);
@@ -364,7 +498,7 @@ async function main() {
       // mapped and has closed meanwhile: the mapping lives until the worker's
       // teardown finalizes its views, then goes.
       const held = native.open(files[5].path);
-      const holder = startWorker({ role: 'hold', id: held.id });
+      const holder = startWorker({ role: 'hold', id: held.id, paths: [files[3].path, files[4].path] });
       assert.deepEqual(await holder.next(), { ready: true });
       native.close(held.id);
       assert.equal(native.stats().views >= 64, true, 'the worker holds its views');
@@ -391,18 +525,27 @@ async function main() {
     assert.equal(fromWorker.count, 10_000, 'worker: bytes before the new end');
     assert.equal(fromWorker.found, -1, 'worker: nothing past the new end');
     const pagesPast = (1 << 20) / PAGE - Math.ceil(10_000 / PAGE);
-    assert.equal(native.faults(t.id), pagesPast, 'each page past the end faulted once');
+    // Once per mapping that read it: the main thread's view, the worker's, and
+    // the process-wide mapping (find): views are mappings of their own.
+    assert.equal(native.faults(t.id), 3 * pagesPast, 'each page past the end faulted once per mapping');
     assert.equal(native.state(t.id).currentSize, 10_000);
     native.detach(tview);
     native.close(t.id);
     await settle('truncation');
     checks += 6;
 
+    checks += detachForeign();
+    checks += await writable(dir);
+    checks += faultSlots(dir);
+    await settle('writable mappings');
+
     // A burst of views in one go, half detached (the platform-facts pattern).
     const big = native.open(files[5].path);
     for (let i = 0; i < 100_000; i++) {
       const view = native.view(big.id, (i * PAGE) % (1 << 20), 64);
       if (i % 2 === 0) native.detach(view);
+      // Each view is a mapping: let the collector keep their number under vm.max_map_count.
+      if (i % 10_000 === 0) gc();
     }
     native.close(big.id);
     await settle('view burst');

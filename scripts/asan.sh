@@ -75,7 +75,7 @@ PRELOAD="$LIBASAN"
 
 echo "asan.sh: running the native stress with $ADDON" >&2
 set +e
-LD_PRELOAD="$PRELOAD" PAGEWISE_ADDON="$ADDON" "$NODE" --expose-gc "$ROOT/scripts/asan-stress.mjs"
+LD_PRELOAD="$PRELOAD" PAGEWISE_TEST_HOOKS=1 PAGEWISE_ADDON="$ADDON" "$NODE" --expose-gc "$ROOT/scripts/asan-stress.mjs"
 status=$?
 set -e
 

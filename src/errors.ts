@@ -19,12 +19,50 @@ export const ErrorCodes = {
   NOT_CLONEABLE: 'ERR_PAGEWISE_NOT_CLONEABLE',
   BAD_ACCUMULATOR: 'ERR_PAGEWISE_BAD_ACCUMULATOR',
   CALLBACK_FAILED: 'ERR_PAGEWISE_CALLBACK_FAILED',
+  /** `info.write` in a run that has no output. */
+  NO_OUTPUT: 'ERR_PAGEWISE_NO_OUTPUT',
+  /** The output's consumer went away before the run ended (a Writable destroyed or ended, a loop over runJobStream left early). */
+  OUTPUT_CLOSED: 'ERR_PAGEWISE_OUTPUT_CLOSED',
+  /** The output Writable failed with an error that has no code of its own (the original is `cause`). */
+  OUTPUT_FAILED: 'ERR_PAGEWISE_OUTPUT_FAILED',
+  /** `inPlace` over an input that is read, not mapped (a stream, stdin, `mode: 'pread'` or `'read'`). */
+  NOT_MAPPED: 'ERR_PAGEWISE_NOT_MAPPED',
+  /** This build cannot do what was asked (`inPlace` without writable mappings in the addon). */
+  UNSUPPORTED: 'ERR_PAGEWISE_UNSUPPORTED',
+  /** A record index file that does not fit its data file (size not a multiple of 8, offsets out of order or past the end). */
+  BAD_INDEX: 'ERR_PAGEWISE_BAD_INDEX',
   INTERNAL: 'ERR_PAGEWISE_INTERNAL',
   ABORTED: 'ERR_PAGEWISE_ABORTED',
   CLOSED: 'ERR_PAGEWISE_CLOSED',
   UNBOUNDED_INPUT: 'ERR_PAGEWISE_UNBOUNDED_INPUT',
-  NATIVE_UNAVAILABLE: 'ERR_PAGEWISE_NATIVE_UNAVAILABLE',
+  /** A keyed job emitted a key that is not a string or a Uint8Array, or one longer than 16 MiB. */
+  BAD_KEY: 'ERR_PAGEWISE_BAD_KEY',
+  /** A call that needs the native addon (a mapping) where none loaded; the reason is `cause`. */
   NO_ADDON: 'ERR_PAGEWISE_NO_ADDON',
+  /** `detach()` was given a buffer pagewise did not make. */
+  NOT_A_VIEW: 'ERR_PAGEWISE_NOT_A_VIEW',
+  /** No SIGBUS protection slot is left for a new mapping or view (nothing is mapped unprotected). */
+  NO_FAULT_SLOT: 'ERR_PAGEWISE_NO_FAULT_SLOT',
+  /** `flush()` or `resize()` on a file mapped read-only. */
+  READ_ONLY: 'ERR_PAGEWISE_READ_ONLY',
+  /** `resize()` while views on other threads or native calls use the mapping. */
+  BUSY: 'ERR_PAGEWISE_BUSY',
+  /** Writes into a writable mapping faulted (the file system could not allocate the pages): they are lost. */
+  WRITE_FAILED: 'ERR_PAGEWISE_WRITE_FAILED',
+  /** `cluster` was asked for but bullmq/ioredis are not installed (optional peer dependencies). */
+  CLUSTER_UNAVAILABLE: 'ERR_PAGEWISE_CLUSTER_UNAVAILABLE',
+  /** Redis could not be reached (or was lost) at the cluster URL. */
+  CLUSTER_CONNECT: 'ERR_PAGEWISE_CLUSTER_CONNECT',
+  /** A worker sees an input of another size or mtime than the coordinator does. */
+  CLUSTER_FILE_MISMATCH: 'ERR_PAGEWISE_CLUSTER_FILE_MISMATCH',
+  /** A worker loads another version of the job module than the coordinator does. */
+  CLUSTER_JOB_MISMATCH: 'ERR_PAGEWISE_CLUSTER_JOB_MISMATCH',
+  /** No split of the run made progress for `cluster.timeout`. */
+  CLUSTER_TIMEOUT: 'ERR_PAGEWISE_CLUSTER_TIMEOUT',
+  /** The queue gave up on a split (it stalled too often: its workers died) or lost it. */
+  CLUSTER_SPLIT_FAILED: 'ERR_PAGEWISE_CLUSTER_SPLIT_FAILED',
+  /** Something a cluster run cannot do yet (keyed jobs). */
+  CLUSTER_UNSUPPORTED: 'ERR_PAGEWISE_CLUSTER_UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -4,15 +4,26 @@
  *
  * Benchmarks need the same bytes on every machine and every run, so nothing
  * here uses `Math.random`: a seeded xoshiro128** drives station choice and a
- * Box-Muller normal. Output is formatted into large buffers from pre-encoded
- * `name;` words and the 1,999 pre-rendered values, and written double-buffered
- * so filling one block overlaps writing the other.
+ * Box-Muller normal. Output is formatted from pre-encoded `name;` words and
+ * the 1,999 pre-rendered values.
+ *
+ * Blocks of rows are made on every thread and written through the run
+ * pipeline's writer (src/output/): each worker formats its block and writes
+ * it at its offset in the output's temporary. Every pair of rows draws
+ * exactly four numbers (a station each, and one Box-Muller pair), so block b
+ * starts 2 x (its first row) draws into the stream, and xoshiro128**, being
+ * linear over GF(2), jumps there in O(log n) with powers of its transition
+ * matrix: the bytes are those of one sequential pass.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openTarget } from './output/target.js';
+import { createSink } from './output/sink.js';
+import { RunTasks, workerPool } from './run/pool.js';
+import { inOrder, pulledSteps } from './run/reducer.js';
+import { CURSOR, type ProduceTask } from './run/messages.js';
 
 /** Options for {@link generate1brc}. */
 export interface Generate1brcOptions {
@@ -24,13 +35,18 @@ export interface Generate1brcOptions {
   stations?: 413 | 10000;
   /** PRNG seed (a safe integer); the same seed gives the same bytes. Default 1. */
   seed?: number;
-  /** Called after each block (8 MiB) is formatted, with the number of rows so far. */
+  /** Called after each block (BLOCK_ROWS rows) is written, in order, with the number of rows so far. */
   onProgress?: (rowsDone: number) => void;
+  /** Threads that format rows; default one per core. */
+  threads?: number;
+  /** Stops the run (ERR_PAGEWISE_ABORTED); the output path stays as it was. */
+  signal?: AbortSignal;
 }
 
 /** Largest name the challenge allows, in UTF-8 bytes. */
 const MAX_NAME_BYTES = 100;
-const BLOCK = 8 * 1024 * 1024;
+/** Rows per block (even, so every block starts with a fresh Box-Muller pair): ~7-9 MB. */
+export const BLOCK_ROWS = 1 << 19;
 /**
  * Room kept free at the end of a block: the longest line (100-byte name,
  * `;`, `-99.9`, `\n`) rounded up to whole words, plus the words written
@@ -303,33 +319,86 @@ function fillBlock(tb: Tables, st: State, buf: Buffer, rows: number): [number, n
   return [done, p];
 }
 
-/** Write all of `buf[0, len)`; file writes may be partial. */
-async function writeAll(fh: FileHandle, buf: Buffer, len: number): Promise<void> {
-  let off = 0;
-  while (off < len) {
-    const { bytesWritten } = await fh.write(buf, off, len - off);
-    off += bytesWritten;
-  }
-}
+// ------------------------------------------------------------ jump ahead --
 
 /**
- * Write a 1BRC measurements file. Byte-identical output for the same
- * `rows`/`stations`/`seed`, which is what benchmark comparisons need.
- *
- * Temperatures are Normal(station mean, 10) rounded to one decimal and clamped
- * to [-99.9, 99.9]; the station is uniform per row. With `stations: 10000` the
- * 10,000 names are a seed-dependent sample of the 44k city list.
- *
- * @returns rows and bytes written.
+ * One xoshiro128** state transition, on a state of 4 words. Linear over
+ * GF(2) (xors, shifts, rotations), which is what makes the jump possible.
  */
-export async function generate1brc(options: Generate1brcOptions): Promise<{ rows: number; bytes: number }> {
-  const { out, rows, stations = 413, seed = 1, onProgress } = options;
-  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`gen: rows must be a non-negative integer, got ${rows}`);
-  if (stations !== 413 && stations !== 10000) throw new RangeError(`gen: stations must be 413 or 10000, got ${String(stations)}`);
-  if (!Number.isSafeInteger(seed)) throw new RangeError(`gen: seed must be a safe integer, got ${seed}`);
+function step(st: Int32Array): void {
+  const b = st[1];
+  const t = b << 9;
+  st[2] ^= st[0];
+  st[3] ^= b;
+  st[1] = b ^ st[2];
+  st[0] ^= st[3];
+  st[2] ^= t;
+  st[3] = rotl(st[3], 11);
+}
 
-  const POOL = 4096;
-  const st: State = { rng: seedState(seed), pool: new Uint32Array(POOL), next: POOL, spare: 0, haveSpare: false };
+/** A 128 x 128 bit matrix as 128 columns of 4 words: column j is the image of state bit j. */
+type BitMatrix = Int32Array<ArrayBuffer>;
+
+function applyMatrix(m: BitMatrix, v: Int32Array): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(4);
+  for (let j = 0; j < 128; j++) {
+    if (((v[j >>> 5] >>> (j & 31)) & 1) === 0) continue;
+    const c = j * 4;
+    out[0] ^= m[c];
+    out[1] ^= m[c + 1];
+    out[2] ^= m[c + 2];
+    out[3] ^= m[c + 3];
+  }
+  return out;
+}
+
+function square(m: BitMatrix): BitMatrix {
+  const out = new Int32Array(512);
+  for (let j = 0; j < 128; j++) out.set(applyMatrix(m, m.subarray(j * 4, j * 4 + 4)), j * 4);
+  return out;
+}
+
+/** POWERS[k] is the transition matrix to the power 2^k (built on first use; 53 covers any safe integer). */
+let POWERS: BitMatrix[] | undefined;
+
+function powers(): BitMatrix[] {
+  if (POWERS) return POWERS;
+  const m = new Int32Array(512);
+  for (let j = 0; j < 128; j++) {
+    const unit = new Int32Array(4);
+    unit[j >>> 5] = 1 << (j & 31);
+    step(unit);
+    m.set(unit, j * 4);
+  }
+  const list = [m];
+  for (let k = 1; k < 53; k++) list.push(square(list[k - 1]));
+  return (POWERS = list);
+}
+
+/** The state `draws` steps after `st` (a new array). */
+export function jump(st: Int32Array, draws: number): Int32Array<ArrayBuffer> {
+  if (!Number.isSafeInteger(draws) || draws < 0) throw new RangeError(`gen: cannot jump ${draws} draws`);
+  let v = new Int32Array(st);
+  const p = powers();
+  for (let k = 0; draws > 0; k++, draws = Math.floor(draws / 2)) {
+    if (draws % 2 === 1) v = applyMatrix(p[k], v);
+  }
+  return v;
+}
+
+// ------------------------------------------------------------------ blocks --
+
+/** What every block of one file shares: the parameters workers get. */
+export interface BlockParams {
+  rows: number;
+  stations: 413 | 10000;
+  seed: number;
+  blockRows: number;
+}
+
+/** The stations of a file and the PRNG state where its rows' draws start. */
+function setUp(stations: 413 | 10000, seed: number): { tables: Tables; start: Int32Array } {
+  const rng = seedState(seed);
   let chosen: Station[];
   if (stations === 413) {
     chosen = load413();
@@ -338,37 +407,122 @@ export async function generate1brc(options: Generate1brcOptions): Promise<{ rows
     const all = loadCities().slice();
     if (all.length < stations) throw new Error(`gen: only ${all.length} distinct city names available`);
     for (let k = 0; k < stations; k++) {
-      const r = k + Math.floor((nextU32(st.rng) * (all.length - k)) / U32);
+      const r = k + Math.floor((nextU32(rng) * (all.length - k)) / U32);
       const tmp = all[k];
       all[k] = all[r];
       all[r] = tmp;
     }
     chosen = all.slice(0, stations);
   }
-  const tables = buildTables(chosen);
+  return { tables: buildTables(chosen), start: rng };
+}
 
-  const fh = await open(out, 'w');
-  let bytes = 0;
-  let pending: Promise<void> | undefined;
-  try {
-    const bufs = [Buffer.allocUnsafe(BLOCK), Buffer.allocUnsafe(BLOCK)];
-    let which = 0;
-    let done = 0;
-    while (done < rows) {
-      const buf = bufs[which];
-      const [n, used] = fillBlock(tables, st, buf, rows - done);
-      done += n;
-      if (pending) await pending;
-      pending = writeAll(fh, buf, used);
-      bytes += used;
-      which ^= 1;
-      onProgress?.(done);
-    }
-    await pending;
-  } finally {
-    // Never close under an in-flight write (e.g. when onProgress threw).
-    await pending?.catch(() => {});
-    await fh.close();
+// One set-up per (stations, seed) per thread.
+const setUps = new Map<string, { tables: Tables; start: Int32Array }>();
+
+const POOL = 4096;
+
+let blockBuffer = Buffer.allocUnsafe(0);
+
+/**
+ * Block `index` of a file: rows [index x blockRows, ...) formatted, as bytes
+ * valid until the next call on this thread. Runs in the workers (a
+ * ProduceTask names this module).
+ */
+export function produce(params: BlockParams, index: number): Uint8Array {
+  const { rows, stations, seed, blockRows } = params;
+  const key = `${stations}:${seed}`;
+  let base = setUps.get(key);
+  if (base === undefined) {
+    base = setUp(stations, seed);
+    setUps.set(key, base);
   }
-  return { rows, bytes };
+  const first = index * blockRows;
+  const count = Math.max(0, Math.min(blockRows, rows - first));
+  // Two draws per row on average, four per pair of rows: an even `first` is 2 x first draws in.
+  const st: State = { rng: jump(base.start, 2 * first), pool: new Uint32Array(POOL), next: POOL, spare: 0, haveSpare: false };
+  let longest = 0;
+  for (let s = 0; s < base.tables.n; s++) longest = Math.max(longest, base.tables.nameLen[s]);
+  // Each row is at most its name, `-99.9` and a newline; SLACK for the words
+  // written past the end. One buffer per thread, reused: a fresh one per block
+  // costs its page faults (the bytes are written out before the next block).
+  const need = count * (longest + 6) + SLACK;
+  if (blockBuffer.length < need) blockBuffer = Buffer.allocUnsafe(need);
+  const buf = blockBuffer;
+  const [done, used] = fillBlock(base.tables, st, buf, count);
+  if (done !== count) throw new Error(`gen: block ${index} formatted ${done} of ${count} rows`);
+  return buf.subarray(0, used);
+}
+
+/**
+ * Write a 1BRC measurements file. Byte-identical output for the same
+ * `rows`/`stations`/`seed`, whatever the threads, which is what benchmark
+ * comparisons need. The file appears complete or not at all (it is written
+ * in a temporary and renamed over `out`, as every pagewise output).
+ *
+ * Temperatures are Normal(station mean, 10) rounded to one decimal and clamped
+ * to [-99.9, 99.9]; the station is uniform per row. With `stations: 10000` the
+ * 10,000 names are a seed-dependent sample of the 44k city list.
+ *
+ * @returns rows and bytes written.
+ * @throws RangeError for bad options; OS errors (EACCES, ENOSPC, ...);
+ *   ERR_PAGEWISE_ABORTED when `signal` fires.
+ */
+export async function generate1brc(options: Generate1brcOptions): Promise<{ rows: number; bytes: number }> {
+  const { out, rows, stations = 413, seed = 1, onProgress, signal } = options;
+  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`gen: rows must be a non-negative integer, got ${rows}`);
+  if (stations !== 413 && stations !== 10000) throw new RangeError(`gen: stations must be 413 or 10000, got ${String(stations)}`);
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`gen: seed must be a safe integer, got ${seed}`);
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw new RangeError(`gen: threads must be an integer from 1 to 1024, got ${threads}`);
+
+  const blocks = Math.ceil(rows / BLOCK_ROWS);
+  const sink = createSink(await openTarget(out, signal), threads);
+  let tasks: RunTasks | undefined;
+  try {
+    if (blocks > 0) {
+      tasks = new RunTasks(await workerPool(threads, undefined));
+      const control = tasks.control;
+      const group = sink.group(blocks, control);
+      Atomics.store(control, CURSOR, 0);
+      const params: BlockParams = { rows, stations, seed, blockRows: BLOCK_ROWS };
+      const task: ProduceTask = { kind: 'produce', module: new URL(import.meta.url).href, params, blocks, control, output: group.ref };
+      const running = tasks;
+      let rowsDone = 0;
+      await inOrder(
+        blocks,
+        { inFlight: threads * 2, window: threads * 4, signal: anyOf(signal, sink.signal) },
+        pulledSteps(async () => {
+          await group.room();
+          return running.call(task);
+        }),
+        (k, reply) => {
+          if (group.mode === 'forward') group.deliver(k, reply.output);
+          rowsDone = Math.min(rows, (k + 1) * BLOCK_ROWS);
+          onProgress?.(rowsDone);
+        },
+      );
+      await group.finish();
+    }
+    await sink.commit(signal);
+  } catch (error) {
+    await tasks?.stop();
+    const failure = sink.failure;
+    await sink.abort();
+    throw failure ?? error;
+  }
+  return { rows, bytes: sink.bytes };
+}
+
+function anyOf(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
+  if (a === undefined) return b;
+  const controller = new AbortController();
+  const fire = (s: AbortSignal): void => controller.abort(s.reason);
+  if (a.aborted) fire(a);
+  else if (b.aborted) fire(b);
+  else {
+    a.addEventListener('abort', () => fire(a), { once: true });
+    b.addEventListener('abort', () => fire(b), { once: true });
+  }
+  return controller.signal;
 }

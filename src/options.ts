@@ -3,14 +3,29 @@
  * bad value fails before any file is opened or thread started, with an error
  * naming the option (ERR_PAGEWISE_INVALID_OPTION).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { serialize } from 'node:v8';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from './errors.js';
-import type { AdviceMode, Progress, ReleasePolicy } from './types.js';
+import type { AbortSignalLike, AdviceMode, Progress, ReleasePolicy, Split, WritableLike } from './types.js';
 
-/** Options of `mapReduce` and `runJob`. */
-export interface MapReduceOptions {
+/** Whether `value` is a Node Writable (or shaped like one: write, end, on, once, off). */
+export function isWritable(value: unknown): value is WritableLike {
+  const w = value as Record<string, unknown> | null;
+  return (
+    w !== null &&
+    typeof w === 'object' &&
+    typeof w.write === 'function' &&
+    typeof w.end === 'function' &&
+    typeof w.on === 'function' &&
+    typeof w.once === 'function' &&
+    typeof w.off === 'function'
+  );
+}
+import type { ResultMode } from './run/messages.js';
+
+/** Options of `mapReduce` and `runJob`; `P` is the type of the job's `params`. */
+export interface MapReduceOptions<P = unknown> {
   /** Worker threads; default `os.availableParallelism()`. */
   threads?: number;
   /** Bytes per chunk: a page multiple, or `'64KiB'`, `'8MiB'`, `'1GiB'`, or `'auto'` (default). */
@@ -20,9 +35,9 @@ export interface MapReduceOptions {
   /** Most files mapped at once when several are given; default 16. */
   maxOpenFiles?: number;
   /** Passed to the job's `init(params)` and `map`'s `info.params`. Must be structured-cloneable. */
-  params?: unknown;
-  /** Cancels the run: it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
-  signal?: AbortSignal;
+  params?: P;
+  /** Cancels the run (an `AbortSignal`): it rejects with ERR_PAGEWISE_ABORTED and workers are stopped. */
+  signal?: AbortSignalLike;
   /** Called about every 100 ms and once at the end. */
   onProgress?: (progress: Progress) => void;
   /**
@@ -59,6 +74,102 @@ export interface MapReduceOptions {
   nativeKernels?: boolean;
   /** Passed to Piscina: limits for each worker's heap. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+  /**
+   * Keyed jobs: where their tables spill when they outgrow the memory budget
+   * (a directory of the run, `pagewise-keyed-<pid>-<random>`, removed when
+   * the run ends); default `os.tmpdir()`.
+   */
+  tempDir?: string;
+  /**
+   * Where the run's output goes: what `map` writes (`info.write`), or a
+   * keyed job's result as JSON lines `["key",value]` in key order. A path:
+   * written atomically (a temporary in the same directory, renamed over the
+   * path once complete; a FIFO, `-` and devices are written in order
+   * instead). A Node Writable: the bytes in order, with its backpressure (it
+   * is ended when the run succeeds, unless it is process.stdout or
+   * process.stderr).
+   */
+  output?: string | WritableLike;
+  /**
+   * Map the inputs read-write and give `map` writable views: the job updates
+   * records in place. Each chunk's pages are flushed (msync) before it counts
+   * as done. Not atomic: a failure or a crash leaves some chunks updated.
+   * Every input must be mapped (ERR_PAGEWISE_NOT_MAPPED otherwise).
+   */
+  inPlace?: boolean;
+  /**
+   * Run on a cluster of `pagewise worker` processes over Redis (BullMQ; see
+   * docs/cluster.md): the files are cut into splits, the workers read them,
+   * and this process merges their partials in file order and calls `finish`.
+   * Needs the optional peer dependencies `bullmq` and `ioredis`.
+   */
+  cluster?: ClusterOptions;
+}
+
+/** The `cluster` option of a run (the coordinator's side). */
+export interface ClusterOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://` (TLS). The password is never printed. */
+  url: string;
+  /** The BullMQ queue the workers listen on; default `'pagewise'`. */
+  queue?: string;
+  /** Bytes per split, a multiple of the chunk size (`'256MiB'`, the default). */
+  splitSize?: number | string;
+  /**
+   * Give up (ERR_PAGEWISE_CLUSTER_TIMEOUT) when no split of the run has made
+   * progress (started, reported, finished) for this long: milliseconds, or a
+   * string such as `'30s'`, `'500ms'`, `'2m'` (a bare number string is
+   * seconds). Default: wait for workers as long as it takes.
+   */
+  timeout?: number | string;
+  /** Splits enqueued and not yet merged, at most; default 64. */
+  splitsInFlight?: number;
+  /** Told things worth knowing while waiting (no worker connected); default `process.emitWarning`. */
+  onNotice?: (message: string) => void;
+}
+
+/** `cluster` after checking. `url` keeps the password (to connect); `maskedUrl` is for every message. */
+export interface ResolvedCluster {
+  url: string;
+  maskedUrl: string;
+  queue: string;
+  splitSize: number;
+  timeout: number | undefined;
+  splitsInFlight: number;
+  onNotice: (message: string) => void;
+}
+
+/** Options of `clusterWorker()` (`pagewise worker`). */
+export interface ClusterWorkerOptions {
+  /** The Redis URL, as for a run's `cluster.url`. */
+  url: string;
+  /** The queue to take splits from; default `'pagewise'`. */
+  queue?: string;
+  /** Threads that read each split (this process's pool); default `os.availableParallelism()`. */
+  threads?: number;
+  /** How this worker is named in errors and `--stats`; default `HOSTNAME:PID`. */
+  name?: string;
+  /**
+   * How long a split stays locked to this worker without a renewal
+   * (renewed every half of it); a worker that dies has its split handed to
+   * another after about this long (plus the stall check interval, the same).
+   * Milliseconds or a duration string; default `'30s'`.
+   */
+  lockDuration?: number | string;
+  /** Closes the worker (its current split is handed back to the queue). */
+  signal?: AbortSignalLike;
+  /** Told what the worker does (connected, split done, handed back, Redis errors), for logs. */
+  onEvent?: (event: { type: string; message: string }) => void;
+}
+
+export interface ResolvedWorkerOptions {
+  url: string;
+  maskedUrl: string;
+  queue: string;
+  threads: number;
+  name: string;
+  lockDuration: number;
+  signal?: AbortSignalLike;
+  onEvent: (event: { type: string; message: string }) => void;
 }
 
 /** Options after checking, with defaults filled in. */
@@ -69,7 +180,7 @@ export interface ResolvedOptions {
   explicitMaxRecordLength: boolean;
   maxOpenFiles: number;
   params: unknown;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   onProgress?: (progress: Progress) => void;
   onMerged?: (acc: unknown) => void;
   release: ReleasePolicy;
@@ -80,6 +191,10 @@ export interface ResolvedOptions {
   memoryBudget?: number;
   nativeKernels: boolean;
   resourceLimits?: MapReduceOptions['resourceLimits'];
+  tempDir: string;
+  output?: string | WritableLike;
+  inPlace: boolean;
+  cluster?: ResolvedCluster;
   internal: InternalOptions;
 }
 
@@ -92,8 +207,28 @@ export const INTERNAL: unique symbol = Symbol.for('pagewise.internal') as never;
 export interface InternalOptions {
   /** Run the chunked inputs with this executor (a commutative job may run ordered; not the reverse). */
   executor?: 'kernel' | 'ordered' | 'commutative';
-  /** Read only the chunks whose nominal start lies in [start, end) of the one input: a cluster split. */
-  span?: { start: number; end: number };
+  /** Cut records this way instead of the job's own `split` (the built-in index job serves every record kind). */
+  split?: Split;
+  /**
+   * Read only the chunks whose nominal start lies in [start, end) of the one
+   * input: a cluster split. With `align` (the split size), an `auto` chunk
+   * size is lowered to a divisor of it, so the split's ends lie on the grid.
+   */
+  span?: { start: number; end: number; align?: number };
+  /**
+   * Report the one input as the coordinator names it: its index in the
+   * coordinator's list and its path as given there (`info.fileIndex`,
+   * `info.file`, errors), while it is opened by the path given to the run.
+   */
+  as?: { fileIndex: number; path: string };
+  /** Return `{ merged, acc }`, the merged accumulator without calling `finish` (a cluster worker's partial). */
+  partial?: boolean;
+  /** Largest serialized split result that travels in Redis; larger ones go through a file (tests set 0). */
+  clusterInlineLimit?: number;
+  /** Keyed runs: `false` maps through the job's `emit` even where it has table hooks (tests compare the two). */
+  keyedTable?: boolean;
+  /** Keyed runs: how the result is made (freq's by-value order); default pairs, or JSON lines with `output`. */
+  keyedResult?: ResultMode;
 }
 
 const UNITS: Record<string, number> = {
@@ -116,6 +251,138 @@ export function parseSize(value: number | string): number | undefined {
   if (unit === undefined) return undefined;
   const bytes = Number(m[1]) * unit;
   return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/**
+ * Parses a duration into milliseconds: a number is milliseconds; a string is
+ * a number with a unit (`500ms`, `30s`, `2m`, `1h`), a bare number string
+ * being seconds. Undefined when it is not one.
+ */
+export function parseDuration(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h'];
+  const ms = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/**
+ * A Redis URL with its password replaced by `***`, for every message, error
+ * and statistic (the password itself is only ever given to the client).
+ * Something that does not parse as a URL is masked after its scheme.
+ */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.href.replace(/\/$/, '');
+  } catch {
+    const at = url.lastIndexOf('@');
+    return at < 0 ? url : `${url.slice(0, url.indexOf('//') + 2)}***${url.slice(at)}`;
+  }
+}
+
+const URL_REQUIREMENT = 'a Redis URL: redis://[[user]:password@]host[:port][/db] or rediss:// for TLS';
+
+/** Checks a Redis URL; returns it and its masked form. */
+export function checkRedisUrl(value: unknown, option: string): { url: string; maskedUrl: string } {
+  if (typeof value !== 'string' || value === '') throw new InvalidOptionError(option, URL_REQUIREMENT, value);
+  const masked = maskUrl(value);
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new InvalidOptionError(option, URL_REQUIREMENT, masked);
+  }
+  const db = u.pathname === '' || u.pathname === '/' ? 0 : /^\/\d+$/.test(u.pathname) ? Number(u.pathname.slice(1)) : NaN;
+  if ((u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '' || !Number.isSafeInteger(db) || u.search !== '' || u.hash !== '') {
+    throw new InvalidOptionError(option, URL_REQUIREMENT, masked);
+  }
+  return { url: value, maskedUrl: masked };
+}
+
+/** Checks a BullMQ queue name (BullMQ keeps `:` for its keys). */
+export function checkQueueName(value: unknown, option: string): string {
+  if (value === undefined) return 'pagewise';
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,100}$/.test(value)) {
+    throw new InvalidOptionError(option, 'a queue name of 1 to 100 letters, digits, ".", "_" or "-"', value);
+  }
+  return value;
+}
+
+function checkDuration(value: unknown, option: string, min: number): number {
+  const ms = typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined || ms < min) {
+    throw new InvalidOptionError(option, `a duration of at least ${min} ms: milliseconds, or like '500ms', '30s', '2m' (a bare number string is seconds)`, value);
+  }
+  return ms;
+}
+
+/** The default split size: 256 MiB. */
+export const DEFAULT_SPLIT_SIZE = 256 << 20;
+
+const CLUSTER_KEYS: ReadonlySet<string> = new Set(['url', 'queue', 'splitSize', 'timeout', 'splitsInFlight', 'onNotice']);
+
+function checkCluster(value: unknown, pageSize: number, chunkSize: number | 'auto'): ResolvedCluster | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError('options.cluster', 'an object such as { url: "redis://host:6379" }', value);
+  const c = value as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!CLUSTER_KEYS.has(key)) {
+      throw new PagewiseError(ErrorCodes.INVALID_OPTION, `options.cluster.${key} is not an option (cluster takes ${[...CLUSTER_KEYS].join(', ')})`, { option: `options.cluster.${key}` });
+    }
+  }
+  const { url, maskedUrl } = checkRedisUrl(c.url, 'options.cluster.url');
+  const queue = checkQueueName(c.queue, 'options.cluster.queue');
+  let splitSize = DEFAULT_SPLIT_SIZE;
+  if (c.splitSize !== undefined) {
+    const bytes = typeof c.splitSize === 'number' || typeof c.splitSize === 'string' ? parseSize(c.splitSize) : undefined;
+    if (bytes === undefined || bytes <= 0 || bytes % pageSize !== 0) {
+      throw new InvalidOptionError('options.cluster.splitSize', `a positive multiple of the page size (${pageSize} bytes), as bytes or like '64MiB', '256MiB', '1GiB'`, c.splitSize);
+    }
+    splitSize = bytes;
+  }
+  // A split is a span of the chunk grid: its ends must be chunk boundaries.
+  if (chunkSize !== 'auto' && splitSize % chunkSize !== 0) {
+    throw new PagewiseError(
+      ErrorCodes.INVALID_OPTION,
+      `options.chunkSize (${formatBytes(chunkSize)}) must divide options.cluster.splitSize (${formatBytes(splitSize)}): a split is a span of the chunk grid ` +
+        `(leave chunkSize 'auto' and each worker picks a divisor)`,
+      { option: 'options.chunkSize' },
+    );
+  }
+  const timeout = c.timeout === undefined ? undefined : checkDuration(c.timeout, 'options.cluster.timeout', 1);
+  const splitsInFlight = c.splitsInFlight === undefined ? 64 : checkInt(c.splitsInFlight, 'options.cluster.splitsInFlight', 1, 1 << 20);
+  if (c.onNotice !== undefined && typeof c.onNotice !== 'function') throw new InvalidOptionError('options.cluster.onNotice', 'a function', c.onNotice);
+  const onNotice = (c.onNotice as ((m: string) => void) | undefined) ?? ((m: string) => process.emitWarning(m, { code: 'PAGEWISE_CLUSTER' }));
+  return { url, maskedUrl, queue, splitSize, timeout, splitsInFlight, onNotice };
+}
+
+const WORKER_KEYS: ReadonlySet<string> = new Set(['url', 'queue', 'threads', 'name', 'lockDuration', 'signal', 'onEvent']);
+
+/**
+ * Checks the options of `clusterWorker()`.
+ * @throws ERR_PAGEWISE_INVALID_OPTION naming the option.
+ */
+export function resolveWorkerOptions(options: ClusterWorkerOptions): ResolvedWorkerOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object such as { url: "redis://host:6379" }', options);
+  for (const key of Object.keys(options)) {
+    if (!WORKER_KEYS.has(key)) {
+      throw new PagewiseError(ErrorCodes.INVALID_OPTION, `options.${key} is not an option of clusterWorker (it takes ${[...WORKER_KEYS].join(', ')})`, { option: `options.${key}` });
+    }
+  }
+  const { url, maskedUrl } = checkRedisUrl(options.url, 'options.url');
+  const queue = checkQueueName(options.queue, 'options.queue');
+  const threads = options.threads === undefined ? availableParallelism() : checkInt(options.threads, 'options.threads', 1, 1024);
+  if (options.name !== undefined && (typeof options.name !== 'string' || !/^[\x21-\x7e]{1,100}$/.test(options.name))) {
+    throw new InvalidOptionError('options.name', '1 to 100 printable ASCII characters without spaces', options.name);
+  }
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const lockDuration = options.lockDuration === undefined ? 30_000 : checkDuration(options.lockDuration, 'options.lockDuration', 200);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidOptionError('options.signal', 'an AbortSignal', options.signal);
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new InvalidOptionError('options.onEvent', 'a function', options.onEvent);
+  return { url, maskedUrl, queue, threads, name, lockDuration, signal: options.signal, onEvent: options.onEvent ?? (() => {}) };
 }
 
 /** Formats bytes for people: `64 KiB`, `1.5 GiB`. */
@@ -164,6 +431,7 @@ function checkOneOf<T extends string>(value: unknown, option: string, allowed: r
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'threads', 'chunkSize', 'maxRecordLength', 'maxOpenFiles', 'params', 'signal', 'onProgress', 'onMerged',
   'release', 'prefetch', 'advice', 'mode', 'maxBytes', 'memoryBudget', 'nativeKernels', 'resourceLimits',
+  'output', 'inPlace', 'cluster', 'tempDir',
 ]);
 
 /** Closest known option to a misspelt one, for the error message. */
@@ -195,7 +463,7 @@ function editDistance(a: string, b: string): number {
  * Checks every option of a run and fills in defaults.
  * @throws ERR_PAGEWISE_INVALID_OPTION (a TypeError-like PagewiseError naming the option).
  */
-export function resolveOptions(options: MapReduceOptions | undefined, pageSize: number): ResolvedOptions {
+export function resolveOptions(options: MapReduceOptions<unknown> | undefined, pageSize: number): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
   const o = options;
@@ -241,6 +509,20 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
   if (o.resourceLimits !== undefined && (o.resourceLimits === null || typeof o.resourceLimits !== 'object')) {
     throw new InvalidOptionError('options.resourceLimits', 'an object', o.resourceLimits);
   }
+  if (o.tempDir !== undefined && (typeof o.tempDir !== 'string' || o.tempDir === '' || o.tempDir.includes('\0'))) {
+    throw new InvalidOptionError('options.tempDir', 'the path of a directory (a non-empty string)', o.tempDir);
+  }
+  if (o.output !== undefined) {
+    const requirement = 'a path (a non-empty string without NUL bytes, or - for standard output) or a Node Writable';
+    if (typeof o.output === 'string') {
+      if (o.output === '' || o.output.includes('\0')) throw new InvalidOptionError('options.output', requirement, o.output);
+    } else if (!isWritable(o.output)) {
+      throw new InvalidOptionError('options.output', requirement, o.output);
+    }
+  }
+  if (o.inPlace !== undefined && typeof o.inPlace !== 'boolean') {
+    throw new InvalidOptionError('options.inPlace', 'a boolean', o.inPlace);
+  }
   return {
     threads,
     chunkSize,
@@ -259,6 +541,10 @@ export function resolveOptions(options: MapReduceOptions | undefined, pageSize: 
     memoryBudget,
     nativeKernels: o.nativeKernels ?? true,
     resourceLimits: o.resourceLimits,
+    tempDir: o.tempDir ?? tmpdir(),
+    output: o.output,
+    inPlace: o.inPlace ?? false,
+    cluster: checkCluster(o.cluster, pageSize, chunkSize),
     internal: ((o as Record<symbol, unknown>)[INTERNAL] as InternalOptions | undefined) ?? {},
   };
 }

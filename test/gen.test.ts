@@ -1,12 +1,14 @@
-// The 1BRC generator: byte-identical output per seed, the line format, the
-// station sets, and the edge cases (no rows, several write blocks).
+// The 1BRC generator: byte-identical output per seed (and the same bytes as
+// the single-threaded generator it replaced, whatever the threads), the line
+// format, the station sets, and the edge cases (no rows, several blocks).
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generate1brc } from '../src/gen.ts';
+import { BLOCK_ROWS, generate1brc, jump } from '../dist/src/gen.js';
+import { shutdown } from '../dist/src/index.js';
 
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'data');
 const LINE = /^[^;\n]{1,100};-?\d{1,2}\.\d$/;
@@ -37,11 +39,70 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'pagewise-gen-'));
 });
 
-afterAll(() => {
+afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
+  await shutdown();
 });
 
+/**
+ * sha-256 of the single-threaded generator's output (commit 930002d, before
+ * gen ran on every thread), for (rows, stations, seed). Several cases span
+ * more than one block of BLOCK_ROWS rows and end mid-block or mid-pair.
+ */
+const PINNED: [number, 413 | 10000, number, number, string][] = [
+  [1, 413, 1, 13, 'da984cc0c20f82ebad364c7687e32206d2a30de914a61178730ffd5364d285b1'],
+  [7, 413, 5, 88, '09bf6e877b4ffad43098e7f6781f2eaeaba78aa521c01a0f222e4d6413fdd4e3'],
+  [30_000, 413, 42, 414_727, 'b130a98762a297c7be175fa7f491f64aedbef8cedd29b40f07defb56b555922f'],
+  [700_001, 413, 11, 9_657_523, '1021ea7fc28664d073c8e7e8526b4da9138cf1a5cec04bd5853cd8e43ab50cf2'],
+  [1_048_577, 413, 3, 14_461_046, 'efd4f422d36b61a78b59d412130f8e2e2e1a1b97d5fbc9ab9ddcde358bc0a55c'],
+  [20_001, 10000, 5, 306_047, 'e60cc947e68b08c9a964032bc478383207f49a866f656a07f90b247557a1cc14'],
+  [1_600_001, 10000, 2, -1, '778cfd27eb3217d653c8d92e8972a15e8e965aa8216c70359e632fc5deb86a35'],
+];
+
 describe('generate1brc', { timeout: 120_000 }, () => {
+  it('writes the bytes the single-threaded generator wrote, on 1 and 2 threads', async () => {
+    expect(BLOCK_ROWS % 2).toBe(0);
+    for (const [rows, stations, seed, bytes, hash] of PINNED) {
+      for (const threads of [1, 2]) {
+        const out = tmp();
+        const res = await generate1brc({ out, rows, stations, seed, threads });
+        if (bytes >= 0) expect(res.bytes).toBe(bytes);
+        expect(sha(out), `${rows} rows, ${stations} stations, seed ${seed}, ${threads} threads`).toBe(hash);
+      }
+    }
+  });
+
+  it('jumps the PRNG exactly as far as stepping it would', () => {
+    const step = (st: Int32Array): void => {
+      const b = st[1];
+      const t = b << 9;
+      st[2] ^= st[0];
+      st[3] ^= b;
+      st[1] = b ^ st[2];
+      st[0] ^= st[3];
+      st[2] ^= t;
+      st[3] = (st[3] << 11) | (st[3] >>> 21);
+    };
+    const start = new Int32Array([0x12345678, -0x789abcd, 0x0badf00d, 42]);
+    for (const n of [0, 1, 2, 3, 1000, 4097, 65_536, 1_048_577]) {
+      const st = start.slice();
+      for (let i = 0; i < n; i++) step(st);
+      expect(Array.from(jump(start, n)), `${n} steps`).toEqual(Array.from(st));
+    }
+  });
+
+  it('replaces an existing file atomically, and an aborted run leaves it as it was', async () => {
+    const out = tmp();
+    await generate1brc({ out, rows: 1000, seed: 1 });
+    const before = sha(out);
+    const controller = new AbortController();
+    const run = generate1brc({ out, rows: 5_000_000, seed: 2, threads: 2, signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(run).rejects.toMatchObject({ code: 'ERR_PAGEWISE_ABORTED' });
+    expect(sha(out)).toBe(before);
+    await generate1brc({ out, rows: 30_000, seed: 42, threads: 2 });
+    expect(sha(out)).toBe(PINNED[2][4]);
+  });
+
   it('writes the same bytes for the same seed and different bytes for another', async () => {
     const [a, b, c, d] = [tmp(), tmp(), tmp(), tmp()];
     await generate1brc({ out: a, rows: 30_000, seed: 42 });
@@ -145,5 +206,6 @@ describe('generate1brc', { timeout: 120_000 }, () => {
     await expect(generate1brc({ out: tmp(), rows: 1.5 })).rejects.toThrow(RangeError);
     await expect(generate1brc({ out: tmp(), rows: 1, stations: 7 as 413 })).rejects.toThrow(RangeError);
     await expect(generate1brc({ out: tmp(), rows: 1, seed: 0.5 })).rejects.toThrow(RangeError);
+    await expect(generate1brc({ out: tmp(), rows: 1, threads: 0 })).rejects.toThrow(RangeError);
   });
 });

@@ -24,9 +24,9 @@ function cli(args: string[], env: NodeJS.ProcessEnv = ENV, stdin: 'ignore' | num
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** GNU wc's numbers for these files, with its total line (C locale: byte words, as pagewise's wc has them today). */
+/** GNU wc's numbers for these files, with its total line (in C.UTF-8, whose word rule pagewise wc follows). */
 function gnuWc(files: string[], flags: string[] = []): string[][] {
-  return execFileSync('wc', [...flags, ...files], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
+  return execFileSync('wc', [...flags, ...files], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } })
     .trim()
     .split('\n')
     .map((line) => line.trim().split(/\s+/));

@@ -332,7 +332,7 @@ describe('release policy and residency', () => {
           const firstStartFrom = (at: number): number => starts.find((b) => b >= at) ?? size;
           const rangeOf = (k: number) => ({ start: firstStartFrom(k * chunkSize), end: k + 1 < chunks ? firstStartFrom((k + 1) * chunkSize) : size });
           const settings = { release: 'evict', chunkSize, prefetch: 0 } as RunSettings;
-          const ref = { fileIndex: 0, path: 'sim', mappingId: 1, size, chunks, releaseState: new Int32Array(new SharedArrayBuffer(4 * chunks)) };
+          const ref = { fileIndex: 0, path: 'sim', mappingId: 1, size, firstChunk: 0, chunks, releaseState: new Int32Array(new SharedArrayBuffer(4 * chunks)) };
           const threads = 2 + Math.floor(rand() * 3);
           // Each thread runs one chunk at a time, taking the next in order.
           const running = new Map<number, number>(); // chunk -> finish time

@@ -1,13 +1,16 @@
 /**
- * The addon and MappedFile: views are the mapping itself (zero copy), one
- * mapping per process shared by every thread, views are detached after their
- * chunk, closing is safe while views live, and offsets past 4 GiB work.
+ * The addon and MappedFile: views show the file's own pages (zero copy), one
+ * registry mapping per file per process shared by every thread, views are
+ * detached after their chunk, closing is safe while views live, offsets past
+ * 4 GiB work, and the binding's tables and test hooks come from the addon.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { spawnSync } from 'node:child_process';
 import { pagewise, ROOT, tempDir, writeFile } from './helpers.js';
+import { Fadvise, Madvise, ScanOps, native } from '../dist/src/native.js';
 import { job, rng } from './fixtures/reference.js';
 
 const { MappedFile } = pagewise;
@@ -179,6 +182,25 @@ describe('MappedFile', () => {
   });
 });
 
+describe('the binding', () => {
+  it('tables come from the addon; test hooks exist only with PAGEWISE_TEST_HOOKS=1 at load', () => {
+    expect(Madvise).toEqual(native.constants.madvise);
+    expect(Fadvise).toEqual(native.constants.fadvise);
+    expect(ScanOps).toEqual({ countByte: 0, countRecordsContaining: 1, countWords: 2, countWcUtf8: 3, csvSummary: 4, csvCheck: 5 });
+    expect(Object.keys(Madvise)).toEqual(['normal', 'random', 'sequential', 'willneed', 'dontneed', 'populateRead', 'hugepage']);
+    const addon = join(ROOT, 'build', 'Release', 'pagewise.node');
+    const probe = `const b = require(${JSON.stringify(addon)}); console.log(JSON.stringify([typeof b.testing, typeof b.gateMostActive, typeof b.constants.scanOps]))`;
+    for (const [flag, testing] of [[undefined, 'undefined'], ['0', 'undefined'], ['1', 'object']] as const) {
+      const env = { ...process.env };
+      if (flag === undefined) delete env.PAGEWISE_TEST_HOOKS;
+      else env.PAGEWISE_TEST_HOOKS = flag;
+      const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout), String(flag)).toEqual([testing, 'undefined', 'object']);
+    }
+  });
+});
+
 describe('views in worker threads', () => {
   const WORKER = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -252,15 +274,20 @@ describe('views in worker threads', () => {
 });
 
 describe('views inside jobs', () => {
-  it("zero copy: a byte written to the file during map shows through map's own view", async () => {
+  it("zero copy: a byte written to the file during map shows through map's own view (and the run fails: the file changed)", async () => {
     const content = randomBytes(9, 4 * PAGE + 500);
     const path = writeFile(dir, 'job-zero-copy.bin', content);
-    const seen = await pagewise.mapReduce<{ index: number; position: number; before: number; wrote: number; after: number }[]>(
-      path,
-      job('zero-copy.mjs'),
-      { threads: 1, chunkSize: PAGE },
-    );
-    expect(seen.map((s) => s.index)).toEqual([0, 1, 2, 3, 4]);
+    const log = join(dir, 'job-zero-copy.log');
+    await expect(pagewise.mapReduce(path, job('zero-copy.mjs'), { threads: 1, chunkSize: PAGE, params: { log } })).rejects.toMatchObject({
+      code: 'ERR_PAGEWISE_FILE_CHANGED',
+    });
+    const seen = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { index: number; position: number; before: number; wrote: number; after: number });
+    // The change is seen at the first chunk's end; that chunk's view showed the write.
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(seen[0].index).toBe(0);
     const now = readFileSync(path);
     for (const s of seen) {
       expect(s.before).toBe(content[s.position]);

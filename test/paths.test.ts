@@ -7,6 +7,7 @@
  * than the file, on 1 and 2 threads.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pagewise, tempDir, writeFile } from './helpers.js';
 import {
@@ -181,4 +182,47 @@ it('the text file has what the paths must handle: a record longer than most chun
   expect(data[data.length - 1]).not.toBe(0x0a);
   expect(SIZE).toBeGreaterThan(1 << 19);
   expect(data.indexOf('long long')).toBeGreaterThan(0);
+});
+
+describe('without the native addon (PAGEWISE_NATIVE=0): positional reads and JavaScript kernels', () => {
+  /** Runs one case over every path but the kernel's in a child process without the addon. */
+  function runWithoutAddon(c: Case, paths: PathName[]): { label: string; result: unknown; executor: string; bytes: number; stderr: string }[] {
+    const script = `
+      const { runJob, shutdown } = await import(${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)});
+      const INTERNAL = Symbol.for('pagewise.internal');
+      const paths = { ordered: { [INTERNAL]: { executor: 'ordered' } }, commutative: { [INTERNAL]: { executor: 'commutative' } }, pread: { mode: 'pread' }, stream: { mode: 'read' } };
+      const out = [];
+      for (const path of ${JSON.stringify(paths)}) {
+        for (const chunkSize of path === 'stream' ? ['auto'] : ${JSON.stringify(CHUNKS)}) {
+          for (const threads of ${JSON.stringify(THREADS)}) {
+            const { result, stats } = await runJob(${JSON.stringify(c.file)}, ${JSON.stringify(c.job)}, { chunkSize, threads, params: ${JSON.stringify(c.params ?? null)} ?? undefined, ...paths[path] });
+            const r = result && Array.isArray(result.parts) && ${JSON.stringify(c.name === 'grep (lines)')} ? Buffer.concat(result.parts).toString('latin1') : result;
+            out.push({ label: path + ' chunk ' + chunkSize + ' threads ' + threads, result: r, executor: stats.executor, bytes: stats.bytes, mode: stats.mode });
+          }
+        }
+      }
+      await shutdown();
+      process.stdout.write(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, PAGEWISE_NATIVE: '0' },
+      maxBuffer: 1 << 28,
+    });
+    if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+    return (JSON.parse(r.stdout) as { label: string; result: unknown; executor: string; bytes: number }[]).map((x) => ({ ...x, stderr: r.stderr }));
+  }
+
+  it.each(CASES)('$name: every path without the addon equals the reference', (c) => {
+    const paths = c.paths.filter((p) => p !== 'kernel' && !(p === 'commutative' && c.name.startsWith('grep')));
+    const expected = JSON.parse(JSON.stringify(c.expected()));
+    const runs = runWithoutAddon(c, paths);
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      expect(run.result, run.label).toEqual(expected);
+      expect(run.executor, run.label).toBe(run.label.startsWith('stream') ? 'none' : 'workers');
+      if (!run.label.startsWith('stream')) expect(run.bytes, run.label).toBe(readFileSync(c.file).length);
+    }
+    // One line on stderr says the fallback is in use.
+    expect(runs[0].stderr.match(/portable JavaScript fallback/g)?.length).toBe(1);
+  }, 120_000);
 });

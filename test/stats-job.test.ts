@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChunkInfo } from '../src/types.js';
 import job, { formatStats, type StatsAcc, type StatsRow } from '../src/jobs/stats.ts';
 import { statsReference } from './fixtures/reference.js';
-import { generate1brc } from '../src/gen.ts';
+import { generate1brc } from '../dist/src/gen.js';
 import { hashBytes } from '../src/jobs/table.ts';
 
 const enc = new TextEncoder();

@@ -149,8 +149,11 @@ describe('MappedFile over a truncated file', () => {
     // countByte and indexOfByte walk the whole view, page after page, in C++.
     expect(native.countByte(view, 0x0a)).toBe(3 * PAGE + 10);
     expect(native.indexOfByte(view, 0x0a, 3 * PAGE + 10)).toBe(-1);
-    expect(native.find(f.id, 0x0a, 3 * PAGE + 10, size)).toBe(-1);
     expect(native.faults(f.id)).toBe(size / PAGE - 4);
+    // find reads the process-wide mapping, not the view (a mapping of its
+    // own): each page past the end faults once more there, counted for the file.
+    expect(native.find(f.id, 0x0a, 3 * PAGE + 10, size)).toBe(-1);
+    expect(native.faults(f.id)).toBe(2 * (size / PAGE - 4));
     expect(f.truncated()).toBe(true);
     pagewise.MappedFile.detach(view);
     f.close();

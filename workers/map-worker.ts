@@ -6,13 +6,31 @@
  * accumulator serialized (src/run/wire.ts). Errors come back as values, not
  * throws: structured clone would drop their `code`.
  */
+import { checkRecords, scanChunks } from '../src/csv/first-pass.js';
+import { SUMMARY } from '../src/csv/scan.js';
 import { loadJobHandle } from '../src/job.js';
+import { chunkWriter, type ChunkWriter } from '../src/output/chunk-writer.js';
 import { openSource, processChunk, mapRange, type ChunkSource } from '../src/run/chunk.js';
 import { callInit } from '../src/run/calls.js';
+import { stopRun } from '../src/run/control.js';
 import { chunkCursor } from '../src/run/executors/executor.js';
-import { CURSOR, STOP, type ChunkTask, type DrainTask, type FileRef, type JobHandle, type Task, type TaskReply } from '../src/run/messages.js';
+import {
+  CURSOR,
+  STOP,
+  type ChunkTask,
+  type DrainTask,
+  type FileRef,
+  type JobHandle,
+  type ProduceTask,
+  type PullTask,
+  type ScanReply,
+  type ScanTask,
+  type Task,
+  type TaskReply,
+} from '../src/run/messages.js';
 import { serialize, toWire } from '../src/run/wire.js';
-import type { Job } from '../src/types.js';
+import type { AnyJob, Job } from '../src/types.js';
+import { runKeyedMap, runKeyedMerge } from '../src/keyed/worker.js';
 
 /*
  * Every chunk's views are detached when it is done, and the first detach in a
@@ -28,9 +46,9 @@ import type { Job } from '../src/types.js';
 
 // Loaded jobs by URL; the URL names the module's version, so an edited job is
 // a new entry and one run uses one version on every thread.
-const jobs = new Map<string, Promise<Job>>();
+const jobs = new Map<string, Promise<AnyJob>>();
 
-function getJob(handle: JobHandle): Promise<Job> {
+function getJob(handle: JobHandle): Promise<AnyJob> {
   let job = jobs.get(handle.url);
   if (!job) {
     job = loadJobHandle(handle);
@@ -44,27 +62,94 @@ function partialOf(acc: unknown, where: string): Uint8Array {
   return serialize(acc, 'the accumulator returned by map (or init)', where);
 }
 
-async function runChunk(task: ChunkTask): Promise<TaskReply> {
-  if (Atomics.load(task.control, STOP) !== 0) return { ok: true, partial: undefined, bytes: 0, chunks: 0 };
-  const job = await getJob(task.job);
-  const { settings, file, index } = task;
+const STOPPED: TaskReply = { ok: true, partial: undefined, bytes: 0, chunks: 0 };
+
+/**
+ * One chunk through its lifecycle, folded into a fresh accumulator; with an
+ * output, its writes are then placed (see src/output/chunk-writer.ts).
+ */
+async function oneChunk(job: Job, task: { settings: ChunkTask['settings'] }, file: FileRef, index: number, seq: number, writer: ChunkWriter | undefined): Promise<TaskReply> {
+  const { settings } = task;
   const src = openSource(file);
+  let partial: Uint8Array | undefined;
+  let bytes = 0;
   try {
+    writer?.begin(seq);
     const site = { file: file.path, fileIndex: file.fileIndex, index };
-    const done = processChunk(src, settings, index, (range) => mapRange(job, callInit(job, settings.params, site), src, settings, range));
-    if (done === undefined) return { ok: true, partial: undefined, bytes: 0, chunks: 1 };
-    return { ok: true, partial: partialOf(done.value, `for chunk ${index} of '${file.path}'`), bytes: done.range.end - done.range.start, chunks: 1 };
+    const done = processChunk(src, settings, index, (range) => mapRange(job, callInit(job, settings.params, site), src, settings, range, writer?.write));
+    if (done !== undefined) {
+      partial = partialOf(done.value, `for chunk ${index} of '${file.path}'`);
+      bytes = done.range.end - done.range.start;
+    }
   } finally {
     src.close();
+  }
+  const placed = await writer?.end();
+  if (placed !== undefined && !placed.ok) return STOPPED;
+  return { ok: true, partial, bytes, chunks: 1, seq, output: placed?.reply, written: placed?.bytes };
+}
+
+async function runChunk(task: ChunkTask): Promise<TaskReply> {
+  if (Atomics.load(task.control, STOP) !== 0) return STOPPED;
+  const job = (await getJob(task.job)) as Job;
+  const writer = chunkWriter(task.output, task.control);
+  try {
+    return await oneChunk(job, task, task.file, task.index, task.seq, writer);
+  } finally {
+    writer?.close();
+  }
+}
+
+/** One chunk, taken from the cursor when the task starts (see PullTask). */
+async function runPull(task: PullTask): Promise<TaskReply> {
+  const job = (await getJob(task.job)) as Job;
+  if (Atomics.load(task.control, STOP) !== 0) return STOPPED;
+  const seq = Atomics.add(task.control, CURSOR, 1);
+  const total = task.files.reduce((n, f) => n + f.chunks, 0);
+  if (seq >= total) return STOPPED;
+  const { file, index } = chunkCursor(task.files)(seq);
+  const writer = chunkWriter(task.output, task.control);
+  try {
+    return await oneChunk(job, task, file, index, seq, writer);
+  } finally {
+    writer?.close();
+  }
+}
+
+// Producer modules by URL (see ProduceTask).
+const producers = new Map<string, Promise<{ produce(params: unknown, index: number): Uint8Array }>>();
+
+/** One block of output made without input: `pagewise gen`. */
+async function runProduce(task: ProduceTask): Promise<TaskReply> {
+  if (Atomics.load(task.control, STOP) !== 0) return STOPPED;
+  let producer = producers.get(task.module);
+  if (producer === undefined) {
+    producer = import(task.module) as Promise<{ produce(params: unknown, index: number): Uint8Array }>;
+    producers.set(task.module, producer);
+    producer.catch(() => producers.delete(task.module));
+  }
+  const { produce } = await producer;
+  if (Atomics.load(task.control, STOP) !== 0) return STOPPED;
+  const seq = Atomics.add(task.control, CURSOR, 1);
+  if (seq >= task.blocks) return STOPPED;
+  const writer = chunkWriter(task.output, task.control)!;
+  try {
+    writer.begin(seq);
+    writer.writeOwned(produce(task.params, seq));
+    const placed = await writer.end();
+    return placed.ok ? { ok: true, partial: undefined, bytes: 0, chunks: 1, seq, output: placed.reply, written: placed.bytes } : STOPPED;
+  } finally {
+    writer.close();
   }
 }
 
 async function runDrain(task: DrainTask): Promise<TaskReply> {
-  const job = await getJob(task.job);
+  const job = (await getJob(task.job)) as Job;
   const { control, progress, settings, files } = task;
   const total = files.reduce((n, f) => n + f.chunks, 0);
   const sources = new Map<FileRef['fileIndex'], ChunkSource>();
   const chunkAt = chunkCursor(files);
+  const writer = chunkWriter(task.output, control);
   let acc: unknown;
   let touched = false;
   let bytes = 0;
@@ -74,6 +159,7 @@ async function runDrain(task: DrainTask): Promise<TaskReply> {
       if (Atomics.load(control, STOP) !== 0) break;
       const g = Atomics.add(control, CURSOR, 1);
       if (g >= total) break;
+      writer?.begin(g);
       // Chunk numbers are handed out in increasing order, so the cursor only moves forward.
       const { file, index } = chunkAt(g);
       let src = sources.get(file.fileIndex);
@@ -87,13 +173,16 @@ async function runDrain(task: DrainTask): Promise<TaskReply> {
           acc = callInit(job, settings.params, { file: file.path, fileIndex: file.fileIndex, index });
           touched = true;
         }
-        return mapRange(job, acc, source, settings, range);
+        return mapRange(job, acc, source, settings, range, writer?.write);
       });
       let n = 0;
       if (done !== undefined) {
         acc = done.value;
         n = done.range.end - done.range.start;
       }
+      // The chunk's output is placed before the next chunk is taken, so a
+      // worker holds at most one chunk's output.
+      if (writer !== undefined && !(await writer.end()).ok) break;
       bytes += n;
       chunks++;
       Atomics.add(progress, 0, BigInt(n));
@@ -101,18 +190,49 @@ async function runDrain(task: DrainTask): Promise<TaskReply> {
     }
     return { ok: true, partial: touched ? partialOf(acc, 'for the chunks one worker folded') : undefined, bytes, chunks };
   } catch (error) {
-    // Tell the other workers to stop pulling chunks.
-    Atomics.store(control, STOP, 1);
+    // Tell the other workers to stop pulling chunks, and wake those waiting.
+    stopRun(control);
     throw error;
   } finally {
+    writer?.close();
     for (const src of sources.values()) src.close();
   }
 }
 
-/** Piscina's entry point. */
-export default async function run(task: Task): Promise<TaskReply> {
+/** A split's first pass (CSV): summaries of a few chunks, or the checks of a few ranges of records; no job code. */
+function runScan(task: ScanTask): ScanReply {
+  const { ranges } = task;
+  const out = new Float64Array(ranges === undefined ? task.count * SUMMARY.size : ranges.length);
+  if (Atomics.load(task.control, STOP) !== 0) return { ok: true, summaries: out };
+  const src = openSource(task.file);
   try {
-    return await (task.kind === 'drain' ? runDrain(task) : runChunk(task));
+    if (ranges === undefined) scanChunks(src, task.settings, task.first, task.count, out);
+    else for (let r = 0; r < ranges.length; r += 2) out.set(checkRecords(src, task.settings, ranges[r], ranges[r + 1], task.piece!), r);
+    return { ok: true, summaries: out };
+  } finally {
+    src.close();
+  }
+}
+
+/** Piscina's entry point. */
+export default async function run(task: Task): Promise<TaskReply | ScanReply> {
+  try {
+    switch (task.kind) {
+      case 'scan':
+        return runScan(task);
+      case 'keyed-map':
+        return await runKeyedMap(task, getJob);
+      case 'keyed-merge':
+        return await runKeyedMerge(task, getJob);
+      case 'drain':
+        return await runDrain(task);
+      case 'pull':
+        return await runPull(task);
+      case 'produce':
+        return await runProduce(task);
+      default:
+        return await runChunk(task);
+    }
   } catch (error) {
     return { ok: false, error: toWire(error) };
   }

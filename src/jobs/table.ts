@@ -268,10 +268,20 @@ export function keyByteAt(tab: Int32Array, pool: Int32Array, r: number, k: numbe
 
 /** The bytes of the key in the slot at Int32 index `r` (a copy). */
 export function keyBytes(tab: Int32Array, pool: Int32Array, r: number): Uint8Array {
-  const len = tab[r + LEN] - 1;
-  const out = new Uint8Array(len);
-  for (let k = 0; k < len; k++) out[k] = keyByteAt(tab, pool, r, k);
+  const out = new Uint8Array(tab[r + LEN] - 1);
+  copyKey(tab, pool, r, out, 0);
   return out;
+}
+
+/** Copy the bytes of the key in the slot at Int32 index `r` into `into` at `at`; returns its length. */
+export function copyKey(tab: Int32Array, pool: Int32Array, r: number, into: Uint8Array, at: number): number {
+  const len = tab[r + LEN] - 1;
+  const long = len > INLINE;
+  for (let k = 0; k < len; k += 4) {
+    const word = k < 12 || !long ? tab[r + W0 + (k >> 2)] : pool[(tab[r + W3] & ~LONG) + ((k - 12) >> 2)];
+    for (let b = 0; b < 4 && k + b < len; b++) into[at + k + b] = (word >>> (b << 3)) & 0xff;
+  }
+  return len;
 }
 
 /** Byte-wise order of the keys in the slots at Int32 indices `x` and `y` (a shorter prefix first). */

@@ -10,6 +10,8 @@
  * i + 1. A record longer than a chunk therefore makes the chunk that holds its
  * start longer, and leaves the chunks it covers empty; it is never split.
  */
+import { csvRecordEnd } from '../csv/scan.js';
+import { csvBytesOf, isCsv } from '../csv/split.js';
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { Split } from '../types.js';
 
@@ -21,7 +23,7 @@ export function chunkCount(size: number, chunkSize: number): number {
   return size === 0 ? 0 : Math.ceil(size / chunkSize);
 }
 
-/** The terminator byte of a split kind, or -1 when records are not delimited. */
+/** The terminator byte of a split kind, or -1 when records are not delimited by one byte (CSV: a `\n` ends a record only outside quotes). */
 export function terminatorOf(split: Split): number {
   if (split === 'lines') return 0x0a;
   if (typeof split === 'object' && 'delimiter' in split) return split.delimiter;
@@ -42,6 +44,7 @@ function recordTooLong(cut: number, maxRecordLength: number): PagewiseError {
  * `maxRecordLength` bytes of the cut.
  */
 export function resolveCut(cut: number, size: number, split: Split, find: ByteFinder, maxRecordLength: number): number {
+  if (isCsv(split)) return csvCut(cut, size, split, find, maxRecordLength);
   if (cut <= 0) return 0;
   if (cut >= size) return size;
   if (split === 'none') return cut;
@@ -58,15 +61,46 @@ export function resolveCut(cut: number, size: number, split: Split, find: ByteFi
 }
 
 /**
- * The first record in `[from, to)` (records end with `term`; the range starts
- * at a record start) longer than `max` bytes, or undefined. One search per
- * record: used only when the user set maxRecordLength explicitly.
+ * A CSV cut found by walking the records from the file's start (with a
+ * header, chunk 0 starts after it): what the pure planner uses. A run does
+ * not: its first pass finds every chunk's quote parity in parallel and fills
+ * the run's cut cache with the same cuts (src/csv/prepare.ts).
  */
-export function findLongRecord(find: ByteFinder, term: number, from: number, to: number, max: number): { offset: number; length: number } | undefined {
+function csvCut(cut: number, size: number, split: Split, find: ByteFinder, maxRecordLength: number): number {
+  const { quote, header } = csvBytesOf(split)!;
+  if (cut >= size) return size;
+  let at = header ? csvRecordEnd(find, quote, 0, size) : 0;
+  while (at < cut) at = csvRecordEnd(find, quote, at, size);
+  if (at - Math.max(0, cut) > maxRecordLength) throw recordTooLong(Math.max(0, cut), maxRecordLength);
+  return at;
+}
+
+/** Where the record that starts at `from` ends (`to` if it runs past it). */
+export type RecordEnd = (from: number, to: number) => number;
+
+/** How records of a delimited split end, through a byte finder; undefined when records are not delimited. */
+export function recordEndOf(split: Split, find: ByteFinder): RecordEnd | undefined {
+  if (isCsv(split)) {
+    const { quote } = csvBytesOf(split)!;
+    return (from, to) => csvRecordEnd(find, quote, from, to);
+  }
+  const term = terminatorOf(split);
+  if (term < 0) return undefined;
+  return (from, to) => {
+    const hit = find(term, from, to);
+    return hit < 0 ? to : hit + 1;
+  };
+}
+
+/**
+ * The first record in `[from, to)` (the range starts at a record start)
+ * longer than `max` bytes, or undefined. One search per record: used only
+ * when the user set maxRecordLength explicitly.
+ */
+export function findLongRecord(recordEnd: RecordEnd, from: number, to: number, max: number): { offset: number; length: number } | undefined {
   let at = from;
   while (at < to) {
-    const hit = find(term, at, to);
-    const end = hit < 0 ? to : hit + 1;
+    const end = recordEnd(at, to);
     if (end - at > max) return { offset: at, length: end - at };
     at = end;
   }
@@ -176,10 +210,14 @@ export function resolveCutCached(
   cache: CutCache | undefined,
 ): number {
   const cut = j * chunkSize;
+  const known = cache?.exact(j);
+  if (known !== undefined) return known;
+  if (isCsv(split)) {
+    // A CSV run's first pass fills the cache with every cut it reads (src/csv/prepare.ts).
+    throw new PagewiseError(ErrorCodes.INTERNAL, `the CSV cut of chunk ${j} was not planned`, { index: j });
+  }
   const term = terminatorOf(split);
   if (cache === undefined || term < 0 || cut <= 0 || cut >= size) return resolveCut(cut, size, split, find, maxRecordLength);
-  const known = cache.exact(j);
-  if (known !== undefined) return known;
   const limit = Math.min(size, cut - 1 + maxRecordLength + 1);
   let from = Math.max(cut - 1, cache.atLeast(j, cut) - 1);
   const last = chunkCount(size, chunkSize) - 1;
@@ -220,9 +258,27 @@ export function knownEmpty(j: number, size: number, chunkSize: number, cache: Cu
  */
 export function planChunks(size: number, chunkSize: number, split: Split, find: ByteFinder, maxRecordLength = Infinity): ChunkRange[] {
   checkWholeRecords(size, split);
+  if (isCsv(split)) return planCsvChunks(size, chunkSize, split, find, maxRecordLength);
   const chunks: ChunkRange[] = [];
   for (let i = 0; i < chunkCount(size, chunkSize); i++) chunks.push(resolveChunk(i, size, chunkSize, split, find, maxRecordLength));
   return chunks;
+}
+
+/** planChunks for CSV: one walk over the records, cutting as it passes each nominal start. */
+function planCsvChunks(size: number, chunkSize: number, split: Split, find: ByteFinder, maxRecordLength: number): ChunkRange[] {
+  const n = chunkCount(size, chunkSize);
+  if (n === 0) return [];
+  const { quote, header } = csvBytesOf(split)!;
+  const cuts: number[] = [];
+  let at = header ? csvRecordEnd(find, quote, 0, size) : 0;
+  for (let j = 0; j < n; j++) {
+    const cut = j * chunkSize;
+    while (at < cut) at = csvRecordEnd(find, quote, at, size);
+    if (at - cut > maxRecordLength) throw recordTooLong(cut, maxRecordLength);
+    cuts.push(at);
+  }
+  cuts.push(size);
+  return cuts.slice(0, n).map((start, index) => ({ index, start, end: start >= Math.min(size, (index + 1) * chunkSize) ? start : cuts[index + 1] }));
 }
 
 /** Fixed-size records: the file must hold a whole number of them. */

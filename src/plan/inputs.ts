@@ -20,8 +20,10 @@ export type InputKind = 'map' | 'pread' | 'stream';
 export interface PlannedInput {
   /** Position in the list of inputs. */
   index: number;
-  /** The path as given (`-` is stdin). */
+  /** The path as given (`-` is stdin): the name the run reports (`info.file`, errors). */
   path: string;
+  /** Where the file is opened when that is not `path` (a cluster worker opens the coordinator's file by its absolute path). */
+  openPath?: string;
   kind: InputKind;
   /** Size in bytes (map, pread); undefined when it is only known by reading. */
   size?: number;

@@ -7,7 +7,8 @@
  * built-in parser), that code, with the same details.
  */
 import { ErrorCodes, JobFailedError, PagewiseError } from '../errors.js';
-import type { ChunkInfo, Job, KernelPlan } from '../types.js';
+import { isOutputFailure } from '../output/chunk-writer.js';
+import type { ChunkInfo, Emit, Job, KernelPlan, KeyedJob } from '../types.js';
 
 /** Where in the input a call happened, when it concerns one chunk. */
 export interface CallSite {
@@ -22,13 +23,23 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Job modules are imported as `job.mjs?pagewise-version=<hash>`; a stack names the file as users know it. */
+function cleanStack(error: unknown): void {
+  if (error instanceof Error && typeof error.stack === 'string' && error.stack.includes('?pagewise-version=')) {
+    error.stack = error.stack.replace(/\?pagewise-version=[0-9a-f]+/g, '');
+  }
+}
+
 /** The error for job code `what` (`map`, `merge`, ...) that threw `error` at `site`. */
 export function jobError(what: string, error: unknown, site: CallSite = {}): PagewiseError {
+  cleanStack(error);
   const where =
     site.index === undefined
       ? ''
       : ` on chunk ${site.index}${site.file === undefined ? '' : ` of '${site.file}'`}` +
         (site.start === undefined ? '' : ` (bytes ${site.start}-${site.end})`);
+  // The output failed under the job's info.write (a full disk): that is the run's error as it is.
+  if (isOutputFailure(error)) return error as PagewiseError;
   const code = (error as { code?: unknown } | null)?.code;
   const details = { ...site, path: site.file, cause: error };
   if (typeof code === 'string' && code.startsWith('ERR_PAGEWISE_') && code !== ErrorCodes.JOB_FAILED) {
@@ -81,6 +92,34 @@ export function callMap(job: Job, acc: unknown, bytes: Uint8Array, info: ChunkIn
     throw badAccumulator('map', 'returned a Promise: map must be synchronous (an async map cannot be given views that are detached when it returns)', info);
   }
   return next;
+}
+
+/** A keyed job's `map(emit, bytes, info)`; what it returns is ignored, unless it is a Promise. */
+export function callKeyedMap(job: KeyedJob, emit: Emit, bytes: Uint8Array, info: ChunkInfo): void {
+  let returned: unknown;
+  try {
+    returned = job.map(emit, bytes, info);
+  } catch (error) {
+    throw jobError('map', error, info);
+  }
+  if (isThenable(returned)) {
+    throw badAccumulator('map', 'returned a Promise: map must be synchronous (an async map cannot be given views that are detached when it returns)', info);
+  }
+}
+
+/** A keyed job's `combine(a, b)` threw: the run's error. */
+export function combineError(error: unknown): never {
+  throw jobError('combine', error);
+}
+
+/** A keyed job's `finish(key, value)`. */
+export function callKeyedFinish(job: KeyedJob, key: unknown, value: unknown): unknown {
+  if (!job.finish) return value;
+  try {
+    return job.finish(key as never, value);
+  } catch (error) {
+    throw jobError('finish', error);
+  }
 }
 
 /** `job.merge(a, b)`. */

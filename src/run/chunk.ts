@@ -2,16 +2,20 @@
  * One chunk's lifecycle, the same on every thread and for every executor:
  * check that the file is intact, cut the chunk at record boundaries, prefetch
  * what comes next, read it (a job's `map` over views, or a native kernel),
- * check the file again (pages read past a new end came back as zeros), and
- * release the chunk's pages. Where the bytes come from is a ChunkSource: the
+ * flush it when the run writes the file in place (msync: the chunk is not
+ * done before its pages are on disk), check the file again (pages read past
+ * a new end came back as zeros), and release the chunk's pages. Where the bytes come from is a ChunkSource: the
  * process-wide mapping, or positional reads where nothing can be mapped.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, fileChangedError } from '../errors.js';
 import { native } from '../native.js';
 import { MAX_VIEW_LENGTH } from '../options.js';
-import { CutCache, findLongRecord, knownEmpty, resolveCutCached, terminatorOf, type ByteFinder, type ChunkRange } from '../plan/chunks.js';
+import { isCsv } from '../csv/split.js';
+import { CutCache, findLongRecord, knownEmpty, recordEndOf, resolveCutCached, terminatorOf, type ChunkRange, type ByteFinder, type RecordEnd } from '../plan/chunks.js';
 import type { ChunkInfo, Job } from '../types.js';
+import { noOutput, type OutputData } from '../output/chunk-writer.js';
+import { flushWritable } from '../output/in-place.js';
 import { callMap } from './calls.js';
 import type { ChunkSettings, FileRef } from './messages.js';
 import { prefetchAhead, releaseBehind } from './pages.js';
@@ -30,8 +34,22 @@ export interface ChunkSource {
   /** Throws ERR_PAGEWISE_FILE_TRUNCATED / FILE_CHANGED when the file is not the one planned with. */
   checkIntact(): void;
   prefetch(settings: ChunkSettings, index: number): void;
+  /** A file written in place: its range's dirty pages to disk (msync MS_SYNC); throws the flush's error. */
+  flush(range: ChunkRange): void;
   release(settings: ChunkSettings, index: number, range: ChunkRange): void;
   close(): void;
+}
+
+/**
+ * Throws when `file` is not the file the run planned with: its size changed,
+ * pages past its end were read (`faults`, from the addon's SIGBUS repair), or
+ * it was modified or replaced (mtime, ctime or inode moved), as a truncation
+ * followed by a re-extension to the same size does.
+ */
+export function checkFileIntact(file: FileRef, faults = 0): void {
+  const s = fstatSync(file.fd, { bigint: true });
+  const error = fileChangedError(file.path, file.identity, { currentSize: Number(s.size), faults, ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs });
+  if (error !== undefined) throw error;
 }
 
 /** The process-wide mapping of a file (views are the mapping's own pages). */
@@ -58,11 +76,13 @@ class MappedSource implements ChunkSource {
     native.detach(bytes);
   }
   checkIntact(): void {
-    const error = fileChangedError(this.file.path, this.file.identity, native.state(this.file.mappingId));
-    if (error !== undefined) throw error;
+    checkFileIntact(this.file, native.faults(this.file.mappingId));
   }
   prefetch(settings: ChunkSettings, index: number): void {
     prefetchAhead(settings, this.file, index);
+  }
+  flush(range: ChunkRange): void {
+    if (this.file.writable) flushWritable(this.file, range.start, range.end - range.start);
   }
   release(settings: ChunkSettings, index: number, range: ChunkRange): void {
     releaseBehind(settings, this.file, index, range);
@@ -80,12 +100,10 @@ const SEARCH_BLOCK = 64 << 10;
  */
 class ReadSource implements ChunkSource {
   readonly find: ByteFinder;
-  #fd: number;
   #buffer = new ArrayBuffer(0);
   #scratch = new Uint8Array(SEARCH_BLOCK);
 
   constructor(readonly file: FileRef) {
-    this.#fd = openSync(file.path, 'r');
     this.find = (byte, from, limit) => {
       for (let at = from; at < limit; at += SEARCH_BLOCK) {
         const n = this.#read(this.#scratch, at, Math.min(SEARCH_BLOCK, limit - at));
@@ -100,7 +118,7 @@ class ReadSource implements ChunkSource {
   #read(into: Uint8Array, position: number, length: number): number {
     let done = 0;
     while (done < length) {
-      const n = readSync(this.#fd, into, done, length - done, position + done);
+      const n = readSync(this.file.fd, into, done, length - done, position + done);
       if (n === 0) break;
       done += n;
     }
@@ -133,22 +151,13 @@ class ReadSource implements ChunkSource {
   }
 
   checkIntact(): void {
-    const s = fstatSync(this.#fd, { bigint: true });
-    const error = fileChangedError(this.file.path, this.file.identity, {
-      currentSize: Number(s.size),
-      faults: 0,
-      ino: s.ino,
-      mtimeNs: s.mtimeNs,
-      ctimeNs: s.ctimeNs,
-    });
-    if (error !== undefined) throw error;
+    checkFileIntact(this.file);
   }
 
   prefetch(): void {}
+  flush(): void {}
   release(): void {}
-  close(): void {
-    closeSync(this.#fd);
-  }
+  close(): void {}
 }
 
 /** The source of `file`'s bytes on this thread. Close it when the task is done. */
@@ -224,6 +233,7 @@ export function processChunk<T>(
   src.prefetch(settings, index);
   const finish = (value: T): ChunkDone<T> => {
     if (!stopped()) {
+      src.flush(range);
       src.checkIntact();
       src.release(settings, index, range);
     }
@@ -234,24 +244,33 @@ export function processChunk<T>(
 }
 
 /**
- * The job's `map` over `[range.start, range.end)`, folding into `acc`. A view
+ * The job's `map` over `[range.start, range.end)`, folding into `acc` (through
+ * `call`: a keyed job's map is called with its `emit` instead). A view
  * cannot exceed the runtime's largest ArrayBuffer, so a longer range is fed
- * in record-aligned pieces.
+ * in record-aligned pieces. `write` is the chunk's `info.write`.
  */
-export function mapRange(job: Job, acc: unknown, src: ChunkSource, settings: ChunkSettings, range: ChunkRange): unknown {
+export function mapRange<J = Job>(
+  job: J,
+  acc: unknown,
+  src: ChunkSource,
+  settings: ChunkSettings,
+  range: ChunkRange,
+  write: (data: OutputData) => void = noOutput,
+  call: (job: J, acc: unknown, bytes: Uint8Array, info: ChunkInfo) => unknown = callMap as never,
+): unknown {
   const { file } = src;
-  const term = terminatorOf(settings.split);
+  const recordEnd = settings.checkRecordLength ? recordEndOf(settings.split, src.find) : undefined;
   let at = range.start;
   while (at < range.end) {
     let to = range.end;
     if (to - at > MAX_VIEW_LENGTH) to = pieceEnd(src, settings, at, range);
-    if (settings.checkRecordLength && term >= 0 && to - at > settings.maxRecordLength) {
-      checkRecordLengths(src.find, term, at, to, settings.maxRecordLength, file.path, { fileIndex: file.fileIndex, index: range.index });
+    if (recordEnd !== undefined && to - at > settings.maxRecordLength) {
+      checkRecordLengths(recordEnd, at, to, settings.maxRecordLength, file.path, { fileIndex: file.fileIndex, index: range.index });
     }
     const view = src.bytes(at, to);
-    const info: ChunkInfo = { index: range.index, start: at, end: to, fileIndex: file.fileIndex, file: file.path, params: settings.params };
+    const info = chunkInfo(file, settings, range.index, at, to, write);
     try {
-      acc = callMap(job, acc, view, info);
+      acc = call(job, acc, view, info);
     } finally {
       src.drop(view);
     }
@@ -260,15 +279,31 @@ export function mapRange(job: Job, acc: unknown, src: ChunkSource, settings: Chu
   return acc;
 }
 
+/** What `map` (or a kernel's `fold`) learns about the slice `[start, end)` of chunk `index`. */
+export function chunkInfo(file: FileRef, settings: ChunkSettings, index: number, start: number, end: number, write: ChunkInfo['write']): ChunkInfo {
+  const info: ChunkInfo = { index, start, end, fileIndex: file.fileIndex, file: file.path, params: settings.params, split: settings.split, write };
+  if (file.header !== undefined) info.header = file.header;
+  return info;
+}
+
 /** The end of the longest record-aligned piece from `at` that fits in one view. */
 function pieceEnd(src: ChunkSource, settings: ChunkSettings, at: number, range: ChunkRange): number {
   const limit = at + MAX_VIEW_LENGTH;
   const split = settings.split;
   if (split === 'none') return limit;
   if (typeof split === 'object' && 'recordSize' in split) return at + Math.floor(MAX_VIEW_LENGTH / split.recordSize) * split.recordSize;
-  // The last terminator in the piece ends its last whole record.
-  const last = src.findLast(terminatorOf(split), at, limit);
-  if (last >= at) return last + 1;
+  if (isCsv(split)) {
+    // Record by record (quote parity decides where one ends): only for
+    // chunks longer than the largest view, which a record of gigabytes makes.
+    const recordEnd = recordEndOf(split, src.find)!;
+    let end = at;
+    for (let next = recordEnd(at, range.end); next <= limit && next > end; next = recordEnd(end, range.end)) end = next;
+    if (end > at) return end;
+  } else {
+    // The last terminator in the piece ends its last whole record.
+    const last = src.findLast(terminatorOf(split), at, limit);
+    if (last >= at) return last + 1;
+  }
   throw new PagewiseError(
     ErrorCodes.RECORD_TOO_LONG,
     `'${src.file.path}': the record at byte offset ${at} is longer than the largest view this runtime allows (${MAX_VIEW_LENGTH} bytes)`,
@@ -278,15 +313,14 @@ function pieceEnd(src: ChunkSource, settings: ChunkSettings, at: number, range: 
 
 /** Throws ERR_PAGEWISE_RECORD_TOO_LONG for the first record of `[from, to)` longer than `max`. */
 export function checkRecordLengths(
-  find: ByteFinder,
-  term: number,
+  recordEnd: RecordEnd,
   from: number,
   to: number,
   max: number,
   path: string,
   where: { fileIndex?: number; index?: number } = {},
 ): void {
-  const long = findLongRecord(find, term, from, to, max);
+  const long = findLongRecord(recordEnd, from, to, max);
   if (long === undefined) return;
   throw new PagewiseError(
     ErrorCodes.RECORD_TOO_LONG,

@@ -106,12 +106,10 @@ const RESIDENCY_SAMPLES = 4;
 /**
  * Asks the kernel to read the `prefetch` chunks after chunk `index`, one
  * readahead window (`prefetchStep`) per call, skipping each window whose
- * sampled pages are all in the page cache already. On a warm file
- * MADV_WILLNEED finds every page cached and only costs time: ~2 ms per 64 MiB
- * on the thread that asks, 30-50 ms over a 2.76 GB file. Deciding per window,
- * not per chunk, matters on a file that is warm but for a few evicted stretches
- * (the page cache here loses a few MB of a warm file now and then): one miss
- * no longer sends the whole 64 MiB chunk to WILLNEED.
+ * sampled pages are all in the page cache already: on cached pages
+ * MADV_WILLNEED only costs the asking thread time, and deciding per window
+ * rather than per chunk keeps a few evicted stretches of a warm file from
+ * sending whole chunks to it (figures in docs/memory.md).
  */
 export function prefetchAhead(settings: ChunkSettings, file: FileRef, index: number): void {
   if (settings.prefetch === 0) return;
@@ -139,4 +137,18 @@ export function isProbablyResident(id: number, start: number, length: number): b
     if (native.residency(id, start + page * PAGE_SIZE, 1).resident === 0) return false;
   }
   return true;
+}
+
+/**
+ * Applies the run's release policy to a range a split's first pass read
+ * (CSV: `[start, end)` of a mapping, before any chunk is cut). No chunk is
+ * marked done: the second pass reads the range again, and evicts in order.
+ */
+export function releaseScanned(settings: ChunkSettings, file: FileRef, start: number, end: number): void {
+  if (settings.release === 'keep' || file.source !== 'map') return;
+  const from = start - (start % PAGE_SIZE);
+  const to = Math.min(file.size, Math.ceil(end / PAGE_SIZE) * PAGE_SIZE);
+  if (to <= from) return;
+  native.advise(file.mappingId, from, to - from, Madvise.dontneed);
+  if (settings.release === 'evict') native.fadvise(file.mappingId, from, to - from, Fadvise.dontneed);
 }

@@ -4,8 +4,12 @@
  * order, finish, and report. Every executor goes through here; none of them
  * opens files, stops workers or builds the result on its own.
  */
-import { statSync } from 'node:fs';
-import { PagewiseError, fileChangedError, toPagewiseError } from '../errors.js';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
+import { openWritable } from '../output/in-place.js';
+import { createSink, type OutputSink } from '../output/sink.js';
+import { openTarget } from '../output/target.js';
 import type { JobRef } from '../job.js';
 import type { MemoryBudget } from '../memory.js';
 import { native, Fadvise, Madvise } from '../native.js';
@@ -13,15 +17,20 @@ import type { MapReduceOptions } from '../options.js';
 import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
-import type { ReleasePolicy } from '../types.js';
+import type { AbortSignalLike, ClusterReport, Job, KeyedJob, KeyedStats, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
+import { KeyedShuffle } from '../keyed/shuffle.js';
+import { keyedExecutor } from './executors/keyed.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
 import { orderedExecutor } from './executors/ordered.js';
+import { remoteExecutor } from './executors/remote.js';
 import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
+import { preparerFor } from './prepare.js';
 import { ProgressMeter, Reducer, throwIfAborted } from './reducer.js';
+import { checkFileIntact } from './chunk.js';
 
 /** What one run did and how it went. */
 export interface RunStats {
@@ -38,7 +47,7 @@ export interface RunStats {
    * libuv's threadpool (no JS worker started), `'workers'` the job's `map` in
    * the Piscina pool; `'none'` when nothing was (streams only, or empty files).
    */
-  executor: 'kernel' | 'workers' | 'none';
+  executor: 'kernel' | 'workers' | 'cluster' | 'none';
   release: Exclude<ReleasePolicy, 'auto'>;
   releaseReason: string;
   memoryBudget: MemoryBudget;
@@ -51,8 +60,14 @@ export interface RunStats {
   inputs: { path: string; kind: PlannedInput['kind']; reason: string }[];
   /** Things worth knowing about the run, one line each (a refused mapping, ...). */
   notes: string[];
+  /** Where `info.write` went and how much (when the run had an output). */
+  output?: { target: string; kind: 'file' | 'stream'; bytes: number };
   /** The whole plan the run followed. */
   plan: RunPlan;
+  /** A cluster run's splits and workers (there, `chunks` counts splits and `chunkSize` is the split size). */
+  cluster?: ClusterReport;
+  /** A keyed job's shuffle: keys, spilled bytes, runs, merge passes, partitions, the largest table. */
+  keyed?: KeyedStats;
 }
 
 /** The result of `runJob`: the job's result and how the run went. */
@@ -84,73 +99,96 @@ function refuseMmapForTests(path: string): void {
   throw error;
 }
 
-function identityOf(path: string): FileIdentity {
-  const s = statSync(path, { bigint: true });
-  return { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-}
-
 /** Opens one input read in chunks; undefined when its mapping is refused (it is then read as a stream). */
 function openInput(input: PlannedInput, plan: RunPlan, mmapOnly: boolean): FileRef | undefined {
-  let mappingId = -1;
-  let size = input.size!;
-  if (input.kind === 'map') {
-    let info;
-    try {
-      refuseMmapForTests(input.path);
-      info = native.open(input.path);
-    } catch (error) {
-      const e = toPagewiseError(error);
-      if (e.syscall === 'mmap' && !mmapOnly) return undefined;
-      throw e;
-    }
-    mappingId = info.id;
-    size = info.size;
-  }
-  let identity: FileIdentity;
+  // A cluster worker opens the coordinator's file by its absolute path and reports it by the coordinator's.
+  const openPath = input.openPath ?? input.path;
+  let fd: number;
   try {
-    identity = identityOf(input.path);
+    fd = openSync(openPath, 'r');
   } catch (error) {
-    if (mappingId >= 0) native.close(mappingId);
     throw toPagewiseError(error);
   }
-  identity.size = size;
-  const { first, count: chunks } = spanChunks(plan, size);
-  const ref: FileRef = { fileIndex: input.index, path: input.path, source: input.kind === 'map' ? 'map' : 'pread', mappingId, size, firstChunk: first, chunks, identity };
-  if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
-  if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
-  if (ref.source === 'map' && size > 0) {
-    const advice = plan.advice === 'hugepage' ? Madvise.hugepage : Madvise[plan.advice];
-    native.advise(mappingId, 0, size, advice);
-    if (plan.advice === 'hugepage') native.advise(mappingId, 0, size, Madvise.sequential);
+  let mappingId = -1;
+  // A cluster run's coordinator reads nothing: it states each file, and workers map it.
+  const remote = plan.executor === 'remote';
+  try {
+    const s = fstatSync(fd, { bigint: true });
+    const identity: FileIdentity = { size: Number(s.size), ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+    if (input.kind === 'map' && !remote) {
+      try {
+        refuseMmapForTests(input.path);
+        const info = plan.inPlace ? openWritable(openPath) : native.open(openPath);
+        mappingId = info.id;
+        identity.size = info.size;
+      } catch (error) {
+        const e = toPagewiseError(error);
+        // In place, a file that cannot be mapped cannot be written: no fallback.
+        if (e.syscall === 'mmap' && !mmapOnly && !plan.inPlace) {
+          closeSync(fd);
+          return undefined;
+        }
+        throw e;
+      }
+    }
+    if (plan.inPlace) {
+      // The run's own writes move the file's times: only its size and inode say it changed.
+      delete identity.mtimeNs;
+      delete identity.ctimeNs;
+    }
+    const size = identity.size;
+    const { first, count: chunks } = spanChunks(plan, size);
+    const ref: FileRef = {
+      fileIndex: input.index,
+      path: input.path,
+      openPath: input.openPath,
+      source: input.kind === 'map' && !remote ? 'map' : 'pread',
+      mappingId,
+      fd,
+      size,
+      firstChunk: first,
+      chunks,
+      identity,
+    };
+    if (plan.inPlace) ref.writable = true;
+    if (remote) return ref;
+    if (chunks > 1 && terminatorOf(plan.job.split) >= 0) ref.cuts = CutCache.create(chunks, first).entries;
+    if (plan.release === 'evict' && chunks > 0 && ref.source === 'map') ref.releaseState = new Int32Array(new SharedArrayBuffer(4 * chunks));
+    if (ref.source === 'map' && size > 0) {
+      const advice = plan.advice === 'hugepage' ? Madvise.hugepage : Madvise[plan.advice];
+      native.advise(mappingId, 0, size, advice);
+      if (plan.advice === 'hugepage') native.advise(mappingId, 0, size, Madvise.sequential);
+    }
+    return ref;
+  } catch (error) {
+    if (mappingId >= 0) native.close(mappingId);
+    closeSync(fd);
+    throw toPagewiseError(error);
   }
-  return ref;
 }
 
 function closeFiles(files: FileRef[], plan: RunPlan): void {
   for (const f of files) {
-    if (f.source !== 'map') continue;
-    // Workers evict behind each chunk; what a late boundary read or the
-    // kernel's readahead brought back after the last chunk goes here.
-    if (plan.release === 'evict' && f.size > 0) native.fadvise(f.mappingId, 0, f.size, Fadvise.dontneed);
-    native.close(f.mappingId);
+    if (f.source === 'map') {
+      // Workers evict behind each chunk; what a late boundary read or the
+      // kernel's readahead brought back after the last chunk goes here.
+      if (plan.release === 'evict' && f.size > 0) native.fadvise(f.mappingId, 0, f.size, Fadvise.dontneed);
+      native.close(f.mappingId);
+    }
+    closeSync(f.fd);
   }
   files.length = 0;
 }
 
 function checkIntact(f: FileRef): void {
-  const now =
-    f.source === 'map'
-      ? native.state(f.mappingId)
-      : (() => {
-          const s = identityOf(f.path);
-          return { currentSize: s.size, faults: 0, ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-        })();
-  const error = fileChangedError(f.path, f.identity, now);
-  if (error !== undefined) throw error;
+  checkFileIntact(f, f.source === 'map' ? native.faults(f.mappingId) : 0);
 }
 
 function executorFor(run: Run, files: FileRef[]): Executor {
-  const { plan, job } = run.planned;
+  const { plan } = run.planned;
+  const job = run.planned.job as Job;
+  if (plan.executor === 'keyed') return keyedExecutor;
+  if (plan.executor === 'remote') return remoteExecutor;
   if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
   return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
 }
@@ -161,19 +199,23 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
   const { reducer } = run.ctx;
   const chunks = files.reduce((n, f) => n + f.chunks, 0);
   if (chunks === 0) {
-    // Empty files still contribute an (empty) accumulator, as map never runs.
-    for (const _ of files) reducer.addEmpty();
+    // Empty files still contribute an (empty) accumulator, as map never runs (a keyed run: no pairs).
+    if (run.ctx.keyed === undefined) for (const _ of files) reducer.addEmpty();
   } else {
     const executor = executorFor(run, files);
     run.executors.add(executor.name);
+    // A split kind that must see the whole file before cutting it (CSV) plans its cuts here.
+    const prepared = await preparerFor(run.planned.plan.job.split)?.prepare(files, run.ctx);
+    const before = reducer.meter.bytesDone;
     await executor.run({ kind: 'chunks', files, chunks }, run.ctx);
+    prepared?.verify(reducer.meter.bytesDone - before);
     for (const f of files) checkIntact(f);
   }
   reducer.meter.filesDone += files.length;
 }
 
 async function runStream(run: Run, input: PlannedInput): Promise<void> {
-  await streamExecutor.run({ kind: 'stream', input }, run.ctx);
+  await (run.ctx.keyed !== undefined ? keyedExecutor : streamExecutor).run({ kind: 'stream', input }, run.ctx);
   run.ctx.reducer.meter.filesDone++;
 }
 
@@ -192,9 +234,11 @@ async function runBatch(run: Run, batch: PlannedInput[]): Promise<void> {
       await runFiles(run, files);
       closeFiles(files, plan);
       const reason = 'its mapping was refused (mmap failed): read sequentially';
-      run.inputs[input.index] = { ...input, kind: 'stream', reason };
+      // By position: a cluster worker's one input keeps the coordinator's index.
+      const at = run.inputs.indexOf(input);
+      run.inputs[at] = { ...input, kind: 'stream', reason };
       run.notes.push(`'${input.path}': ${reason}`);
-      await runStream(run, run.inputs[input.index]);
+      await runStream(run, run.inputs[at]);
     }
     await runFiles(run, files);
   } catch (error) {
@@ -220,13 +264,51 @@ function settingsOf(planned: PlannedRun): ChunkSettings {
   };
 }
 
+/** A signal that fires when any of `signals` does (AbortSignal.any is Node 20.3+). */
+function anySignal(signals: (AbortSignalLike | undefined)[]): AbortSignalLike | undefined {
+  const given = signals.filter((s): s is AbortSignalLike => s !== undefined);
+  if (given.length <= 1) return given[0];
+  const controller = new AbortController();
+  for (const s of given) {
+    if (s.aborted) {
+      controller.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', () => controller.abort(s.reason), { once: true });
+  }
+  return controller.signal;
+}
+
 async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: NodeJS.CpuUsage, usageStart: NodeJS.ResourceUsage): Promise<RunReport<R>> {
   const { plan, options: o } = planned;
-  const needsWorkers = plan.inputs.some((i) => i.kind === 'pread' || (i.kind === 'map' && plan.executor !== 'kernel'));
+  const needsWorkers = plan.executor !== 'remote' && plan.inputs.some((i) => i.kind === 'pread' || (i.kind === 'map' && plan.executor !== 'kernel'));
   // Start the workers now: their start-up overlaps opening the inputs.
   if (needsWorkers) void workerPool(plan.threads, o.resourceLimits).catch(() => {});
+  // The output is opened before anything is read, so a target that cannot be
+  // written fails the run at once.
+  // A keyed job writes its pairs to the output itself (as JSON lines, in key order).
+  const sink: OutputSink | undefined = o.output === undefined || plan.keyed !== undefined ? undefined : createSink(await openTarget(o.output, o.signal), plan.threads);
+  // A consumer that fails (EPIPE) or goes away stops the run as an abort would.
+  const signal = anySignal([o.signal, sink?.signal]);
   const meter = new ProgressMeter(plan.knownBytes, plannedChunks(plan), plan.inputs.length, o.onProgress);
-  const reducer = new Reducer(planned.job, o.params, { onMerged: o.onMerged }, meter);
+  const reducer = new Reducer(planned.job as Job, o.params, { onMerged: o.onMerged }, meter);
+  const tasksOf = async (): Promise<RunTasks> => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits)));
+  const keyed =
+    plan.keyed === undefined
+      ? undefined
+      : new KeyedShuffle({
+          job: planned.job as KeyedJob,
+          handle: planned.handle,
+          params: o.params,
+          threads: plan.threads,
+          share: plan.keyed.share,
+          tempDir: plan.keyed.tempDir,
+          mode: o.internal.keyedResult ?? (o.output !== undefined ? { kind: 'json' } : { kind: 'pairs' }),
+          output: o.output,
+          table: o.internal.keyedTable !== false,
+          signal: o.signal,
+          tasks: () => tasksOf(),
+        });
   const run: Run = {
     planned,
     tasks: undefined,
@@ -235,19 +317,24 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
     executors: new Set(),
     ctx: {
       plan,
-      job: planned.job,
+      job: planned.job as Job,
       handle: planned.handle,
       kernel: planned.kernel,
       settings: settingsOf(planned),
       reducer,
-      signal: o.signal,
-      tasks: async () => (run.tasks ??= new RunTasks(await workerPool(plan.threads, o.resourceLimits))),
+      keyed,
+      signal,
+      output: sink,
+      options: o,
+      report: {},
+      tasks: () => tasksOf(),
     },
   };
+  let result: unknown;
   try {
     let i = 0;
     while (i < plan.inputs.length) {
-      throwIfAborted(o.signal);
+      throwIfAborted(signal);
       const input = plan.inputs[i];
       if (input.kind === 'stream') {
         await runStream(run, input);
@@ -255,15 +342,27 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
         continue;
       }
       const batch: PlannedInput[] = [];
-      while (i < plan.inputs.length && plan.inputs[i].kind !== 'stream' && batch.length < plan.maxOpenFiles) batch.push(plan.inputs[i++]);
+      // The coordinator of a cluster run opens no file, so all its consecutive files are one group of splits.
+      const most = plan.executor === 'remote' ? Infinity : plan.maxOpenFiles;
+      while (i < plan.inputs.length && plan.inputs[i].kind !== 'stream' && batch.length < most) batch.push(plan.inputs[i++]);
       await runBatch(run, batch);
     }
     meter.report(true);
+    if (keyed !== undefined) result = await keyed.finish();
+    else result = o.internal.partial ? reducer.partial() : reducer.finish();
+    // The output becomes final only once the job's result exists: a job
+    // whose finish throws leaves the target as it was.
+    await sink?.commit(o.signal);
   } catch (error) {
     await run.tasks?.stop();
-    throw error instanceof PagewiseError ? error : toPagewiseError(error);
+    // After the tasks stopped, so no thread writes into the run directory any more.
+    keyed?.abort();
+    // The consumer's own error (EPIPE, a closed stream) is the run's, not the abort it caused.
+    const failure = sink?.failure;
+    await sink?.abort();
+    const e = failure ?? error;
+    throw e instanceof PagewiseError ? e : toPagewiseError(e);
   }
-  const result = reducer.finish();
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const usage = process.resourceUsage();
@@ -275,11 +374,12 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       files: plan.inputs.length,
       bytes: meter.bytesDone,
       chunks: meter.chunksDone,
-      threads: plan.threads,
+      // A cluster run's threads are its workers'.
+      threads: run.ctx.report.cluster ? run.ctx.report.cluster.workers.reduce((n, w) => n + w.threads, 0) : plan.threads,
       chunkSize: plan.chunkSize,
       chunkSizeReason: plan.chunkSizeReason,
       mode: mapped === run.inputs.length ? 'mmap' : mapped === 0 ? 'read' : 'mixed',
-      executor: !chunked ? 'none' : run.executors.has('kernel') ? 'kernel' : 'workers',
+      executor: !chunked ? 'none' : run.executors.has('remote') ? 'cluster' : run.executors.has('kernel') ? 'kernel' : 'workers',
       release: plan.release,
       releaseReason: plan.releaseReason,
       memoryBudget: plan.budget,
@@ -290,7 +390,10 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       pageFaults: { major: usage.majorPageFault - usageStart.majorPageFault, minor: usage.minorPageFault - usageStart.minorPageFault },
       inputs: run.inputs.map((i) => ({ path: i.path, kind: i.kind, reason: i.reason })),
       notes: run.notes,
+      ...(sink === undefined ? {} : { output: { target: sink.label, kind: sink.kind, bytes: sink.bytes } }),
       plan,
+      ...(run.ctx.report.cluster === undefined ? {} : { cluster: run.ctx.report.cluster }),
+      ...(keyed === undefined ? {} : { keyed: { ...keyed.stats } }),
     },
   };
 }
@@ -316,16 +419,67 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
  * const { result, stats } = await runJob('big.log', './count-errors.mjs', { chunkSize: '8MiB' });
  * ```
  */
-export async function runJob<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunReport<R>> {
+export async function runJob<J = unknown>(
+  input: string | readonly string[],
+  job: JobRef<J>,
+  options?: MapReduceOptions<ParamsOf<J>>,
+): Promise<RunReport<ResultOf<J>>> {
   const startedAt = performance.now();
   const cpuStart = process.cpuUsage();
   const usageStart = process.resourceUsage();
   // Piscina starts loading now, overlapping the job's import in planRun.
   if (options?.nativeKernels === false && options.mode !== 'read') void loadPiscina().catch(() => {});
+  // BullMQ takes a few hundred ms to load: overlap it with planning too.
+  if (options?.cluster !== undefined) void import('../cluster/bull.js').then((m) => m.loadBullmq()).catch(() => {});
   throwIfAborted(options?.signal);
   const planned = await planRun(input, job, options);
   throwIfAborted(planned.options.signal);
-  return execute<R>(planned, startedAt, cpuStart, usageStart);
+  return execute<ResultOf<J>>(planned, startedAt, cpuStart, usageStart);
+}
+
+/** What `runJobStream` returns: the run's output as an async iterable, and its report. */
+export interface JobStream<R = unknown> extends AsyncIterable<Uint8Array> {
+  /**
+   * The run's result and statistics, once it has ended. Rejects with the
+   * run's error; the iteration throws the same error. Leaving the loop early
+   * stops the run, and `report` rejects with ERR_PAGEWISE_OUTPUT_CLOSED.
+   */
+  readonly report: Promise<RunReport<R>>;
+}
+
+/** Output bytes held between the run and a slow loop before the workers wait. */
+const STREAM_HIGH_WATER = 8 << 20;
+
+/**
+ * Runs a job whose `map` writes output (`info.write`) and gives the output
+ * in order, as it is produced, with backpressure: the run waits while the
+ * loop does not take its bytes. Nothing is written to disk.
+ *
+ * @throws (from the iteration and `report`) what `runJob` throws;
+ *   ERR_PAGEWISE_INVALID_OPTION when `options.output` is given too.
+ * @example
+ * ```ts
+ * const run = runJobStream('big.log', './errors-only.mjs');
+ * for await (const bytes of run) process.stdout.write(bytes);
+ * const { stats } = await run.report;
+ * ```
+ */
+export function runJobStream<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): JobStream<ResultOf<J>> {
+  const stream = new PassThrough({ highWaterMark: STREAM_HIGH_WATER });
+  let report: Promise<RunReport<ResultOf<J>>>;
+  if (options?.output !== undefined) {
+    report = Promise.reject(new PagewiseError(ErrorCodes.INVALID_OPTION, 'runJobStream gives the output itself: drop options.output (or use runJob)', { option: 'options.output' }));
+  } else {
+    report = runJob<J>(input, job, { ...options, output: stream });
+  }
+  // The loop learns of a failure through the stream (its iterator rethrows
+  // it), and `report` need not be awaited: neither may go unhandled.
+  stream.on('error', () => {});
+  report.catch((error: unknown) => stream.destroy(error as Error));
+  return {
+    report,
+    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
+  };
 }
 
 /**
@@ -338,8 +492,8 @@ export async function runJob<R = unknown>(input: string | readonly string[], job
  * const lines = await mapReduce('big.log', new URL('./count-lines.mjs', import.meta.url));
  * ```
  */
-export async function mapReduce<R = unknown>(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<R> {
-  return (await runJob<R>(input, job, options)).result;
+export async function mapReduce<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<ResultOf<J>> {
+  return (await runJob<J>(input, job, options)).result;
 }
 
 /**
@@ -348,7 +502,7 @@ export async function mapReduce<R = unknown>(input: string | readonly string[], 
  * policy and prefetch (`pagewise --explain`).
  * @throws what `runJob` throws before it reads (see `runJob`).
  */
-export async function planJob(input: string | readonly string[], job: JobRef, options?: MapReduceOptions): Promise<RunPlan> {
+export async function planJob<J = unknown>(input: string | readonly string[], job: JobRef<J>, options?: MapReduceOptions<ParamsOf<J>>): Promise<RunPlan> {
   return (await planRun(input, job, options)).plan;
 }
 

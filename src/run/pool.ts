@@ -9,7 +9,9 @@
 import type { Piscina } from 'piscina';
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { STOP, type Task, type TaskReply } from './messages.js';
+import type { TransferListItem } from 'node:worker_threads';
+import { stopRun } from './control.js';
+import { CONTROL_SLOTS, STOP, type ScanReply, type ScanTask, type Task, type TaskReply } from './messages.js';
 import { fromWire } from './wire.js';
 
 // A CommonJS shim that import()s map-worker.js (see map-worker-entry.cts).
@@ -26,7 +28,7 @@ let piscinaModule: Promise<PiscinaClass> | undefined;
 // their own and do not keep the process alive.
 const pools = new Map<string, Promise<Piscina>>();
 
-/** Loads Piscina now (its import costs ~25 ms), so a pool can start without waiting later. */
+/** Loads Piscina now (its import is a noticeable part of a short run), so a pool can start without waiting later. */
 export function loadPiscina(): Promise<PiscinaClass> {
   piscinaModule ??= import('piscina').then(
     (m) => m.Piscina,
@@ -74,7 +76,7 @@ export function workerPool(threads: number, resourceLimits: ResolvedOptions['res
 }
 
 /** Stops every cached worker pool (pagewise starts new ones when needed). */
-export async function shutdown(): Promise<void> {
+export async function shutdownPools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
   await Promise.all(all.map((p) => p.then((pool) => pool.destroy()).catch(() => {})));
@@ -85,15 +87,17 @@ export async function shutdown(): Promise<void> {
  * abort signal, and `stop()` ends them all (and only them).
  */
 export class RunTasks {
-  readonly control = new Int32Array(new SharedArrayBuffer(8));
+  readonly control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
   readonly #abort = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
 
   constructor(private readonly pool: Piscina) {}
 
-  /** Runs `task`; rejects only if the worker died or the task was aborted. */
-  run(task: Task): Promise<TaskReply> {
-    const done = this.pool.run(task, { signal: this.#abort.signal }) as Promise<TaskReply>;
+  /** Runs `task` (moving `transferList` to the worker); rejects only if the worker died or the task was aborted. */
+  run(task: ScanTask): Promise<ScanReply>;
+  run(task: Task, transferList?: readonly TransferListItem[]): Promise<TaskReply>;
+  run(task: Task, transferList?: readonly TransferListItem[]): Promise<TaskReply | ScanReply> {
+    const done = this.pool.run(task, { signal: this.#abort.signal, transferList: transferList as TransferListItem[] | undefined }) as Promise<TaskReply | ScanReply>;
     const settled = done.catch(() => {});
     this.#running.add(settled);
     void settled.then(() => this.#running.delete(settled));
@@ -104,10 +108,12 @@ export class RunTasks {
    * Runs `task` and returns its successful reply; a failed task throws its
    * error, a worker that died throws ERR_PAGEWISE_WORKER_DIED.
    */
-  async call(task: Task): Promise<Extract<TaskReply, { ok: true }>> {
-    let reply: TaskReply;
+  call(task: ScanTask): Promise<Extract<ScanReply, { ok: true }>>;
+  call(task: Exclude<Task, ScanTask>, transferList?: readonly TransferListItem[]): Promise<Extract<TaskReply, { ok: true }>>;
+  async call(task: Task, transferList?: readonly TransferListItem[]): Promise<Extract<TaskReply | ScanReply, { ok: true }>> {
+    let reply: TaskReply | ScanReply;
     try {
-      reply = await this.run(task);
+      reply = await this.run(task as Exclude<Task, ScanTask>, transferList);
     } catch (error) {
       const message = (error as Error)?.message || String(error);
       throw new PagewiseError(ErrorCodes.WORKER_DIED, `a worker thread stopped unexpectedly: ${message}`, { cause: error });
@@ -126,7 +132,8 @@ export class RunTasks {
    * which terminates their workers. Resolves when none of them runs.
    */
   async stop(): Promise<void> {
-    Atomics.store(this.control, STOP, 1);
+    // Waiting workers (for an output offset, for the consumer) wake and give up too.
+    stopRun(this.control);
     if (this.#running.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {

@@ -6,7 +6,7 @@
  * partials here; none merges on its own.
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
-import type { Job, Progress } from '../types.js';
+import type { AbortSignalLike, Job, Progress } from '../types.js';
 import { callFinish, callInit, callMerge, callback } from './calls.js';
 
 export interface ReducerHooks {
@@ -89,6 +89,11 @@ export class Reducer {
     this.add(this.init());
   }
 
+  /** Everything merged so far, unfinished, or `merged: false` when nothing was: a cluster worker's partial. */
+  partial(): { merged: boolean; acc: unknown } {
+    return { merged: this.#has, acc: this.#has ? this.#acc : undefined };
+  }
+
   /** The job's result: `finish` over everything merged (an empty accumulator if nothing was). */
   finish(): unknown {
     return callFinish(this.job, this.#has ? this.#acc : this.init(), this.params);
@@ -96,7 +101,7 @@ export class Reducer {
 }
 
 /** A promise that rejects with ERR_PAGEWISE_ABORTED when `signal` fires. */
-export function abortPromise(signal: AbortSignal | undefined): { promise: Promise<never>; dispose: () => void } {
+export function abortPromise(signal: AbortSignalLike | undefined): { promise: Promise<never>; dispose: () => void } {
   if (!signal) return { promise: new Promise<never>(() => {}), dispose: () => {} };
   let onAbort = (): void => {};
   const promise = new Promise<never>((_, reject) => {
@@ -109,12 +114,12 @@ export function abortPromise(signal: AbortSignal | undefined): { promise: Promis
 }
 
 /** The error of an aborted run. */
-export function abortedError(signal: AbortSignal | undefined): PagewiseError {
+export function abortedError(signal: AbortSignalLike | undefined): PagewiseError {
   return new PagewiseError(ErrorCodes.ABORTED, 'the run was aborted', { cause: signal?.reason });
 }
 
 /** Throws ERR_PAGEWISE_ABORTED if `signal` has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: AbortSignalLike | undefined): void {
   if (signal?.aborted) throw abortedError(signal);
 }
 
@@ -138,7 +143,7 @@ async function limiter(n: number): Promise<Limit & { clearQueue(): void }> {
  */
 export async function inOrder<R>(
   total: number,
-  limits: { inFlight: number; window: number; signal?: AbortSignal },
+  limits: { inFlight: number; window: number; signal?: AbortSignalLike },
   start: (k: number, stopped: () => boolean) => Promise<R>,
   consume: (k: number, result: R) => void,
 ): Promise<void> {
@@ -192,4 +197,43 @@ export async function inOrder<R>(
     limit.clearQueue();
     aborted.dispose();
   }
+}
+
+/**
+ * Steps for `inOrder` whose tasks take their number when they start (pull
+ * tasks: the next number of a shared cursor, reported back as `seq`): step k
+ * submits one task and resolves with the result of number k, whichever task
+ * took it. Each task takes exactly one number below the count of tasks
+ * submitted, so every step's number is taken by some task; a task that fails
+ * rejects every step still waiting (which fails the run). A result without
+ * `seq` (a task that found the run stopped) resolves nothing.
+ */
+export function pulledSteps<R extends { seq?: number }>(submit: () => Promise<R>): (k: number) => Promise<R> {
+  const waiting = new Map<number, { resolve: (r: R) => void; reject: (e: unknown) => void }>();
+  const early = new Map<number, R>();
+  return (k) => {
+    const step = new Promise<R>((resolve, reject) => {
+      const ready = early.get(k);
+      if (ready !== undefined) {
+        early.delete(k);
+        resolve(ready);
+      } else waiting.set(k, { resolve, reject });
+    });
+    submit().then(
+      (result) => {
+        if (result.seq === undefined) return;
+        const w = waiting.get(result.seq);
+        if (w === undefined) early.set(result.seq, result);
+        else {
+          waiting.delete(result.seq);
+          w.resolve(result);
+        }
+      },
+      (error: unknown) => {
+        for (const w of waiting.values()) w.reject(error);
+        waiting.clear();
+      },
+    );
+    return step;
+  };
 }

@@ -4,9 +4,12 @@
  * (Piscina has no per-worker teardown hook, so the task is the worker's
  * lifetime for the group); the main thread merges once per worker, in no
  * particular order. Jobs with millions of keys are then not bottlenecked by
- * copying a partial per chunk.
+ * copying a partial per chunk. The output is still in file order: each chunk
+ * writes at its own offset (or posts its bytes to the sink, which writes
+ * them in order), whichever worker read it.
  */
-import { CURSOR, STOP, type DrainTask } from '../messages.js';
+import { stopRun } from '../control.js';
+import { CURSOR, type DrainTask } from '../messages.js';
 import { abortPromise } from '../reducer.js';
 import { deserialize } from '../wire.js';
 import type { Executor, InputGroup, RunContext } from './executor.js';
@@ -19,6 +22,7 @@ export const commutativeExecutor: Executor = {
     const { reducer } = ctx;
     Atomics.store(tasks.control, CURSOR, 0);
     const progress = new BigInt64Array(new SharedArrayBuffer(16));
+    const out = ctx.output?.group(group.chunks, tasks.control);
     const task: DrainTask = { kind: 'drain', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, progress };
     const { meter } = reducer;
     const bytesBefore = meter.bytesDone;
@@ -27,22 +31,39 @@ export const commutativeExecutor: Executor = {
       meter.bytesDone = bytesBefore + Number(Atomics.load(progress, 0));
       meter.chunksDone = chunksBefore + Number(Atomics.load(progress, 1));
     };
+    // Progress is polled from the workers' counters; a throwing onProgress
+    // fails the run (and must not escape from the timer).
+    let failure: { error: unknown } | undefined;
+    let failRun = (_error: unknown): void => {};
+    const failed = new Promise<never>((_, reject) => {
+      failRun = reject;
+    });
+    failed.catch(() => {});
     const poll = setInterval(() => {
       update();
-      meter.report();
+      try {
+        meter.report();
+      } catch (error) {
+        failure ??= { error };
+        stopRun(tasks.control);
+        failRun(error);
+      }
     }, 100);
     const aborted = abortPromise(ctx.signal);
     try {
       const workers = Math.min(ctx.plan.threads, group.chunks);
-      const runs = Array.from({ length: workers }, () =>
-        tasks.call(task).catch((error: unknown) => {
-          // The first failure stops the other workers of the group at their next chunk.
-          Atomics.store(tasks.control, STOP, 1);
+      const runs = Array.from({ length: workers }, () => {
+        const output = out?.drainRef();
+        return tasks.call(output === undefined ? task : { ...task, output: output.ref }, output?.transfer).catch((error: unknown) => {
+          // The first failure stops the other workers of the group at their next chunk (and wakes the waiting ones).
+          stopRun(tasks.control);
           throw error;
-        }),
-      );
-      const replies = await Promise.race([Promise.all(runs), aborted.promise]);
+        });
+      });
+      const replies = await Promise.race([Promise.all(runs), aborted.promise, failed]);
+      if (failure !== undefined) throw failure.error;
       for (const reply of replies) if (reply.partial !== undefined) reducer.add(deserialize(reply.partial));
+      if (out !== undefined) await Promise.race([out.finish(), aborted.promise]);
     } finally {
       clearInterval(poll);
       aborted.dispose();

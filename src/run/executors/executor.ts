@@ -6,11 +6,14 @@
  * where the writer, the keyed shuffle and the cluster executor fit.
  */
 import type { PlannedInput } from '../../plan/inputs.js';
+import type { ResolvedOptions } from '../../options.js';
 import type { RunPlan } from '../../plan/plan.js';
-import type { Job, KernelPlan } from '../../types.js';
+import type { OutputSink } from '../../output/sink.js';
+import type { AbortSignalLike, ClusterReport, Job, KernelPlan } from '../../types.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
+import type { KeyedShuffle } from '../../keyed/shuffle.js';
 
 /** Consecutive inputs one executor reads: files read in chunks (opened), or one stream. */
 export type InputGroup = { kind: 'chunks'; files: FileRef[]; chunks: number } | { kind: 'stream'; input: PlannedInput };
@@ -23,7 +26,14 @@ export interface RunContext {
   readonly kernel: KernelPlan | undefined;
   readonly settings: ChunkSettings;
   readonly reducer: Reducer;
-  readonly signal: AbortSignal | undefined;
+  /** A keyed run's reducer (the shuffle), which takes the keyed executor's runs and tables. */
+  readonly keyed?: KeyedShuffle;
+  readonly signal: AbortSignalLike | undefined;
+  /** Where `info.write` goes (src/output/), when the run has an output. */
+  readonly output: OutputSink | undefined;
+  readonly options: ResolvedOptions;
+  /** What an executor reports for the run's statistics (the cluster's splits and workers). */
+  readonly report: { cluster?: ClusterReport };
   /** The run's tasks on its worker pool (started on first use). */
   tasks(): Promise<RunTasks>;
 }
@@ -47,3 +57,4 @@ export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: F
     return { file: files[at], index: files[at].firstChunk + g - first };
   };
 }
+

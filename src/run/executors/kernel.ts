@@ -5,24 +5,27 @@
  * libuv's threadpool — no JS worker, no view — while the counts are folded in
  * file order.
  */
-import { native } from '../../native.js';
+import { native, ScanOps } from '../../native.js';
+import { noOutput } from '../../output/chunk-writer.js';
 import { threadpoolSize } from '../../plan/plan.js';
 import type { KernelOp } from '../../types.js';
 import { callFold } from '../calls.js';
-import { openSource, processChunk } from '../chunk.js';
+import { chunkInfo, openSource, processChunk } from '../chunk.js';
 import { inOrder } from '../reducer.js';
 import { chunkCursor, type Executor, type InputGroup, type RunContext } from './executor.js';
 
-const SCAN_OPS = { countByte: 0, countRecordsContaining: 1, countWords: 2 } as const;
-
-function scanOps(ops: readonly KernelOp[]): { op: 0 | 1 | 2; byte?: number; needle?: Uint8Array }[] {
-  return ops.map((op) =>
-    op.op === 'countRecordsContaining'
-      ? { op: SCAN_OPS.countRecordsContaining, byte: op.terminator, needle: op.needle }
-      : op.op === 'countByte'
-        ? { op: SCAN_OPS.countByte, byte: op.byte }
-        : { op: SCAN_OPS.countWords },
-  );
+/** A kernel plan's ops as the addon's scan takes them (op numbers from the addon's own table). */
+function scanOps(ops: readonly KernelOp[]): { op: number; byte?: number; needle?: Uint8Array }[] {
+  return ops.map((op) => {
+    switch (op.op) {
+      case 'countRecordsContaining':
+        return { op: ScanOps.countRecordsContaining, byte: op.terminator, needle: op.needle };
+      case 'countByte':
+        return { op: ScanOps.countByte, byte: op.byte };
+      default:
+        return { op: ScanOps[op.op] };
+    }
+  });
 }
 
 export const kernelExecutor: Executor = {
@@ -62,7 +65,7 @@ export const kernelExecutor: Executor = {
           return;
         }
         const { range, value } = done;
-        acc = callFold(kernel, acc, value, { index, start: range.start, end: range.end, fileIndex: file.fileIndex, file: file.path, params: settings.params });
+        acc = callFold(kernel, acc, value, chunkInfo(file, settings, index, range.start, range.end, noOutput));
         reducer.meter.add(range.end - range.start, 1);
       },
     );

@@ -13,11 +13,16 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../../errors.js';
 import type { PlannedInput } from '../../plan/inputs.js';
-import { bufferFinder, checkWholeRecords, terminatorOf } from '../../plan/chunks.js';
+import { CsvStreamCutter } from '../../csv/scan.js';
+import { csvBytesOf } from '../../csv/split.js';
+import { noOutput } from '../../output/chunk-writer.js';
+import { bufferFinder, checkWholeRecords, recordEndOf, terminatorOf } from '../../plan/chunks.js';
+import type { ChunkInfo } from '../../types.js';
 import { callInit, callMap } from '../calls.js';
 import { checkRecordLengths } from '../chunk.js';
 import { throwIfAborted } from '../reducer.js';
 import { deserialize, serialize } from '../wire.js';
+import type { AbortSignalLike } from '../../types.js';
 import type { Executor, InputGroup, RunContext } from './executor.js';
 
 /** Streams are read in blocks this large. */
@@ -38,7 +43,7 @@ async function* readFile(path: string, blockSize: number, remaining: number): As
   }
 }
 
-async function* readStream(source: Readable, remaining: number, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+async function* readStream(source: Readable, remaining: number, signal: AbortSignalLike | undefined): AsyncGenerator<Uint8Array> {
   const onAbort = (): void => void source.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -65,10 +70,97 @@ function fifoSocket(path: string): Socket {
   return new Socket({ fd, readable: true, writable: false });
 }
 
-function blocks(input: PlannedInput, maxBytes: number, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+function blocks(input: PlannedInput, maxBytes: number, signal: AbortSignalLike | undefined): AsyncGenerator<Uint8Array> {
   if (input.stdin) return readStream(process.stdin, maxBytes, signal);
   if (input.fifo) return readStream(fifoSocket(input.path), maxBytes, signal);
-  return readFile(input.path, STREAM_BLOCK, maxBytes);
+  return readFile(input.openPath ?? input.path, STREAM_BLOCK, maxBytes);
+}
+
+/**
+ * Reads a stream's blocks and hands `feed` each block's whole records (CSV
+ * records with their quote parity carried across blocks; the header taken
+ * off first when the split asks), with the info a chunk's records would get.
+ * `write` is what `info.write` does; `afterBlock` runs after each block's
+ * records (the stream executor flushes its output there).
+ */
+export async function readStreamRecords(
+  input: PlannedInput,
+  ctx: RunContext,
+  feed: (bytes: Uint8Array, info: ChunkInfo) => void,
+  write: ChunkInfo['write'] = noOutput,
+  afterBlock: () => Promise<void> = async () => {},
+): Promise<void> {
+  const { settings, reducer } = ctx;
+  const label = input.stdin ? '<stdin>' : input.path;
+  const term = terminatorOf(settings.split);
+  const recordSize = typeof settings.split === 'object' && 'recordSize' in settings.split ? settings.split.recordSize : 0;
+  // CSV: quote parity and the strict checks carry over from block to block.
+  const csv = csvBytesOf(settings.split);
+  const cutter = csv === undefined ? undefined : new CsvStreamCutter(csv.quote, csv.delimiter, label);
+  const delimited = term >= 0 || cutter !== undefined;
+  let needHeader = csv?.header === true;
+  let header: Uint8Array | undefined;
+  let pending: Uint8Array = new Uint8Array(0);
+  let offset = 0; // file offset of pending[0]
+  let index = 0;
+  const give = (bytes: Uint8Array): void => {
+    if (bytes.length === 0) return;
+    const info: ChunkInfo = { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params, split: settings.split, write };
+    if (header !== undefined) info.header = header;
+    feed(bytes, info);
+    index++;
+    offset += bytes.length;
+  };
+  /** Takes the header off the front of `data` once it is whole (or the stream ended); the bytes it took. */
+  const takeHeader = (data: Uint8Array, final: boolean): number => {
+    if (!needHeader) return 0;
+    const end = cutter!.firstRecordEnd;
+    if (end < 0 && !final) return 0;
+    const length = end < 0 ? data.length : end - offset;
+    header = data.slice(0, length);
+    needHeader = false;
+    offset += length;
+    return length;
+  };
+  const cutOf = (data: Uint8Array): number => {
+    if (cutter !== undefined) return cutter.cut(data, offset, false);
+    if (term >= 0) return data.lastIndexOf(term) + 1;
+    if (recordSize > 0) return data.length - (data.length % recordSize);
+    return data.length;
+  };
+  try {
+    for await (const block of blocks(input, ctx.plan.maxBytes ?? Infinity, ctx.signal)) {
+      throwIfAborted(ctx.signal);
+      reducer.meter.add(block.length, 0);
+      const data = pending.length === 0 ? block : concat(pending, block);
+      const cut = cutOf(data);
+      // Records inside a block are bounded like the carried tail below.
+      if (delimited && cut > settings.maxRecordLength) {
+        checkRecordLengths(recordEndOf(settings.split, bufferFinder(data))!, 0, cut, settings.maxRecordLength, label);
+      }
+      const skip = takeHeader(data, false);
+      if (cut > skip) give(data.subarray(skip, cut));
+      await afterBlock();
+      pending = data.subarray(cut);
+      if (delimited && pending.length > settings.maxRecordLength) {
+        throw new PagewiseError(
+          ErrorCodes.RECORD_TOO_LONG,
+          `'${label}': the record at byte offset ${offset} is longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
+          { offset, maxRecordLength: settings.maxRecordLength, path: label },
+        );
+      }
+      // Keep the carried tail in its own buffer so a large read block can be freed.
+      if (pending.length > 0 && pending.length < data.length / 2) pending = pending.slice();
+    }
+    throwIfAborted(ctx.signal);
+    if (recordSize > 0) checkWholeRecords(offset + pending.length, settings.split, label);
+    // The last record: its quotes checked, an open one refused.
+    cutter?.cut(pending, offset, true);
+    give(pending.subarray(takeHeader(pending, true)));
+    await afterBlock();
+  } catch (error) {
+    throw toPagewiseError(error);
+  }
 }
 
 export const streamExecutor: Executor = {
@@ -78,49 +170,21 @@ export const streamExecutor: Executor = {
     const { input } = group;
     const { job, settings, reducer } = ctx;
     const label = input.stdin ? '<stdin>' : input.path;
-    const term = terminatorOf(settings.split);
-    const recordSize = typeof settings.split === 'object' && 'recordSize' in settings.split ? settings.split.recordSize : 0;
     let acc = callInit(job, settings.params);
-    let pending: Uint8Array = new Uint8Array(0);
-    let offset = 0; // file offset of pending[0]
-    let index = 0;
-    const feed = (bytes: Uint8Array): void => {
-      if (bytes.length === 0) return;
-      acc = callMap(job, acc, bytes, { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params });
-      index++;
-      offset += bytes.length;
-    };
-    try {
-      for await (const block of blocks(input, ctx.plan.maxBytes ?? Infinity, ctx.signal)) {
-        throwIfAborted(ctx.signal);
-        reducer.meter.add(block.length, 0);
-        const data = pending.length === 0 ? block : concat(pending, block);
-        let cut: number;
-        if (term >= 0) cut = data.lastIndexOf(term) + 1;
-        else if (recordSize > 0) cut = data.length - (data.length % recordSize);
-        else cut = data.length;
-        // Records inside a block are bounded like the carried tail below.
-        if (term >= 0 && cut > settings.maxRecordLength) {
-          checkRecordLengths(bufferFinder(data), term, 0, cut, settings.maxRecordLength, label);
-        }
-        if (cut > 0) feed(data.subarray(0, cut));
-        pending = data.subarray(cut);
-        if (term >= 0 && pending.length > settings.maxRecordLength) {
-          throw new PagewiseError(
-            ErrorCodes.RECORD_TOO_LONG,
-            `'${label}': the record at byte offset ${offset} is longer than maxRecordLength (${settings.maxRecordLength} bytes)`,
-            { offset, maxRecordLength: settings.maxRecordLength, path: label },
-          );
-        }
-        // Keep the carried tail in its own buffer so a large read block can be freed.
-        if (pending.length > 0 && pending.length < data.length / 2) pending = pending.slice();
-      }
-    } catch (error) {
-      throw toPagewiseError(error);
-    }
-    throwIfAborted(ctx.signal);
-    if (recordSize > 0) checkWholeRecords(offset + pending.length, settings.split, label);
-    feed(pending);
+    // The output of a stream is written in order from this thread, after
+    // everything the inputs before it wrote.
+    const out = ctx.output?.sequential();
+    await readStreamRecords(
+      input,
+      ctx,
+      (bytes, info) => {
+        acc = callMap(job, acc, bytes, info);
+      },
+      out?.write,
+      async () => {
+        await out?.flush();
+      },
+    );
     // Through the same copy as a worker's partial, so accumulators behave alike on every path.
     reducer.add(deserialize(serialize(acc, 'the accumulator returned by map', `for '${label}'`)));
   },

@@ -1,0 +1,236 @@
+// scan: byte kernels over a range of a mapping on libuv's threadpool, with no
+// view and no JavaScript, behind an optional gate. The op numbers are defined
+// here once and exported as constants.scanOps.
+#include "pagewise.h"
+
+#include "kernels.h"
+
+#include <memory>
+#include <vector>
+
+#include <sys/mman.h>
+
+namespace pagewise {
+namespace {
+
+// One pass over the range; Kind is the number JavaScript passes. Most ops
+// make one number; countWcUtf8 makes three (lines, words, chars), csvSummary
+// three (quotes, first newline at even and at odd parity, -1 for none) and
+// csvCheck two (offset and kind of the first malformed quote).
+struct ScanOp {
+  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kCsvSummary = 4, kCsvCheck = 5, kKinds } kind;
+  uint8_t byte = 0;      // the byte to count, the records' terminator, or the CSV quote
+  std::string needle;    // copied: the caller's array may move or die (csvCheck: the delimiter)
+};
+const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8", "csvSummary", "csvCheck"};
+
+// How many numbers an op of this kind makes.
+size_t Arity(ScanOp::Kind kind) {
+  switch (kind) {
+    case ScanOp::kCountWcUtf8:
+    case ScanOp::kCsvSummary: return 3;
+    case ScanOp::kCsvCheck: return 2;
+    default: return 1;
+  }
+}
+
+size_t TotalCounts(const std::vector<ScanOp>& ops) {
+  size_t n = 0;
+  for (const ScanOp& op : ops) n += Arity(op.kind);
+  return n;
+}
+
+// At most `slots` scans of one run read at a time. The engine queues one
+// chunk more per lane than can run, so a pool thread that finishes a chunk
+// starts the next at once instead of waiting for the main thread to wake up
+// and dispatch it; the gate keeps a pool larger than the run's threads from
+// running the queued chunks too.
+struct Gate {
+  explicit Gate(int n) : slots(n) {}
+  int slots;
+  Counter readers;
+};
+using GateRef = std::shared_ptr<Gate>;
+
+// Marks the externals that are gates, so that no other addon's External is
+// ever read as one.
+const napi_type_tag kGateTag = {0x70616765776973e1ULL, 0x6761746500000001ULL};
+
+GateRef* GateOf(const Napi::Value& value) {
+  if (!value.IsExternal()) return nullptr;
+  Napi::External<GateRef> external = value.As<Napi::External<GateRef>>();
+  if (!external.CheckTypeTag(&kGateTag)) return nullptr;
+  return external.Data();
+}
+
+// Runs the ops over [offset, offset + length) of a mapping on a pool thread
+// and resolves a promise with one count per op. The Pin holds the mapping in
+// place until the work is done, even if the engine closes its handle (an
+// aborted run) meanwhile. A page past a shrunken file's end reads as zeros
+// through the SIGBUS handler, on this thread as on any other; the engine
+// checks the fault count after every chunk.
+class ScanWorker : public Napi::AsyncWorker {
+ public:
+  ScanWorker(Napi::Env env, std::unique_ptr<Pin> pin, uint64_t offset, uint64_t length, std::vector<ScanOp> ops, GateRef gate,
+             bool drop)
+      : Napi::AsyncWorker(env, "pagewise.scan"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        gate_(std::move(gate)),
+        pin_(std::move(pin)),
+        offset_(offset),
+        length_(length),
+        ops_(std::move(ops)),
+        counts_(TotalCounts(ops_), 0),
+        drop_(drop) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    if (length_ == 0) return;
+    if (gate_) gate_->readers.Enter(gate_->slots);
+    const uint8_t* p = pin_->base + offset_;
+    size_t n = static_cast<size_t>(length_);
+    size_t at = 0;
+    for (const ScanOp& op : ops_) {
+      switch (op.kind) {
+        case ScanOp::kCountByte: counts_[at] = static_cast<double>(CountByte(p, n, op.byte)); break;
+        case ScanOp::kCountRecordsContaining:
+          counts_[at] = static_cast<double>(CountRecordsContaining(p, n, reinterpret_cast<const uint8_t*>(op.needle.data()), op.needle.size(), op.byte));
+          break;
+        case ScanOp::kCountWords: counts_[at] = static_cast<double>(CountWords(p, n)); break;
+        case ScanOp::kCountWcUtf8: {
+          WcCounts c = CountWcUtf8(p, n);
+          counts_[at] = static_cast<double>(c.lines);
+          counts_[at + 1] = static_cast<double>(c.words);
+          counts_[at + 2] = static_cast<double>(c.chars);
+          break;
+        }
+        case ScanOp::kCsvSummary: {
+          CsvSummary c = CsvChunkSummary(p, n, op.byte);
+          counts_[at] = static_cast<double>(c.quotes);
+          counts_[at + 1] = static_cast<double>(c.first_newline_even);
+          counts_[at + 2] = static_cast<double>(c.first_newline_odd);
+          break;
+        }
+        case ScanOp::kCsvCheck: {
+          uint8_t delimiter = op.needle.empty() ? ',' : static_cast<uint8_t>(op.needle[0]);
+          CsvQuoteError e = CsvCheckQuotes(p, n, op.byte, delimiter);
+          counts_[at] = static_cast<double>(e.offset);
+          counts_[at + 1] = static_cast<double>(e.kind);
+          break;
+        }
+        default: break;
+      }
+      at += Arity(op.kind);
+    }
+    if (gate_) gate_->readers.Leave();
+    if (drop_) {
+      // Drop this range's page-table entries now, on this thread, while the
+      // other lanes still read: the pages stay in the page cache, and the
+      // munmap at close no longer tears them all down alone on the main
+      // thread. A later read faults the page in again from the cache.
+      uint64_t start = PageDown(offset_);
+      madvise(pin_->base + start, static_cast<size_t>(offset_ + length_ - start), MADV_DONTNEED);
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array out = Napi::Array::New(env, counts_.size());
+    for (size_t i = 0; i < counts_.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, counts_[i]));
+    pin_.reset();
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    pin_.reset();
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  GateRef gate_;
+  std::unique_ptr<Pin> pin_;
+  uint64_t offset_;
+  uint64_t length_;
+  std::vector<ScanOp> ops_;
+  std::vector<double> counts_;  // every count and offset fits a double exactly (< 2^53)
+  bool drop_;
+};
+
+// scan(id, offset, length, ops[, gate, drop]) -> Promise<number[]>, the
+// counts of the ops { op, byte?, needle? } (op: constants.scanOps) in order,
+// three for countWcUtf8 and one for each other. The range must lie
+// inside the mapping and hold whole records (TypeScript cuts it). With `drop`
+// the pool thread then drops the range's page-table entries (MADV_DONTNEED).
+Napi::Value Scan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = ArgU32(info, 0);
+  uint64_t offset = ArgU64(info, 1);
+  uint64_t length = ArgU64(info, 2);
+  Napi::Array list = info[3].As<Napi::Array>();
+  std::vector<ScanOp> ops;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Object o = list.Get(i).As<Napi::Object>();
+    ScanOp op;
+    int kind = o.Get("op").As<Napi::Number>().Int32Value();
+    if (kind < 0 || kind >= ScanOp::kKinds) throw Napi::RangeError::New(env, "unknown scan op " + std::to_string(kind));
+    op.kind = static_cast<ScanOp::Kind>(kind);
+    Napi::Value byte = o.Get("byte");
+    if (byte.IsNumber()) op.byte = static_cast<uint8_t>(byte.As<Napi::Number>().Uint32Value() & 0xff);
+    Napi::Value needle = o.Get("needle");
+    if (needle.IsTypedArray()) {
+      Napi::Uint8Array u8 = needle.As<Napi::Uint8Array>();
+      op.needle.assign(reinterpret_cast<const char*>(u8.Data()), u8.ElementLength());
+    }
+    ops.push_back(std::move(op));
+  }
+  GateRef gate;
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    GateRef* given = GateOf(info[4]);
+    if (given == nullptr) throw Napi::TypeError::New(env, "scan: the fifth argument must be a gate from gate(n)");
+    gate = *given;
+  }
+  bool drop = info.Length() > 5 && info[5].ToBoolean().Value();
+  std::unique_ptr<Pin> pin(new Pin(env, id));
+  if (pin->opens == 0) throw CodedError(env, "ERR_PAGEWISE_CLOSED", "mapping " + std::to_string(id) + " is closed");
+  if (offset > pin->size || length > pin->size - offset) {
+    throw Napi::RangeError::New(env, "scan [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
+                                         ") is outside the mapping of " + std::to_string(pin->size) + " bytes");
+  }
+  ScanWorker* worker = new ScanWorker(env, std::move(pin), offset, length, std::move(ops), std::move(gate), drop);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// gate(n) -> an opaque handle: scans given it read at most n at a time.
+Napi::Value CreateGate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::RangeError::New(env, "a gate needs at least one slot");
+  Napi::External<GateRef> external =
+      Napi::External<GateRef>::New(env, new GateRef(std::make_shared<Gate>(n)), [](Napi::Env, GateRef* g) { delete g; });
+  external.TypeTag(&kGateTag);
+  return external;
+}
+
+// testing.gateMostActive(gate) -> the most scans that read through it at once so far.
+Napi::Value GateMostActive(const Napi::CallbackInfo& info) {
+  GateRef* gate = GateOf(info[0]);
+  if (gate == nullptr) throw Napi::TypeError::New(info.Env(), "expected a gate from gate(n)");
+  return Napi::Number::New(info.Env(), (*gate)->readers.Peak());
+}
+
+}  // namespace
+
+void RegisterScan(Napi::Env env, Napi::Object exports, Napi::Object constants, Napi::Object testing) {
+  exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
+  exports.Set("gate", Napi::Function::New(env, CreateGate, "gate"));
+  Napi::Object ops = Napi::Object::New(env);
+  for (int i = 0; i < ScanOp::kKinds; i++) ops.Set(kOpNames[i], Napi::Number::New(env, i));
+  constants.Set("scanOps", ops);
+  if (!testing.IsEmpty()) testing.Set("gateMostActive", Napi::Function::New(env, GateMostActive, "gateMostActive"));
+}
+
+}  // namespace pagewise

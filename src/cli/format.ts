@@ -1,0 +1,224 @@
+/**
+ * What the commands print: wc's columns, grep's records, results of `run`
+ * (text and the JSON rules), 1BRC stats, run statistics, error lines. Pure
+ * functions of their input; nothing here loads the addon.
+ */
+import { inspect } from 'node:util';
+
+export { formatStats } from '../jobs/stats.js';
+
+/** Bytes for people: `64 KiB`, `1.5 GiB` (the library's formatBytes, kept here so the display needs no addon). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes} B` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+// -------------------------------------------------------------------- wc --
+
+export type WcColumn = 'lines' | 'words' | 'chars' | 'bytes';
+/** GNU wc's column order. */
+export const WC_ORDER: WcColumn[] = ['lines', 'words', 'chars', 'bytes'];
+
+/**
+ * GNU wc's column width (coreutils 9.1 compute_number_width): one column for
+ * a single input: no padding; otherwise the digits of the regular files'
+ * total size (from stat, before counting), at least 7 if an input is not a
+ * regular file (a directory counts: it can be opened); 1 when the first input
+ * could not be opened.
+ */
+export function wcWidth(columns: number, inputs: { failed: boolean; directory?: boolean; regular: boolean; size: number }[]): number {
+  if (inputs.length === 1 && columns === 1) return 1;
+  const opened = (i: { failed: boolean; directory?: boolean }): boolean => !i.failed || i.directory === true;
+  if (inputs.length === 0 || !opened(inputs[0])) return 1;
+  let minimum = 1;
+  let total = 0;
+  for (const input of inputs) {
+    if (!opened(input)) continue;
+    if (!input.regular) minimum = 7;
+    else total += input.size;
+  }
+  return Math.max(minimum, String(total).length);
+}
+
+/** One row of wc: the columns asked for, right-aligned to `width`, then the name (none for stdin). */
+export function wcRow(counts: Partial<Record<WcColumn, number>>, columns: WcColumn[], width: number, name: string | undefined): string {
+  const numbers = columns.map((c) => String(counts[c] ?? 0).padStart(width)).join(' ');
+  return name === undefined ? `${numbers}\n` : `${numbers} ${name}\n`;
+}
+
+// ------------------------------------------------------------------ grep --
+
+/** grep's record prefix: `file:` with several files, `N:` with -n. */
+export function grepPrefix(file: string | undefined, line: number | undefined): string {
+  return `${file === undefined ? '' : `${file}:`}${line === undefined ? '' : `${line}:`}`;
+}
+
+/** Output is handed out in pieces of about this many bytes, so a chunk's worth of records is never one huge string. */
+const PIECE = 1 << 16;
+
+/**
+ * Records (each ending with `\n`) with their prefixes, given to `write` in
+ * pieces. Without a prefix the records go out as they are.
+ */
+export function grepRecords(data: Uint8Array, file: string | undefined, numbers: Float64Array | undefined, write: (piece: Uint8Array) => void): void {
+  if (file === undefined && numbers === undefined) {
+    write(data);
+    return;
+  }
+  const pieces: Uint8Array[] = [];
+  let size = 0;
+  let at = 0;
+  let k = 0;
+  while (at < data.length) {
+    const nl = data.indexOf(0x0a, at);
+    const end = nl < 0 ? data.length : nl + 1;
+    const prefix = Buffer.from(grepPrefix(file, numbers?.[k]));
+    pieces.push(prefix, data.subarray(at, end));
+    size += prefix.length + end - at;
+    if (size >= PIECE) {
+      write(Buffer.concat(pieces));
+      pieces.length = 0;
+      size = 0;
+    }
+    at = end;
+    k++;
+  }
+  if (pieces.length > 0) write(Buffer.concat(pieces));
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * grep --json: one object per record, a line of its own:
+ * `{"file":..,"line":N,"text":..}`, where `text` is the record without its
+ * newline; a record that is not valid UTF-8 has `"bytes"` (base64) instead of
+ * `"text"`, as `rg --json` does. Given to `write` in pieces.
+ */
+export function grepJsonLines(data: Uint8Array, file: string, numbers: Float64Array | undefined, write: (text: string) => void): void {
+  let out = '';
+  let at = 0;
+  let k = 0;
+  const name = JSON.stringify(file);
+  while (at < data.length) {
+    const nl = data.indexOf(0x0a, at);
+    const end = nl < 0 ? data.length : nl;
+    const record = data.subarray(at, end);
+    let body: string;
+    try {
+      body = `"text":${JSON.stringify(strictUtf8.decode(record))}`;
+    } catch {
+      body = `"bytes":"${Buffer.from(record.buffer, record.byteOffset, record.length).toString('base64')}"`;
+    }
+    out += `{"file":${name}${numbers ? `,"line":${numbers[k]}` : ''},${body}}\n`;
+    if (out.length >= PIECE) {
+      write(out);
+      out = '';
+    }
+    at = end + 1;
+    k++;
+  }
+  if (out.length > 0) write(out);
+}
+
+// ------------------------------------------------------------ run result --
+
+/**
+ * The JSON rules for results: a Map with only string keys becomes an object,
+ * any other Map an array of [key, value] entries, a Set an array, a BigInt
+ * its decimal string, a typed array an array of numbers; `undefined` as the
+ * whole result is `null`.
+ */
+export function toJson(value: unknown, indent?: number): string {
+  const text = JSON.stringify(
+    value,
+    (_key, v: unknown) => {
+      if (typeof v === 'bigint') return v.toString();
+      if (v instanceof Map) {
+        const entries = [...v.entries()];
+        return entries.every(([k]) => typeof k === 'string') ? Object.fromEntries(entries) : entries;
+      }
+      if (v instanceof Set) return [...v];
+      if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>);
+      return v;
+    },
+    indent,
+  );
+  return text === undefined ? 'null' : text;
+}
+
+/** `run`'s text output: a string as it is (with a final newline), anything else as util.inspect shows it. */
+export function resultText(result: unknown): string {
+  if (typeof result === 'string') return result.endsWith('\n') ? result : `${result}\n`;
+  return `${inspect(result, { depth: null, maxArrayLength: null, maxStringLength: null, breakLength: 100, colors: false })}\n`;
+}
+
+// ----------------------------------------------------------- run stats ---
+
+export interface RunStatsLike {
+  bytes: number;
+  files: number;
+  chunks: number;
+  chunkSize: number;
+  chunkSizeReason: string;
+  threads: number;
+  executor: string;
+  wallSeconds: number;
+  bytesPerSecond: number;
+  cpuSeconds: { user: number; system: number };
+  peakRssBytes: number;
+  pageFaults: { major: number; minor: number };
+  release: string;
+  releaseReason: string;
+}
+
+const EXECUTORS: Record<string, string> = {
+  kernel: "the job's native kernel on libuv's threadpool, no JS worker",
+  workers: "the job's map in Piscina worker threads",
+  none: 'nothing was mapped',
+};
+
+/** `--stats` as text. */
+export function runStatsText(s: RunStatsLike): string {
+  return (
+    [
+      `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s), ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})`,
+      `threads          ${s.threads} (${EXECUTORS[s.executor] ?? s.executor})`,
+      `wall             ${s.wallSeconds.toFixed(3)} s, ${(s.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
+      `cpu              user ${s.cpuSeconds.user.toFixed(3)} s, system ${s.cpuSeconds.system.toFixed(3)} s`,
+      `peak rss         ${formatBytes(s.peakRssBytes)}`,
+      `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
+      `release          ${s.release} (${s.releaseReason})`,
+    ].join('\n') + '\n'
+  );
+}
+
+// ---------------------------------------------------------------- errors --
+
+/** An OS error's text without Node's `ENOENT: ..., open 'x'` frame: `No such file or directory`. */
+export function systemMessage(message: string): string {
+  const m = /^E[A-Z0-9]+: (.*?)(?:, \w+(?: '.*')?)?$/.exec(message);
+  if (!m) return message;
+  return m[1].charAt(0).toUpperCase() + m[1].slice(1);
+}
+
+/**
+ * Where a job's code threw: the first frame of `stack` in a file that is not
+ * pagewise's own (nor Node's), as `path:line:column`.
+ */
+export function jobLocation(stack: string | undefined, ownRoot: string): string | undefined {
+  if (!stack) return undefined;
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /(?:\(|^at )((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
+    if (!m) continue;
+    const path = m[1].replace(/^file:\/\//, '');
+    if (path.startsWith(ownRoot) && !path.includes('/node_modules/')) continue;
+    return `${decodeURIComponent(path)}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
+}

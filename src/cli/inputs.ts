@@ -1,0 +1,45 @@
+/**
+ * Inputs as the commands see them before a run: which exist (each bad one is
+ * reported and skipped, as GNU tools go on past a bad file), which are
+ * regular files (for honest progress totals and wc's column width).
+ */
+import { fstatSync, statSync } from 'node:fs';
+import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
+import type { Context } from './main.js';
+
+export interface Input {
+  path: string;
+  /** stat failed or the path is a directory; `error` says why. */
+  failed: boolean;
+  error?: PagewiseError;
+  regular: boolean;
+  /** A directory: stat works, reading does not (GNU wc still prints its row of zeros). */
+  directory?: boolean;
+  size: number;
+}
+
+export function statInput(path: string): Input {
+  try {
+    const st = path === '-' ? fstatSync(0) : statSync(path);
+    if (st.isDirectory()) {
+      const error = new PagewiseError(ErrorCodes.NOT_REGULAR_FILE, `'${path}' is a directory, not a regular file`, { path });
+      return { path, failed: true, error, regular: false, directory: true, size: 0 };
+    }
+    return { path, failed: false, regular: st.isFile(), size: st.isFile() ? st.size : 0 };
+  } catch (error) {
+    return { path, failed: true, error: toPagewiseError(error), regular: false, size: 0 };
+  }
+}
+
+/** The inputs that can be read; each other one is reported on stderr (and the command will exit non-zero). */
+export function goodInputs(ctx: Context, paths: string[]): Input[] {
+  const inputs = paths.map(statInput);
+  for (const input of inputs) if (input.failed) ctx.report(input.error, input.path);
+  return inputs.filter((i) => !i.failed);
+}
+
+/** The bytes a run over `inputs` will read, or undefined when one is not a regular file (unknown). */
+export function totalBytes(inputs: Input[]): number | undefined {
+  if (inputs.some((i) => !i.regular)) return undefined;
+  return inputs.reduce((n, i) => n + i.size, 0);
+}

@@ -1,0 +1,275 @@
+/**
+ * The `pagewise` command line: finds the command in the table (args.ts),
+ * parses its flags, and runs it with a Context that owns stdout, stderr, the
+ * progress display, signals and the exit status.
+ *
+ * Results go to stdout; progress and errors go to stderr, errors as
+ * `pagewise: <message> (<CODE>)`. Exit status: 0 success, 1 a failure (for
+ * grep: 0 selected, 1 nothing selected, 2 an error), 2 a usage error, 141
+ * when stdout's reader went away, 130/143 on SIGINT/SIGTERM.
+ *
+ * The library is imported only inside commands, so `--help`, `--version` and
+ * usage errors never load the addon.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, InvalidOptionError, PagewiseError, toPagewiseError } from '../errors.js';
+import type { MapReduceOptions, RunReport } from '../index.js';
+import { COMMANDS, UsageError, commandHelp, findCommand, flagOfOption, globalHelp, parseArgs, unknownCommand, type Command } from './args.js';
+import { jobLocation, runStatsText, systemMessage } from './format.js';
+import { EXIT_BROKEN_PIPE, Output } from './output.js';
+import { ProgressDisplay, wantsProgress, type ProgressOptions } from './progress.js';
+
+type Library = typeof import('../index.js');
+
+/** What a command is given. */
+export interface Context {
+  command: Command;
+  values: Record<string, unknown>;
+  positionals: string[];
+  /** Aborted on SIGINT/SIGTERM and when stdout fails. */
+  signal: AbortSignal;
+  out: Output;
+  /** Prints an error line for one input (or the whole command) and marks the run failed; goes on. */
+  report(error: unknown, file?: string): void;
+  /** An error was reported. */
+  readonly failed: boolean;
+  /** Writes a line to stderr (erasing the progress display first). */
+  note(text: string): void;
+  /** A new progress display (it replaces the one before), erased before each write to the same terminal. */
+  display(unit?: ProgressOptions['unit']): ProgressDisplay;
+  /** The library, loaded on first use. */
+  lib(): Promise<Library>;
+  /** The library options set by the run flags. */
+  runOptions(): MapReduceOptions;
+  /**
+   * runJob with the run flags, the signal, and --stats; library option errors
+   * are shown as the flag that set them.
+   */
+  run(input: string | string[], job: string, extra?: MapReduceOptions): Promise<RunReport>;
+}
+
+/** Root of pagewise's own compiled files: frames there are not the job's. */
+const OWN_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+type Handler = (ctx: Context) => Promise<number | void>;
+
+const HANDLERS: Record<string, () => Promise<{ default: Handler }>> = {
+  wc: () => import('./wc.js'),
+  grep: () => import('./grep.js'),
+  stats: () => import('./stats.js'),
+  freq: () => import('./freq.js'),
+  run: () => import('./run.js'),
+  tune: () => import('./tune.js'),
+  gen: () => import('./gen.js'),
+  demo: () => import('./demo.js'),
+  info: () => import('./info.js'),
+};
+
+/** The text of an error for stderr: `pagewise: message (CODE)`, with the job's location and, verbose, the stack. */
+export function errorText(error: unknown, verbose: boolean, file?: string): string {
+  const e = toPagewiseError(error);
+  let message = e.message;
+  const cause = e.cause as (Error & { code?: unknown }) | undefined;
+  if (/^E[A-Z0-9]+$/.test(e.code)) {
+    message = systemMessage(message);
+    const path = (e as { path?: string }).path ?? file;
+    if (path !== undefined && !message.includes(path)) message = `${path}: ${message}`;
+  } else if (file !== undefined && !message.includes(file)) message = `${file}: ${message}`;
+  let excerpt = '';
+  if (e.code === ErrorCodes.JOB_FAILED || e.code === ErrorCodes.JOB_LOAD) {
+    if (cause instanceof Error && !message.includes(cause.message)) message += `: ${cause.message}`;
+    let at = jobLocation(cause?.stack, OWN_ROOT);
+    const path = (e as { path?: string }).path;
+    // The loader may name the line itself (its message then holds path:line).
+    if (at === undefined && cause?.name === 'SyntaxError' && path !== undefined && !message.includes(`${path}:`)) {
+      const where = syntaxErrorAt(path);
+      at = where?.at;
+      excerpt = where?.excerpt ?? '';
+    }
+    if (at !== undefined) message += ` (at ${at})`;
+  }
+  let text = `pagewise: ${message} (${e.code})\n${excerpt}`;
+  if (error instanceof UsageError && error.command) text += `Try 'pagewise ${error.command} --help' for its options.\n`;
+  if (verbose) {
+    const stack = cause instanceof Error ? cause.stack : e.stack;
+    if (stack) text += `${stack}\n`;
+  }
+  return text;
+}
+
+/**
+ * Where a JavaScript job module fails to parse: Node's ESM loader keeps the
+ * line out of the SyntaxError's stack, but `node --check` prints it (the file,
+ * the line, a caret). Run only on this error path.
+ */
+function syntaxErrorAt(path: string): { at: string; excerpt: string } | undefined {
+  if (!/\.[cm]?js$/.test(path)) return undefined;
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  const lines = (r.stderr ?? '').split('\n');
+  const m = /^(?:file:\/\/)?(\/.+):(\d+)$/.exec(lines[0] ?? '');
+  if (!m) return undefined;
+  const excerpt = lines.slice(1, 3).filter((l) => l.trim() !== '').map((l) => `  ${l}\n`).join('');
+  return { at: `${decodeURIComponent(m[1])}:${m[2]}`, excerpt };
+}
+
+/** A library option error named as the flag that set it (the table knows which). */
+function asFlagError(error: unknown, command: Command): unknown {
+  const e = error as PagewiseError & { option?: string };
+  if (e?.code !== ErrorCodes.INVALID_OPTION || typeof e.option !== 'string') return error;
+  const flag = flagOfOption(e.option);
+  if (flag === undefined) return error;
+  return new UsageError(e.message.replace(e.option, flag), flag, command.name);
+}
+
+/** Runs the CLI with `argv` (without `node` and the script); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    process.stderr.write(globalHelp());
+    return 2;
+  }
+  if (name === '-h' || name === '--help') {
+    process.stdout.write(globalHelp());
+    return 0;
+  }
+  if (name === '-V' || name === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = signal;
+    controller.abort(new PagewiseError(ErrorCodes.ABORTED, `interrupted by ${signal}`));
+    // Whatever is still running, leave within the promised two seconds.
+    setTimeout(() => process.exit(signal === 'SIGINT' ? 130 : 143), 1500).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const out = new Output(() => controller.abort(new PagewiseError(ErrorCodes.ABORTED, 'standard output failed')));
+  let library: Library | undefined;
+  let progress: ProgressDisplay | undefined;
+  let command: Command | undefined;
+  let verbose = false;
+  let failed = false;
+  const exitFor = (status: number): number => (command?.name === 'grep' && status === 1 ? 2 : status);
+  try {
+    if (name === 'help') {
+      if (rest.length === 0) {
+        out.write(globalHelp());
+        return 0;
+      }
+      const target = findCommand(rest[0]);
+      if (!target) throw unknownCommand(rest[0]);
+      out.write(commandHelp(target));
+      return 0;
+    }
+    command = findCommand(name);
+    if (!command) throw unknownCommand(name);
+    const parsed = parseArgs(command, rest);
+    if (parsed.help) {
+      out.write(commandHelp(command));
+      await out.flush();
+      return out.broken ? EXIT_BROKEN_PIPE : out.failure ? 1 : 0;
+    }
+    verbose = parsed.values.verbose === true;
+    const cmd = command;
+    const ctx: Context = {
+      command: cmd,
+      values: parsed.values,
+      positionals: parsed.positionals,
+      signal: controller.signal,
+      out,
+      report(error, file) {
+        failed = true;
+        if (out.stopped && (error as { code?: string })?.code === ErrorCodes.ABORTED) return;
+        this.note(errorText(asFlagError(error, cmd), verbose, file));
+      },
+      get failed() {
+        return failed;
+      },
+      note(text) {
+        progress?.suspend();
+        process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+      },
+      display(unit) {
+        // One display at a time: a new one (another unit, another phase) replaces the last.
+        progress?.finish();
+        progress = new ProgressDisplay({ enabled: wantsProgress(parsed.values.progress), unit });
+        out.attach(progress);
+        return progress;
+      },
+      async lib() {
+        library ??= await import('../index.js');
+        return library;
+      },
+      runOptions() {
+        const v = parsed.values;
+        const o: MapReduceOptions = {};
+        if (v.threads !== undefined) o.threads = v.threads as number;
+        if (v['chunk-size'] !== undefined) o.chunkSize = v['chunk-size'] as number | 'auto';
+        if (v.release !== undefined) o.release = v.release as MapReduceOptions['release'];
+        if (v.prefetch !== undefined) o.prefetch = v.prefetch as number;
+        if (v.advice !== undefined) o.advice = v.advice as MapReduceOptions['advice'];
+        if (v['max-bytes'] !== undefined) o.maxBytes = v['max-bytes'] as number;
+        if (v['no-native-kernels'] === true) o.nativeKernels = false;
+        return o;
+      },
+      async run(input, job, extra = {}) {
+        const lib = await this.lib();
+        try {
+          const report = await lib.runJob(input, job, { ...this.runOptions(), ...extra, signal: extra.signal ?? controller.signal });
+          if (parsed.values.stats) this.note(parsed.values.json ? JSON.stringify(report.stats) : runStatsText(report.stats));
+          return report;
+        } catch (error) {
+          throw asFlagError(error, cmd);
+        }
+      },
+    };
+    // A chunk size must be a page multiple, which only the addon can tell:
+    // checked before the command does any work (demo generates first).
+    const chunk = parsed.values['chunk-size'];
+    if (typeof chunk === 'number') {
+      const { PAGE_SIZE } = await ctx.lib();
+      if (chunk % PAGE_SIZE !== 0) {
+        throw new InvalidOptionError('--chunk-size', `'auto' or a multiple of the page size (${PAGE_SIZE} bytes) up to 1GiB, like 64KiB, 8MiB`, String(chunk));
+      }
+    }
+    const handler = (await HANDLERS[cmd.name]()).default;
+    const status = await handler(ctx);
+    progress?.finish();
+    await out.flush();
+    if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+    if (out.broken) return EXIT_BROKEN_PIPE;
+    if (out.failure) {
+      process.stderr.write(errorText(out.failure, verbose));
+      return exitFor(1);
+    }
+    return status ?? (failed ? exitFor(1) : 0);
+  } catch (error) {
+    progress?.finish();
+    if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+    if (out.broken) return EXIT_BROKEN_PIPE;
+    if (out.failure) {
+      process.stderr.write(errorText(out.failure, verbose));
+      return exitFor(1);
+    }
+    const e = command ? asFlagError(error, command) : error;
+    process.stderr.write(errorText(e, verbose));
+    return (e as { code?: string })?.code === ErrorCodes.INVALID_OPTION ? 2 : exitFor(1);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (library) await library.shutdown();
+  }
+}
+
+export { COMMANDS };

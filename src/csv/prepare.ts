@@ -1,0 +1,250 @@
+/**
+ * The CSV prepare phase, exact: where each chunk's first record starts
+ * depends on the quote parity of every byte before it, so before any chunk
+ * is cut
+ *   1. a first pass summarizes every chunk of the file in parallel, on the
+ *      threads that will read it (workers, with the addon's CsvChunkSummary
+ *      or without an addon the JavaScript kernel; libuv's threadpool through
+ *      the addon's scan once it has the CSV ops): its quote count and its
+ *      first `\n` for each of the two states it may start in;
+ *   2. a prefix XOR of the quote counts in file order says which state each
+ *      chunk really starts in, and so its true first record boundary;
+ *   3. every cut goes into the file's shared cut cache, so the second pass
+ *      (any executor) cuts through the same code as for lines, with no CSV
+ *      code on the read side.
+ * The strict checks (src/csv/scan.ts) refuse a misplaced or unclosed quote
+ * before `map` sees anything: the JavaScript kernel makes them in its one
+ * pass, under both starting states; after the addon's summaries (parity
+ * only) its CsvCheckQuotes reads each chunk's records once they are placed.
+ */
+import { ErrorCodes, PagewiseError } from '../errors.js';
+import { native, nativeAvailable } from '../native.js';
+import { CutCache, chunkCount } from '../plan/chunks.js';
+import { threadpoolSize } from '../plan/plan.js';
+import { openSource } from '../run/chunk.js';
+import type { RunContext } from '../run/executors/executor.js';
+import type { FileRef } from '../run/messages.js';
+import { releaseScanned } from '../run/pages.js';
+import type { PreparedFiles, SplitPreparer } from '../run/prepare.js';
+import { inOrder } from '../run/reducer.js';
+import { scanRange } from './first-pass.js';
+import { QuoteError, SUMMARY, badQuote, parityOnlySummary } from './scan.js';
+import { csvBytesOf } from './split.js';
+
+/** A file's planned cuts: `cuts[j]` is where chunk j of the whole grid starts (`cuts[n]` = size). */
+export interface CsvCuts {
+  cuts: number[];
+  /** End of the header record (0 without a header). */
+  headerEnd: number;
+  /** Every summary made the strict checks: nothing is left to check. */
+  checked: boolean;
+}
+
+/**
+ * The prefix XOR: from the chunks' summaries (in file order) to every cut.
+ * Checked summaries refuse what breaks the strict rules here; unchecked
+ * ones (parity only) leave that to `checkRecords` over the cut records.
+ * @throws ERR_PAGEWISE_BAD_RECORD for the first quote that breaks the strict
+ * rules, or for a quoted field open at the end (offset: its opening quote),
+ * when the summaries made the checks.
+ */
+export function csvCuts(summaries: Float64Array, size: number, chunkSize: number, header: boolean, path?: string): CsvCuts {
+  const n = chunkCount(size, chunkSize);
+  const S = SUMMARY.size;
+  const newline = new Array<number>(n);
+  let odd = 0;
+  let lastOpen = -1;
+  let checked = true;
+  for (let j = 0; j < n; j++) {
+    const at = j * S;
+    checked &&= summaries[at + SUMMARY.checked] === 1;
+    const bad = summaries[at + (odd ? SUMMARY.badOdd : SUMMARY.badEven)];
+    if (checked && bad >= 0) throw badQuote(path, bad, summaries[at + (odd ? SUMMARY.badOddKind : SUMMARY.badEvenKind)]);
+    newline[j] = summaries[at + (odd ? SUMMARY.newlineOdd : SUMMARY.newlineEven)];
+    const open = summaries[at + (odd ? SUMMARY.openOdd : SUMMARY.openEven)];
+    if (open >= 0) lastOpen = open;
+    odd ^= summaries[at + SUMMARY.quotes] & 1;
+  }
+  if (checked && odd) throw badQuote(path, lastOpen, QuoteError.unterminated);
+  // Chunk j starts at the first record boundary at or after its nominal start.
+  const cuts = new Array<number>(n + 1);
+  cuts[n] = size;
+  for (let j = n - 1; j >= 0; j--) cuts[j] = newline[j] >= 0 ? newline[j] + 1 : cuts[j + 1];
+  const headerEnd = header ? cuts[0] : 0;
+  cuts[0] = headerEnd;
+  for (let j = 0; j < n; j++) {
+    if (cuts[j + 1] < cuts[j]) throw new PagewiseError(ErrorCodes.INTERNAL, `CSV cuts out of order at chunk ${j} of '${path}'`, { path, index: j });
+  }
+  return { cuts, headerEnd, checked };
+}
+
+/** ERR_PAGEWISE_RECORD_TOO_LONG when a chunk's first record starts more than maxRecordLength past its nominal start (or the header is longer). */
+export function checkCutLengths(cuts: number[], chunkSize: number, maxRecordLength: number, path?: string): void {
+  for (let j = 0; j < cuts.length - 1; j++) {
+    if (cuts[j] - j * chunkSize <= maxRecordLength) continue;
+    const offset = j * chunkSize;
+    throw new PagewiseError(
+      ErrorCodes.RECORD_TOO_LONG,
+      `${path === undefined ? '' : `'${path}': `}a record containing byte offset ${offset} is longer than maxRecordLength (${maxRecordLength} bytes)`,
+      { path, offset, maxRecordLength, index: j },
+    );
+  }
+}
+
+/**
+ * The addon's scan ops for CSV on libuv's threadpool, when it has them
+ * (docs/decisions.md, "CSV split"): `csvSummary` makes CsvChunkSummary's
+ * three numbers, `csvCheck` CsvCheckQuotes' offset and kind.
+ */
+function nativeScanOps(): { summary: number; check: number } | undefined {
+  const ops = (native.constants as unknown as { scanOps?: Record<string, number> }).scanOps;
+  if (!nativeAvailable || ops?.csvSummary === undefined || ops.csvCheck === undefined) return undefined;
+  return { summary: ops.csvSummary, check: ops.csvCheck };
+}
+
+/** Chunks per worker task of the first pass: at least ~1 MiB of bytes, so a task's cost (~40 µs) stays small. */
+function chunksPerTask(chunkSize: number): number {
+  return Math.max(1, Math.floor((1 << 20) / chunkSize));
+}
+
+/** A record range longer than this is checked piece by piece (in JavaScript): no view has to hold a record of many chunks. */
+const checkPiece = (chunkSize: number): number => 4 * chunkSize;
+
+/**
+ * Runs `steps` (tasks for workers, or scans for the threadpool), at most
+ * `inFlight` at once; stops at the first error.
+ */
+async function each(count: number, inFlight: number, ctx: RunContext, step: (i: number) => Promise<void>): Promise<void> {
+  await inOrder(count, { inFlight, window: count, signal: ctx.signal }, step, () => {});
+}
+
+/** The first pass over every chunk of every file of the group; one summary array per file. */
+async function summarize(files: FileRef[], ctx: RunContext): Promise<Float64Array[]> {
+  const { settings, plan } = ctx;
+  const { quote } = csvBytesOf(settings.split)!;
+  const cs = settings.chunkSize;
+  const ops = nativeScanOps();
+  const out = files.map((f) => new Float64Array(chunkCount(f.size, cs) * SUMMARY.size));
+  const onPool = (f: FileRef): boolean => ops !== undefined && f.source === 'map';
+  const steps: { k: number; first: number; count: number }[] = [];
+  for (const [k, f] of files.entries()) {
+    const n = chunkCount(f.size, cs);
+    const per = onPool(f) ? 1 : chunksPerTask(cs);
+    for (let first = 0; first < n; first += per) steps.push({ k, first, count: Math.min(per, n - first) });
+  }
+  const tasks = files.some((f) => !onPool(f)) ? await ctx.tasks() : undefined;
+  await each(steps.length, tasks !== undefined ? 2 * plan.threads : Math.min(plan.threads, threadpoolSize()), ctx, async (i) => {
+    const { k, first, count } = steps[i];
+    const file = files[k];
+    if (onPool(file)) {
+      const { start, end } = scanRange(first, file.size, cs);
+      const [quotes, even, odd] = await native.scan(file.mappingId, start, end - start, [{ op: ops!.summary, byte: quote }], undefined, settings.release !== 'keep');
+      parityOnlySummary(quotes, even, odd, start, out[k], first * SUMMARY.size);
+      if (settings.release === 'evict') releaseScanned(settings, file, start, end);
+      return;
+    }
+    const reply = await tasks!.call({ kind: 'scan', settings, file, first, count, control: tasks!.control });
+    out[k].set(reply.summaries, first * SUMMARY.size);
+  });
+  return out;
+}
+
+/**
+ * The strict checks over the records the cuts placed (the header's too),
+ * when the summaries did not make them: each chunk's records start where the
+ * prefix XOR says, so the addon's CsvCheckQuotes reads them as whole
+ * records. Throws the file's first bad quote (ERR_PAGEWISE_BAD_RECORD).
+ */
+async function checkCutRecords(file: FileRef, cuts: number[], headerEnd: number, ctx: RunContext): Promise<void> {
+  const { settings, plan } = ctx;
+  const { quote, delimiter } = csvBytesOf(settings.split)!;
+  const piece = checkPiece(settings.chunkSize);
+  const ranges: number[] = [];
+  if (headerEnd > 0) ranges.push(0, headerEnd);
+  for (let j = 0; j < cuts.length - 1; j++) if (cuts[j + 1] > cuts[j]) ranges.push(cuts[j], cuts[j + 1]);
+  const found = new Float64Array(ranges.length).fill(-1); // [offset, kind] per range
+  const ops = nativeScanOps();
+  if (ops !== undefined && file.source === 'map') {
+    await each(ranges.length / 2, Math.min(plan.threads, threadpoolSize()), ctx, async (r) => {
+      const start = ranges[2 * r];
+      const end = ranges[2 * r + 1];
+      const [offset, kind] = await native.scan(file.mappingId, start, end - start, [{ op: ops.check, byte: quote, needle: Uint8Array.of(delimiter) }]);
+      if (kind !== QuoteError.none) found.set([start + offset, kind], 2 * r);
+    });
+  } else {
+    // Tasks of at least ~1 MiB of records each.
+    const groups: [number, number][] = [];
+    for (let r = 0; r < ranges.length / 2; ) {
+      let to = r + 1;
+      while (to < ranges.length / 2 && ranges[2 * to - 1] - ranges[2 * r] < 1 << 20) to++;
+      groups.push([r, to]);
+      r = to;
+    }
+    const tasks = await ctx.tasks();
+    await each(groups.length, 2 * plan.threads, ctx, async (g) => {
+      const [from, to] = groups[g];
+      const reply = await tasks.call({ kind: 'scan', settings, file, first: 0, count: 0, ranges: ranges.slice(2 * from, 2 * to), piece, control: tasks.control });
+      found.set(reply.summaries, 2 * from);
+    });
+  }
+  for (let r = 0; r < found.length; r += 2) if (found[r + 1] > 0) throw badQuote(file.path, found[r], found[r + 1]);
+}
+
+/** The file's header record, copied off the mapping (or read). */
+function readHeader(file: FileRef, end: number): Uint8Array {
+  const src = openSource(file);
+  try {
+    const view = src.bytes(0, end);
+    try {
+      return view.slice();
+    } finally {
+      src.drop(view);
+    }
+  } finally {
+    src.close();
+  }
+}
+
+export const csvPreparer: SplitPreparer = {
+  async prepare(files: FileRef[], ctx: RunContext): Promise<PreparedFiles> {
+    const { settings } = ctx;
+    const { header } = csvBytesOf(settings.split)!;
+    const summaries = await summarize(files, ctx);
+    const planned: { file: FileRef; cuts: number[] }[] = [];
+    let headerBytes = 0;
+    for (const [k, file] of files.entries()) {
+      const { cuts, headerEnd, checked } = csvCuts(summaries[k], file.size, settings.chunkSize, header, file.path);
+      if (!checked) await checkCutRecords(file, cuts, headerEnd, ctx);
+      checkCutLengths(cuts, settings.chunkSize, settings.maxRecordLength, file.path);
+      const cache = CutCache.create(file.chunks, file.firstChunk);
+      for (let j = file.firstChunk; j <= file.firstChunk + file.chunks; j++) cache.setExact(j, j, cuts[j]);
+      file.cuts = cache.entries;
+      if (header) {
+        file.header = readHeader(file, headerEnd);
+        if (file.firstChunk === 0) headerBytes += headerEnd;
+      }
+      planned.push({ file, cuts });
+    }
+    return {
+      verify(bytesRead: number): void {
+        let expected = 0;
+        for (const { file, cuts } of planned) {
+          const first = file.firstChunk;
+          const last = first + file.chunks;
+          expected += cuts[last] - cuts[first];
+          const cache = new CutCache(file.cuts!, first);
+          for (let j = first; j <= last; j++) {
+            if (cache.exact(j) !== cuts[j]) {
+              throw new PagewiseError(ErrorCodes.INTERNAL, `'${file.path}': chunk ${j} was cut at ${cache.exact(j)}, not at the planned ${cuts[j]}`, { path: file.path, index: j });
+            }
+          }
+        }
+        if (bytesRead !== expected) {
+          throw new PagewiseError(ErrorCodes.INTERNAL, `the chunks covered ${bytesRead} bytes of records, not the planned ${expected}: a gap or an overlap`, {});
+        }
+        // The headers were read too, only not given to map.
+        ctx.reducer.meter.add(headerBytes, 0);
+      },
+    };
+  },
+};

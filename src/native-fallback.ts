@@ -1,0 +1,201 @@
+/**
+ * The addon's byte kernels in JavaScript, for processes where no native
+ * binary loads (another platform, a failed load, `PAGEWISE_NATIVE=0`). Each
+ * gives exactly what its C++ twin gives, argument handling included (a
+ * missing or non-finite bound means the default, bounds are clamped to the
+ * array, byte values are taken modulo 256); `test/native-fallback.test.ts`
+ * compares them on random and edge inputs. Functions that need a mapping
+ * throw ERR_PAGEWISE_NO_ADDON instead: the engine reads such files with
+ * positional reads.
+ */
+import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { ErrorCodes, PagewiseError } from './errors.js';
+import type { NativeBinding } from './native.js';
+import * as text from './kernels-js.js';
+import { UTF8_WC_SOURCE } from './utf8-wc-table.js';
+
+function checkBytes(bytes: unknown): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('expected a Uint8Array');
+}
+
+/** As napi_get_value_int64: NaN and ±Infinity are 0, fractions are truncated. */
+function toInt64(value: number): number {
+  return Number.isFinite(value) ? Math.trunc(value) : 0;
+}
+
+/** [start, end) of the optional bounds, clamped to [0, length], end never before start. */
+function range(length: number, start: unknown, end: unknown): [number, number] {
+  let s = 0;
+  let e = length;
+  if (typeof start === 'number') s = Math.min(Math.max(toInt64(start), 0), length);
+  if (typeof end === 'number') e = Math.min(Math.max(toInt64(end), 0), length);
+  if (e < s) e = s;
+  return [s, e];
+}
+
+/** The byte of a numeric argument, as the addon's `Uint32Value() & 0xff` (ToUint32, then the low byte). */
+function byteOf(value: unknown): number {
+  if (typeof value !== 'number') throw new TypeError('A number was expected');
+  return (value >>> 0) & 0xff;
+}
+
+/** A Buffer over the same memory (Buffer's indexOf is memchr/memmem in C++). */
+function asBuffer(bytes: Uint8Array, start: number, end: number): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
+}
+
+export function countByte(bytes: Uint8Array, value: number, start?: number, end?: number): number {
+  checkBytes(bytes);
+  const [s, e] = range(bytes.length, start, end);
+  const b = byteOf(value);
+  if (e === s) return 0;
+  const buf = asBuffer(bytes, s, e);
+  let n = 0;
+  for (let at = buf.indexOf(b); at >= 0; at = buf.indexOf(b, at + 1)) n++;
+  return n;
+}
+
+export function indexOfByte(bytes: Uint8Array, value: number, from?: number, end?: number): number {
+  checkBytes(bytes);
+  const [s, e] = range(bytes.length, from, end);
+  if (e === s) return -1;
+  const at = asBuffer(bytes, s, e).indexOf(byteOf(value));
+  return at < 0 ? -1 : s + at;
+}
+
+export function indexOf(bytes: Uint8Array, needle: Uint8Array, from?: number, end?: number): number {
+  checkBytes(bytes);
+  checkBytes(needle);
+  const [s, e] = range(bytes.length, from, end);
+  if (needle.length === 0) return s;
+  if (needle.length > e - s) return -1;
+  const at = asBuffer(bytes, s, e).indexOf(asBuffer(needle, 0, needle.length));
+  return at < 0 ? -1 : s + at;
+}
+
+/**
+ * Records (ended by `terminator`, the last one possibly not) that contain
+ * `needle`: find the next hit, count it, skip past its record's end.
+ */
+export function countLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number): number {
+  checkBytes(bytes);
+  checkBytes(needle);
+  const term = byteOf(terminator);
+  if (bytes.length === 0) return 0;
+  const buf = asBuffer(bytes, 0, bytes.length);
+  const pattern = asBuffer(needle, 0, needle.length);
+  let count = 0;
+  let at = 0;
+  while (at < buf.length) {
+    const hit = pattern.length === 0 ? at : buf.indexOf(pattern, at);
+    if (hit < 0) break;
+    count++;
+    const t = buf.indexOf(term, hit);
+    if (t < 0) break;
+    at = t + 1;
+  }
+  return count;
+}
+
+// 1 for the six ASCII white-space bytes (space, \t, \n, \v, \f, \r).
+const SPACE = new Uint8Array(256);
+for (const b of [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]) SPACE[b] = 1;
+
+/**
+ * Maximal runs of bytes other than the six ASCII white-space bytes: the
+ * words of `wc` in the C locale. One function on purpose, so a different
+ * word rule replaces exactly this.
+ */
+export function countWords(bytes: Uint8Array): number {
+  checkBytes(bytes);
+  let words = 0;
+  let prevSpace = 1;
+  for (let i = 0; i < bytes.length; i++) {
+    const s = SPACE[bytes[i]];
+    words += prevSpace & (s ^ 1);
+    prevSpace = s;
+  }
+  return words;
+}
+
+const AT_PAGESZ = 6;
+
+/** The page size from the kernel's auxiliary vector, where there is one. */
+export function pageSize(): number {
+  if (process.platform === 'linux') {
+    try {
+      const auxv = readFileSync('/proc/self/auxv');
+      const le = endianness() === 'LE';
+      // (type, value) pairs of machine words, ended by type 0 (AT_NULL).
+      const word = /64/.test(process.arch) ? 8 : 4;
+      const read = (at: number): number =>
+        word === 8 ? Number(le ? auxv.readBigUInt64LE(at) : auxv.readBigUInt64BE(at)) : le ? auxv.readUInt32LE(at) : auxv.readUInt32BE(at);
+      for (let at = 0; at + 2 * word <= auxv.length; at += 2 * word) {
+        const type = read(at);
+        if (type === 0) break;
+        if (type === AT_PAGESZ) return read(at + word);
+      }
+    } catch {
+      // no procfs: fall through to the platform's usual size
+    }
+  }
+  return process.platform === 'darwin' && process.arch === 'arm64' ? 16384 : 4096;
+}
+
+/**
+ * A binding with the addon's shape whose kernels run in JavaScript and whose
+ * mapping functions throw ERR_PAGEWISE_NO_ADDON (carrying why the addon did
+ * not load as `cause`). `onUse` runs before every call but `pageSize`.
+ */
+export function fallbackBinding(loadError: Error, onUse: () => void): NativeBinding {
+  const unavailable = (name: string) => (): never => {
+    onUse();
+    throw new PagewiseError(
+      ErrorCodes.NO_ADDON,
+      `${name}() needs pagewise's native addon, which is not loaded: ${loadError.message}`,
+      { cause: loadError },
+    );
+  };
+  const used = <A extends unknown[], R>(f: (...args: A) => R) => (...args: A): R => {
+    onUse();
+    return f(...args);
+  };
+  return {
+    open: unavailable('open'),
+    close: unavailable('close'),
+    view: unavailable('view'),
+    detach: unavailable('detach'),
+    advise: unavailable('advise'),
+    fadvise: unavailable('fadvise'),
+    residency: unavailable('residency'),
+    state: unavailable('state'),
+    find: unavailable('find'),
+    faults: unavailable('faults'),
+    create: unavailable('create'),
+    flush: unavailable('flush'),
+    resize: unavailable('resize'),
+    scan: unavailable('scan'),
+    gate: unavailable('gate'),
+    threadpoolConcurrency: unavailable('threadpoolConcurrency'),
+    // Nothing is ever mapped without the addon.
+    stats: () => ({ mappings: 0, views: 0 }),
+    countByte: used(countByte),
+    indexOfByte: used(indexOfByte),
+    indexOf: used(indexOf),
+    countLinesContaining: used(countLinesContaining),
+    countWords: used(countWords),
+    countWcUtf8: used(text.countWcUtf8),
+    countWordsUtf8: used(text.countWordsUtf8),
+    countCharsUtf8: used(text.countCharsUtf8),
+    csvChunkSummary: used(text.csvChunkSummary),
+    csvRecordStart: used(text.csvRecordStart),
+    csvCountRecords: used(text.csvCountRecords),
+    csvCheckQuotes: used(text.csvCheckQuotes),
+    utf8TableSource: () => UTF8_WC_SOURCE,
+    pageSize,
+    kernelFlavor: () => 'js',
+    // The tables are the addon's; with nothing mapped no number of them is used.
+    constants: { madvise: {}, fadvise: {}, scanOps: {} } as unknown as NativeBinding['constants'],
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Pipes, redirections and exit statuses as a shell user meets them (issue 14
+ * §1), compared with GNU grep and wc on the same files: a reader that goes
+ * away (`| head -1`) stops the run at once, silently, with 141 as coreutils
+ * have from SIGPIPE; a bad file among several is reported and skipped; grep
+ * exits 0/1/2; /dev/full and a closed stdout fail with their code.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, writeFile } from './helpers.js';
+import { PW, pagewise, shell, tool } from './cli-helpers.js';
+
+const dir = tempDir('pagewise-cli-pipes-');
+const big = join(dir, 'big.txt');
+const a = writeFile(dir, 'a.txt', 'one Hamburg\ntwo\nthree Hamburg\n');
+const b = writeFile(dir, 'b.txt', 'four\nHamburg five\n');
+const missing = join(dir, 'nosuch.txt');
+
+beforeAll(() => {
+  // ~140 MB of 1BRC lines: every line has a ';'.
+  const r = pagewise(['gen', '1brc', big, '--rows', '1e7']);
+  expect(r.status, r.stderr).toBe(0);
+}, 120_000);
+
+describe('a reader that goes away', () => {
+  it("grep ';' big | head -1: one line, no message, exit 141, long before a full run", () => {
+    const full = shell(`${PW} grep ';' '${big}' > /dev/null; echo $? >&2`);
+    expect(full.stderr.trim()).toBe('0');
+    const piped = shell(`${PW} grep ';' '${big}' | head -1; echo "\${PIPESTATUS[0]}" >&2`);
+    expect(piped.stdout.split('\n').length).toBe(2);
+    expect(piped.stdout).toMatch(/^[^\n;]+;-?\d+\.\d\n$/);
+    // Nothing but the status on stderr: no EPIPE stack, no message.
+    expect(piped.stderr).toBe('141\n');
+    expect(piped.ms, `full run ${full.ms.toFixed(0)} ms`).toBeLessThan(full.ms / 2);
+    // GNU grep dies of SIGPIPE there: the shell says 141 too.
+    expect(shell(`grep ';' '${big}' | head -1 > /dev/null; echo "\${PIPESTATUS[0]}"`).stdout).toBe('141\n');
+  });
+
+  it('wc big x6 | head -1: the first row, exit 141, the other files never counted', () => {
+    // Words: the JavaScript path, slow enough per file that counting 2 of 6 is clearly less than 6.
+    const list = Array(6).fill(`'${big}'`).join(' ');
+    const full = shell(`${PW} wc ${list} > /dev/null`);
+    expect(full.status).toBe(0);
+    const piped = shell(`${PW} wc ${list} | head -1; echo "\${PIPESTATUS[0]}" >&2`);
+    expect(piped.stdout.trim().split(/\s+/)[0]).toBe('10000000');
+    expect(piped.stderr).toBe('141\n');
+    // The first write fails on the second row: two files counted of six (a third, plus start-up).
+    expect(piped.ms, `full run ${full.ms.toFixed(0)} ms`).toBeLessThan(full.ms * 0.6);
+  });
+
+  it('a closed pipe also stops grep -n -i (the worker path)', () => {
+    const r = shell(`${PW} grep -n -i hamburg '${big}' | head -1; echo "\${PIPESTATUS[0]}" >&2`);
+    expect(r.stdout).toMatch(/^\d+:Hamburg;/);
+    expect(r.stderr).toBe('141\n');
+  });
+});
+
+describe('several files where one is bad', () => {
+  it('wc prints the good rows and the total like GNU wc, reports the bad file, exits 1', () => {
+    const ref = tool('wc', [a, missing, b], 'C.UTF-8');
+    const r = pagewise(['wc', a, missing, b]);
+    expect(r.stdout).toBe(ref.stdout);
+    expect(r.status).toBe(ref.status);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`pagewise: ${missing}: No such file or directory (ENOENT)\n`);
+    // A directory among them, too.
+    const d = pagewise(['wc', '-l', a, dir, b]);
+    expect(d.stdout).toBe(tool('wc', ['-l', a, dir, b], 'C.UTF-8').stdout);
+    expect(d.status).toBe(1);
+    expect(d.stderr).toMatch(/is a directory.*\(ERR_PAGEWISE_NOT_REGULAR_FILE\)\n$/);
+  });
+
+  it("grep prints the good files' matches and exits 2, as GNU grep", () => {
+    for (const flags of [[], ['-c'], ['-l'], ['-n']]) {
+      const ref = tool('grep', [...flags, 'Hamburg', a, missing, b]);
+      const r = pagewise(['grep', ...flags, 'Hamburg', a, missing, b]);
+      expect(r.stdout, `${flags}`).toBe(ref.stdout);
+      expect(r.status).toBe(2);
+      expect(ref.status).toBe(2);
+      expect(r.stderr).toMatch(/nosuch\.txt: No such file or directory \(ENOENT\)\n$/);
+    }
+  });
+
+  it('freq, stats and run go on with the good files and exit 1', () => {
+    const r = pagewise(['freq', '--json', a, missing, b]);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)[0]).toEqual({ word: 'Hamburg', count: 3 });
+    expect(r.stderr).toContain('(ENOENT)');
+    const only = pagewise(['freq', missing]);
+    expect(only.status).toBe(1);
+    expect(only.stdout).toBe('');
+  });
+});
+
+describe('exit statuses', () => {
+  it('grep: 0 selected, 1 none, 2 an error; -q 0 at a match even after an error, like GNU grep', () => {
+    const cases: string[][] = [
+      ['Hamburg', a],
+      ['zzz', a],
+      ['Hamburg', missing],
+      ['-q', 'Hamburg', a],
+      ['-q', 'zzz', a],
+      ['-q', 'Hamburg', missing, a],
+      ['-q', 'zzz', missing, a],
+      ['-c', 'zzz', a, b],
+      ['-v', 'Hamburg', b],
+    ];
+    for (const args of cases) {
+      const ref = tool('grep', args);
+      const r = pagewise(['grep', ...args]);
+      expect(r.status, args.join(' ')).toBe(ref.status);
+      expect(r.stdout, args.join(' ')).toBe(ref.stdout);
+    }
+  });
+
+  it('grep -q stops at the first selected line: far faster than reading the whole file', () => {
+    const full = shell(`${PW} grep -c ';' '${big}' --no-native-kernels`);
+    const q = shell(`${PW} grep -q ';' '${big}' --no-native-kernels`);
+    expect(q.status).toBe(0);
+    expect(q.stdout).toBe('');
+    expect(q.ms, `full ${full.ms.toFixed(0)} ms`).toBeLessThan(full.ms);
+    expect(shell(`${PW} grep -q 'zzz-none' '${a}'`).status).toBe(1);
+  });
+
+  it('no arguments: usage on stderr, exit 2; --help and help on stdout, exit 0', () => {
+    const none = pagewise([]);
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^pagewise: .*\n\nUsage: pagewise <command>/);
+    for (const args of [['--help'], ['-h'], ['help']]) {
+      const r = pagewise(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(none.stderr);
+    }
+  });
+
+  it('> /dev/full: one line with ENOSPC, exit 1 (grep: 2), as GNU wc and grep', () => {
+    const r = shell(`${PW} wc '${a}' > /dev/full`);
+    expect(r.stderr).toBe('pagewise: write error: No space left on device (ENOSPC)\n');
+    expect(r.status).toBe(1);
+    expect(shell(`wc '${a}' > /dev/full`).status).toBe(1);
+    const g = shell(`${PW} grep Hamburg '${a}' > /dev/full`);
+    expect(g.stderr).toBe('pagewise: write error: No space left on device (ENOSPC)\n');
+    expect(g.status).toBe(shell(`grep Hamburg '${a}' > /dev/full`).status);
+    expect(g.status).toBe(2);
+  });
+
+  it('a closed stdout (>&-) fails with EBADF, not exit 0; > /dev/null is fine', () => {
+    const r = shell(`${PW} wc '${a}' >&-`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('pagewise: write error: Bad file descriptor (EBADF)\n');
+    expect(shell(`wc '${a}' >&-`).status).toBe(1);
+    expect(shell(`${PW} grep Hamburg '${a}' >&-`).status).toBe(2);
+    const devnull = shell(`${PW} wc '${a}' > /dev/null`);
+    expect(devnull.status).toBe(0);
+    expect(devnull.stderr).toBe('');
+  });
+});
