@@ -970,6 +970,12 @@ md.push(
   '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
+// The "Hot loops" section is written by hand (what the job hot loops do and
+// what was measured choosing them): carry it over from the file being replaced.
+if (existsSync(join(DOCS, 'performance.md'))) {
+  const kept = /^## Hot loops\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(readFileSync(join(DOCS, 'performance.md'), 'utf8'));
+  if (kept) md.push(kept[0].trimEnd(), '');
+}
 const mdText = `${md.join('\n')}\n`;
 
 if (opts.docs) {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChunkInfo } from '../src/types.js';
 import job, { type FreqAcc, type FreqRow } from '../src/jobs/freq.ts';
 import { freqReference } from './fixtures/reference.js';
+import { hashBytes } from '../src/jobs/table.ts';
 
 function info(start: number, len: number, params?: unknown): ChunkInfo {
   return { index: 0, start, end: start + len, fileIndex: 0, file: 'input.txt', params };
@@ -238,13 +239,13 @@ describe('freq job: random inputs, split and merged', { timeout: 120_000 }, () =
     expect(runSplit(text, lineBoundaries(text), rand, { top: 100 })).toEqual(freqReference(text, 100));
   });
 
-  it('survives an accumulator whose count view was not kept shared', () => {
+  it('survives an accumulator copied field by field', () => {
     const text = bytesOf(randomText(rng(8), 3000, 5));
     const half = lineBoundaries(text)[Math.floor(lineBoundaries(text).length / 2)];
     const acc = job.init();
     job.map(acc, text.subarray(0, half), info(0, half));
-    // A copy made field by field: num no longer views tab's buffer.
-    const copy: FreqAcc = { ...acc, tab: acc.tab.slice(), num: acc.num.slice(), pool: acc.pool.slice() };
+    // A copy made field by field: new buffers for the table and the pool.
+    const copy: FreqAcc = { ...acc, tab: acc.tab.slice(), pool: acc.pool.slice() };
     job.map(copy, text.subarray(half), info(half, text.length - half));
     expect(job.finish(copy, { top: 30 })).toEqual(freqReference(text, 30));
   });
@@ -283,23 +284,10 @@ describe('freq job: many distinct words', { timeout: 120_000 }, () => {
 
 describe('freq job: hash collisions', () => {
   it('keeps words apart when their hashes collide', () => {
-    // The hash as documented in freq.ts, to search for colliding pairs.
-    const P = 0x01000193;
+    // The job's own hash (src/jobs/table.ts), to search for colliding pairs.
     const hashOf = (word: string): number => {
       const b = Buffer.from(word);
-      const w = new Int32Array(Math.max(4, (b.length + 3) >> 2));
-      new Uint8Array(w.buffer).set(b);
-      let h = Math.imul(w[0], 0x9e3779b1 | 0) ^ Math.imul(w[1], 0x85ebca77 | 0) ^ Math.imul(w[2], 0xc2b2ae3d | 0) ^ Math.imul(w[3], 0x27d4eb2f | 0);
-      for (let m = 4; m < w.length; m++) {
-        h = Math.imul(h ^ w[m], P);
-        h ^= h >>> 15;
-      }
-      h ^= b.length;
-      h ^= h >>> 16;
-      h = Math.imul(h, 0x85ebca6b | 0);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35 | 0);
-      return h ^ (h >>> 16);
+      return hashBytes(b, 0, b.length);
     };
     const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
     const rand = rng(4);

@@ -11,6 +11,7 @@ import type { ChunkInfo } from '../src/types.js';
 import job, { formatStats, type StatsAcc, type StatsRow } from '../src/jobs/stats.ts';
 import { statsReference } from './fixtures/reference.js';
 import { generate1brc } from '../dist/src/gen.js';
+import { hashBytes } from '../src/jobs/table.ts';
 
 const enc = new TextEncoder();
 const bytesOf = (s: string): Uint8Array => enc.encode(s);
@@ -271,22 +272,10 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
   });
 
   it('keeps names apart when their hashes collide', () => {
-    // The hash as documented in stats.ts, to search for colliding pairs.
-    const P0 = 0x9e3779b1 | 0;
-    const P1 = 0x85ebca77 | 0;
-    const P2 = 0xc2b2ae3d | 0;
-    const P3 = 0x01000193;
+    // The job's own hash (src/jobs/table.ts), to search for colliding pairs.
     const hashOf = (name: string): number => {
       const b = Buffer.from(name);
-      const n = Math.max(3, (b.length >> 2) + 1);
-      const w = new Int32Array(n);
-      new Uint8Array(w.buffer).set(b);
-      let h = Math.imul(w[0], P0) ^ Math.imul(w[1], P1) ^ Math.imul(w[2], P2);
-      for (let m = 3; m < n; m++) {
-        h = Math.imul(h ^ w[m], P3);
-        h ^= h >>> 15;
-      }
-      return h ^ (h >>> 15);
+      return hashBytes(b, 0, b.length);
     };
     const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
     const rand = rng(4);
@@ -409,6 +398,128 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
       return undefined;
     })();
     expect(err?.message).toContain('no separator');
+  });
+});
+
+describe('stats job: the fast loop (src/jobs/stats-scan.ts)', { timeout: 120_000 }, () => {
+  /** Lines through the fast loop (followed by filler) and through the slow tail (alone). */
+  function both(text: string): StatsRow[] {
+    const expected = statsReference(bytesOf(text));
+    expect(run(bytesOf(text))).toEqual(expected);
+    const padded = bytesOf(`${text}${FILLER}`);
+    expect(run(padded)).toEqual(statsReference(padded));
+    return expected;
+  }
+
+  it('finds the separator at every byte of the first 16, and past them (names of 0-40 bytes)', () => {
+    // Every length, with values of every form, each name twice so it is found, not only added.
+    const lines: string[] = [];
+    for (let len = 0; len <= 40; len++) {
+      const name = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop'.slice(0, len);
+      lines.push(`${name};${len % 10}.1`, `${name};-${len}.${len % 10}`, `${name};1${len % 10}.0`, `${name};-0.${len % 10}`);
+    }
+    expect(both(lines.join('\n') + '\n')).toHaveLength(41);
+  });
+
+  it('keeps apart names that differ only in length, by NUL bytes, up to and past 16 bytes', () => {
+    // Byte 15 of a short key holds its length: "a", "a\0", "a\0\0", … must stay apart.
+    const lines: string[] = [];
+    for (let len = 1; len <= 20; len++) {
+      const name = `a${'\u0000'.repeat(len - 1)}`;
+      for (let k = 0; k < 3; k++) lines.push(`${name};${len}.${k}`);
+    }
+    lines.push(';1.0', ';2.0'); // the empty name too
+    const rows = both(lines.join('\n') + '\n');
+    expect(rows).toHaveLength(21);
+    expect(rows.every((r) => r.count === (r.name === '' ? 2 : 3))).toBe(true);
+  });
+
+  it('compares names of 16, 17 and more bytes that share their first 16 bytes and their length', () => {
+    // Only their pooled words (bytes 12 on) tell them apart.
+    const stem = 'Sixteen-byte-stm';
+    const names = [stem, `${stem}a`, `${stem}b`, `${stem}ab`, `${stem}ba`, `${stem}${'x'.repeat(20)}`, `${stem}${'x'.repeat(19)}y`];
+    const lines = names.flatMap((n, k) => [`${n};${k}.5`, `${n};-${k}.5`, `${n};${k}${k}.0`]);
+    const rows = both(lines.join('\n') + '\n');
+    expect(rows).toHaveLength(names.length);
+  });
+
+  it('finds a name at its home slot, at the next one and further on', () => {
+    // Names whose hashes pick the same home slot of a fresh accumulator: the
+    // first sits at home, the second at the next slot, the rest further on.
+    const mask = job.init().mask;
+    const byHome = new Map<number, string[]>();
+    for (let k = 0; ; k++) {
+      const name = `n${k}`;
+      const home = hashBytes(Buffer.from(name), 0, name.length) & mask;
+      const list = byHome.get(home) ?? [];
+      list.push(name);
+      byHome.set(home, list);
+      if (list.length === 4) {
+        const lines: string[] = [];
+        for (let rep = 0; rep < 5; rep++) list.forEach((n, i) => lines.push(`${n};${rep}.${i}`));
+        expect(both(lines.join('\n') + '\n')).toHaveLength(4);
+        return;
+      }
+    }
+  });
+
+  it('keeps exact counts and sums across the flushes of its packed counters (every 512 rows)', () => {
+    // 5,000 rows of one station at the extremes, another with -0.1 only, split and cloned.
+    const lines: string[] = [];
+    for (let k = 0; k < 5000; k++) lines.push(`Hot;${k % 3 === 0 ? '-99.9' : '99.9'}`, 'Cold;-0.1');
+    const text = bytesOf(lines.join('\n') + '\n');
+    const expected = statsReference(text);
+    expect(run(text)).toEqual(expected);
+    const all = lineBoundaries(text);
+    expect(runSplit(text, [0, all[1023], all[4097], all[9000], text.length], rng(5))).toEqual(expected);
+    const acc = job.init();
+    job.map(acc, text.subarray(0, all[1500]), info(0, all[1500]));
+    const cloned = structuredClone(acc);
+    job.map(cloned, text.subarray(all[1500]), info(all[1500], text.length - all[1500]));
+    expect(job.finish(cloned)).toEqual(expected);
+  });
+
+  it('accepts exactly the values the reference accepts, with LF or CRLF (every string of 0-5 bytes over a small alphabet)', () => {
+    // The fast loop parses a value from two word reads; compare it with the
+    // reference's /^-?\d{1,2}\.\d$/ on every short string over bytes that
+    // matter: sign, dot, digits at both ends, their neighbours, CR, LF.
+    const alphabet = ['-', '.', '0', '9', '/', ':', '\r', '\n', '5'];
+    let candidates = [''];
+    const all: string[] = [''];
+    for (let n = 1; n <= 5; n++) {
+      candidates = candidates.flatMap((c) => alphabet.map((a) => c + a));
+      all.push(...candidates);
+    }
+    const valid = /^-?\d{1,2}\.\d\r?(\n|$)/;
+    let accepted = 0;
+    for (const [k, value] of all.entries()) {
+      // A short name through the fast loop; every 5th value and every valid
+      // one also at the slice's end (the slow tail) and after a long name.
+      const configs = [['Oslo', `\n${FILLER}`]];
+      if (k % 5 === 0 || valid.test(value)) configs.push(['Oslo', ''], ['Petropavlovsk-Kamchatsky', `\n${FILLER}`]);
+      for (const [name, tail] of configs) {
+        const text = bytesOf(`${name};${value}${tail}`);
+        let expected: StatsRow[] | undefined;
+        try {
+          expected = statsReference(text);
+        } catch {
+          expected = undefined;
+        }
+        if (expected === undefined) {
+          let code: string | undefined;
+          try {
+            run(text);
+          } catch (err) {
+            code = (err as { code?: string }).code;
+          }
+          expect(code, JSON.stringify(value)).toBe('ERR_PAGEWISE_BAD_RECORD');
+        } else {
+          accepted++;
+          expect(run(text), JSON.stringify(value)).toEqual(expected);
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThan(300);
   });
 });
 

@@ -6,21 +6,16 @@
  * instead (its table hooks below) and spills, merges and orders that table
  * like any keyed table. `pagewise freq` runs this job (`runFreq`).
  *
- * The hooks read freq's table as src/jobs/freq.ts lays it out (slot
- * `[hash, len, count, w0-w3]`, long words' bytes in `pool`): they change with
- * it.
+ * The hooks read freq's table through table.ts (key bytes) and
+ * freq-scan.ts (counts), which own its layout.
  */
 import type { KeyBatch } from '../keyed/batch.js';
 import { newBatch } from '../keyed/batch.js';
 import { KEYED_TABLE, type TableHooks } from '../keyed/hooks.js';
 import type { Emit, KeyedJob } from '../types.js';
 import freq, { type FreqAcc, type FreqRow } from './freq.js';
-
-const REC = 8;
-const LEN = 1;
-const W0 = 4;
-const W3 = 7;
-const INLINE = 16;
+import { REC, countAt } from './freq-scan.js';
+import { LEN, copyKey } from './table.js';
 
 /** freq's table as a keyed table (see the top of this file). */
 const hooks: TableHooks<FreqAcc> = {
@@ -40,25 +35,18 @@ const hooks: TableHooks<FreqAcc> = {
     return tab + pool + (pool > acc.pool.byteLength ? acc.pool.byteLength : 0);
   },
   toBatch(acc, reuse) {
-    const { tab, num, pool } = acc;
+    const { tab, pool } = acc;
     let keyBytes = 0;
-    for (let r = 0; r < tab.length; r += REC) keyBytes += tab[r + LEN];
+    for (let r = 0; r < tab.length; r += REC) if (tab[r + LEN] !== 0) keyBytes += tab[r + LEN] - 1;
     const b: KeyBatch = newBatch(acc.size, keyBytes, reuse);
     const { keys, ends } = b;
     let n = 0;
     let at = 0;
     for (let r = 0; r < tab.length; r += REC) {
-      const len = tab[r + LEN];
-      if (len === 0) continue;
-      if (len > INLINE) {
-        const o = tab[r + W3] >>> 0;
-        keys.set(pool.subarray(o, o + len), at);
-      } else {
-        for (let k = 0; k < len; k++) keys[at + k] = (tab[r + W0 + (k >> 2)] >>> ((k & 3) << 3)) & 0xff;
-      }
-      at += len;
+      if (tab[r + LEN] === 0) continue;
+      at += copyKey(tab, pool, r, keys, at);
       ends[n] = at;
-      b.num[n] = num[(r >> 1) + 1];
+      b.num[n] = countAt(tab, r);
       n++;
     }
     b.n = n;
