@@ -311,6 +311,11 @@ export function checkQueueName(value: unknown, option: string): string {
   return value;
 }
 
+/** Checks a worker's lock duration (the CLI checks its flag here before it connects). */
+export function checkLockDuration(value: unknown, option: string): number {
+  return checkDuration(value, option, 200);
+}
+
 function checkDuration(value: unknown, option: string, min: number): number {
   const ms = typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
   if (ms === undefined || ms < min) {
@@ -379,7 +384,7 @@ export function resolveWorkerOptions(options: ClusterWorkerOptions): ResolvedWor
     throw new InvalidOptionError('options.name', '1 to 100 printable ASCII characters without spaces', options.name);
   }
   const name = options.name ?? `${hostname()}:${process.pid}`;
-  const lockDuration = options.lockDuration === undefined ? 30_000 : checkDuration(options.lockDuration, 'options.lockDuration', 200);
+  const lockDuration = options.lockDuration === undefined ? 30_000 : checkLockDuration(options.lockDuration, 'options.lockDuration');
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidOptionError('options.signal', 'an AbortSignal', options.signal);
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new InvalidOptionError('options.onEvent', 'a function', options.onEvent);
   return { url, maskedUrl, queue, threads, name, lockDuration, signal: options.signal, onEvent: options.onEvent ?? (() => {}) };

@@ -90,11 +90,12 @@ describe.skipIf(!hasScript)('progress on a terminal', () => {
 
   it('gen counts rows, with a rate in rows', () => {
     const out = join(dir, 'gen.txt');
-    const capture = onTerminal(`${PW} gen 1brc '${out}' --rows 2e7`, 100);
+    // One thread and 40M rows: long enough (a few seconds) for the display, which waits about a second.
+    const capture = onTerminal(`${PW} gen 1brc '${out}' --rows 4e7 --threads 1`, 100);
     const draws = [...capture.matchAll(DRAW)].map((m) => m[1]);
     expect(draws.length).toBeGreaterThan(0);
-    for (const d of draws) expect(d).toMatch(/\d+% +[\d.]+[kM]? rows \/ 20\.0M rows +[\d.]+[kM]? rows\/s/);
-    expect(withoutDisplay(capture)).toMatch(/^wrote 20000000 rows \([\d.]+ MiB\) to .* in [\d.]+ s\n$/);
+    for (const d of draws) expect(d).toMatch(/\d+% +[\d.]+[kM]? rows \/ 40\.0M rows +[\d.]+[kM]? rows\/s/);
+    expect(withoutDisplay(capture)).toMatch(/^wrote 40000000 rows \([\d.]+ MiB\) to .* in [\d.]+ s\n$/);
   });
 
   it('an unknown total (standard input): no percent and no ETA', () => {

@@ -132,13 +132,17 @@ describe(`${WORDS} distinct words in a ${LIMIT / MiB} MiB memory cgroup`, () => 
     const cg = cgroup();
     if ('error' in cg) throw new Error(cg.error);
     try {
-      const running = runCommand(cg, process.execPath, [CLI, 'run', job('keyed-words.mjs'), file, '--temp-dir', temp, '--threads', '2'], { env, discardStdout: true });
-      // Until the run directory holds a run.
-      for (let i = 0; i < 1200; i++) {
+      // A job slow enough (a pause per 64 KiB chunk) that the run is still going once it has spilled.
+      const running = runCommand(cg, process.execPath, [CLI, 'run', job('keyed-slow.mjs'), file, '--temp-dir', temp, '--threads', '2', '--chunk-size', '64KiB'], { env });
+      let ended: { code: number | null; stderr: string } | undefined;
+      void running.then((r: { code: number | null; stderr: string }) => (ended = r));
+      // Until the run directory holds a run (a run that ended first fails below).
+      for (let i = 0; i < 1200 && ended === undefined; i++) {
         const [d] = readdirSync(temp);
         if (d !== undefined && readdirSync(join(temp, d)).length > 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }
+      expect(ended, 'the run ended before it spilled').toBeUndefined();
       expect(readdirSync(temp).length).toBe(1);
       const pid = Number(readFileSync(cg.procsFile, 'utf8').trim().split('\n')[0]);
       process.kill(pid, 'SIGINT');

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, InvalidOptionError, PagewiseError } from '../errors.js';
+import { checkLockDuration, checkQueueName } from '../options.js';
 
 /** One flag. A flag with `value` takes an argument; without, it is a switch. */
 export interface Flag {
@@ -112,6 +113,14 @@ function text(raw: string): string {
   return raw;
 }
 
+/** A path or a name: an empty one is a mistake (a shell variable that was not set), never "the default". */
+function nonEmpty(what: string) {
+  return (raw: string, flag: string): string => {
+    if (raw === '') throw new InvalidOptionError(flag, what, raw);
+    return raw;
+  };
+}
+
 // ------------------------------------------------------------------ flags --
 
 const json_ = (help: string): Flag => ({ long: 'json', help });
@@ -133,11 +142,21 @@ export const RUN_FLAGS: Flag[] = [
   { long: 'cluster', value: 'URL', help: 'run on pagewise workers over Redis: redis://[:PASSWORD@]HOST[:PORT][/DB] (or the password in PAGEWISE_REDIS_PASSWORD); needs npm install bullmq ioredis', default: 'run here', parse: text },
   { long: 'split-size', value: 'SIZE', help: 'bytes per split of a cluster run, a multiple of the chunk size', default: '256MiB', parse: text },
   { long: 'cluster-timeout', value: 'DUR', help: 'give up when no split made progress for DUR (30, 30s, 500ms, 2m)', default: 'wait', parse: text },
-  { long: 'queue', value: 'NAME', help: "the workers' queue", default: 'pagewise', parse: text },
+  { long: 'queue', value: 'NAME', help: "the workers' queue", default: 'pagewise', parse: checkQueueName },
 ];
 
 /** The flags of cluster mode, which only the commands that read FILEs through one run take. */
 const CLUSTER_FLAG_NAMES = ['cluster', 'split-size', 'cluster-timeout', 'queue'];
+
+/** Where keyed runs spill (run with a keyed job, freq). */
+const TEMP_DIR_FLAG: Flag = {
+  long: 'temp-dir',
+  value: 'DIR',
+  help: 'where a keyed run (freq, a keyed job) spills sorted runs once its tables reach their share of memory',
+  default: '$TMPDIR or /tmp',
+  parse: nonEmpty('a directory'),
+  option: 'tempDir',
+};
 
 /** Flags every command has. */
 export const HELP_FLAG: Flag = { long: 'help', short: 'h', help: 'print this help' };
@@ -200,7 +219,7 @@ export const COMMANDS: Command[] = [
         value: 'PATH',
         help: 'write the output to PATH, atomically (a FIFO or a device: in order); the lines alone are written by the threads at their offsets. No -o: that is --only-matching',
         default: 'stdout',
-        parse: text,
+        parse: nonEmpty('a path (- for standard output)'),
       },
       ...runFlags(),
     ],
@@ -232,12 +251,29 @@ export const COMMANDS: Command[] = [
     name: 'freq',
     summary: 'the most frequent words (as wc counts words)',
     synopsis: '[OPTIONS] FILE...',
-    description: 'Counts every word (runs of bytes other than space, \\t, \\n, \\v, \\f, \\r) of all FILEs together and prints the most frequent, ties by bytes.',
-    flags: [{ long: 'top', value: 'K', help: 'how many words to print', default: '10', parse: integer(1) }, json_('print [{"word","count"}, ...]'), ...runFlags()],
+    description:
+      'Counts every word (runs of bytes other than space, \\t, \\n, \\v, \\f, \\r) of all FILEs together and prints the most frequent, ' +
+      'count descending, ties by word bytes. It runs as a keyed job, so any number of distinct words fits: tables spill sorted runs to --temp-dir.',
+    flags: [
+      { long: 'top', value: 'K', help: 'how many words to print', default: '10', parse: integer(1) },
+      { long: 'all', help: 'print every word, in the same order, in bounded memory (spills to --temp-dir); not with --top' },
+      {
+        long: 'output',
+        short: 'o',
+        value: 'PATH',
+        help: 'write the rows to PATH, atomically: PATH is replaced once they are complete',
+        default: 'stdout',
+        parse: nonEmpty('a path (- for standard output)'),
+      },
+      TEMP_DIR_FLAG,
+      json_('print [{"word","count"}, ...]; with --all, one {"word","count"} per line'),
+      ...runFlags(),
+    ],
     positionals: { min: 1, max: Infinity, missing: 'FILE' },
     examples: [
       ['pagewise freq corpus.txt', 'the 10 most frequent words'],
       ['pagewise freq --top 100 --json a.txt b.txt', 'the top 100 over both files, as JSON'],
+      ['pagewise freq --all corpus.txt -o counts.txt', 'every word with its count, however many there are'],
     ],
   },
   {
@@ -246,6 +282,7 @@ export const COMMANDS: Command[] = [
     synopsis: '[OPTIONS] JOB FILE...',
     description:
       "Runs the job module JOB over the FILEs and prints its result: a string as it is, anything else as util.inspect shows it. " +
+      'A keyed job (keyed: true) prints one JSON line ["key",value] per key, in ascending byte order of the key, to stdout or --output PATH. ' +
       'With --json: JSON, where a Map with string keys becomes an object, any other Map an array of [key, value], a Set an array, a BigInt a string. ' +
       'What map writes (info.write) goes to stdout, or to --output PATH; when the job wrote to stdout, stdout holds exactly those bytes and the result goes to stderr (not at all when it is undefined).',
     flags: [
@@ -256,11 +293,12 @@ export const COMMANDS: Command[] = [
         value: 'PATH',
         help: 'write what map writes (info.write) to PATH, atomically: PATH is replaced once the output is complete (a FIFO, a device or -: in order)',
         default: 'stdout',
-        parse: text,
+        parse: nonEmpty('a path (- for standard output)'),
         option: 'output',
       },
       { long: 'in-place', help: 'map the inputs writable: map updates records in place (each chunk flushed before it is done; not atomic)', option: 'inPlace' },
-      json_('print the result as JSON'),
+      TEMP_DIR_FLAG,
+      json_('print the result as JSON (a keyed job always prints JSON lines)'),
       ...runFlags(),
     ],
     positionals: { min: 2, max: Infinity, missing: 'JOB and FILE' },
@@ -269,6 +307,7 @@ export const COMMANDS: Command[] = [
       ['pagewise run job.mjs --params \'{"needle":"ERROR"}\' --json a.log', 'with parameters; JSON'],
       ['pagewise run filter.mjs big.log -o errors.log', 'what map writes goes to errors.log, atomically'],
       ['pagewise run bump.mjs counters.bin --in-place', 'map updates the file through writable views'],
+      ['pagewise run bytes-per-user.mjs access.log -o users.jsonl', 'a keyed job: one ["key",value] line per key, in key order'],
     ],
   },
   {
@@ -339,7 +378,7 @@ export const COMMANDS: Command[] = [
       "Writes the offset of every record of FILE as a little-endian u64 to FILE.idx (or --output PATH), in parallel and atomically: " +
       'records end with a newline, with --delimiter, or are --record-size bytes each. RecordIndex.open(FILE) reads it.',
     flags: [
-      { long: 'output', short: 'o', value: 'PATH', help: 'where the index goes', default: 'FILE.idx', parse: text },
+      { long: 'output', short: 'o', value: 'PATH', help: 'where the index goes', default: 'FILE.idx', parse: nonEmpty('a path') },
       { long: 'delimiter', value: 'C', help: 'records end with this byte: a character, \\n, \\t, \\r, \\0 or 0xNN', default: '\\n', parse: text },
       { long: 'record-size', value: 'N', help: 'records are N bytes each (not with --delimiter)', parse: integer(1) },
       json_('print {"file","index","records","bytes"}'),
@@ -368,9 +407,9 @@ export const COMMANDS: Command[] = [
     flags: [
       { long: 'cluster', value: 'URL', help: 'redis://[:PASSWORD@]HOST[:PORT][/DB] (or the password in PAGEWISE_REDIS_PASSWORD)', parse: text },
       { long: 'threads', value: 'N', help: 'threads that read each split (1-1024)', default: 'all cores', parse: integer(1, 1024) },
-      { long: 'queue', value: 'NAME', help: 'the queue to take splits from', default: 'pagewise', parse: text },
-      { long: 'name', value: 'NAME', help: "this worker's name in errors and --stats", default: 'HOSTNAME:PID', parse: text },
-      { long: 'lock-duration', value: 'DUR', help: "a dead worker's split goes to another after about twice this", default: '30s', parse: text },
+      { long: 'queue', value: 'NAME', help: 'the queue to take splits from', default: 'pagewise', parse: checkQueueName },
+      { long: 'name', value: 'NAME', help: "this worker's name in errors and --stats", default: 'HOSTNAME:PID', parse: nonEmpty('a name') },
+      { long: 'lock-duration', value: 'DUR', help: "a dead worker's split goes to another after about twice this", default: '30s', parse: (raw, flag) => (checkLockDuration(raw, flag), raw) },
       { long: 'verbose', help: 'a line on stderr per split' },
     ],
     positionals: { min: 0, max: 0, missing: '' },

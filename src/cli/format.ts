@@ -188,8 +188,19 @@ export function runStatsText(s: RunStats, planLines: string[] = []): string {
     `release          ${s.release} (${s.releaseReason})`,
     ...planLines.filter((l) => /^(prefetch|in place|max record) /.test(l)),
     ...(s.output === undefined ? [] : [`output           ${s.output.bytes} bytes (${formatBytes(s.output.bytes)}) to ${s.output.target}`]),
+    ...keyedStatsLines(s),
   ];
   return `${lines.join('\n')}\n${clusterStatsText(s)}${(s.notes ?? []).map((n) => `note             ${n}\n`).join('')}`;
+}
+
+/** A keyed run's shuffle: its keys, what spilled where, and the largest table (the plan's `keyed tables` line gives the share and why). */
+function keyedStatsLines(s: RunStats): string[] {
+  const k = s.keyed;
+  if (k === undefined) return [];
+  const spill = k.spilled
+    ? `spilled ${formatBytes(k.spilledBytes)} in ${k.runs} run(s) to ${k.tempDir}, ${k.mergePasses} merge pass(es), ${k.partitions} partition(s)`
+    : 'in memory (nothing spilled)';
+  return [`keys             ${k.keys}, ${spill}`, `table peak       ${formatBytes(k.peakTableBytes)} per thread, of its ${formatBytes(k.tableShare)} share`];
 }
 
 // ---------------------------------------------------------------- errors --

@@ -1,27 +1,32 @@
-/** `pagewise freq`: the most frequent words of all files together. */
-import { toJson } from './format.js';
+/**
+ * `pagewise freq`: the most frequent words of all files together, or with
+ * `--all` every word. Both run the keyed word count (runFreq), so any number
+ * of distinct words fits in bounded memory; `--all` writes its rows as they
+ * come out of the merge, to stdout or atomically to `--output`.
+ */
+import { UsageError } from './args.js';
 import { goodInputs, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
 
 export default async function freq(ctx: Context): Promise<void> {
+  const all = ctx.values.all === true;
+  if (all && ctx.values.top !== undefined) throw new UsageError("--all prints every word: drop --top (or --all)", '--top', 'freq');
   const top = (ctx.values.top as number | undefined) ?? 10;
+  const format = ctx.values.json === true ? 'json' : 'text';
+  const flag = ctx.values.output as string | undefined;
   const inputs = goodInputs(ctx, ctx.positionals);
   if (inputs.length === 0) return;
-  const { builtinJobs } = await ctx.lib();
-  if (ctx.explaining) return ctx.explain(inputs.map((i) => i.path), builtinJobs.freq, { params: { top } });
+  const paths = inputs.map((i) => i.path);
+  const { builtinJobs, formatFreqRows } = await ctx.lib();
+  if (ctx.explaining) return ctx.explain(paths, builtinJobs.wordCounts, {});
+  // --all streams its rows through the keyed writer; stdout is '-' there, so a closed stdout must fail before the run.
+  const output = flag ?? (all ? '-' : undefined);
+  if (output === '-' && !ctx.out.checkOpen()) return;
   const progress = ctx.display();
   const total = totalBytes(inputs);
-  const { result } = await ctx.run(
-    inputs.map((i) => i.path),
-    builtinJobs.freq,
-    { params: { top }, onProgress: (p) => progress.update(p.bytesDone, total) },
-  );
+  const { rows } = await ctx.call((lib, options) => lib.runFreq(paths, { all, top, format, output }, options), {
+    onProgress: (p) => progress.update(p.bytesDone, total),
+  });
   progress.finish();
-  const rows = result as { word: string; count: number }[];
-  if (ctx.values.json) {
-    ctx.out.write(`${toJson(rows)}\n`);
-    return;
-  }
-  const width = rows.length > 0 ? String(rows[0].count).length : 1;
-  ctx.out.write(rows.map((r) => `${String(r.count).padStart(width)} ${r.word}\n`).join(''));
+  if (output === undefined && rows !== undefined) ctx.out.write(formatFreqRows(rows, format));
 }

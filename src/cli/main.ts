@@ -50,6 +50,8 @@ export interface Context {
    * are shown as the flag that set them.
    */
   run(input: string | string[], job: string, extra?: MapReduceOptions): Promise<RunReport>;
+  /** As `run`, for a library call other than runJob (runFreq): `start` is given the options `run` would pass. */
+  call<T extends { stats: RunStats }>(start: (lib: Library, options: MapReduceOptions) => Promise<T>, extra?: MapReduceOptions): Promise<T>;
   /** `--explain` was given: commands print `explain(...)` of each run they would start, and read nothing. */
   readonly explaining: boolean;
   /** Prints the plan of the run `run(input, job, extra)` would start (JSON with --json), without reading any input. */
@@ -240,6 +242,7 @@ export async function main(argv: string[]): Promise<number> {
         if (v.advice !== undefined) o.advice = v.advice as MapReduceOptions['advice'];
         if (v['max-bytes'] !== undefined) o.maxBytes = v['max-bytes'] as number;
         if (v['no-native-kernels'] === true) o.nativeKernels = false;
+        if (v['temp-dir'] !== undefined) o.tempDir = v['temp-dir'] as string;
         let cluster;
         try {
           cluster = clusterOptionOf(v, (message) => this.note(`pagewise: ${message}`));
@@ -250,10 +253,13 @@ export async function main(argv: string[]): Promise<number> {
         if (cluster !== undefined) o.cluster = cluster;
         return o;
       },
-      async run(input, job, extra = {}) {
+      run(input, job, extra = {}) {
+        return this.call((lib, options) => lib.runJob(input, job, options), extra);
+      },
+      async call(start, extra = {}) {
         const lib = await this.lib();
         try {
-          const report = await lib.runJob(input, job, { ...this.runOptions(), ...extra, signal: extra.signal ?? controller.signal });
+          const report = await start(lib, { ...this.runOptions(), ...extra, signal: extra.signal ?? controller.signal });
           this.showStats(report.stats);
           return report;
         } catch (error) {

@@ -3,7 +3,8 @@
  * or JSON. What `map` writes (`info.write`) goes to stdout or `--output PATH`
  * (atomically); when it went to stdout and the job wrote something, stdout
  * holds exactly those bytes and the result goes to stderr (docs/decisions.md,
- * "Write path"). `--in-place` maps the inputs writable.
+ * "Write path"). `--in-place` maps the inputs writable. A keyed job's
+ * result is its pairs, written as JSON lines to the same output.
  */
 import { resolve } from 'node:path';
 import { resultStream, runOutput } from '../output/commands.js';
@@ -31,6 +32,8 @@ export default async function run(ctx: Context): Promise<void> {
   const total = totalBytes(inputs);
   const { result, stats } = await ctx.run(paths, resolve(job), { ...options, onProgress: (p) => progress.update(p.bytesDone, total) });
   progress.finish();
+  // A keyed job wrote its JSON lines to the output itself; it has no other result to print.
+  if (stats.keyed !== undefined) return;
   const text = ctx.values.json ? `${toJson(result)}\n` : resultText(result);
   if (resultStream(toStdout && !noOutput, stats.output?.bytes ?? 0) === 'stdout') ctx.out.write(text);
   else if (result !== undefined) ctx.note(text);
