@@ -233,6 +233,7 @@ describe('usage errors (issue 13 §5): every malformed flag value on every comma
     'record-size': ['0', 'x'],
     name: [''],
     'lock-duration': ['soon', '0'],
+    'temp-dir': [''],
   };
   for (const command of COMMANDS) {
     const valued = command.flags.filter((f) => f.value !== undefined);
