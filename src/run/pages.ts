@@ -22,7 +22,6 @@ const HEAD = 16 << 20;
 
 /** Applies the run's release policy to the pages chunk `index` touched. */
 export function releaseBehind(settings: ChunkSettings, file: FileRef, index: number, range: { start: number; end: number }): void {
-  if (settings.release === 'keep') return;
   // The pages this chunk touched: its nominal range, plus the neighbours'
   // pages read to find its record boundaries (the byte before its start, the
   // tail of its last record). Page-aligned, since fadvise drops whole pages only.
@@ -31,9 +30,13 @@ export function releaseBehind(settings: ChunkSettings, file: FileRef, index: num
   start -= start % PAGE_SIZE;
   let end = Math.max(Math.min(file.size, nominal + settings.chunkSize), range.end);
   end = Math.min(file.size, Math.ceil(end / PAGE_SIZE) * PAGE_SIZE);
+  // Every policy, `keep` too, drops the shared mapping's page-table entries
+  // of the chunk: the job read its own view, but the cuts read the shared
+  // mapping, and a fault there maps the whole large folio of the page cache
+  // around it (MiBs on ext4), which left RSS growing with the file. The pages
+  // stay in the page cache (and charged to the cgroup); only the fadvise
+  // below (`evict`) frees them.
   native.advise(file.mappingId, start, end - start, Madvise.dontneed);
-  // Dropping the mapping's pages leaves them in the page cache (and charged
-  // to the cgroup); only the fadvise after it frees them.
   if (settings.release !== 'evict') return;
   const state = file.releaseState;
   if (state === undefined) {
