@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatBytes, formatStats } from './format.js';
+import { formatStats } from '../jobs/stats.js';
+import { formatBytes } from './format.js';
 import type { Context } from './main.js';
 
 export default async function demo(ctx: Context): Promise<void> {

@@ -7,7 +7,6 @@ import { inspect } from 'node:util';
 import { clusterStatsText } from '../cluster/cli.js';
 import type { RunStats } from '../run/pipeline.js';
 
-export { formatStats } from '../jobs/stats.js';
 
 /** Bytes for people: `64 KiB`, `1.5 GiB` (the library's formatBytes, kept here so the display needs no addon). */
 export function formatBytes(bytes: number): string {

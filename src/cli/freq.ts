@@ -17,14 +17,15 @@ export default async function freq(ctx: Context): Promise<void> {
   const inputs = goodInputs(ctx, ctx.positionals);
   if (inputs.length === 0) return;
   const paths = inputs.map((i) => i.path);
-  const { builtinJobs, formatFreqRows } = await ctx.lib();
+  const { builtinJobs } = await ctx.lib();
+  const { runFreq, formatFreqRows } = await import('../keyed/freq-command.js');
   if (ctx.explaining) return ctx.explain(paths, builtinJobs.wordCounts, {});
   // --all streams its rows through the keyed writer; stdout is '-' there, so a closed stdout must fail before the run.
   const output = flag ?? (all ? '-' : undefined);
   if (output === '-' && !ctx.out.checkOpen()) return;
   const progress = ctx.display();
   const total = totalBytes(inputs);
-  const { rows } = await ctx.call((lib, options) => lib.runFreq(paths, { all, top, format, output }, options), {
+  const { rows } = await ctx.call((_lib, options) => runFreq(paths, { all, top, format, output }, options), {
     onProgress: (p) => progress.update(p.bytesDone, total),
   });
   progress.finish();

@@ -15,7 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, InvalidOptionError, PagewiseError, hasCode, toPagewiseError } from '../errors.js';
-import type { MapReduceOptions, RunReport, RunStats } from '../index.js';
+import type { MapReduceOptions } from '../options.js';
+import type { RunReport, RunStats } from '../run/pipeline.js';
 import { clusterFlagOf, clusterOptionOf } from '../cluster/cli.js';
 import { resolveOptions } from '../options.js';
 import { COMMANDS, UsageError, commandHelp, findCommand, flagOfOption, globalHelp, parseArgs, unknownCommand, type Command } from './args.js';
@@ -23,7 +24,7 @@ import { jobLocation, planStatsLines, runStatsText, systemMessage } from './form
 import { EXIT_BROKEN_PIPE, Output } from './output.js';
 import { ProgressDisplay, wantsProgress, type ProgressOptions } from './progress.js';
 
-type Library = typeof import('../index.js');
+type Library = typeof import('./library.js');
 
 /** What a command is given. */
 export interface Context {
@@ -229,7 +230,7 @@ export async function main(argv: string[]): Promise<number> {
         return progress;
       },
       async lib() {
-        library ??= await import('../index.js');
+        library ??= await import('./library.js');
         return library;
       },
       runOptions() {

@@ -1,6 +1,7 @@
 /** `pagewise stats`: the One Billion Row Challenge summary. */
 import { InvalidOptionError } from '../errors.js';
-import { formatStats, toJson } from './format.js';
+import { formatStats } from '../jobs/stats.js';
+import { toJson } from './format.js';
 import { goodInputs, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
 

@@ -8,8 +8,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
 import { openWritable } from '../output/in-place.js';
-import { createSink, type OutputSink } from '../output/sink.js';
-import { openTarget } from '../output/target.js';
+import type { OutputSink } from '../output/sink.js';
 import type { JobRef } from '../job.js';
 import type { MemoryBudget } from '../memory.js';
 import { native, Fadvise, Madvise } from '../native.js';
@@ -18,17 +17,14 @@ import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
 import type { AbortSignalLike, ClusterReport, Job, KeyedJob, KeyedStats, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
-import { KeyedShuffle } from '../keyed/shuffle.js';
-import { keyedExecutor } from './executors/keyed.js';
 import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
 import { kernelExecutor } from './executors/kernel.js';
 import { orderedExecutor } from './executors/ordered.js';
-import { remoteExecutor } from './executors/remote.js';
 import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
-import { preparerFor } from './prepare.js';
+import { isCsv } from '../csv/split.js';
 import { ProgressMeter, Reducer, throwIfAborted } from './reducer.js';
 import { checkFileIntact } from './chunk.js';
 
@@ -184,11 +180,16 @@ function checkIntact(f: FileRef): void {
   checkFileIntact(f, f.source === 'map' ? native.faults(f.mappingId) : 0);
 }
 
-function executorFor(run: Run, files: FileRef[]): Executor {
+// The keyed and cluster executors, the output sink and the CSV preparer are
+// loaded by the runs that use them: the modules behind them are start-up time
+// every other run would pay.
+const keyedExecutor = async (): Promise<Executor> => (await import('./executors/keyed.js')).keyedExecutor;
+
+async function executorFor(run: Run, files: FileRef[]): Promise<Executor> {
   const { plan } = run.planned;
   const job = run.planned.job as Job;
-  if (plan.executor === 'keyed') return keyedExecutor;
-  if (plan.executor === 'remote') return remoteExecutor;
+  if (plan.executor === 'keyed') return keyedExecutor();
+  if (plan.executor === 'remote') return (await import('./executors/remote.js')).remoteExecutor;
   if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
   return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
 }
@@ -202,10 +203,11 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
     // Empty files still contribute an (empty) accumulator, as map never runs (a keyed run: no pairs).
     if (run.ctx.keyed === undefined) for (const _ of files) reducer.addEmpty();
   } else {
-    const executor = executorFor(run, files);
+    const executor = await executorFor(run, files);
     run.executors.add(executor.name);
     // A split kind that must see the whole file before cutting it (CSV) plans its cuts here.
-    const prepared = await preparerFor(run.planned.plan.job.split)?.prepare(files, run.ctx);
+    const split = run.planned.plan.job.split;
+    const prepared = isCsv(split) ? await (await import('./prepare.js')).preparerFor(split)?.prepare(files, run.ctx) : undefined;
     const before = reducer.meter.bytesDone;
     await executor.run({ kind: 'chunks', files, chunks }, run.ctx);
     prepared?.verify(reducer.meter.bytesDone - before);
@@ -215,7 +217,7 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
 }
 
 async function runStream(run: Run, input: PlannedInput): Promise<void> {
-  await (run.ctx.keyed !== undefined ? keyedExecutor : streamExecutor).run({ kind: 'stream', input }, run.ctx);
+  await (run.ctx.keyed !== undefined ? await keyedExecutor() : streamExecutor).run({ kind: 'stream', input }, run.ctx);
   run.ctx.reducer.meter.filesDone++;
 }
 
@@ -287,7 +289,11 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
   // The output is opened before anything is read, so a target that cannot be
   // written fails the run at once.
   // A keyed job writes its pairs to the output itself (as JSON lines, in key order).
-  const sink: OutputSink | undefined = o.output === undefined || plan.keyed !== undefined ? undefined : createSink(await openTarget(o.output, o.signal), plan.threads);
+  let sink: OutputSink | undefined;
+  if (o.output !== undefined && plan.keyed === undefined) {
+    const [{ createSink }, { openTarget }] = await Promise.all([import('../output/sink.js'), import('../output/target.js')]);
+    sink = createSink(await openTarget(o.output, o.signal), plan.threads);
+  }
   // A consumer that fails (EPIPE) or goes away stops the run as an abort would.
   const signal = anySignal([o.signal, sink?.signal]);
   const meter = new ProgressMeter(plan.knownBytes, plannedChunks(plan), plan.inputs.length, o.onProgress);
@@ -296,7 +302,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
   const keyed =
     plan.keyed === undefined
       ? undefined
-      : new KeyedShuffle({
+      : new (await import('../keyed/shuffle.js')).KeyedShuffle({
           job: planned.job as KeyedJob,
           handle: planned.handle,
           params: o.params,
