@@ -84,6 +84,23 @@ Napi::Value JsCountLinesContaining(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
+// copyLinesContaining(u8, needle, terminator, out) -> [bytes, records]: the
+// records of u8 that contain needle, copied into out (at least u8.length + 1
+// bytes), each ended by the terminator: grep's line output in one call.
+Napi::Value JsCopyLinesContaining(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  Bytes needle = ArgBytes(info, 1);
+  uint8_t term = static_cast<uint8_t>(info[2].As<Napi::Number>().Uint32Value() & 0xff);
+  Bytes out = ArgBytes(info, 3);
+  if (out.length < b.length + 1) throw Napi::RangeError::New(info.Env(), "copyLinesContaining: out must hold the input's length + 1 bytes");
+  uint64_t records = 0;
+  size_t written = b.length == 0 ? 0 : pagewise::CopyRecordsContaining(b.data, b.length, needle.data, needle.length, term, const_cast<uint8_t*>(out.data), &records);
+  Napi::Array r = Napi::Array::New(info.Env(), 2);
+  r.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(written)));
+  r.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(records)));
+  return r;
+}
+
 // countWords(u8) -> number of maximal runs of bytes other than the six ASCII
 // white-space bytes (space, \t, \n, \v, \f, \r): the words of `wc` in the C
 // locale. The caller passes whole records so no word spans two calls.
@@ -173,6 +190,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("indexOfByte", Napi::Function::New(env, JsIndexOfByte, "indexOfByte"));
   exports.Set("indexOf", Napi::Function::New(env, JsIndexOf, "indexOf"));
   exports.Set("countLinesContaining", Napi::Function::New(env, JsCountLinesContaining, "countLinesContaining"));
+  exports.Set("copyLinesContaining", Napi::Function::New(env, JsCopyLinesContaining, "copyLinesContaining"));
   exports.Set("countWords", Napi::Function::New(env, JsCountWords, "countWords"));
   exports.Set("kernelFlavor", Napi::Function::New(env, Flavor, "kernelFlavor"));
   exports.Set("countWcUtf8", Napi::Function::New(env, JsCountWcUtf8, "countWcUtf8"));

@@ -818,4 +818,53 @@ uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needl
   return count;
 }
 
+namespace {
+// Just after the last `terminator` in [from, to), or `from` when there is none.
+const uint8_t* LastRecordStart(const uint8_t* from, const uint8_t* to, uint8_t terminator) {
+#if defined(__GLIBC__)
+  const void* t = to > from ? memrchr(from, terminator, static_cast<size_t>(to - from)) : nullptr;  // a GNU extension
+  return t == nullptr ? from : static_cast<const uint8_t*>(t) + 1;
+#else
+  while (to > from && to[-1] != terminator) to--;
+  return to;
+#endif
+}
+}  // namespace
+
+size_t CopyRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator, uint8_t* out, uint64_t* records) {
+  const uint8_t* end = p + n;
+  const uint8_t* at = p;
+  const uint8_t* run = nullptr;  // [run, run_end): selected records not copied yet
+  const uint8_t* run_end = nullptr;
+  size_t written = 0;
+  uint64_t count = 0;
+  while (at < end) {
+    const uint8_t* hit = FindBytes(at, static_cast<size_t>(end - at), needle, m);
+    if (hit == nullptr) break;
+    // The record's start: after the last terminator between `at` and the hit.
+    const uint8_t* start = LastRecordStart(at, hit, terminator);
+    const void* t = memchr(hit, terminator, static_cast<size_t>(end - hit));
+    const uint8_t* stop = t == nullptr ? end : static_cast<const uint8_t*>(t) + 1;
+    count++;
+    if (run != nullptr && start == run_end) {
+      run_end = stop;
+    } else {
+      if (run != nullptr) {
+        memcpy(out + written, run, static_cast<size_t>(run_end - run));
+        written += static_cast<size_t>(run_end - run);
+      }
+      run = start;
+      run_end = stop;
+    }
+    at = stop;
+  }
+  if (run != nullptr) {
+    memcpy(out + written, run, static_cast<size_t>(run_end - run));
+    written += static_cast<size_t>(run_end - run);
+    if (out[written - 1] != terminator) out[written++] = terminator;
+  }
+  *records = count;
+  return written;
+}
+
 }  // namespace pagewise

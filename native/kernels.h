@@ -80,6 +80,13 @@ CsvQuoteError CsvCheckQuotes(const uint8_t* p, size_t n, uint8_t quote, uint8_t 
 // terminator; an empty needle counts every record.
 uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator);
 
+// Copies the records of [p, p + n) that contain needle[0, m) to `out`, in
+// order, each ended by `terminator` (one is added to a last record without
+// it): grep's line output. `out` must hold n + 1 bytes. Returns the bytes
+// written; `*records` gets how many records were copied. Runs of adjacent
+// records are copied at once. The needle must not contain the terminator.
+size_t CopyRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator, uint8_t* out, uint64_t* records);
+
 // Which versions of the kernels run on this CPU: "avx2" or "portable".
 const char* KernelFlavor();
 

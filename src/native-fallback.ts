@@ -98,6 +98,33 @@ export function countLinesContaining(bytes: Uint8Array, needle: Uint8Array, term
   return count;
 }
 
+/** The records that contain `needle`, copied into `out` (each ended by `terminator`): [bytes, records]. */
+export function copyLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number, out: Uint8Array): [number, number] {
+  checkBytes(bytes);
+  checkBytes(needle);
+  checkBytes(out);
+  const term = byteOf(terminator);
+  if (out.length < bytes.length + 1) throw new RangeError('copyLinesContaining: out must hold the input\'s length + 1 bytes');
+  const buf = asBuffer(bytes, 0, bytes.length);
+  const pattern = asBuffer(needle, 0, needle.length);
+  let written = 0;
+  let records = 0;
+  let at = 0;
+  while (at < buf.length) {
+    const hit = pattern.length === 0 ? at : buf.indexOf(pattern, at);
+    if (hit < 0) break;
+    const start = hit === at ? at : Math.max(at, buf.lastIndexOf(term, hit - 1) + 1);
+    const t = buf.indexOf(term, hit);
+    const stop = t < 0 ? buf.length : t + 1;
+    out.set(buf.subarray(start, stop), written);
+    written += stop - start;
+    if (t < 0) out[written++] = term;
+    records++;
+    at = stop;
+  }
+  return [written, records];
+}
+
 // 1 for the six ASCII white-space bytes (space, \t, \n, \v, \f, \r).
 const SPACE = new Uint8Array(256);
 for (const b of [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]) SPACE[b] = 1;
@@ -184,6 +211,7 @@ export function fallbackBinding(loadError: Error, onUse: () => void): NativeBind
     indexOfByte: used(indexOfByte),
     indexOf: used(indexOf),
     countLinesContaining: used(countLinesContaining),
+    copyLinesContaining: used(copyLinesContaining),
     countWords: used(countWords),
     countWcUtf8: used(text.countWcUtf8),
     countWordsUtf8: used(text.countWordsUtf8),

@@ -91,6 +91,8 @@ export interface NativeBinding {
   indexOfByte(bytes: Uint8Array, value: number, from?: number, end?: number): number;
   indexOf(bytes: Uint8Array, needle: Uint8Array, from?: number, end?: number): number;
   countLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number): number;
+  /** The records that contain `needle`, copied into `out` (at least bytes.length + 1), each ended by `terminator`: [bytes written, records]. */
+  copyLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number, out: Uint8Array): [number, number];
   countWords(bytes: Uint8Array): number;
   /** GNU wc 9.1's lines, words and characters in C.UTF-8, in one pass (see docs/decisions.md, wc). */
   countWcUtf8(bytes: Uint8Array): { lines: number; words: number; chars: number };

@@ -95,6 +95,41 @@ describe('the JavaScript byte kernels', () => {
     );
   });
 
+  it('copyLinesContaining equals the native kernel and a plain line filter (the last line gets its terminator)', () => {
+    const plain = (bytes: Uint8Array, needle: Uint8Array, term: number): [Uint8Array, number] => {
+      const parts: Uint8Array[] = [];
+      let at = 0;
+      while (at < bytes.length) {
+        const t = bytes.indexOf(term, at);
+        const end = t < 0 ? bytes.length : t + 1;
+        const line = bytes.subarray(at, end);
+        if (Buffer.from(line).includes(Buffer.from(needle))) parts.push(t < 0 ? Buffer.concat([line, Buffer.from([term])]) : line);
+        at = end;
+      }
+      return [Buffer.concat(parts), parts.length];
+    };
+    const check = (bytes: Uint8Array, needle: Uint8Array, term: number): void => {
+      const [want, records] = plain(bytes, needle, term);
+      for (const k of [native, js]) {
+        const out = new Uint8Array(bytes.length + 1);
+        const [written, n] = k.copyLinesContaining(bytes, needle, term, out);
+        expect(Buffer.from(out.subarray(0, written)).equals(Buffer.from(want))).toBe(true);
+        expect(n).toBe(records);
+      }
+    };
+    fc.assert(
+      fc.property(bytesArb, needleArb, fc.constantFrom(0x0a, 0x00), (bytes, needle, term) => {
+        if (needle.includes(term)) return;
+        check(bytes, needle, term);
+      }),
+      { numRuns: 400 },
+    );
+    for (const text of ['', 'e', 'e\n', '\n', 'ab\nee\nx\ne', 'xe\nye\nz\n\nqe', 'a\r\ne\r\n', 'no match\n']) {
+      for (const needle of ['e', 'ee', '\r', 'x']) check(Buffer.from(text), Buffer.from(needle), 0x0a);
+    }
+    expect(() => native.copyLinesContaining(Buffer.from('ab\n'), Buffer.from('a'), 0x0a, new Uint8Array(3))).toThrow(RangeError);
+  });
+
   it('agree on the edges: empty, no trailing newline, all newlines, all 0xff, lengths around the vector widths', () => {
     const cases: Uint8Array[] = [
       new Uint8Array(0),

@@ -278,6 +278,9 @@ function finder(hay: Uint8Array, c: Compiled, limit: number): (from: number) => 
   };
 }
 
+/** Where one native call copies a chunk's selected lines; grown to the largest chunk seen on this thread. */
+let scratch = new Uint8Array(0);
+
 /** Fixed strings: jumps from match to match (memmem), never looking at lines without one. */
 function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
   const hay = c.ignoreCase ? lowerAscii(bytes) : bytes;
@@ -287,6 +290,20 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     const containing = native.countLinesContaining(hay, c.needles[0], LF);
     acc.count += c.invert ? native.countByte(bytes, LF) + (n > 0 && bytes[n - 1] !== LF ? 1 : 0) - containing : containing;
     if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
+    return;
+  }
+  if (!c.count && !c.word && !c.first && !c.invert && !c.only && !c.lineNumbers && !c.ignoreCase && c.needles.length === 1 && c.needles[0].length > 0) {
+    // Whole lines containing one string: found and copied in one native call (a JS loop
+    // would make three calls per selected line).
+    if (scratch.length < n + 1) scratch = new Uint8Array(n + 1);
+    const [written, selected] = native.copyLinesContaining(bytes, c.needles[0], LF, scratch);
+    acc.count += selected;
+    if (written > 0) {
+      // Out of the thread's scratch buffer (reused: a chunk-sized allocation per call cost page faults and GC).
+      const lines = scratch.slice(0, written);
+      if (c.write) writeRecords(lines, c, info);
+      else acc.parts.push(lines);
+    }
     return;
   }
   const find = finder(hay, c, n);
