@@ -433,7 +433,7 @@ const runTune = selected('tune');
 
 // -------------------------------------------------------------- preflight --
 
-if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) {
+if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
   console.error('bench: dist/ is missing; build first: npx tsc -p tsconfig.json (or npm run build)');
   process.exit(1);
 }
