@@ -13,7 +13,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { colors, fmtBytes, fmtRate, fmtRatio, fmtSeconds, hasCommand, loadAverage, machine, median, stealSeconds, timeCommand, versionOf, warm } from './lib/util.mjs';
+import { colors, fmtBytes, fmtRate, fmtRatio, fmtSeconds, hasCommand, hasGnuTime, loadAverage, machine, median, stealSeconds, timeCommand, versionOf, warm } from './lib/util.mjs';
 import { barChart, lineChart } from './lib/svg.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -61,7 +61,7 @@ Options:
   --keep-node-env    leave NODE_EXTRA_CA_CERTS set for the Node processes timed
                      (by default it is unset: Node 20 parses that CA bundle at
                      every start, ~90 ms here, before any code of the command runs)
-  --no-install       never install missing peers (apt-get ripgrep/parallel, npm DuckDB)
+  --no-install       never install missing peers (apt-get ripgrep/parallel/time, npm DuckDB)
   --no-docs          print the table, but do not write docs/performance.md or the SVGs
   --json-out FILE    also write every measurement as JSON
   --list             list the benches and exit
@@ -477,7 +477,9 @@ function preparePeers(tmp) {
   const apt = [];
   if (needed.has('rg') && !hasCommand('rg')) apt.push('ripgrep');
   if (needed.has('parallel') && !hasCommand('parallel')) apt.push('parallel');
+  if (!hasGnuTime()) apt.push('time');
   if (apt.length) aptInstall(apt);
+  if (!hasGnuTime(true)) notes.push('GNU time is not installed at /usr/bin/time (apt-get install time): no peak RSS figures.');
   if (needed.has('rg')) tools.rg = hasCommand('rg');
   if (needed.has('parallel')) tools.parallel = hasCommand('parallel');
   if (needed.has('duckdb')) {
@@ -579,7 +581,7 @@ function runSide(side, file) {
   const seconds = side.inner && raw ? raw.seconds : r.seconds;
   // Steal as a share of the CPU time the machine had during the command.
   const stolen = r.steal / (r.seconds * os.availableParallelism());
-  return { seconds, wall: r.seconds, cpu: r.cpuSeconds, stolen, error: r.error, answer };
+  return { seconds, wall: r.seconds, cpu: r.cpuSeconds, stolen, rss: r.maxRssBytes, error: r.error, answer };
 }
 
 const limitRates = new Map();
@@ -665,8 +667,8 @@ function runBench(bench, files, why) {
     const ratio = rep.b ? (bench.invert ? rep.b.seconds / rep.a.seconds : rep.a.seconds / rep.b.seconds) : undefined;
     rep.ratio = ratio;
     log(
-      `  rep ${i + 1}/${opts.reps}: ${bench.a.label} ${fmtSeconds(rep.a.seconds)} (steal ${fmtPct(rep.a.stolen)})${
-        rep.b ? `, ${bench.b.label} ${fmtSeconds(rep.b.seconds)} (steal ${fmtPct(rep.b.stolen)}), ratio ${fmtRatio(ratio)}` : ''
+      `  rep ${i + 1}/${opts.reps}: ${bench.a.label} ${fmtSeconds(rep.a.seconds)} (steal ${fmtPct(rep.a.stolen)}, ${fmtRss(rep.a.rss)})${
+        rep.b ? `, ${bench.b.label} ${fmtSeconds(rep.b.seconds)} (steal ${fmtPct(rep.b.stolen)}, ${fmtRss(rep.b.rss)}), ratio ${fmtRatio(ratio)}` : ''
       }`,
     );
   }
@@ -675,6 +677,8 @@ function runBench(bench, files, why) {
   result.aMedian = median(ok.map((r) => r.a.seconds));
   result.bMedian = bench.b ? median(ok.map((r) => r.b.seconds)) : undefined;
   result.ratio = bench.b ? median(ok.map((r) => r.ratio)) : undefined;
+  result.aRss = median(ok.map((r) => r.a.rss));
+  result.bRss = bench.b ? median(ok.map((r) => r.b.rss)) : undefined;
   result.value = bench.absolute ? result.aMedian : result.ratio;
   result.pass = checkTarget(target, result.value);
   result.inner = bench.a.inner === true;
@@ -722,15 +726,16 @@ function resultCell(r) {
 
 function markdownTable(results) {
   const lines = [
-    '| bench | pagewise side | median | peer | median | ratio | target | result | % of limit | answers |',
-    '|---|---|---:|---|---:|---:|---|---|---:|---|',
+    '| bench | pagewise side | median | peer | median | ratio | target | result | % of limit | peak RSS | answers |',
+    '|---|---|---:|---|---:|---:|---|---|---:|---:|---|',
   ];
   for (const r of results) {
     const answers = r.skipped ? '–' : r.mismatch.length ? '**MISMATCH**' : r.checked ? 'agree' : '–';
     const ratioText = r.ratio === undefined ? '–' : `${fmtRatio(r.ratio)}`;
     const limit = r.limitFraction !== undefined && Number.isFinite(r.limitFraction) ? `${(r.limitFraction * 100).toFixed(0)}%` : '–';
+    const rss = r.skipped ? '–' : [r.aRss, ...(r.b ? [r.bRss] : [])].map(fmtRss).join(' / ');
     lines.push(
-      `| \`${r.name}\` | ${r.a} | ${r.skipped ? '–' : fmtSeconds(r.aMedian)}${r.inner ? '¹' : ''} | ${r.b ?? '–'} | ${r.b && !r.skipped ? fmtSeconds(r.bMedian) + (r.inner ? '¹' : '') : '–'} | ${ratioText} | ${r.target?.text ?? '–'} | ${resultCell(r)}${r.skipped ? ` (${r.skipped})` : ''} | ${limit} | ${answers} |`,
+      `| \`${r.name}\` | ${r.a} | ${r.skipped ? '–' : fmtSeconds(r.aMedian)}${r.inner ? '¹' : ''} | ${r.b ?? '–'} | ${r.b && !r.skipped ? fmtSeconds(r.bMedian) + (r.inner ? '¹' : '') : '–'} | ${ratioText} | ${r.target?.text ?? '–'} | ${resultCell(r)}${r.skipped ? ` (${r.skipped})` : ''} | ${limit} | ${rss} | ${answers} |`,
     );
   }
   return lines.join('\n');
@@ -743,15 +748,15 @@ function rawTimes(results) {
     out.push(`### \`${r.name}\`: ${r.title}`, '');
     out.push(`File: ${r.file} (${fmtBytes(r.bytes)}). Answer: \`${JSON.stringify(r.answer)?.slice(0, 160) ?? '–'}\`.`, '');
     const hasB = r.reps.some((x) => x.b);
-    out.push(hasB ? `| rep | ${r.a} wall | cpu | steal | ${r.b} wall | cpu | steal | ratio |` : `| rep | ${r.a} wall | cpu | steal |`);
-    out.push(hasB ? '|---:|---:|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|');
+    out.push(hasB ? `| rep | ${r.a} wall | cpu | steal | peak RSS | ${r.b} wall | cpu | steal | peak RSS | ratio |` : `| rep | ${r.a} wall | cpu | steal | peak RSS |`);
+    out.push(hasB ? '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|---:|');
     r.reps.forEach((x, i) => {
       const a = x.a.error ? 'error' : `${x.a.seconds.toFixed(3)} s${r.inner ? ` (process ${x.a.wall.toFixed(3)} s)` : ''}`;
       const b = !x.b ? '–' : x.b.error ? 'error' : `${x.b.seconds.toFixed(3)} s${r.inner ? ` (process ${x.b.wall.toFixed(3)} s)` : ''}`;
       out.push(
         hasB
-          ? `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${fmtPct(x.a.stolen)} | ${b} | ${x.b ? fmtCpu(x.b.cpu) : '–'} | ${x.b ? fmtPct(x.b.stolen) : '–'} | ${x.ratio === undefined ? '–' : fmtRatio(x.ratio)} |`
-          : `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${fmtPct(x.a.stolen)} |`,
+          ? `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${fmtPct(x.a.stolen)} | ${fmtRss(x.a.rss)} | ${b} | ${x.b ? fmtCpu(x.b.cpu) : '–'} | ${x.b ? fmtPct(x.b.stolen) : '–'} | ${fmtRss(x.b?.rss)} | ${x.ratio === undefined ? '–' : fmtRatio(x.ratio)} |`
+          : `| ${i + 1} | ${a} | ${fmtCpu(x.a.cpu)} | ${fmtPct(x.a.stolen)} | ${fmtRss(x.a.rss)} |`,
       );
     });
     for (const p of r.problems) out.push('', `Error: ${p}`);
@@ -761,6 +766,7 @@ function rawTimes(results) {
   return out.join('\n');
 }
 const fmtCpu = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : '–');
+const fmtRss = (bytes) => (Number.isFinite(bytes) ? fmtBytes(bytes) : '–');
 /** A share as a percentage, for steal time. */
 function fmtPct(x) {
   return Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : '–';
@@ -830,6 +836,9 @@ const mach = machine();
 // What Node's own start costs here, with and without the CA bundle variable.
 const nodeStart = (env) => median(Array.from({ length: 7 }, () => timeCommand(NODE, ['-e', '0'], { env }).seconds));
 const startup = { clean: nodeStart(NODE_ENV_VARS(false)), withCa: process.env.NODE_EXTRA_CA_CERTS ? nodeStart(NODE_ENV_VARS(true)) : undefined };
+// What running each command under /usr/bin/time adds to its wall time.
+const bareTrue = (rss) => median(Array.from({ length: 7 }, () => timeCommand('true', [], { rss }).seconds));
+const gnuTimeCost = hasGnuTime() ? bareTrue(true) - bareTrue(false) : undefined;
 const loadBefore = loadAverage();
 log(`bench: ${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${mach.kernel}, Node ${mach.node}; load average ${loadBefore}`);
 log(`bench: ${benches.length} bench(es)${runTune ? ' + tune' : ''}, ${opts.reps} rep(s) each, ${opts.threads} threads, data in ${tmp}`);
@@ -868,6 +877,7 @@ const versions = {
   parallel: versionOf('parallel', ['--version']),
   duckdb: duckdbInstalled() ? `@duckdb/node-api ${JSON.parse(readFileSync(join(DEPS, 'node_modules', '@duckdb', 'node-api', 'package.json'), 'utf8')).version}` : undefined,
   cc: versionOf('cc'),
+  time: hasGnuTime() ? versionOf('/usr/bin/time') : undefined,
 };
 const pagewiseVersion = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 const gitRev = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).stdout?.trim();
@@ -903,6 +913,13 @@ md.push(
       : `; ${fmtSeconds(startup.withCa)} with NODE_EXTRA_CA_CERTS, which this environment sets (${opts.keepNodeEnv ? 'kept for the runs: --keep-node-env' : 'unset for every Node process timed; --keep-node-env keeps it'})`
   } |`,
 );
+md.push(
+  `| peak RSS | ${
+    gnuTimeCost === undefined
+      ? 'not measured: no GNU time at /usr/bin/time'
+      : `GNU time \`-f %M\`; running each command under it adds ${fmtSeconds(gnuTimeCost)} to its wall time (\`/usr/bin/time true\` − \`true\`, medians of 7)`
+  } |`,
+);
 for (const [k, v] of Object.entries(versions)) md.push(`| ${k} | ${v ?? 'not installed'} |`);
 md.push('');
 const loadMax = Math.max(...`${loadBefore} ${loadAfter}`.split(' ').map(Number));
@@ -916,6 +933,7 @@ md.push(table, '');
 md.push(
   '- **median**: median wall time of the whole command (spawnSync, performance.now(): process start-up included), page cache warm.',
   '- **ratio**: the median of the per-pair ratios (rep *i* of A against rep *i* of B, run back to back): pagewise wall / peer wall unless the target says otherwise.',
+  '- **peak RSS**: the median over the reps of the command\'s peak resident set size (GNU time `%M`), pagewise / peer. For a pipeline or a script that starts others it is the largest single process, not their sum; for pagewise, its worker threads are in the one process.',
   '- **% of limit**: pagewise throughput as a fraction of `bench/c/count_newlines.c` (mmap + AVX2 newline count on the same threads, the fastest any scan of the file can be) on the same file.',
   '- **scaling-c**: the scaling bench\'s work written in C (`bench/c/cpu_bound.c`, same answer) at 2 and 1 threads in the same run: how this machine itself scales when both cores are busy, the ceiling for `scaling`.',
   '- **answers**: every run\'s output is checked against the peer\'s and against the known row count; stats compares every station (count, min, max exactly; mean within 0.05).',
@@ -967,6 +985,7 @@ md.push(
   '- Before each bench its file is read through once (`cat FILE > /dev/null`), so every run reads from the page cache.',
   '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
   '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
+  '- Peak RSS: each command runs as `/usr/bin/time -f %M -o FILE cmd args...` (when GNU time is there). The clock then also covers the exec of `time` and its `wait4`, the same small cost on both sides of a pair (measured in the Machine table). `time` writes its one-line file before it exits; the harness reads it after the clock has stopped.',
   '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
