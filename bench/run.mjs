@@ -63,6 +63,7 @@ Options:
                      every start, ~90 ms here, before any code of the command runs)
   --no-install       never install missing peers (apt-get ripgrep/parallel/time, npm DuckDB)
   --no-docs          print the table, but do not write docs/performance.md or the SVGs
+  --docs-dir DIR     write performance.md and the SVGs into DIR instead of docs/
   --json-out FILE    also write every measurement as JSON
   --list             list the benches and exit
   -h, --help         this help
@@ -88,6 +89,7 @@ function parseCli() {
         'keep-node-env': { type: 'boolean' },
         'no-install': { type: 'boolean' },
         'no-docs': { type: 'boolean' },
+        'docs-dir': { type: 'string' },
         'json-out': { type: 'string' },
         list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -123,6 +125,7 @@ function parseCli() {
     keepNodeEnv: v['keep-node-env'] === true,
     install: v['no-install'] !== true,
     docs: v['no-docs'] !== true,
+    docsDir: v['docs-dir'],
     jsonOut: v['json-out'],
     list: v.list === true,
     help: v.help === true,
@@ -677,6 +680,9 @@ function runBench(bench, files, why) {
   result.aMedian = median(ok.map((r) => r.a.seconds));
   result.bMedian = bench.b ? median(ok.map((r) => r.b.seconds)) : undefined;
   result.ratio = bench.b ? median(ok.map((r) => r.ratio)) : undefined;
+  result.aRange = spread(ok.map((r) => r.a.seconds));
+  result.bRange = bench.b ? spread(ok.map((r) => r.b.seconds)) : undefined;
+  result.ratioRange = bench.b ? spread(ok.map((r) => r.ratio)) : undefined;
   result.aRss = median(ok.map((r) => r.a.rss));
   result.bRss = bench.b ? median(ok.map((r) => r.b.rss)) : undefined;
   result.value = bench.absolute ? result.aMedian : result.ratio;
@@ -731,11 +737,12 @@ function markdownTable(results) {
   ];
   for (const r of results) {
     const answers = r.skipped ? '–' : r.mismatch.length ? '**MISMATCH**' : r.checked ? 'agree' : '–';
-    const ratioText = r.ratio === undefined ? '–' : `${fmtRatio(r.ratio)}`;
+    const ratioText = r.ratio === undefined ? '–' : `${fmtRatio(r.ratio)}${r.ratioRange ? ` (${fmtRatio(r.ratioRange[0])}–${fmtRatio(r.ratioRange[1])})` : ''}`;
+    const time = (m, range) => `${fmtSeconds(m)}${r.inner ? '¹' : ''}${range ? ` (${fmtSecondsRange(range)})` : ''}`;
     const limit = r.limitFraction !== undefined && Number.isFinite(r.limitFraction) ? `${(r.limitFraction * 100).toFixed(0)}%` : '–';
     const rss = r.skipped ? '–' : [r.aRss, ...(r.b ? [r.bRss] : [])].map(fmtRss).join(' / ');
     lines.push(
-      `| \`${r.name}\` | ${r.a} | ${r.skipped ? '–' : fmtSeconds(r.aMedian)}${r.inner ? '¹' : ''} | ${r.b ?? '–'} | ${r.b && !r.skipped ? fmtSeconds(r.bMedian) + (r.inner ? '¹' : '') : '–'} | ${ratioText} | ${r.target?.text ?? '–'} | ${resultCell(r)}${r.skipped ? ` (${r.skipped})` : ''} | ${limit} | ${rss} | ${answers} |`,
+      `| \`${r.name}\` | ${r.a} | ${r.skipped ? '–' : time(r.aMedian, r.aRange)} | ${r.b ?? '–'} | ${r.b && !r.skipped ? time(r.bMedian, r.bRange) : '–'} | ${ratioText} | ${r.target?.text ?? '–'} | ${resultCell(r)}${r.skipped ? ` (${r.skipped})` : ''} | ${limit} | ${rss} | ${answers} |`,
     );
   }
   return lines.join('\n');
@@ -765,6 +772,18 @@ function rawTimes(results) {
   }
   return out.join('\n');
 }
+/** [min, max] of the finite values, or undefined with fewer than two (a single rep has no spread). */
+function spread(values) {
+  const v = values.filter(Number.isFinite);
+  return v.length > 1 ? [Math.min(...v), Math.max(...v)] : undefined;
+}
+/** "1.20–1.31 s", the unit once when both ends share it. */
+function fmtSecondsRange([lo, hi]) {
+  const a = fmtSeconds(lo);
+  const b = fmtSeconds(hi);
+  const unit = (t) => t.slice(t.indexOf(' '));
+  return unit(a) === unit(b) ? `${a.slice(0, a.indexOf(' '))}–${b}` : `${a}–${b}`;
+}
 const fmtCpu = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : '–');
 const fmtRss = (bytes) => (Number.isFinite(bytes) ? fmtBytes(bytes) : '–');
 /** A share as a percentage, for steal time. */
@@ -790,7 +809,8 @@ function peersChart(results) {
   if (!groups.length) return undefined;
   return barChart({
     title: 'pagewise vs peers: throughput (file bytes / median wall time)',
-    subtitle: `${opts.threads} threads, warm page cache, whole commands timed (process start included)`,
+    subtitle: `${opts.threads} threads, warm page cache unless the bench says cold, whole commands timed (process start included)`,
+    footer: provenance,
     unit: 'GB/s',
     groups,
   });
@@ -801,6 +821,7 @@ function tuneChart(t) {
   return lineChart({
     title: `pagewise tune --job ${t.job}: throughput vs chunk size`,
     subtitle: `${fmtBytes(t.bytes)} file (${t.file}), ${opts.threads} threads, best of 3 per size`,
+    footer: provenance,
     xLabel: 'chunk size',
     yLabel: 'GB/s',
     series: [{ name: t.job, points }],
@@ -833,6 +854,13 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 const started = new Date();
 const stealAtStart = stealSeconds();
 const mach = machine();
+// The code measured is the tree as it is now; docs/ is left out of "dirty" because this harness rewrites it.
+const git = (...args) => spawnSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' });
+const commit = git('rev-parse', '--short', 'HEAD').stdout?.trim() || undefined;
+const dirty = commit !== undefined && git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs').stdout?.trim() !== '';
+const commitText = commit ? `commit ${commit}${dirty ? ' with uncommitted changes' : ''}` : 'commit unknown (not a git checkout)';
+/** Under every table and chart: a figure copied out of the report still says where, when and what was measured. */
+const provenance = `${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, Node ${mach.node}; ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC; ${commitText}`;
 // What Node's own start costs here, with and without the CA bundle variable.
 const nodeStart = (env) => median(Array.from({ length: 7 }, () => timeCommand(NODE, ['-e', '0'], { env }).seconds));
 const startup = { clean: nodeStart(NODE_ENV_VARS(false)), withCa: process.env.NODE_EXTRA_CA_CERTS ? nodeStart(NODE_ENV_VARS(true)) : undefined };
@@ -880,17 +908,15 @@ const versions = {
   time: hasGnuTime() ? versionOf('/usr/bin/time') : undefined,
 };
 const pagewiseVersion = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-const gitRev = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).stdout?.trim();
 const dryRun = R < DEFAULT_ROWS;
 const mismatches = results.filter((r) => r.mismatch.length);
 const errors = results.filter((r) => r.problems.length);
 
-process.stdout.write(`\n${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${mach.kernel}, Node ${mach.node}; load average ${loadBefore} before, ${loadAfter} after\n\n${table}\n\n`);
+process.stdout.write(`\n${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${mach.kernel}, Node ${mach.node}; load average ${loadBefore} before, ${loadAfter} after\n\n${table}\n\n_${provenance}_\n\n`);
 if (dryRun) process.stdout.write(`Scaled-down run (--rows ${exp(R)}): process start-up dominates; the targets are meant for the default ${exp(DEFAULT_ROWS)} rows.\n`);
 if (mismatches.length) process.stdout.write(colors.red(`ANSWERS DIFFER in: ${mismatches.map((r) => r.name).join(', ')} (see above)\n`));
 if (errors.length) process.stdout.write(colors.red(`ERRORS in: ${errors.map((r) => r.name).join(', ')}\n`));
 
-const rel = (p) => relative(DOCS, p);
 const md = [];
 md.push('# Performance', '');
 md.push(`Generated by \`npm run bench\` (\`node bench/run.mjs${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}\`) on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${fmtSeconds((finished - started) / 1000)}. Do not edit by hand: rerun the harness. How to run it and what each bench measures: [bench/README.md](../bench/README.md).`, '');
@@ -903,7 +929,7 @@ md.push(`| cores | ${mach.cores} (benches use ${opts.threads} threads) |`);
 md.push(`| RAM | ${fmtBytes(mach.ramBytes)} |`);
 md.push(`| kernel | ${mach.kernel}${mach.distro ? ` (${mach.distro})` : ''} |`);
 md.push(`| Node.js | ${mach.node} (${mach.arch}) |`);
-md.push(`| pagewise | ${pagewiseVersion}${gitRev ? ` (${gitRev})` : ''}${opts.chunkSize ? `, --chunk-size ${opts.chunkSize}` : ', chunk size auto'} |`);
+md.push(`| pagewise | ${pagewiseVersion} (${commitText})${opts.chunkSize ? `, --chunk-size ${opts.chunkSize}` : ', chunk size auto'} |`);
 md.push(`| load average (1, 5, 15 min) | ${loadBefore} before, ${loadAfter} after |`);
 md.push(`| CPU stolen by the hypervisor | ${fmtPct(stealShare)} of the CPU time over the whole run (per command in Raw times) |`);
 md.push(
@@ -929,10 +955,10 @@ md.push('| file | rows | stations | size |', '|---|---:|---:|---:|');
 for (const f of Object.values(files)) md.push(`| ${f.key}: ${f.what} | ${f.rows ? f.rows.toLocaleString('en-US') : '–'} | ${f.stations ?? '–'} | ${fmtBytes(f.bytes)} |`);
 md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`); the CSV files with \`bench/gen-csv.mjs\` (rows: records after the header).`, '');
 md.push('## Results', '');
-md.push(table, '');
+md.push(table, '', `_${provenance}._`, '');
 md.push(
-  '- **median**: median wall time of the whole command (spawnSync, performance.now(): process start-up included), page cache warm.',
-  '- **ratio**: the median of the per-pair ratios (rep *i* of A against rep *i* of B, run back to back): pagewise wall / peer wall unless the target says otherwise.',
+  '- **median**: median wall time of the whole command (spawnSync, performance.now(): process start-up included), page cache warm unless the bench says cold; in parentheses the fastest and slowest rep.',
+  '- **ratio**: the median of the per-pair ratios (rep *i* of A against rep *i* of B, run back to back): pagewise wall / peer wall unless the target says otherwise; in parentheses the lowest and highest pair ratio.',
   '- **peak RSS**: the median over the reps of the command\'s peak resident set size (GNU time `%M`), pagewise / peer. For a pipeline or a script that starts others it is the largest single process, not their sum; for pagewise, its worker threads are in the one process.',
   '- **% of limit**: pagewise throughput as a fraction of `bench/c/count_newlines.c` (mmap + AVX2 newline count on the same threads, the fastest any scan of the file can be) on the same file.',
   '- **scaling-c**: the scaling bench\'s work written in C (`bench/c/cpu_bound.c`, same answer) at 2 and 1 threads in the same run: how this machine itself scales when both cores are busy, the ceiling for `scaling`.',
@@ -956,6 +982,7 @@ if (svgs.length) {
 if (tunes.length) {
   md.push('## Chunk size (`pagewise tune`)', '');
   md.push(`\`pagewise tune FILE --job NAME --json --threads ${opts.threads}\`: one warm-up pass, then the best of 3 runs per size, timed inside the process (\`runJob\` stats: no start-up). In parentheses: the fraction of the C limit on the same file.`, '');
+  md.push(`_${provenance}._`, '');
   const sizes = [...new Set(tunes.flatMap((t) => t.trials?.map((x) => x.chunkSize) ?? []))].sort((a, b) => a - b);
   md.push(`| job | file | ${sizes.map((s) => fmtBytes(s)).join(' | ')} | recommended | C limit on the file |`);
   md.push(`|---|---|${sizes.map(() => '---:|').join('')}---|---:|`);
@@ -974,6 +1001,8 @@ if (tunes.length) {
 }
 md.push(
   '## Raw times',
+  '',
+  `_${provenance}._`,
   '',
   `${opts.reps} rep(s) per side, alternating A B A B; cpu = user + system time of the command and its children; steal = CPU time the hypervisor gave to other guests during the command, as a share of the ${mach.cores} CPUs x wall time (\`/proc/stat\`). Steal hits commands that use every core harder than single-threaded peers.`,
   '',
@@ -998,10 +1027,11 @@ if (existsSync(join(DOCS, 'performance.md'))) {
 const mdText = `${md.join('\n')}\n`;
 
 if (opts.docs) {
-  mkdirSync(DOCS, { recursive: true });
-  writeFileSync(join(DOCS, 'performance.md'), mdText);
-  for (const s of svgs) writeFileSync(join(DOCS, s.name), s.svg);
-  process.stdout.write(`wrote ${rel(join(DOCS, 'performance.md'))}${svgs.length ? ` and ${svgs.map((s) => s.name).join(', ')}` : ''} in ${relative(process.cwd(), DOCS) || '.'}\n`);
+  const out = opts.docsDir ? resolve(opts.docsDir) : DOCS;
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'performance.md'), mdText);
+  for (const s of svgs) writeFileSync(join(out, s.name), s.svg);
+  process.stdout.write(`wrote performance.md${svgs.length ? ` and ${svgs.map((s) => s.name).join(', ')}` : ''} in ${relative(process.cwd(), out) || '.'}\n`);
 }
 if (opts.jsonOut) {
   writeFileSync(opts.jsonOut, `${JSON.stringify({ started, finished, machine: mach, loadBefore, loadAfter, options: opts, versions, files, results, tunes, limitRates: Object.fromEntries(limitRates) }, null, 2)}\n`);
