@@ -10,7 +10,8 @@ export function esc(text) {
 
 // A chart read on its own (an image in an issue) still says where and when it was measured.
 const FOOTER_H = 16;
-const footerText = (text, H) => `<text x="8" y="${H - 5}" font-size="10" fill="#777">${esc(text)}</text>`;
+// Squeezed into the width when longer than it (about 5.5 px a character at 10 px).
+const footerText = (text, H, W) => `<text x="8" y="${H - 5}" font-size="10" fill="#777"${text.length * 5.5 > W - 16 ? ` textLength="${W - 16}" lengthAdjust="spacingAndGlyphs"` : ''}>${esc(text)}</text>`;
 
 function niceCeil(x) {
   if (!(x > 0)) return 1;
@@ -64,7 +65,7 @@ export function lineChart({ title, subtitle = '', footer = '', xLabel, yLabel, s
   out.push(`<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#333"/>`);
   out.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + ph}" stroke="#333"/>`);
   out.push(`<text x="${m.l + pw / 2}" y="${H - 12 - F}" text-anchor="middle" fill="#333">${esc(xLabel)}</text>`);
-  if (footer) out.push(footerText(footer, H));
+  if (footer) out.push(footerText(footer, H, W));
   out.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
@@ -124,7 +125,7 @@ export function barChart({ title, subtitle = '', footer = '', unit, groups }) {
     out.push(`<text x="${x.toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle" fill="#333">${fmtTick(v)}</text>`);
   }
   out.push(`<text x="${m.l + pw / 2}" y="${H - 10 - F}" text-anchor="middle" fill="#333">${esc(unit)} (log scale)</text>`);
-  if (footer) out.push(footerText(footer, H));
+  if (footer) out.push(footerText(footer, H, W));
   let y = m.t;
   for (const g of groups) {
     out.push(`<text x="8" y="${y + 14}" font-weight="600">${esc(g.label)}</text>`);
