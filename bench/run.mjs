@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { colors, fmtBytes, fmtRate, fmtRatio, fmtSeconds, hasCommand, hasGnuTime, loadAverage, machine, median, stealSeconds, timeCommand, versionOf, warm } from './lib/util.mjs';
 import { barChart, lineChart } from './lib/svg.mjs';
+import { evict } from './lib/page-cache.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -213,6 +214,9 @@ function compareColumn(a, b) {
   return null;
 }
 const columnSummary = (r) => ({ rows: r.count, mean: r.mean });
+// The cold benches' `before` hooks: the file out of the page cache (and how much of it stayed), or all of it in.
+const evictFile = (file) => ({ resident: evict(file.path, NODE_ENV) });
+const warmFile = (file) => void warm(file.path);
 
 const BENCHES = [
   {
@@ -398,6 +402,33 @@ const BENCHES = [
     needsCores: 2,
   },
   {
+    name: 'wc-lines-cold',
+    title: 'count lines, cold page cache: reading the disk',
+    file: 'main',
+    cold: true,
+    needs: 'evict',
+    before: evictFile,
+    a: wcLines(),
+    b: { label: 'cat FILE > /dev/null', cmd: 'sh', args: (f) => ['-c', 'cat "$1" > /dev/null', 'sh', f], env: C_ENV, parse: () => undefined, noAnswer: true },
+    expect: (files) => files.main.rows,
+    noLimit: true, // the C limit is measured warm
+    target: { op: '<=', value: 1.1, text: 'pw/peer ≤ 1.10' },
+  },
+  {
+    name: 'stats-cold',
+    title: '1BRC stats, cold page cache vs warm: bound by the CPU or by the disk',
+    file: 'main',
+    cold: true,
+    needs: 'evict',
+    a: { ...pwStats(), label: 'pagewise stats, cold', before: evictFile },
+    b: { ...pwStats(), label: 'pagewise stats, warm', before: warmFile },
+    compare: compareStats,
+    summary: statsSummary,
+    expectRows: (files) => files.main.rows,
+    noLimit: true,
+    target: { op: '<=', value: 1.1, text: 'cold/warm ≤ 1.10' },
+  },
+  {
     name: 'random',
     title: `1M random 4-byte reads in ${fmtBytes(FILES.random.bytes)}`,
     file: 'random',
@@ -475,7 +506,7 @@ function duckdbInstalled() {
 }
 
 function preparePeers(tmp) {
-  const needed = new Set(benches.flatMap((b) => [b.a.needs, b.b?.needs]).filter(Boolean));
+  const needed = new Set(benches.flatMap((b) => [b.needs, b.a.needs, b.b?.needs]).filter(Boolean));
   for (const cmd of ['wc', 'grep']) if (needed.has(cmd)) tools[cmd] = hasCommand(cmd);
   const apt = [];
   if (needed.has('rg') && !hasCommand('rg')) apt.push('ripgrep');
@@ -498,7 +529,22 @@ function preparePeers(tmp) {
   const cc = hasCommand('cc', ['--version']);
   tools.limit = cc && buildC(tmp, 'count_newlines', '-O3');
   tools.cpuBound = cc && buildC(tmp, 'cpu_bound', '-O2');
-  const why = { cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c', rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
+  let evictFailed;
+  if (needed.has('evict')) {
+    // Tried once on a file of its own, so that a missing addon skips the cold benches instead of failing them.
+    const probe = join(tmp, 'evict-probe.txt');
+    writeFileSync(probe, 'x\n');
+    try {
+      evict(probe, NODE_ENV);
+      tools.evict = true;
+    } catch (error) {
+      evictFailed = error.message;
+    } finally {
+      rmSync(probe, { force: true });
+    }
+  }
+  const why = {
+    evict: `cannot evict a file from the page cache: ${evictFailed}`, cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c', rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
   return why;
 }
 
@@ -567,7 +613,14 @@ function generate(tmp, needed) {
 
 // ------------------------------------------------------------------ running --
 
-function runSide(side, file) {
+/**
+ * Runs one side once. `before(file)`, a field of the side or else of the
+ * bench, runs first, off the clock (the cold benches evict the file there);
+ * what it returns is kept with the rep.
+ */
+function runSide(side, file, bench) {
+  const hook = side.before ?? bench.before;
+  const prepared = hook ? hook(file) : undefined;
   // `tool`: a program this harness built (bench/c), by its key in `tools`.
   const cmd = side.tool ? tools[side.tool] : side.cmd;
   const r = timeCommand(cmd, side.args(file.path), { env: side.env ?? (cmd === NODE ? NODE_ENV : undefined), okStatus: side.okStatus ?? [0] });
@@ -584,7 +637,7 @@ function runSide(side, file) {
   const seconds = side.inner && raw ? raw.seconds : r.seconds;
   // Steal as a share of the CPU time the machine had during the command.
   const stolen = r.steal / (r.seconds * os.availableParallelism());
-  return { seconds, wall: r.seconds, cpu: r.cpuSeconds, stolen, rss: r.maxRssBytes, error: r.error, answer };
+  return { seconds, wall: r.seconds, cpu: r.cpuSeconds, stolen, rss: r.maxRssBytes, error: r.error, answer, prepared };
 }
 
 const limitRates = new Map();
@@ -610,8 +663,8 @@ function checkTarget(target, value) {
 
 /** Why a bench cannot run here (a peer is missing), or undefined. */
 function skipReason(bench, why) {
-  for (const side of [bench.a, bench.b].filter(Boolean)) {
-    if (side.needs && !tools[side.needs]) return why[side.needs] ?? `${side.needs} is not available`;
+  for (const needs of [bench.needs, bench.a.needs, bench.b?.needs].filter(Boolean)) {
+    if (!tools[needs]) return why[needs] ?? `${needs} is not available`;
   }
   if (bench.needsCores && os.availableParallelism() < bench.needsCores) return `needs ${bench.needsCores} cores`;
   return undefined;
@@ -619,7 +672,7 @@ function skipReason(bench, why) {
 
 function runBench(bench, files, why) {
   const file = files[bench.file];
-  const result = { name: bench.name, title: bench.title, file: bench.file, bytes: file?.bytes, a: bench.a.label, b: bench.b?.label, reps: [], problems: [], mismatch: [] };
+  const result = { name: bench.name, title: bench.title, file: bench.file, bytes: file?.bytes, a: bench.a.label, b: bench.b?.label, bPagewise: bench.b?.pagewise === true, reps: [], problems: [], mismatch: [] };
   const target = typeof bench.target === 'function' ? bench.target(FILES) : bench.target;
   result.target = target;
   result.skipped = skipReason(bench, why);
@@ -628,13 +681,14 @@ function runBench(bench, files, why) {
     return result;
   }
   log(`\n[${bench.name}] ${bench.title}: ${bench.a.label}${bench.b ? ` vs ${bench.b.label}` : ''} on ${file.key} (${fmtBytes(file.bytes)})`);
-  warm(file.path);
+  // A cold bench sets each run's cache itself, in its `before` hooks.
+  if (!bench.cold) warm(file.path);
   const answerOf = bench.answer ?? ((x) => x);
   let firstA;
   let firstB;
   for (let i = 0; i < opts.reps; i++) {
-    const rep = { a: runSide(bench.a, file) };
-    if (bench.b && !rep.a.error) rep.b = runSide(bench.b, file);
+    const rep = { a: runSide(bench.a, file, bench) };
+    if (bench.b && !rep.a.error) rep.b = runSide(bench.b, file, bench);
     result.reps.push(rep);
     const errors = [rep.a.error, rep.b?.error].filter(Boolean);
     if (errors.length) {
@@ -649,7 +703,7 @@ function runBench(bench, files, why) {
     if (i === 0) {
       firstA = a;
       firstB = b;
-      if (bench.b) {
+      if (bench.b && !bench.b.noAnswer) {
         const diff = compare(a, b);
         if (diff) result.mismatch.push(`${bench.a.label} vs ${bench.b.label}: ${diff}`);
       }
@@ -662,7 +716,7 @@ function runBench(bench, files, why) {
     } else {
       const diffA = compare(a, firstA);
       if (diffA) result.mismatch.push(`${bench.a.label} rep ${i + 1} differs from rep 1: ${diffA}`);
-      if (bench.b) {
+      if (bench.b && !bench.b.noAnswer) {
         const diffB = compare(firstA, b);
         if (diffB) result.mismatch.push(`${bench.b.label} rep ${i + 1} differs: ${diffB}`);
       }
@@ -683,6 +737,9 @@ function runBench(bench, files, why) {
   result.aRange = spread(ok.map((r) => r.a.seconds));
   result.bRange = bench.b ? spread(ok.map((r) => r.b.seconds)) : undefined;
   result.ratioRange = bench.b ? spread(ok.map((r) => r.ratio)) : undefined;
+  const residues = result.reps.flatMap((r) => [r.a.prepared?.resident, r.b?.prepared?.resident]).filter(Number.isFinite);
+  if (residues.length) result.residue = Math.max(...residues);
+  if (result.residue > 0.05) notes.push(`\`${bench.name}\`: up to ${fmtPct(result.residue)} of the file stayed in the page cache after eviction, so its cold runs were partly warm.`);
   result.aRss = median(ok.map((r) => r.a.rss));
   result.bRss = bench.b ? median(ok.map((r) => r.b.rss)) : undefined;
   result.value = bench.absolute ? result.aMedian : result.ratio;
@@ -754,6 +811,7 @@ function rawTimes(results) {
     if (r.skipped || r.reps.length === 0) continue;
     out.push(`### \`${r.name}\`: ${r.title}`, '');
     out.push(`File: ${r.file} (${fmtBytes(r.bytes)}). Answer: \`${JSON.stringify(r.answer)?.slice(0, 160) ?? '–'}\`.`, '');
+    if (r.residue !== undefined) out.push(`Evicted from the page cache before each cold run: at most ${fmtPct(r.residue)} of its pages were still resident when the run started.`, '');
     const hasB = r.reps.some((x) => x.b);
     out.push(hasB ? `| rep | ${r.a} wall | cpu | steal | peak RSS | ${r.b} wall | cpu | steal | peak RSS | ratio |` : `| rep | ${r.a} wall | cpu | steal | peak RSS |`);
     out.push(hasB ? '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|---:|');
@@ -798,7 +856,7 @@ function peersChart(results) {
     if (r.name === 'wc-lines-limit') continue; // folded into wc-lines
     if (r.name === 'scaling-c') continue; // the machine's scaling, not a peer
     const bars = [{ name: r.a, value: r.bytes / r.aMedian / 1e9, kind: 'pagewise' }];
-    if (r.b && Number.isFinite(r.bMedian)) bars.push({ name: r.b, value: r.bytes / r.bMedian / 1e9, kind: r.name === 'scaling' ? 'pagewise' : 'peer' });
+    if (r.b && Number.isFinite(r.bMedian)) bars.push({ name: r.b, value: r.bytes / r.bMedian / 1e9, kind: r.bPagewise ? 'pagewise' : 'peer' });
     if (r.name === 'wc-lines') {
       const lim = results.find((x) => x.name === 'wc-lines-limit' && Number.isFinite(x.bMedian));
       if (lim) bars.push({ name: 'C AVX2 limit', value: lim.bytes / lim.bMedian / 1e9, kind: 'limit' });
@@ -1012,6 +1070,7 @@ md.push('## Method', '');
 md.push(
   '- Data: `pagewise gen 1brc` into a fresh temporary directory (removed at the end unless `--keep`).',
   '- Before each bench its file is read through once (`cat FILE > /dev/null`), so every run reads from the page cache.',
+  '- The cold benches (`*-cold`) instead drop the file from the page cache before each cold run, off the clock: `bench/lib/page-cache.mjs` calls `fdatasync` and then `posix_fadvise(POSIX_FADV_DONTNEED)` over the whole file (through pagewise\'s `MappedFile.fadvise`, no root needed) and checks with `mincore` what stayed (Raw times). `stats-cold` reads the file through again before each warm run. Cold means out of this machine\'s page cache; on a VM the host may still cache the disk.',
   '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
   '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
   '- Peak RSS: each command runs as `/usr/bin/time -f %M -o FILE cmd args...` (when GNU time is there). The clock then also covers the exec of `time` and its `wait4`, the same small cost on both sides of a pair (measured in the Machine table). `time` writes its one-line file before it exits; the harness reads it after the clock has stopped.',
