@@ -214,6 +214,26 @@ function compareColumn(a, b) {
   return null;
 }
 const columnSummary = (r) => ({ rows: r.count, mean: r.mean });
+const shq = (word) => `'${String(word).replace(/'/g, `'\\''`)}'`;
+/**
+ * A command whose stdout goes through a pipe into cksum (`bash -c 'set -o
+ * pipefail; CMD | cksum'`): a real reader, where GNU grep would stop at the
+ * first match if it saw /dev/null, and the answer is the CRC and length of
+ * every byte written. pipefail, which dash lacks, keeps CMD's exit status.
+ */
+const throughCksum = (label, argv, extra) => ({
+  label: `${label} | cksum`,
+  cmd: 'bash',
+  args: (f) => ['-c', `set -o pipefail; ${argv(f).map(shq).join(' ')} | cksum`],
+  parse: (o) => {
+    const [crc, bytes] = o.trim().split(/\s+/).map(Number);
+    if (!Number.isFinite(crc) || !Number.isFinite(bytes)) throw new Error(`not cksum's output: ${JSON.stringify(o.slice(0, 80))}`);
+    return { crc, bytes };
+  },
+  okStatus: [0, 1], // 1: no line matched
+  ...extra,
+});
+const grepLines = () => throughCksum('pagewise grep e', (f) => [NODE, PAGEWISE, 'grep', 'e', ...pwFlags(), f], { env: { ...NODE_ENV, LC_ALL: 'C' }, pagewise: true });
 // The cold benches' `before` hooks: the file out of the page cache (and how much of it stayed), or all of it in.
 const evictFile = (file) => ({ resident: evict(file.path, NODE_ENV) });
 const warmFile = (file) => void warm(file.path);
@@ -266,6 +286,22 @@ const BENCHES = [
     file: 'main',
     a: pw('pagewise grep --count', ['grep', '--count', '--json', 'Hamburg'], (o) => JSON.parse(o).count),
     b: { label: 'grep -c -F', cmd: 'grep', args: (f) => ['-c', '-F', 'Hamburg', f], env: C_ENV, parse: num, needs: 'grep', okStatus: [0, 1] },
+  },
+  {
+    name: 'grep-lines-gnu',
+    title: 'print matching lines into a pipe: GNU grep',
+    file: 'stats',
+    a: grepLines(),
+    b: throughCksum('grep -F -a e', (f) => ['grep', '-F', '-a', 'e', f], { env: C_ENV, needs: 'grep' }),
+    target: { op: '<=', value: 0.5, text: 'pw/peer ≤ 0.50' },
+  },
+  {
+    name: 'grep-lines-rg',
+    title: 'print matching lines into a pipe: ripgrep',
+    file: 'stats',
+    a: grepLines(),
+    b: throughCksum('rg -F -a e', (f) => ['rg', '-F', '-a', 'e', f], { env: C_ENV, needs: 'rg' }),
+    target: { op: '<=', value: 1.0, text: 'pw/peer ≤ 1.0' },
   },
   {
     name: 'wc',
@@ -787,6 +823,9 @@ function resultCell(r) {
   return r.pass ? 'pass' : '**miss**';
 }
 
+/** A label as a Markdown table cell: a pipeline's `|` would end the cell. */
+const cell = (text) => String(text).replace(/\|/g, '\\|');
+
 function markdownTable(results) {
   const lines = [
     '| bench | pagewise side | median | peer | median | ratio | target | result | % of limit | peak RSS | answers |',
@@ -799,7 +838,7 @@ function markdownTable(results) {
     const limit = r.limitFraction !== undefined && Number.isFinite(r.limitFraction) ? `${(r.limitFraction * 100).toFixed(0)}%` : '–';
     const rss = r.skipped ? '–' : [r.aRss, ...(r.b ? [r.bRss] : [])].map(fmtRss).join(' / ');
     lines.push(
-      `| \`${r.name}\` | ${r.a} | ${r.skipped ? '–' : time(r.aMedian, r.aRange)} | ${r.b ?? '–'} | ${r.b && !r.skipped ? time(r.bMedian, r.bRange) : '–'} | ${ratioText} | ${r.target?.text ?? '–'} | ${resultCell(r)}${r.skipped ? ` (${r.skipped})` : ''} | ${limit} | ${rss} | ${answers} |`,
+      `| \`${r.name}\` | ${cell(r.a)} | ${r.skipped ? '–' : time(r.aMedian, r.aRange)} | ${r.b === undefined ? '–' : cell(r.b)} | ${r.b && !r.skipped ? time(r.bMedian, r.bRange) : '–'} | ${ratioText} | ${r.target?.text ?? '–'} | ${resultCell(r)}${r.skipped ? ` (${r.skipped})` : ''} | ${limit} | ${rss} | ${answers} |`,
     );
   }
   return lines.join('\n');
@@ -813,7 +852,7 @@ function rawTimes(results) {
     out.push(`File: ${r.file} (${fmtBytes(r.bytes)}). Answer: \`${JSON.stringify(r.answer)?.slice(0, 160) ?? '–'}\`.`, '');
     if (r.residue !== undefined) out.push(`Evicted from the page cache before each cold run: at most ${fmtPct(r.residue)} of its pages were still resident when the run started.`, '');
     const hasB = r.reps.some((x) => x.b);
-    out.push(hasB ? `| rep | ${r.a} wall | cpu | steal | peak RSS | ${r.b} wall | cpu | steal | peak RSS | ratio |` : `| rep | ${r.a} wall | cpu | steal | peak RSS |`);
+    out.push(hasB ? `| rep | ${cell(r.a)} wall | cpu | steal | peak RSS | ${cell(r.b)} wall | cpu | steal | peak RSS | ratio |` : `| rep | ${cell(r.a)} wall | cpu | steal | peak RSS |`);
     out.push(hasB ? '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|---:|');
     r.reps.forEach((x, i) => {
       const a = x.a.error ? 'error' : `${x.a.seconds.toFixed(3)} s${r.inner ? ` (process ${x.a.wall.toFixed(3)} s)` : ''}`;
@@ -1074,7 +1113,7 @@ md.push(
   '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
   '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
   '- Peak RSS: each command runs as `/usr/bin/time -f %M -o FILE cmd args...` (when GNU time is there). The clock then also covers the exec of `time` and its `wait4`, the same small cost on both sides of a pair (measured in the Machine table). `time` writes its one-line file before it exits; the harness reads it after the clock has stopped.',
-  '- Peers: `wc`, `grep -F`, `rg -F`, `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
+  '- Peers: `wc`, `grep -F`, `rg -F`, `grep -F -a` and `rg -F -a` printing lines into a pipe read by `cksum` (`bash -c \'set -o pipefail; CMD | cksum\'`, pagewise likewise), `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
 // The "Hot loops" section is written by hand (what the job hot loops do and
