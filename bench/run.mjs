@@ -8,6 +8,7 @@
 //                      [--chunk-size SIZE] [--keep] [--tmp DIR] [--no-install]
 //                      [--no-docs] [--json-out FILE] [--data DIR] [--keep-node-env] [--list] [--help]
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -182,6 +183,37 @@ function compareStats(pw, peer) {
 }
 const statsSummary = (rows) => ({ stations: rows.length, rows: rows.reduce((t, r) => t + r.count, 0) });
 
+/**
+ * `count word` lines (right-aligned or not) as a comparable answer: how many
+ * words, their total, whether the lines came in freq's order (count
+ * descending, then word bytes), and a digest of the (word, count) multiset.
+ * Whole outputs are not kept: a reader's buffer of them per rep adds up.
+ */
+/** The counts must add up to GNU wc's word count of the file (a third opinion, off the clock). */
+function wordsInFile(answer, file) {
+  const r = spawnSync('wc', ['-w', file.path], { encoding: 'utf8', env: C_ENV });
+  if (r.status !== 0) return undefined;
+  const words = Number(r.stdout.trim().split(/\s+/)[0]);
+  return answer.total === words ? undefined : `the counts add up to ${answer.total}, wc -w says ${words}`;
+}
+
+function wordCounts(text) {
+  const rows = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const m = /^ *(\d+) (.+)$/.exec(line);
+    if (!m) throw new Error(`not a 'count word' line: ${JSON.stringify(line.slice(0, 80))}`);
+    rows.push({ count: Number(m[1]), word: m[2], bytes: Buffer.from(m[2]) });
+  }
+  const before = (x, y) => x.count > y.count || (x.count === y.count && Buffer.compare(x.bytes, y.bytes) < 0);
+  let ordered = true;
+  for (let i = 1; i < rows.length && ordered; i++) ordered = before(rows[i - 1], rows[i]);
+  if (!ordered) rows.sort((x, y) => (before(x, y) ? -1 : before(y, x) ? 1 : 0));
+  const hash = createHash('sha256');
+  for (const r of rows) hash.update(`${r.count} ${r.word}\n`);
+  return { words: rows.length, total: rows.reduce((t, r) => t + r.count, 0), ordered, sha256: hash.digest('hex').slice(0, 16) };
+}
+
 // ------------------------------------------------------------------ benches --
 
 const R = opts.rows;
@@ -320,6 +352,37 @@ const BENCHES = [
       needs: 'wc',
     },
     target: { op: '<=', value: 0.25, text: 'pw/peer ≤ 0.25' },
+  },
+  {
+    name: 'freq-all-sort',
+    title: 'every word with its count: sort | uniq -c',
+    file: 'freq',
+    a: pw('pagewise freq --all', ['freq', '--all'], wordCounts),
+    b: {
+      label: "tr | grep -v '^$' | sort | uniq -c | sort -k1,1nr -k2",
+      cmd: 'bash',
+      args: (f) => ['-c', `set -o pipefail; tr -s ' \\t\\n\\r\\v\\f' '\\n' < ${shq(f)} | grep -v '^$' | sort | uniq -c | sort -k1,1nr -k2`],
+      env: C_ENV,
+      parse: wordCounts,
+    },
+    check: wordsInFile,
+    target: { op: '<=', value: 0.5, text: 'pw/peer ≤ 0.50 (informational)' },
+  },
+  {
+    name: 'freq-all-duckdb',
+    title: 'every word with its count: DuckDB GROUP BY',
+    file: 'freq',
+    a: pw('pagewise freq --all', ['freq', '--all'], wordCounts),
+    b: {
+      label: 'DuckDB GROUP BY, ORDER BY',
+      // COPY TO opens its output by name, and the harness's stdout is a socket, which /dev/stdout cannot open: a pipe to cat can.
+      cmd: 'bash',
+      args: (f) => ['-c', `set -o pipefail; ${[NODE, join(BENCH, 'peers', 'duckdb-wordcount.mjs'), f, '/dev/stdout', String(opts.threads), `${Math.floor(os.totalmem() / 2 / 2 ** 20)}MiB`, join(dirname(f), 'duckdb-spill')].map(shq).join(' ')} | cat`],
+      env: NODE_ENV,
+      parse: wordCounts,
+      needs: 'duckdb',
+    },
+    check: wordsInFile,
   },
   {
     name: 'stats-readline',
@@ -745,6 +808,8 @@ function runBench(bench, files, why) {
       }
       const expect = bench.expect?.(files);
       if (expect !== undefined && a !== expect) result.mismatch.push(`${bench.a.label} says ${a}, the file has ${expect}`);
+      const why = bench.check?.(a, file);
+      if (why) result.mismatch.push(`${bench.a.label}: ${why}`);
       const expectRows = bench.expectRows?.(files);
       if (expectRows !== undefined && bench.summary && bench.summary(a).rows !== expectRows) result.mismatch.push(`${bench.a.label} counted ${bench.summary(a).rows} rows, the file has ${expectRows}`);
       result.answer = bench.summary ? bench.summary(a) : a;
@@ -1113,7 +1178,7 @@ md.push(
   '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
   '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
   '- Peak RSS: each command runs as `/usr/bin/time -f %M -o FILE cmd args...` (when GNU time is there). The clock then also covers the exec of `time` and its `wait4`, the same small cost on both sides of a pair (measured in the Machine table). `time` writes its one-line file before it exits; the harness reads it after the clock has stopped.',
-  '- Peers: `wc`, `grep -F`, `rg -F`, `grep -F -a` and `rg -F -a` printing lines into a pipe read by `cksum` (`bash -c \'set -o pipefail; CMD | cksum\'`, pagewise likewise), `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
+  '- Peers: `wc`, `grep -F`, `rg -F`, `grep -F -a` and `rg -F -a` printing lines into a pipe read by `cksum` (`bash -c \'set -o pipefail; CMD | cksum\'`, pagewise likewise), `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `tr | grep -v | sort | uniq -c | sort -k1,1nr -k2` and `bench/peers/duckdb-wordcount.mjs` (DuckDB `GROUP BY` + `ORDER BY`) for `freq --all`, `cat FILE > /dev/null` cold, `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
 // The "Hot loops" section is written by hand (what the job hot loops do and
