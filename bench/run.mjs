@@ -6,7 +6,8 @@
 //
 //   node bench/run.mjs [--rows N] [--reps N] [--only a,b] [--skip a,b] [--threads N]
 //                      [--chunk-size SIZE] [--keep] [--tmp DIR] [--no-install]
-//                      [--no-docs] [--json-out FILE] [--data DIR] [--keep-node-env] [--list] [--help]
+//                      [--no-docs] [--docs-dir DIR] [--json-out FILE] [--data DIR] [--keep-node-env]
+//                      [--node-1brc PATH] [--list] [--help]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync, readdirSync } from 'node:fs';
@@ -67,6 +68,9 @@ Options:
   --no-docs          print the table, but do not write docs/performance.md or the SVGs
   --docs-dir DIR     write performance.md and the SVGs into DIR instead of docs/
   --json-out FILE    also write every measurement as JSON
+  --node-1brc PATH   the built dist/cjs/index.cjs of github.com/havelessbemore/1brc-nodejs
+                     (or PAGEWISE_BENCH_NODE_1BRC): the stats-node-1brc peer, skipped
+                     without it. Never downloaded: bench/README.md says how to build it
   --list             list the benches and exit
   -h, --help         this help
 `;
@@ -93,6 +97,7 @@ function parseCli() {
         'no-docs': { type: 'boolean' },
         'docs-dir': { type: 'string' },
         'json-out': { type: 'string' },
+        'node-1brc': { type: 'string' },
         list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -129,6 +134,7 @@ function parseCli() {
     docs: v['no-docs'] !== true,
     docsDir: v['docs-dir'],
     jsonOut: v['json-out'],
+    node1brc: v['node-1brc'] ?? (process.env.PAGEWISE_BENCH_NODE_1BRC || undefined),
     list: v.list === true,
     help: v.help === true,
   };
@@ -182,6 +188,21 @@ function compareStats(pw, peer) {
   return bad ? `${bad} station(s) differ, e.g. ${first}` : null;
 }
 const statsSummary = (rows) => ({ stations: rows.length, rows: rows.reduce((t, r) => t + r.count, 0) });
+/** `{Abha=-31.3/18.0/68.1, ...}`, the 1BRC's own output: how many stations it lists. */
+const statsTextSummary = (text) => ({ stations: (text.match(/=-?\d+\.\d\/-?\d+\.\d\/-?\d+\.\d(?=, |\}\n?$)/g) ?? []).length, bytes: Buffer.byteLength(text) });
+/** Byte-identical text, or where the two first differ. */
+function compareText(a, b) {
+  if (a === b) return null;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  const around = (t) => JSON.stringify(t.slice(Math.max(0, i - 30), i + 30));
+  return `the outputs differ at character ${i} (of ${a.length} and ${b.length}): ${around(a)} vs ${around(b)}`;
+}
+/** The station count in the text must be the file's. */
+const stationsInFile = (text, file) => {
+  const n = statsTextSummary(text).stations;
+  return n === file.stations ? undefined : `${n} stations in the output, the file has ${file.stations}`;
+};
 
 /**
  * `count word` lines (right-aligned or not) as a comparable answer: how many
@@ -233,6 +254,10 @@ const pw = (label, args, parse) => ({ label, cmd: NODE, args: (f) => [PAGEWISE, 
 const NODE_ENV = NODE_ENV_VARS(opts.keepNodeEnv);
 const wcLines = () => pw('pagewise wc --lines', ['wc', '--lines', '--json'], (o) => JSON.parse(o).lines);
 const pwStats = () => pw('pagewise stats', ['stats', '--json'], (o) => JSON.parse(o));
+const pwStatsText = () => pw('pagewise stats', ['stats'], (o) => o);
+const NODE_1BRC = opts.node1brc ? resolve(opts.node1brc) : undefined;
+// One worker per core, its own choice (availableParallelism): --threads does not reach it.
+const node1brc = () => ({ label: 'havelessbemore/1brc-nodejs', cmd: NODE, args: (f) => [NODE_1BRC, f], parse: (o) => o, needs: 'node1brc' });
 const scale = R / DEFAULT_ROWS;
 // The csv-* benches: one column's count, min, max, sum and mean (column 2, 'price').
 const csvJob = (label, name) => pw(label, ['run', join(BENCH, 'jobs', name), '--json', '--params', '{"index":2}'], JSON.parse);
@@ -429,6 +454,17 @@ const BENCHES = [
     compare: compareStats,
     summary: statsSummary,
     expectRows: (files) => files.stats.rows,
+  },
+  {
+    name: 'stats-node-1brc',
+    title: '1BRC stats: the fastest published Node.js program',
+    file: 'main',
+    a: pwStatsText(),
+    b: node1brc(),
+    compare: compareText,
+    summary: statsTextSummary,
+    check: stationsInFile,
+    target: { op: '<=', value: 0.33, text: 'pw/peer ≤ 0.33' },
   },
   {
     name: 'stats-10k-duckdb',
@@ -642,7 +678,9 @@ function preparePeers(tmp) {
       rmSync(probe, { force: true });
     }
   }
+  if (needed.has('node1brc')) tools.node1brc = NODE_1BRC !== undefined && existsSync(NODE_1BRC);
   const why = {
+    node1brc: NODE_1BRC ? `${NODE_1BRC} does not exist (build it: bench/README.md)` : 'no --node-1brc PATH, the built index.cjs of havelessbemore/1brc-nodejs (bench/README.md says how to build it)',
     evict: `cannot evict a file from the page cache: ${evictFailed}`, cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c', rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
   return why;
 }
@@ -1068,7 +1106,21 @@ const versions = {
   duckdb: duckdbInstalled() ? `@duckdb/node-api ${JSON.parse(readFileSync(join(DEPS, 'node_modules', '@duckdb', 'node-api', 'package.json'), 'utf8')).version}` : undefined,
   cc: versionOf('cc'),
   time: hasGnuTime() ? versionOf('/usr/bin/time') : undefined,
+  'node-1brc': node1brcVersion(),
 };
+/** The peer's package name and version, from the nearest package.json above it, and a digest of the file run. */
+function node1brcVersion() {
+  if (!NODE_1BRC || !existsSync(NODE_1BRC)) return undefined;
+  let pkg = '';
+  for (let dir = dirname(NODE_1BRC); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) {
+      const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      pkg = `${p.name}@${p.version}, `;
+      break;
+    }
+  }
+  return `${pkg}${NODE_1BRC} (sha256 ${createHash('sha256').update(readFileSync(NODE_1BRC)).digest('hex').slice(0, 12)})`;
+}
 const pagewiseVersion = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 const dryRun = R < DEFAULT_ROWS;
 const mismatches = results.filter((r) => r.mismatch.length);
@@ -1178,7 +1230,7 @@ md.push(
   '- Each pair runs alternately, A B A B ..., so that drifting background load hits both sides alike; the ratio reported is the median of the per-pair ratios.',
   '- Whole commands are timed with `spawnSync` and `performance.now()`: what a user waits for, Node start-up and worker-pool start included.',
   '- Peak RSS: each command runs as `/usr/bin/time -f %M -o FILE cmd args...` (when GNU time is there). The clock then also covers the exec of `time` and its `wait4`, the same small cost on both sides of a pair (measured in the Machine table). `time` writes its one-line file before it exits; the harness reads it after the clock has stopped.',
-  '- Peers: `wc`, `grep -F`, `rg -F`, `grep -F -a` and `rg -F -a` printing lines into a pipe read by `cksum` (`bash -c \'set -o pipefail; CMD | cksum\'`, pagewise likewise), `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `tr | grep -v | sort | uniq -c | sort -k1,1nr -k2` and `bench/peers/duckdb-wordcount.mjs` (DuckDB `GROUP BY` + `ORDER BY`) for `freq --all`, `cat FILE > /dev/null` cold, `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
+  '- Peers: `wc`, `grep -F`, `rg -F`, `grep -F -a` and `rg -F -a` printing lines into a pipe read by `cksum` (`bash -c \'set -o pipefail; CMD | cksum\'`, pagewise likewise), `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `--node-1brc`: the fastest published Node.js 1BRC program (github.com/havelessbemore/1brc-nodejs, built by whoever runs the bench, never copied here; one worker per core of its own choosing; its output must be byte-identical to `pagewise stats`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `tr | grep -v | sort | uniq -c | sort -k1,1nr -k2` and `bench/peers/duckdb-wordcount.mjs` (DuckDB `GROUP BY` + `ORDER BY`) for `freq --all`, `cat FILE > /dev/null` cold, `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
 // The "Hot loops" section is written by hand (what the job hot loops do and
