@@ -7,7 +7,7 @@
 //   node bench/run.mjs [--rows N] [--reps N] [--only a,b] [--skip a,b] [--threads N]
 //                      [--chunk-size SIZE] [--keep] [--tmp DIR] [--no-install]
 //                      [--no-docs] [--docs-dir DIR] [--json-out FILE] [--data DIR] [--keep-node-env]
-//                      [--node-1brc PATH] [--list] [--help]
+//                      [--node-1brc PATH] [--billion] [--list] [--help]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync, readdirSync } from 'node:fs';
@@ -71,6 +71,10 @@ Options:
   --node-1brc PATH   the built dist/cjs/index.cjs of github.com/havelessbemore/1brc-nodejs
                      (or PAGEWISE_BENCH_NODE_1BRC): the stats-node-1brc peer, skipped
                      without it. Never downloaded: bench/README.md says how to build it
+  --billion          also run stats-1e9: a 1e9-row file (13.8 GB, needs 16 GB free;
+                     reused with --data), pagewise stats alone and against --node-1brc,
+                     at most 3 reps
+  --billion-rows N   rows of that file instead of 1e9 (to try the code path quickly)
   --list             list the benches and exit
   -h, --help         this help
 `;
@@ -98,6 +102,8 @@ function parseCli() {
         'docs-dir': { type: 'string' },
         'json-out': { type: 'string' },
         'node-1brc': { type: 'string' },
+        billion: { type: 'boolean' },
+        'billion-rows': { type: 'string' },
         list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -135,6 +141,8 @@ function parseCli() {
     docsDir: v['docs-dir'],
     jsonOut: v['json-out'],
     node1brc: v['node-1brc'] ?? (process.env.PAGEWISE_BENCH_NODE_1BRC || undefined),
+    billion: v.billion === true || v['billion-rows'] !== undefined,
+    billionRows: num('billion-rows', 1e9, 1000),
     list: v.list === true,
     help: v.help === true,
   };
@@ -248,7 +256,11 @@ const FILES = {
   // 2 GB at full scale; bench/gen-csv.mjs. The plain one has the same rows without newlines inside quotes.
   csv: { bytes: Math.max(1 << 20, Math.round(2e9 * (R / DEFAULT_ROWS))), csv: 'quoted', what: 'CSV, quoted fields, newlines inside ~2% of them' },
   csvplain: { bytes: Math.max(1 << 20, Math.round(2e9 * (R / DEFAULT_ROWS))), csv: 'plain', what: 'the same CSV without newlines inside quotes' },
+  // --billion only; not scaled by --rows. Generated whole: it is longer than the main file.
+  billion: { rows: opts.billionRows, stations: 413, what: `${exp(opts.billionRows)} rows (--billion)` },
 };
+/** Free space the billion file needs before it is generated: its ~13.8 bytes a row and room to spare. */
+const BILLION_NEED = 16e9 * (opts.billionRows / 1e9);
 
 const pw = (label, args, parse) => ({ label, cmd: NODE, args: (f) => [PAGEWISE, ...args, ...pwFlags(), f], parse, pagewise: true });
 const NODE_ENV = NODE_ENV_VARS(opts.keepNodeEnv);
@@ -257,6 +269,7 @@ const pwStats = () => pw('pagewise stats', ['stats', '--json'], (o) => JSON.pars
 const pwStatsText = () => pw('pagewise stats', ['stats'], (o) => o);
 const NODE_1BRC = opts.node1brc ? resolve(opts.node1brc) : undefined;
 // One worker per core, its own choice (availableParallelism): --threads does not reach it.
+const NODE_1BRC_BUILT = NODE_1BRC !== undefined && existsSync(NODE_1BRC);
 const node1brc = () => ({ label: 'havelessbemore/1brc-nodejs', cmd: NODE, args: (f) => [NODE_1BRC, f], parse: (o) => o, needs: 'node1brc' });
 const scale = R / DEFAULT_ROWS;
 // The csv-* benches: one column's count, min, max, sum and mean (column 2, 'price').
@@ -465,6 +478,24 @@ const BENCHES = [
     summary: statsTextSummary,
     check: stationsInFile,
     target: { op: '<=', value: 0.33, text: 'pw/peer ≤ 0.33' },
+  },
+  {
+    name: 'stats-1e9',
+    title: `1BRC stats, ${exp(opts.billionRows)} rows${NODE_1BRC_BUILT ? ': the fastest published Node.js program' : ''}`,
+    file: 'billion',
+    optIn: 'billion',
+    maxReps: 3,
+    // Against the peer the text must be byte-identical; alone, the JSON's stations and counts are checked.
+    ...(NODE_1BRC_BUILT
+      ? { a: pwStatsText(), b: node1brc(), compare: compareText, summary: statsTextSummary, check: stationsInFile }
+      : { a: pwStats(), summary: statsSummary, expectRows: (files) => files.billion.rows, check: (rows, file) => (rows.length === file.stations ? undefined : `${rows.length} stations, the file has ${file.stations}`) }),
+    absolute: true,
+    target: (files) => {
+      const value = 20 * (files.billion.rows / 1e9);
+      return files.billion.rows === 1e9
+        ? { op: '<=', value, text: '≤ 20 s at 1e9 rows', seconds: true }
+        : { op: '<=', value, text: `≤ ${Number(value.toPrecision(3))} s (20 s × ${exp(files.billion.rows)}/1e9 rows, scaled)`, seconds: true };
+    },
   },
   {
     name: 'stats-10k-duckdb',
@@ -678,7 +709,7 @@ function preparePeers(tmp) {
       rmSync(probe, { force: true });
     }
   }
-  if (needed.has('node1brc')) tools.node1brc = NODE_1BRC !== undefined && existsSync(NODE_1BRC);
+  if (needed.has('node1brc')) tools.node1brc = NODE_1BRC_BUILT;
   const why = {
     node1brc: NODE_1BRC ? `${NODE_1BRC} does not exist (build it: bench/README.md)` : 'no --node-1brc PATH, the built index.cjs of havelessbemore/1brc-nodejs (bench/README.md says how to build it)',
     evict: `cannot evict a file from the page cache: ${evictFailed}`, cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c', rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
@@ -696,9 +727,19 @@ function buildC(tmp, name, optimize) {
 
 // ------------------------------------------------------------------- data --
 
+const identityOf = (spec) => ({ rows: spec.rows, stations: spec.stations, bytes: spec.bytes, seed: opts.seed, from: spec.from, csv: spec.csv });
+/** With --data, what an earlier run wrote for the same spec (its sidecar), if the file is still whole. */
+function reusable(tmp, key) {
+  const path = join(tmp, `${key}.txt`);
+  const sidecar = join(tmp, `${key}.json`);
+  if (!opts.data || !existsSync(path) || !existsSync(sidecar)) return undefined;
+  const saved = JSON.parse(readFileSync(sidecar, 'utf8'));
+  return JSON.stringify(saved.identity) === JSON.stringify(identityOf(FILES[key])) && statSync(path).size === saved.size ? saved : undefined;
+}
+
 function generate(tmp, needed) {
   const files = {};
-  const order = ['main', 'stats', 'readline', 'freq', 's10k', 'random', 'csv', 'csvplain'];
+  const order = ['main', 'stats', 'readline', 'freq', 's10k', 'random', 'csv', 'csvplain', 'billion'];
   const want = new Set(needed);
   for (const key of [...want]) if (FILES[key].from) want.add(FILES[key].from);
   for (const key of order) {
@@ -708,14 +749,12 @@ function generate(tmp, needed) {
     const t0 = performance.now();
     // With --data, a file an earlier run made from the same spec is reused.
     const sidecar = join(tmp, `${key}.json`);
-    const identity = { rows: spec.rows, stations: spec.stations, bytes: spec.bytes, seed: opts.seed, from: spec.from, csv: spec.csv };
-    if (opts.data && existsSync(path) && existsSync(sidecar)) {
-      const saved = JSON.parse(readFileSync(sidecar, 'utf8'));
-      if (JSON.stringify(saved.identity) === JSON.stringify(identity) && statSync(path).size === saved.size) {
-        files[key] = { key, path, bytes: saved.size, rows: spec.rows ?? saved.rows, priced: saved.priced, stations: spec.stations, what: spec.what };
-        log(`bench: ${key.padEnd(8)} reused from ${tmp}`);
-        continue;
-      }
+    const identity = identityOf(spec);
+    const saved = reusable(tmp, key);
+    if (saved) {
+      files[key] = { key, path, bytes: saved.size, rows: spec.rows ?? saved.rows, priced: saved.priced, stations: spec.stations, what: spec.what };
+      log(`bench: ${key.padEnd(8)} reused from ${tmp}`);
+      continue;
     }
     let generated = {};
     if (key === 'random') {
@@ -798,12 +837,17 @@ function checkTarget(target, value) {
   return target.op === '<=' ? value <= target.value : value >= target.value;
 }
 
+/** Files that cannot be made here (no room on the disk), with why: their benches are skipped. */
+const fileSkips = {};
+
 /** Why a bench cannot run here (a peer is missing), or undefined. */
 function skipReason(bench, why) {
   for (const needs of [bench.needs, bench.a.needs, bench.b?.needs].filter(Boolean)) {
     if (!tools[needs]) return why[needs] ?? `${needs} is not available`;
   }
   if (bench.needsCores && os.availableParallelism() < bench.needsCores) return `needs ${bench.needsCores} cores`;
+  if (bench.optIn && !opts[bench.optIn]) return `opt-in: --${bench.optIn}`;
+  if (fileSkips[bench.file]) return fileSkips[bench.file];
   return undefined;
 }
 
@@ -823,7 +867,8 @@ function runBench(bench, files, why) {
   const answerOf = bench.answer ?? ((x) => x);
   let firstA;
   let firstB;
-  for (let i = 0; i < opts.reps; i++) {
+  const reps = Math.min(opts.reps, bench.maxReps ?? Infinity);
+  for (let i = 0; i < reps; i++) {
     const rep = { a: runSide(bench.a, file, bench) };
     if (bench.b && !rep.a.error) rep.b = runSide(bench.b, file, bench);
     result.reps.push(rep);
@@ -863,7 +908,7 @@ function runBench(bench, files, why) {
     const ratio = rep.b ? (bench.invert ? rep.b.seconds / rep.a.seconds : rep.a.seconds / rep.b.seconds) : undefined;
     rep.ratio = ratio;
     log(
-      `  rep ${i + 1}/${opts.reps}: ${bench.a.label} ${fmtSeconds(rep.a.seconds)} (steal ${fmtPct(rep.a.stolen)}, ${fmtRss(rep.a.rss)})${
+      `  rep ${i + 1}/${reps}: ${bench.a.label} ${fmtSeconds(rep.a.seconds)} (steal ${fmtPct(rep.a.stolen)}, ${fmtRss(rep.a.rss)})${
         rep.b ? `, ${bench.b.label} ${fmtSeconds(rep.b.seconds)} (steal ${fmtPct(rep.b.stolen)}, ${fmtRss(rep.b.rss)}), ratio ${fmtRatio(ratio)}` : ''
       }`,
     );
@@ -1072,12 +1117,16 @@ log(`bench: ${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${
 log(`bench: ${benches.length} bench(es)${runTune ? ' + tune' : ''}, ${opts.reps} rep(s) each, ${opts.threads} threads, data in ${tmp}`);
 
 const why = preparePeers(tmp);
-const neededFiles = new Set([...benches.filter((b) => !skipReason(b, why)).map((b) => b.file), ...(runTune ? TUNE_JOBS.map((t) => t.file) : [])]);
 const freeBytes = (() => {
   const df = spawnSync('df', ['-B1', '--output=avail', tmp], { encoding: 'utf8' });
   return df.status === 0 ? Number(df.stdout.trim().split('\n').pop()) : NaN;
 })();
-const roughNeed = R * 13.8 * 2.2 + FILES.random.bytes + (neededFiles.has('csv') ? FILES.csv.bytes : 0) + (neededFiles.has('csvplain') ? FILES.csvplain.bytes : 0);
+const billionNew = opts.billion && benches.some((b) => b.file === 'billion') && !reusable(tmp, 'billion');
+if (billionNew && Number.isFinite(freeBytes) && freeBytes < BILLION_NEED) {
+  fileSkips.billion = `${(freeBytes / 1e9).toFixed(1)} GB free in ${tmp}, the ${exp(opts.billionRows)}-row file needs ${Math.ceil(BILLION_NEED / 1e9)} GB`;
+}
+const neededFiles = new Set([...benches.filter((b) => !skipReason(b, why)).map((b) => b.file), ...(runTune ? TUNE_JOBS.map((t) => t.file) : [])]);
+const roughNeed = R * 13.8 * 2.2 + (neededFiles.has('billion') && billionNew ? opts.billionRows * 13.8 : 0) + FILES.random.bytes + (neededFiles.has('csv') ? FILES.csv.bytes : 0) + (neededFiles.has('csvplain') ? FILES.csvplain.bytes : 0);
 if (Number.isFinite(freeBytes) && freeBytes < roughNeed) log(colors.yellow(`bench: warning: ${fmtBytes(freeBytes)} free in ${tmp}, the data may need ~${fmtBytes(roughNeed)}`));
 
 const files = generate(tmp, neededFiles);
@@ -1167,7 +1216,7 @@ if (loadMax > mach.cores * 0.5) md.push(`> The machine was busy (load average up
 md.push('## Data', '');
 md.push('| file | rows | stations | size |', '|---|---:|---:|---:|');
 for (const f of Object.values(files)) md.push(`| ${f.key}: ${f.what} | ${f.rows ? f.rows.toLocaleString('en-US') : '–'} | ${f.stations ?? '–'} | ${fmtBytes(f.bytes)} |`);
-md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`); the CSV files with \`bench/gen-csv.mjs\` (rows: records after the header).`, '');
+md.push('', `Generated with \`pagewise gen 1brc --seed ${opts.seed}\` (the 10,000-station file with seed ${opts.seed + 1}); the smaller 413-station files are the first rows of the main file (\`head -n\`)${files.billion ? ', the --billion file is generated whole with the same seed' : ''}; the CSV files with \`bench/gen-csv.mjs\` (rows: records after the header).`, '');
 md.push('## Results', '');
 md.push(table, '', `_${provenance}._`, '');
 md.push(
@@ -1213,12 +1262,13 @@ if (tunes.length) {
   }
   md.push('');
 }
+const capped = benches.filter((b) => b.maxReps < opts.reps && results.some((r) => r.name === b.name && !r.skipped));
 md.push(
   '## Raw times',
   '',
   `_${provenance}._`,
   '',
-  `${opts.reps} rep(s) per side, alternating A B A B; cpu = user + system time of the command and its children; steal = CPU time the hypervisor gave to other guests during the command, as a share of the ${mach.cores} CPUs x wall time (\`/proc/stat\`). Steal hits commands that use every core harder than single-threaded peers.`,
+  `${opts.reps} rep(s) per side${capped.length ? ` (${capped.map((b) => `\`${b.name}\` at most ${b.maxReps}`).join(', ')})` : ''}, alternating A B A B; cpu = user + system time of the command and its children; steal = CPU time the hypervisor gave to other guests during the command, as a share of the ${mach.cores} CPUs x wall time (\`/proc/stat\`). Steal hits commands that use every core harder than single-threaded peers.`,
   '',
 );
 md.push(rawTimes(results));
