@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // pagewise benchmark harness: pagewise against the tools people use today
-// (wc, grep, ripgrep, GNU parallel, a readline script, a worker_threads
-// script, DuckDB) and against the physical limit (an AVX2 C newline counter).
+// (wc, grep, ripgrep, GNU parallel, sort | uniq -c, a readline script, a
+// worker_threads script, DuckDB, the fastest published Node.js 1BRC program
+// when given) and against the physical limit (an AVX2 C newline counter).
 // Run on purpose (`npm run bench`), never by CI. See bench/README.md.
 //
 //   node bench/run.mjs [--rows N] [--reps N] [--only a,b] [--skip a,b] [--threads N]
@@ -1225,7 +1226,7 @@ md.push(
   '- **peak RSS**: the median over the reps of the command\'s peak resident set size (GNU time `%M`), pagewise / peer. For a pipeline or a script that starts others it is the largest single process, not their sum; for pagewise, its worker threads are in the one process.',
   '- **% of limit**: pagewise throughput as a fraction of `bench/c/count_newlines.c` (mmap + AVX2 newline count on the same threads, the fastest any scan of the file can be) on the same file.',
   '- **scaling-c**: the scaling bench\'s work written in C (`bench/c/cpu_bound.c`, same answer) at 2 and 1 threads in the same run: how this machine itself scales when both cores are busy, the ceiling for `scaling`.',
-  '- **answers**: every run\'s output is checked against the peer\'s and against the known row count; stats compares every station (count, min, max exactly; mean within 0.05).',
+  '- **answers**: every run\'s output is checked against the peer\'s and against the known row count; stats compares every station (count, min, max exactly; mean within 0.05); `stats-node-1brc` and `stats-1e9` with a peer compare the two texts byte for byte; `grep-lines-*` the CRC and length of everything printed; `freq-all-*` the (word, count) pairs, their order and their total (against `wc -w`); `wc-lines-cold` checks pagewise\'s count only (`cat` prints nothing).',
   '- ¹ random access: time of the read loop inside the process (offsets drawn before the clock starts), not of the whole command.',
   "- **csv-***: one column's count, min, max, sum and mean through `csvFields`. `csv-exact` runs the same loop with `split: 'csv'` and `split: 'lines'` on a CSV without newlines inside quotes (where both are right): the ratio is the price of exact CSV cutting, the first pass over the file. `csv-first-pass` isolates that pass with a job that reads nothing. Until the addon has its CSV scan op the first pass is the JavaScript kernel in workers (docs/decisions.md, \"CSV\").",
   '- Coreutils, grep, ripgrep and GNU parallel run with `LC_ALL=C` (their fastest mode; the same byte-wise word and line rules as pagewise).',
