@@ -999,7 +999,7 @@ function rawTimes(results) {
     if (r.skipped || r.reps.length === 0) continue;
     out.push(`### \`${r.name}\`: ${r.title}`, '');
     out.push(`File: ${r.file} (${fmtBytes(r.bytes)}). Answer: \`${JSON.stringify(r.answer)?.slice(0, 160) ?? '–'}\`.`, '');
-    if (r.residue !== undefined) out.push(`Evicted from the page cache before each cold run: at most ${fmtPct(r.residue)} of its pages were still resident when the run started.`, '');
+    if (r.residue !== undefined) out.push(`Evicted from the page cache before each cold run: at most ${(100 * r.residue).toFixed(1)}% of its pages were still resident when the run started.`, '');
     const hasB = r.reps.some((x) => x.b);
     out.push(hasB ? `| rep | ${cell(r.a)} wall | cpu | steal | peak RSS | ${cell(r.b)} wall | cpu | steal | peak RSS | ratio |` : `| rep | ${cell(r.a)} wall | cpu | steal | peak RSS |`);
     out.push(hasB ? '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|---:|');
