@@ -213,12 +213,6 @@ const stationsInFile = (text, file) => {
   return n === file.stations ? undefined : `${n} stations in the output, the file has ${file.stations}`;
 };
 
-/**
- * `count word` lines (right-aligned or not) as a comparable answer: how many
- * words, their total, whether the lines came in freq's order (count
- * descending, then word bytes), and a digest of the (word, count) multiset.
- * Whole outputs are not kept: a reader's buffer of them per rep adds up.
- */
 /** The counts must add up to GNU wc's word count of the file (a third opinion, off the clock). */
 function wordsInFile(answer, file) {
   const r = spawnSync('wc', ['-w', file.path], { encoding: 'utf8', env: C_ENV });
@@ -227,6 +221,12 @@ function wordsInFile(answer, file) {
   return answer.total === words ? undefined : `the counts add up to ${answer.total}, wc -w says ${words}`;
 }
 
+/**
+ * `count word` lines (right-aligned or not) as a comparable answer: how many
+ * words, their total, whether the lines came in freq's order (count
+ * descending, then word bytes), and a digest of the (word, count) multiset.
+ * Whole outputs are not kept: a reader's buffer of them per rep adds up.
+ */
 function wordCounts(text) {
   const rows = [];
   for (const line of text.split('\n')) {
@@ -269,8 +269,8 @@ const wcLines = () => pw('pagewise wc --lines', ['wc', '--lines', '--json'], (o)
 const pwStats = () => pw('pagewise stats', ['stats', '--json'], (o) => JSON.parse(o));
 const pwStatsText = () => pw('pagewise stats', ['stats'], (o) => o);
 const NODE_1BRC = opts.node1brc ? resolve(opts.node1brc) : undefined;
-// One worker per core, its own choice (availableParallelism): --threads does not reach it.
 const NODE_1BRC_BUILT = NODE_1BRC !== undefined && existsSync(NODE_1BRC);
+// One worker per core, its own choice (availableParallelism): --threads does not reach it.
 const node1brc = () => ({ label: 'havelessbemore/1brc-nodejs', cmd: NODE, args: (f) => [NODE_1BRC, f], parse: (o) => o, needs: 'node1brc' });
 const scale = R / DEFAULT_ROWS;
 // The csv-* benches: one column's count, min, max, sum and mean (column 2, 'price').
@@ -713,7 +713,9 @@ function preparePeers(tmp) {
   if (needed.has('node1brc')) tools.node1brc = NODE_1BRC_BUILT;
   const why = {
     node1brc: NODE_1BRC ? `${NODE_1BRC} does not exist (build it: bench/README.md)` : 'no --node-1brc PATH, the built index.cjs of havelessbemore/1brc-nodejs (bench/README.md says how to build it)',
-    evict: `cannot evict a file from the page cache: ${evictFailed}`, cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c', rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
+    evict: `cannot evict a file from the page cache: ${evictFailed}`,
+    cpuBound: 'no C compiler (cc) to build bench/c/cpu_bound.c',
+    rg: 'ripgrep is not installed (apt-get install ripgrep)', parallel: 'GNU parallel is not installed (apt-get install parallel)', duckdb: `DuckDB is not installed (npm install --prefix bench/.deps ${DUCKDB_PACKAGE})`, limit: 'no C compiler (cc) to build bench/c/count_newlines.c', wc: 'wc is not installed', grep: 'grep is not installed' };
   return why;
 }
 
@@ -1110,14 +1112,14 @@ const provenance = `${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)}
 // What Node's own start costs here, with and without the CA bundle variable.
 const nodeStart = (env) => median(Array.from({ length: 7 }, () => timeCommand(NODE, ['-e', '0'], { env }).seconds));
 const startup = { clean: nodeStart(NODE_ENV_VARS(false)), withCa: process.env.NODE_EXTRA_CA_CERTS ? nodeStart(NODE_ENV_VARS(true)) : undefined };
-// What running each command under /usr/bin/time adds to its wall time.
-const bareTrue = (rss) => median(Array.from({ length: 7 }, () => timeCommand('true', [], { rss }).seconds));
-const gnuTimeCost = hasGnuTime() ? bareTrue(true) - bareTrue(false) : undefined;
 const loadBefore = loadAverage();
 log(`bench: ${mach.cpu}, ${mach.cores} cores, ${fmtBytes(mach.ramBytes)} RAM, ${mach.kernel}, Node ${mach.node}; load average ${loadBefore}`);
 log(`bench: ${benches.length} bench(es)${runTune ? ' + tune' : ''}, ${opts.reps} rep(s) each, ${opts.threads} threads, data in ${tmp}`);
 
 const why = preparePeers(tmp);
+// After preparePeers, which may have installed it: what running each command under /usr/bin/time adds to its wall time.
+const bareTrue = (rss) => median(Array.from({ length: 7 }, () => timeCommand('true', [], { rss }).seconds));
+const gnuTimeCost = hasGnuTime() ? bareTrue(true) - bareTrue(false) : undefined;
 const freeBytes = (() => {
   const df = spawnSync('df', ['-B1', '--output=avail', tmp], { encoding: 'utf8' });
   return df.status === 0 ? Number(df.stdout.trim().split('\n').pop()) : NaN;
