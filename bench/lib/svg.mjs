@@ -8,6 +8,11 @@ export function esc(text) {
   return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+// A chart read on its own (an image in an issue) still says where and when it was measured.
+const FOOTER_H = 16;
+// Squeezed into the width when longer than it (about 5.5 px a character at 10 px).
+const footerText = (text, H, W) => `<text x="8" y="${H - 5}" font-size="10" fill="#777"${text.length * 5.5 > W - 16 ? ` textLength="${W - 16}" lengthAdjust="spacingAndGlyphs"` : ''}>${esc(text)}</text>`;
+
 function niceCeil(x) {
   if (!(x > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(x));
@@ -28,10 +33,11 @@ function fmtTick(v) {
  * A line chart with a log2 x axis (chunk sizes) and a linear y axis from 0.
  * series: [{ name, points: [{ x, y }] }]; marks: optional [{ series, x, label }].
  */
-export function lineChart({ title, subtitle = '', xLabel, yLabel, series, xTick = (x) => String(x), marks = [] }) {
+export function lineChart({ title, subtitle = '', footer = '', xLabel, yLabel, series, xTick = (x) => String(x), marks = [] }) {
   const W = 640;
-  const H = 380;
-  const m = { l: 72, r: 56, t: subtitle ? 62 : 46, b: 56 };
+  const F = footer ? FOOTER_H : 0;
+  const H = 380 + F;
+  const m = { l: 72, r: 56, t: subtitle ? 62 : 46, b: 56 + F };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
@@ -58,7 +64,8 @@ export function lineChart({ title, subtitle = '', xLabel, yLabel, series, xTick 
   }
   out.push(`<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#333"/>`);
   out.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + ph}" stroke="#333"/>`);
-  out.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" fill="#333">${esc(xLabel)}</text>`);
+  out.push(`<text x="${m.l + pw / 2}" y="${H - 12 - F}" text-anchor="middle" fill="#333">${esc(xLabel)}</text>`);
+  if (footer) out.push(footerText(footer, H, W));
   out.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
@@ -91,14 +98,15 @@ export function lineChart({ title, subtitle = '', xLabel, yLabel, series, xTick 
  * magnitude), each bar labelled with its value.
  * groups: [{ label, bars: [{ name, value, text, kind: 'pagewise'|'peer'|'limit' }] }]
  */
-export function barChart({ title, subtitle = '', unit, groups }) {
+export function barChart({ title, subtitle = '', footer = '', unit, groups }) {
   const W = 760;
+  const F = footer ? FOOTER_H : 0;
   const rowH = 20;
   const gap = 14;
   const m = { l: 240, r: 90, t: subtitle ? 66 : 50, b: 44 };
   const rows = groups.reduce((n, g) => n + g.bars.length + 1, 0); // + a header row per group
   const ph = rows * rowH + groups.length * gap;
-  const H = m.t + ph + m.b;
+  const H = m.t + ph + m.b + F;
   const pw = W - m.l - m.r;
   const values = groups.flatMap((g) => g.bars.map((b) => b.value)).filter((v) => v > 0 && Number.isFinite(v));
   const lo = 10 ** Math.floor(Math.log10(Math.min(...values, 1)));
@@ -116,7 +124,8 @@ export function barChart({ title, subtitle = '', unit, groups }) {
     out.push(`<line x1="${x.toFixed(1)}" y1="${m.t - 6}" x2="${x.toFixed(1)}" y2="${m.t + ph}" stroke="#e5e7eb"/>`);
     out.push(`<text x="${x.toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle" fill="#333">${fmtTick(v)}</text>`);
   }
-  out.push(`<text x="${m.l + pw / 2}" y="${H - 10}" text-anchor="middle" fill="#333">${esc(unit)} (log scale)</text>`);
+  out.push(`<text x="${m.l + pw / 2}" y="${H - 10 - F}" text-anchor="middle" fill="#333">${esc(unit)} (log scale)</text>`);
+  if (footer) out.push(footerText(footer, H, W));
   let y = m.t;
   for (const g of groups) {
     out.push(`<text x="8" y="${y + 14}" font-weight="600">${esc(g.label)}</text>`);

@@ -1,8 +1,9 @@
 // Small helpers for the benchmark harness: statistics, formatting, timing a
 // whole command, the machine's description. No dependencies.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { readFileSync, openSync, readSync, closeSync, existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 
 export function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -55,10 +56,6 @@ function childrenCpuSeconds() {
 }
 
 /**
- * Runs a whole command with spawnSync and times it with performance.now().
- * Returns { seconds, cpuSeconds, status, stdout, stderr, error }.
- */
-/**
  * CPU time the hypervisor gave to other guests while this machine wanted it
  * (the `steal` column of /proc/stat, all CPUs), in seconds; NaN where unknown.
  */
@@ -71,11 +68,60 @@ export function stealSeconds() {
   }
 }
 
-export function timeCommand(cmd, args, { env, cwd, okStatus = [0], timeoutMs = 30 * 60_000 } = {}) {
+const GNU_TIME = '/usr/bin/time';
+let gnuTimeWorks;
+let rssFile;
+/** Where GNU time writes %M: one scratch file of this process in os.tmpdir(), removed at exit. */
+function rssPath() {
+  if (!rssFile) {
+    rssFile = join(os.tmpdir(), `pagewise-bench-rss-${process.pid}`);
+    process.on('exit', () => rmSync(rssFile, { force: true }));
+  }
+  return rssFile;
+}
+
+/** The peak RSS in bytes from GNU time's -o file (its last line; a failed command's status line comes first), or NaN. */
+function readRss(path) {
+  try {
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    const kb = Number(lines[lines.length - 1]);
+    return { bytes: Number.isFinite(kb) && lines[lines.length - 1] !== '' ? kb * 1024 : NaN, signal: /terminated by signal (\d+)/.exec(lines[0])?.[1] };
+  } catch {
+    return { bytes: NaN };
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+/**
+ * True when /usr/bin/time runs commands and writes their peak RSS with
+ * `-f %M -o FILE` (GNU time; a BusyBox or missing one gives NaN, not a crash).
+ */
+export function hasGnuTime(recheck = false) {
+  if (gnuTimeWorks === undefined || recheck) {
+    gnuTimeWorks = false;
+    if (existsSync(GNU_TIME)) {
+      const r = spawnSync(GNU_TIME, ['-f', '%M', '-o', rssPath(), 'true'], { stdio: 'ignore' });
+      gnuTimeWorks = r.status === 0 && Number.isFinite(readRss(rssPath()).bytes);
+    }
+  }
+  return gnuTimeWorks;
+}
+
+/**
+ * Runs a whole command with spawnSync and times it with performance.now().
+ * With GNU time it runs as `/usr/bin/time -f %M -o FILE cmd args...`: the
+ * clock then also covers time's own exec and wait, and `maxRssBytes` is the
+ * largest RSS of the command or of any child it waited for (not their sum).
+ * `rss: false` runs the command bare (to measure what time itself costs).
+ * Returns { seconds, cpuSeconds, steal, maxRssBytes, status, stdout, stderr, error }.
+ */
+export function timeCommand(cmd, args, { env, cwd, okStatus = [0], timeoutMs = 30 * 60_000, rss = true } = {}) {
+  const viaTime = rss && hasGnuTime();
   const cpu0 = childrenCpuSeconds();
   const steal0 = stealSeconds();
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, {
+  const r = spawnSync(viaTime ? GNU_TIME : cmd, viaTime ? ['-f', '%M', '-o', rssPath(), cmd, ...args] : args, {
     env: env ?? process.env,
     cwd,
     encoding: 'utf8',
@@ -86,11 +132,14 @@ export function timeCommand(cmd, args, { env, cwd, okStatus = [0], timeoutMs = 3
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = childrenCpuSeconds() - cpu0;
   const steal = stealSeconds() - steal0;
+  const peak = viaTime ? readRss(rssPath()) : { bytes: NaN };
+  // Through time, a signal that ends the command shows as exit status 128 + N.
+  const signal = r.signal ?? (peak.signal ? Object.keys(os.constants.signals).find((k) => os.constants.signals[k] === Number(peak.signal)) ?? `signal ${peak.signal}` : null);
   let error;
   if (r.error) error = `${cmd}: ${r.error.code ?? r.error.message}`;
-  else if (r.signal) error = `${cmd} killed by ${r.signal}`;
+  else if (signal) error = `${cmd} killed by ${signal}`;
   else if (!okStatus.includes(r.status)) error = `${cmd} exited ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`;
-  return { seconds, cpuSeconds, steal, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error };
+  return { seconds, cpuSeconds, steal, maxRssBytes: peak.bytes, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error };
 }
 
 /** True when `cmd` can be executed (probes with the given args). */
