@@ -1286,11 +1286,14 @@ md.push(
   '- Peers: `wc`, `grep -F`, `rg -F`, `grep -F -a` and `rg -F -a` printing lines into a pipe read by `cksum` (`bash -c \'set -o pipefail; CMD | cksum\'`, pagewise likewise), `parallel --pipepart --block -1 wc -l` (summed), `bench/peers/readline-stats.mjs` (readline + split + Map), `bench/peers/traditional-stats.mjs` (worker_threads, fs.read into per-worker buffers, strings, Map per worker), `bench/peers/duckdb-stats.mjs` (DuckDB `read_csv` + `GROUP BY`), `--node-1brc`: the fastest published Node.js 1BRC program (github.com/havelessbemore/1brc-nodejs, built by whoever runs the bench, never copied here; one worker per core of its own choosing; its output must be byte-identical to `pagewise stats`), `bench/peers/duckdb-csv-column.mjs` (DuckDB `read_csv` of the CSV files of `bench/gen-csv.mjs`), `tr | grep -v | sort | uniq -c | sort -k1,1nr -k2` and `bench/peers/duckdb-wordcount.mjs` (DuckDB `GROUP BY` + `ORDER BY`) for `freq --all`, `cat FILE > /dev/null` cold, `bench/c/count_newlines.c` (the physical limit), `bench/jobs/cpu-bound.mjs` (scaling), `bench/micro/random-access.mjs` (random reads).',
   '',
 );
-// The "Hot loops" section is written by hand (what the job hot loops do and
-// what was measured choosing them): carry it over from the file being replaced.
+// The "Analysis" (what limits each figure, what was tried) and "Hot loops"
+// sections are written by hand: carry them over from the file being replaced.
 if (existsSync(join(DOCS, 'performance.md'))) {
-  const kept = /^## Hot loops\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(readFileSync(join(DOCS, 'performance.md'), 'utf8'));
-  if (kept) md.push(kept[0].trimEnd(), '');
+  const previous = readFileSync(join(DOCS, 'performance.md'), 'utf8');
+  for (const title of ['Analysis', 'Hot loops']) {
+    const kept = new RegExp(`^## ${title}\\n[\\s\\S]*?(?=^## |(?![\\s\\S]))`, 'm').exec(previous);
+    if (kept) md.push(kept[0].trimEnd(), '');
+  }
 }
 const mdText = `${md.join('\n')}\n`;
 
