@@ -42,10 +42,13 @@ function enableCompileCache() {
     const fs = require('node:fs');
     const path = require('node:path');
     const uid = process.getuid();
-    const base = process.env.XDG_CACHE_HOME || path.join(require('node:os').homedir(), '.cache');
-    if (!path.isAbsolute(base)) return;
+    // As XDG says: XDG_CACHE_HOME may be created, and ~/.cache in an existing home; never a home itself.
+    const xdg = process.env.XDG_CACHE_HOME;
+    const home = process.env.HOME || require('node:os').homedir();
+    const base = xdg && path.isAbsolute(xdg) ? xdg : home && path.isAbsolute(home) ? path.join(home, '.cache') : undefined;
+    if (base === undefined || !fs.existsSync(path.dirname(base))) return;
     const dir = path.join(base, 'pagewise-v8');
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const d of [base, dir]) if (!fs.existsSync(d)) fs.mkdirSync(d, { mode: 0o700 });
     for (let at = dir; ; at = path.dirname(at)) {
       const st = fs.lstatSync(at);
       const own = at === dir ? st.uid === uid : st.uid === 0 || st.uid === uid;

@@ -27,6 +27,15 @@ describe('the compile cache', () => {
     if (supported) expect(readdirSync(cache).length).toBeGreaterThan(0);
   });
 
+  it('never makes a home that does not exist (only XDG_CACHE_HOME, or .cache in an existing home)', () => {
+    const home = join(dir, 'no-such-home');
+    expect(pagewise(['wc', '-l', text], { env: { XDG_CACHE_HOME: '', HOME: home } }).stdout).toBe(`2 ${text}\n`);
+    expect(existsSync(home)).toBe(false);
+    const missingParent = join(dir, 'no-such-parent', 'cache');
+    expect(pagewise(['wc', '-l', text], { env: { XDG_CACHE_HOME: missingParent } }).stdout).toBe(`2 ${text}\n`);
+    expect(existsSync(join(dir, 'no-such-parent'))).toBe(false);
+  });
+
   it('is not used through a symlink, nor in a directory others can write', () => {
     const target = join(dir, 'elsewhere');
     mkdirSync(target);
