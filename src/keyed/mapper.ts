@@ -125,20 +125,13 @@ export class KeyedMapper implements TableOwner {
       if (this.#hooks === undefined) {
         mapRange(this.job, this.#emit, src, settings, range, noOutput, (job, emit, bytes, info) => callKeyedMap(job, emit as Emit, bytes, info));
       } else {
-        const term = terminatorOf(settings.split);
-        let at = range.start;
-        while (at < range.end) {
-          let cut = range.end;
-          if (term >= 0 && at + PIECE < range.end) {
-            const p = src.find(term, at + PIECE - 1, range.end);
-            if (p >= 0) cut = p + 1;
-          }
-          this.#room(cut - at);
-          this.#hooked = mapRange(this.#hooks, this.#hooked, src, settings, { index: range.index, start: at, end: cut }, noOutput, (hooks, table, bytes, info) =>
-            hooks.map(table, bytes, info),
-          );
-          at = cut;
-        }
+        // One view of the chunk, fed to the table in pieces (a view per piece was an mmap and
+        // an munmap, with its TLB shootdown, every 64 KiB).
+        this.#hooked = mapRange(this.#hooks, this.#hooked, src, settings, range, noOutput, (_hooks, table, bytes, info) => {
+          this.#hooked = table;
+          this.#mapPieces(bytes, info, settings.split);
+          return this.#hooked;
+        });
       }
     } catch (error) {
       this.#rethrow(error);
@@ -152,23 +145,30 @@ export class KeyedMapper implements TableOwner {
       if (this.#hooks === undefined) {
         callKeyedMap(this.job, this.#emit, bytes, info);
       } else {
-        const term = terminatorOf(split);
-        let at = 0;
-        while (at < bytes.length) {
-          let cut = bytes.length;
-          if (term >= 0 && at + PIECE < bytes.length) {
-            const p = bytes.indexOf(term, at + PIECE - 1);
-            if (p >= 0) cut = p + 1;
-          }
-          this.#room(cut - at);
-          this.#hooked = this.#hooks.map(this.#hooked, bytes.subarray(at, cut), { ...info, start: info.start + at, end: info.start + cut });
-          at = cut;
-        }
+        this.#mapPieces(bytes, info, split);
       }
     } catch (error) {
       this.#rethrow(error);
     }
     if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Maps whole records of `bytes` into the hooks' table in pieces of about PIECE bytes, with room made before each. */
+  #mapPieces(bytes: Uint8Array, info: ChunkInfo, split: ChunkSettings['split']): void {
+    const hooks = this.#hooks!;
+    const term = terminatorOf(split);
+    let at = 0;
+    while (at < bytes.length) {
+      let cut = bytes.length;
+      if (term >= 0 && at + PIECE < bytes.length) {
+        const p = bytes.indexOf(term, at + PIECE - 1);
+        if (p >= 0) cut = p + 1;
+      }
+      this.#room(cut - at);
+      const piece = at === 0 && cut === bytes.length ? info : { ...info, start: info.start + at, end: info.start + cut };
+      this.#hooked = hooks.map(this.#hooked, bytes.subarray(at, cut), piece);
+      at = cut;
+    }
   }
 
   /** Spills the hooks' table before a piece that could take it past the share. */
