@@ -317,7 +317,7 @@ const BENCHES = [
     a: wcLines(),
     b: { label: 'wc -l', cmd: 'wc', args: (f) => ['-l', f], env: C_ENV, parse: num, needs: 'wc' },
     expect: (files) => files.main.rows,
-    target: { op: '<=', value: 0.7, text: 'pw/peer ≤ 0.70' },
+    target: { op: '<=', value: 0.6, text: 'pw/peer ≤ 0.60' },
   },
   {
     name: 'wc-lines-limit',
@@ -326,7 +326,7 @@ const BENCHES = [
     a: wcLines(),
     b: { label: 'C AVX2 limit', tool: 'limit', args: (f) => [f, String(opts.threads)], parse: num, needs: 'limit', limit: true },
     expect: (files) => files.main.rows,
-    target: { op: '<=', value: 1.6, text: 'pw/limit ≤ 1.6' },
+    target: { op: '<=', value: 1.25, text: 'pw/limit ≤ 1.25' },
   },
   {
     name: 'wc-lines-parallel',
@@ -349,7 +349,7 @@ const BENCHES = [
     file: 'main',
     a: pw('pagewise grep --count', ['grep', '--count', '--json', 'Hamburg'], (o) => JSON.parse(o).count),
     b: { label: 'rg -c -F', cmd: 'rg', args: (f) => ['-c', '-F', '-j', String(opts.threads), 'Hamburg', f], env: C_ENV, parse: num, needs: 'rg', okStatus: [0, 1] },
-    target: { op: '<=', value: 0.8, text: 'pw/peer ≤ 0.80' },
+    target: { op: '<=', value: 0.6, text: 'pw/peer ≤ 0.60' },
   },
   {
     name: 'grep-gnu',
@@ -390,7 +390,7 @@ const BENCHES = [
       },
       needs: 'wc',
     },
-    target: { op: '<=', value: 0.25, text: 'pw/peer ≤ 0.25' },
+    target: { op: '<=', value: 0.1, text: 'pw/peer ≤ 0.10' },
   },
   {
     name: 'freq-all-sort',
@@ -405,7 +405,7 @@ const BENCHES = [
       parse: wordCounts,
     },
     check: wordsInFile,
-    target: { op: '<=', value: 0.5, text: 'pw/peer ≤ 0.50 (informational)' },
+    target: { op: '<=', value: 0.5, text: 'pw/peer ≤ 0.50' },
   },
   {
     name: 'freq-all-duckdb',
@@ -432,7 +432,7 @@ const BENCHES = [
     compare: compareStats,
     summary: statsSummary,
     expectRows: (files) => files.readline.rows,
-    target: { op: '<=', value: 0.05, text: 'pw/peer ≤ 0.05' },
+    target: { op: '<=', value: 0.04, text: 'pw/peer ≤ 0.04' },
   },
   {
     name: 'stats-abs',
