@@ -12,7 +12,7 @@ import { stopRun } from '../control.js';
 import { CURSOR, type DrainTask } from '../messages.js';
 import { abortPromise } from '../reducer.js';
 import { deserialize } from '../wire.js';
-import type { Executor, InputGroup, RunContext } from './executor.js';
+import { pollWorkerProgress, type Executor, type InputGroup, type RunContext } from './executor.js';
 
 export const commutativeExecutor: Executor = {
   name: 'commutative',
@@ -21,34 +21,9 @@ export const commutativeExecutor: Executor = {
     const tasks = await ctx.tasks();
     const { reducer } = ctx;
     Atomics.store(tasks.control, CURSOR, 0);
-    const progress = new BigInt64Array(new SharedArrayBuffer(16));
+    const progress = pollWorkerProgress(ctx, tasks.control);
     const out = ctx.output?.group(group.chunks, tasks.control);
-    const task: DrainTask = { kind: 'drain', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, progress };
-    const { meter } = reducer;
-    const bytesBefore = meter.bytesDone;
-    const chunksBefore = meter.chunksDone;
-    const update = (): void => {
-      meter.bytesDone = bytesBefore + Number(Atomics.load(progress, 0));
-      meter.chunksDone = chunksBefore + Number(Atomics.load(progress, 1));
-    };
-    // Progress is polled from the workers' counters; a throwing onProgress
-    // fails the run (and must not escape from the timer).
-    let failure: { error: unknown } | undefined;
-    let failRun = (_error: unknown): void => {};
-    const failed = new Promise<never>((_, reject) => {
-      failRun = reject;
-    });
-    failed.catch(() => {});
-    const poll = setInterval(() => {
-      update();
-      try {
-        meter.report();
-      } catch (error) {
-        failure ??= { error };
-        stopRun(tasks.control);
-        failRun(error);
-      }
-    }, 100);
+    const task: DrainTask = { kind: 'drain', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, progress: progress.counters };
     const aborted = abortPromise(ctx.signal);
     try {
       const workers = Math.min(ctx.plan.threads, group.chunks);
@@ -60,14 +35,13 @@ export const commutativeExecutor: Executor = {
           throw error;
         });
       });
-      const replies = await Promise.race([Promise.all(runs), aborted.promise, failed]);
-      if (failure !== undefined) throw failure.error;
+      const replies = await Promise.race([Promise.all(runs), aborted.promise, progress.failed]);
+      progress.throwIfFailed();
       for (const reply of replies) if (reply.partial !== undefined) reducer.add(deserialize(reply.partial));
       if (out !== undefined) await Promise.race([out.finish(), aborted.promise]);
     } finally {
-      clearInterval(poll);
+      progress.stop();
       aborted.dispose();
-      update();
     }
   },
 };

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from '../../options.js';
 import type { RunPlan } from '../../plan/plan.js';
 import type { OutputSink } from '../../output/sink.js';
 import type { AbortSignalLike, ClusterReport, Job, KernelPlan } from '../../types.js';
+import { stopRun } from '../control.js';
 import type { ChunkSettings, FileRef, JobHandle } from '../messages.js';
 import type { RunTasks } from '../pool.js';
 import type { Reducer } from '../reducer.js';
@@ -58,3 +59,60 @@ export function chunkCursor(files: readonly FileRef[]): (g: number) => { file: F
   };
 }
 
+
+/** The progress of long worker tasks (drain, keyed map), as the run's meter sees it. */
+export interface WorkerProgress {
+  /** The workers' counters: bytes and chunks done; passed to the tasks. */
+  readonly counters: BigInt64Array;
+  /** Rejects when `onProgress` throws (the tasks are stopped first). */
+  readonly failed: Promise<never>;
+  /** Throws what `onProgress` threw, if it did (the tasks may have finished before `failed` won a race). */
+  throwIfFailed(): void;
+  /** Stops polling and brings the meter up to date; call once the tasks are done. */
+  stop(): void;
+}
+
+/**
+ * Polls the counters long worker tasks add their bytes and chunks to, every
+ * 100 ms, into the run's meter. A throwing `onProgress` must not escape from
+ * the timer: it stops the run's tasks (waking the waiting ones) and rejects
+ * `failed`, which the executor races with its tasks.
+ */
+export function pollWorkerProgress(ctx: RunContext, control: Int32Array): WorkerProgress {
+  const { meter } = ctx.reducer;
+  const counters = new BigInt64Array(new SharedArrayBuffer(16));
+  const bytesBefore = meter.bytesDone;
+  const chunksBefore = meter.chunksDone;
+  const update = (): void => {
+    meter.bytesDone = bytesBefore + Number(Atomics.load(counters, 0));
+    meter.chunksDone = chunksBefore + Number(Atomics.load(counters, 1));
+  };
+  let failRun = (_error: unknown): void => {};
+  const failed = new Promise<never>((_, reject) => {
+    failRun = reject;
+  });
+  failed.catch(() => {});
+  let failure: { error: unknown } | undefined;
+  const timer = setInterval(() => {
+    update();
+    try {
+      meter.report();
+    } catch (error) {
+      if (failure !== undefined) return;
+      failure = { error };
+      stopRun(control);
+      failRun(error);
+    }
+  }, 100);
+  return {
+    counters,
+    failed,
+    throwIfFailed() {
+      if (failure !== undefined) throw failure.error;
+    },
+    stop() {
+      clearInterval(timer);
+      update();
+    },
+  };
+}

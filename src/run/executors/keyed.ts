@@ -9,8 +9,9 @@
  */
 import type { KeyedMapTask } from '../messages.js';
 import { abortPromise } from '../reducer.js';
-import { CURSOR, STOP } from '../messages.js';
-import type { Executor, InputGroup, RunContext } from './executor.js';
+import { stopRun } from '../control.js';
+import { CURSOR } from '../messages.js';
+import { pollWorkerProgress, type Executor, type InputGroup, type RunContext } from './executor.js';
 import { readStreamRecords } from './stream.js';
 import type { KeyedMapOutcome } from '../messages.js';
 
@@ -26,48 +27,24 @@ export const keyedExecutor: Executor = {
       return;
     }
     const tasks = await ctx.tasks();
-    const { meter } = ctx.reducer;
     Atomics.store(tasks.control, CURSOR, 0);
-    const progress = new BigInt64Array(new SharedArrayBuffer(16));
-    const task: KeyedMapTask = { kind: 'keyed-map', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, progress, keyed: shuffle.keyed };
-    const bytesBefore = meter.bytesDone;
-    const chunksBefore = meter.chunksDone;
-    const update = (): void => {
-      meter.bytesDone = bytesBefore + Number(Atomics.load(progress, 0));
-      meter.chunksDone = chunksBefore + Number(Atomics.load(progress, 1));
-    };
-    let failure: { error: unknown } | undefined;
-    let failRun = (_error: unknown): void => {};
-    const failed = new Promise<never>((_, reject) => {
-      failRun = reject;
-    });
-    failed.catch(() => {});
-    const poll = setInterval(() => {
-      update();
-      try {
-        meter.report();
-      } catch (error) {
-        failure ??= { error };
-        Atomics.store(tasks.control, STOP, 1);
-        failRun(error);
-      }
-    }, 100);
+    const progress = pollWorkerProgress(ctx, tasks.control);
+    const task: KeyedMapTask = { kind: 'keyed-map', job: ctx.handle, settings: ctx.settings, files: group.files, control: tasks.control, progress: progress.counters, keyed: shuffle.keyed };
     const aborted = abortPromise(ctx.signal);
     try {
       const workers = Math.min(ctx.plan.threads, group.chunks);
       const runs = Array.from({ length: workers }, () =>
         tasks.call(task).catch((error: unknown) => {
-          Atomics.store(tasks.control, STOP, 1);
+          stopRun(tasks.control);
           throw error;
         }),
       );
-      const replies = await Promise.race([Promise.all(runs), aborted.promise, failed]);
-      if (failure !== undefined) throw failure.error;
+      const replies = await Promise.race([Promise.all(runs), aborted.promise, progress.failed]);
+      progress.throwIfFailed();
       for (const reply of replies) if (reply.keyed !== undefined) shuffle.add(reply.keyed as KeyedMapOutcome);
     } finally {
-      clearInterval(poll);
+      progress.stop();
       aborted.dispose();
-      update();
     }
   },
 };
