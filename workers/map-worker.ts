@@ -28,6 +28,8 @@ import {
   type Task,
   type TaskReply,
 } from '../src/run/messages.js';
+import { Piscina } from 'piscina';
+import { clearHandedOver, enableHandover, takeHandedOver } from '../src/run/handover.js';
 import { serialize, toWire } from '../src/run/wire.js';
 import type { AnyJob, Job } from '../src/types.js';
 import { runKeyedMap, runKeyedMerge } from '../src/keyed/worker.js';
@@ -44,6 +46,8 @@ import { runKeyedMap, runKeyedMerge } from '../src/keyed/worker.js';
   structuredClone(spent, { transfer: [spent] });
 }
 
+enableHandover();
+
 // Loaded jobs by URL; the URL names the module's version, so an edited job is
 // a new entry and one run uses one version on every thread.
 const jobs = new Map<string, Promise<AnyJob>>();
@@ -58,8 +62,29 @@ function getJob(handle: JobHandle): Promise<AnyJob> {
   return job;
 }
 
+/** The accumulator serialized, with the buffers the job handed over (info.transfer) to move beside it. */
 function partialOf(acc: unknown, where: string): Uint8Array {
-  return serialize(acc, 'the accumulator returned by map (or init)', where);
+  const buffers = takeHandedOver();
+  const bytes = serialize(acc, 'the accumulator returned by map (or init)', where, buffers);
+  if (buffers.length > 0) handedOver.set(bytes, buffers);
+  return bytes;
+}
+const handedOver = new WeakMap<Uint8Array, ArrayBuffer[]>();
+
+/**
+ * The reply as Piscina should post it: the serialized partial (a buffer of
+ * its own, made by the serializer) and the handed-over buffers are moved, not
+ * copied a second time by postMessage.
+ */
+function moved(reply: TaskReply): unknown {
+  if (!reply.ok || reply.partial === undefined) return reply;
+  const p = reply.partial;
+  const buffers = handedOver.get(p) ?? [];
+  if (buffers.length > 0) reply.buffers = buffers;
+  const whole = p.byteOffset === 0 && p.byteLength === p.buffer.byteLength && p.buffer instanceof ArrayBuffer;
+  const transfer = whole ? [p.buffer as ArrayBuffer, ...buffers] : buffers;
+  if (transfer.length === 0) return reply;
+  return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: reply } as never);
 }
 
 const STOPPED: TaskReply = { ok: true, partial: undefined, bytes: 0, chunks: 0 };
@@ -215,7 +240,13 @@ function runScan(task: ScanTask): ScanReply {
 }
 
 /** Piscina's entry point. */
-export default async function run(task: Task): Promise<TaskReply | ScanReply> {
+export default async function run(task: Task): Promise<unknown> {
+  clearHandedOver();
+  const reply = await runTask(task);
+  return 'summaries' in reply ? reply : moved(reply);
+}
+
+async function runTask(task: Task): Promise<TaskReply | ScanReply> {
   try {
     switch (task.kind) {
       case 'scan':

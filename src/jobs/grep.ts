@@ -302,7 +302,11 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
       // Out of the thread's scratch buffer (reused: a chunk-sized allocation per call cost page faults and GC).
       const lines = scratch.slice(0, written);
       if (c.write) writeRecords(lines, c, info);
-      else acc.parts.push(lines);
+      else {
+        acc.parts.push(lines);
+        // Moved to the main thread with the partial, not copied three more times on the way.
+        info.transfer(lines);
+      }
     }
     return;
   }

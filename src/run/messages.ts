@@ -222,6 +222,8 @@ export type TaskReply =
   | {
       ok: true;
       partial: Uint8Array | undefined;
+      /** The buffers the job handed over (`info.transfer`), moved with the reply: `deserialize(partial, buffers)`. */
+      buffers?: ArrayBuffer[];
       bytes: number;
       chunks: number;
       /** The chunk a pull task took. */

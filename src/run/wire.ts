@@ -62,10 +62,12 @@ function describeThrown(value: unknown): string {
  * functions, Symbols, detached views and anything else structured clone
  * refuses fail with ERR_PAGEWISE_NOT_CLONEABLE, naming `what` and `where`.
  */
-export function serialize(value: unknown, what: string, where: string): Uint8Array {
+export function serialize(value: unknown, what: string, where: string, transfer: readonly ArrayBuffer[] = []): Uint8Array {
   try {
     const s = new Serializer();
     s.writeHeader();
+    // Moved, not written: the receiver gives `deserialize` the same buffers in this order.
+    for (let i = 0; i < transfer.length; i++) s.transferArrayBuffer(i, transfer[i]);
     s.writeValue(value);
     return s.releaseBuffer();
   } catch (error) {
@@ -79,9 +81,10 @@ export function serialize(value: unknown, what: string, where: string): Uint8Arr
   }
 }
 
-/** The value `serialize` wrote. */
-export function deserialize(bytes: Uint8Array): unknown {
+/** The value `serialize` wrote; `buffers` are the ones it was told to transfer, moved with the bytes. */
+export function deserialize(bytes: Uint8Array, buffers: readonly ArrayBuffer[] = []): unknown {
   const d = new Deserializer(bytes);
+  for (let i = 0; i < buffers.length; i++) d.transferArrayBuffer(i, buffers[i]);
   d.readHeader();
   return d.readValue();
 }

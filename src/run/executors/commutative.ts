@@ -37,7 +37,7 @@ export const commutativeExecutor: Executor = {
       });
       const replies = await Promise.race([Promise.all(runs), aborted.promise, progress.failed]);
       progress.throwIfFailed();
-      for (const reply of replies) if (reply.partial !== undefined) reducer.add(deserialize(reply.partial));
+      for (const reply of replies) if (reply.partial !== undefined) reducer.add(deserialize(reply.partial, reply.buffers));
       if (out !== undefined) await Promise.race([out.finish(), aborted.promise]);
     } finally {
       progress.stop();

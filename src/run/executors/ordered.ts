@@ -30,7 +30,7 @@ export const orderedExecutor: Executor = {
     const limits = { inFlight: plan.threads * 2, window: plan.threads * 4, signal: ctx.signal };
     const consume = (k: number, reply: Reply): void => {
       if (out?.mode === 'forward') out.deliver(k, reply?.output);
-      if (reply?.partial !== undefined) reducer.add(deserialize(reply.partial));
+      if (reply?.partial !== undefined) reducer.add(deserialize(reply.partial, reply.buffers));
       reducer.meter.add(reply?.bytes ?? 0, 1);
     };
     if (out?.mode === 'positional') {

@@ -1,0 +1,44 @@
+/**
+ * `info.transfer`: buffers a job hands over on a worker thread, moved (not
+ * copied) with the next accumulator that thread sends to the main thread.
+ * Off by default: on the main thread (streams, kernel folds) and on the
+ * cluster's way to Redis there is no thread to move to, and the call is a
+ * no-op, so a job behaves the same on every path.
+ */
+import { ErrorCodes, PagewiseError } from '../errors.js';
+
+let enabled = false;
+let pending: ArrayBuffer[] = [];
+
+/** Called once by the worker entry: this thread's accumulators leave by postMessage. */
+export function enableHandover(): void {
+  enabled = true;
+}
+
+/**
+ * Marks `data`'s whole ArrayBuffer to move with the accumulator. `owned`
+ * are the buffers the engine lends the job (the input view, the header):
+ * moving one would take it from the chunks after this one.
+ */
+export function handOver(data: ArrayBuffer | ArrayBufferView, owned: readonly (ArrayBufferLike | undefined)[]): void {
+  const buffer = ArrayBuffer.isView(data) ? data.buffer : data;
+  if (!(buffer instanceof ArrayBuffer)) {
+    throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, 'info.transfer takes an ArrayBuffer or a view of one (a SharedArrayBuffer is shared already)');
+  }
+  if (owned.includes(buffer)) {
+    throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, "info.transfer cannot move the input's bytes or the header: copy them first (slice())");
+  }
+  if (enabled && !pending.includes(buffer)) pending.push(buffer);
+}
+
+/** Forgets what an earlier task handed over and did not send (a task that failed, a keyed task). */
+export function clearHandedOver(): void {
+  pending = [];
+}
+
+/** The buffers to move with the accumulator being sent now; the list starts again empty. */
+export function takeHandedOver(): ArrayBuffer[] {
+  const taken = pending;
+  pending = [];
+  return taken;
+}
