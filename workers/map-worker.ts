@@ -28,11 +28,11 @@ import {
   type Task,
   type TaskReply,
 } from '../src/run/messages.js';
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { clearHandedOver, enableHandover, takeHandedOver } from '../src/run/handover.js';
 import { serialize, toWire } from '../src/run/wire.js';
 import type { AnyJob, Job } from '../src/types.js';
-import { runKeyedMap, runKeyedMerge } from '../src/keyed/worker.js';
 
 /*
  * Every chunk's views are detached when it is done, and the first detach in a
@@ -47,6 +47,11 @@ import { runKeyedMap, runKeyedMerge } from '../src/keyed/worker.js';
 }
 
 enableHandover();
+
+// The keyed shuffle's worker side, loaded by the first keyed task: ~9 ms of
+// module loading that every other run's workers would pay before their first chunk.
+let keyedModule: Promise<typeof import('../src/keyed/worker.js')> | undefined;
+const keyedSide = (): Promise<typeof import('../src/keyed/worker.js')> => (keyedModule ??= import('../src/keyed/worker.js'));
 
 // Loaded jobs by URL; the URL names the module's version, so an edited job is
 // a new entry and one run uses one version on every thread.
@@ -83,8 +88,33 @@ function moved(reply: TaskReply): unknown {
   if (buffers.length > 0) reply.buffers = buffers;
   const whole = p.byteOffset === 0 && p.byteLength === p.buffer.byteLength && p.buffer instanceof ArrayBuffer;
   const transfer = whole ? [p.buffer as ArrayBuffer, ...buffers] : buffers;
-  if (transfer.length === 0) return reply;
-  return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: reply } as never);
+  const mark = movableMarker();
+  if (transfer.length === 0 || mark === undefined) return reply;
+  const movable = { [Symbol.for('Piscina.transferable')]: transfer, [Symbol.for('Piscina.valueOf')]: reply };
+  mark(movable);
+  return movable;
+}
+
+/**
+ * What `Piscina.move` does to a value, taken from the module Piscina's worker
+ * side loaded in this thread (its common.js). Importing 'piscina' for
+ * `Piscina.move` would load the whole pool side into every worker (~10 ms
+ * before its first chunk). Not found (another Piscina layout): replies are
+ * copied, as before; test/transfer.test.ts notices.
+ */
+let marker: ((value: object) => void) | null | undefined;
+function movableMarker(): ((value: object) => void) | undefined {
+  if (marker === undefined) {
+    marker = null;
+    try {
+      const require = createRequire(import.meta.url);
+      const common = require.cache[join(dirname(require.resolve('piscina')), 'common.js')]?.exports as { markMovable?: unknown } | undefined;
+      if (typeof common?.markMovable === 'function') marker = common.markMovable as (value: object) => void;
+    } catch {
+      // No marker: copies.
+    }
+  }
+  return marker ?? undefined;
 }
 
 const STOPPED: TaskReply = { ok: true, partial: undefined, bytes: 0, chunks: 0 };
@@ -252,9 +282,9 @@ async function runTask(task: Task): Promise<TaskReply | ScanReply> {
       case 'scan':
         return runScan(task);
       case 'keyed-map':
-        return await runKeyedMap(task, getJob);
+        return await (await keyedSide()).runKeyedMap(task, getJob);
       case 'keyed-merge':
-        return await runKeyedMerge(task, getJob);
+        return await (await keyedSide()).runKeyedMerge(task, getJob);
       case 'drain':
         return await runDrain(task);
       case 'pull':
