@@ -41,7 +41,7 @@ export const ErrorCodes = {
   NO_ADDON: 'ERR_PAGEWISE_NO_ADDON',
   /** `detach()` was given a buffer pagewise did not make. */
   NOT_A_VIEW: 'ERR_PAGEWISE_NOT_A_VIEW',
-  /** `info.transfer` was given a buffer it cannot move: a SharedArrayBuffer, or the input's bytes or header the engine lent. */
+  /** `info.transfer` was given a buffer it cannot move: a view of part of a buffer, a SharedArrayBuffer, or the input's bytes or header the engine lent. */
   NOT_TRANSFERABLE: 'ERR_PAGEWISE_NOT_TRANSFERABLE',
   /** No SIGBUS protection slot is left for a new mapping or view (nothing is mapped unprotected). */
   NO_FAULT_SLOT: 'ERR_PAGEWISE_NO_FAULT_SLOT',

@@ -51,14 +51,15 @@ export interface ChunkInfo<P = unknown> {
    */
   write(data: Uint8Array | string): void;
   /**
-   * Hands `data`'s whole ArrayBuffer over with the accumulator: when the
+   * Hands `data` (an ArrayBuffer, or a view of all of one) over with the accumulator: when the
    * accumulator leaves the worker (after this chunk, or for a commutative
    * job after the worker's last chunk), the buffer is moved to the main
    * thread instead of copied, and is empty (detached) here from then on.
    * For large buffers the job made itself and will not touch again, such as
    * the selected lines of a chunk. On the main thread (streams) it does
-   * nothing. Throws ERR_PAGEWISE_NOT_TRANSFERABLE for a SharedArrayBuffer
-   * and for the buffers the engine lends (the input, `header`).
+   * nothing. Throws ERR_PAGEWISE_NOT_TRANSFERABLE for a view that does not
+   * cover its whole buffer (`slice()` it), a SharedArrayBuffer, and the
+   * buffers the engine lends (the input, `header`).
    */
   transfer(data: ArrayBuffer | ArrayBufferView): void;
   /** The run's split, with its options filled in (`csvFields(bytes, info)` reads the CSV ones). */

@@ -64,6 +64,7 @@ describe('info.transfer', () => {
   for (const [misuse, path, name] of [
     ['input', 'transfer.mjs', "the input's bytes"],
     ['shared', 'transfer.mjs', 'a SharedArrayBuffer'],
+    ['part', 'transfer.mjs', 'a view of part of a buffer (a small Buffer)'],
     ['header', 'transfer-csv-header.mjs', 'the CSV header'],
   ] as const) {
     it(`refuses ${name} with ERR_PAGEWISE_NOT_TRANSFERABLE, in workers and on the main thread`, async () => {

@@ -16,7 +16,8 @@ export function enableHandover(): void {
 }
 
 /**
- * Marks `data`'s whole ArrayBuffer to move with the accumulator. `owned`
+ * Marks `data`'s ArrayBuffer to move with the accumulator; a view must cover
+ * all of it. `owned`
  * are the buffers the engine lends the job (the input view, the header):
  * moving one would take it from the chunks after this one.
  */
@@ -24,6 +25,10 @@ export function handOver(data: ArrayBuffer | ArrayBufferView, owned: readonly (A
   const buffer = ArrayBuffer.isView(data) ? data.buffer : data;
   if (!(buffer instanceof ArrayBuffer)) {
     throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, 'info.transfer takes an ArrayBuffer or a view of one (a SharedArrayBuffer is shared already)');
+  }
+  if (ArrayBuffer.isView(data) && (data.byteOffset !== 0 || data.byteLength !== buffer.byteLength)) {
+    // The whole buffer would move: a small Buffer shares one with every other small Buffer of the thread.
+    throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, 'info.transfer moves a whole ArrayBuffer: give a view that covers all of its buffer (slice() one that does not)');
   }
   if (owned.includes(buffer)) {
     throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, "info.transfer cannot move the input's bytes or the header: copy them first (slice())");
