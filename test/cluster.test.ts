@@ -6,12 +6,12 @@
  * coordinator, no worker at all and a duplicate delivery each end as
  * documented, with nothing left in Redis.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, pagewise, tempDir, writeFile } from './helpers.js';
-import { childEnv, queueLeftovers, startRedis, startWorker, type RedisServer, type WorkerProcess } from './redis.js';
+import { childEnv, emptyQueue, queueLeftovers, startRedis, startWorker, type RedisServer, type WorkerProcess } from './redis.js';
 import { commutativeReference, freqReference, grepCount, grepLines, job, orderedReference, rng, statsReference, wcBinary } from './fixtures/reference.js';
 
 const INTERNAL = Symbol.for('pagewise.internal');
@@ -52,6 +52,10 @@ const SPLIT = '256KiB';
 let redis: RedisServer;
 let workers: WorkerProcess[] = [];
 const extra: WorkerProcess[] = [];
+/** Every queue this file's runs use. */
+const QUEUES = ['pagewise', 'mismatch', 'dup', 'nobody'];
+/** What a test started and has not seen end (a run, a coordinator process): ended after the test, pass or fail. */
+const loose: (() => Promise<void>)[] = [];
 
 function cluster(queue = 'pagewise', more: Record<string, unknown> = {}): Record<string, unknown> {
   return { url: redis.url, queue, splitSize: SPLIT, ...more };
@@ -60,6 +64,12 @@ function cluster(queue = 'pagewise', more: Record<string, unknown> = {}): Record
 beforeAll(async () => {
   redis = await startRedis();
   workers = await Promise.all(['w1', 'w2', 'w3'].map((name) => startWorker(redis.url, name, ['--threads', '1', '--lock-duration', LOCK])));
+});
+
+// A test that fails mid-run must not leave its run's splits to the next test (which would find them in Redis, or wait behind them).
+afterEach(async () => {
+  for (const end of loose.splice(0)) await end();
+  for (const queue of QUEUES) await emptyQueue(redis.client, queue);
 });
 
 afterAll(async () => {
@@ -311,42 +321,67 @@ describe('workers that die, stop, and a coordinator interrupted', () => {
   const slowFile = writeFile(dir, 'slow.txt', text(6, 24 * 64 * 1024 - 400_000));
   const slow = { ms: 150 };
   const slowCluster = (queue = 'pagewise') => ({ cluster: { ...cluster(queue), splitSize: '64KiB' }, params: slow });
+  let generation = 0;
 
-  async function whenSplitsDone(progress: { chunksDone: number }[], n: number): Promise<void> {
+  // Three live workers for each test: one that a test killed is replaced here, whether the test passed or not.
+  beforeEach(async () => {
+    generation++;
+    workers = await Promise.all(
+      workers.map((w, i) => (w.child.exitCode === null && w.child.signalCode === null ? w : startWorker(redis.url, `w${i + 1}r${generation}`, ['--threads', '1', '--lock-duration', LOCK]))),
+    );
+  });
+
+  /**
+   * Starts the slow job on the cluster with its first mapped slice held (see
+   * cluster-slow.mjs), and resolves once a worker holds it: that worker is
+   * known to be mid-split until the hold is released or the worker dies.
+   * Which worker takes which split is the queue's business, so the test
+   * learns the holder from the pid the job writes.
+   */
+  async function runWithHeldSplit(name: string) {
+    const hold = { marker: join(dir, `${name}.held`), release: join(dir, `${name}.release`) };
+    const stop = new AbortController();
+    const run = pagewise.runJob(slowFile, job('cluster-slow.mjs'), { ...slowCluster(), params: { ...slow, hold }, signal: stop.signal } as never);
+    loose.push(async () => {
+      writeFile(dir, `${name}.release`, '');
+      stop.abort();
+      await run.catch(() => {});
+    });
     const deadline = Date.now() + 20_000;
-    while ((progress.at(-1)?.chunksDone ?? 0) < n) {
-      if (Date.now() > deadline) throw new Error('the run made no progress');
+    while (!existsSync(hold.marker)) {
+      if (Date.now() > deadline) throw new Error('no worker took a split');
       await new Promise((r) => setTimeout(r, 20));
     }
+    const pid = Number(readFileSync(hold.marker, 'utf8'));
+    const holder = workers.find((w) => w.child.pid === pid);
+    if (holder === undefined) throw new Error(`the split is held by pid ${pid}, none of the workers ${workers.map((w) => w.child.pid).join(', ')}`);
+    return { run, holder };
   }
 
-  it('a worker SIGKILLed mid-run: its split goes to another worker and the answer is the same', async () => {
-    const progress: { chunksDone: number }[] = [];
-    const run = pagewise.runJob(slowFile, job('cluster-slow.mjs'), { ...slowCluster(), onProgress: (p: { chunksDone: number }) => progress.push(p) } as never);
-    await whenSplitsDone(progress, 3);
-    workers[0].child.kill('SIGKILL');
+  it('a worker SIGKILLed mid-split: its split goes to another worker and the answer is the same', async () => {
+    const { run, holder } = await runWithHeldSplit('sigkill');
+    holder.child.kill('SIGKILL');
     const { result, stats } = await run;
     expect(result).toEqual(orderedReference([slowFile], 'lines'));
     expect(stats.cluster!.splits).toBe(Math.ceil(readFileSync(slowFile).length / 65536));
     // The killed worker held a split: the queue took it back when its lock expired.
     expect(stats.cluster!.stalled).toBeGreaterThanOrEqual(1);
-    expect(await workers[0].exited).toBe('SIGKILL');
-    workers[0] = await startWorker(redis.url, 'w1b', ['--threads', '1', '--lock-duration', LOCK]);
+    expect(await holder.exited).toBe('SIGKILL');
     expect(await queueLeftovers(redis.client, 'pagewise')).toEqual({ jobs: [], keys: [] });
   });
 
   it('a worker SIGTERMed mid-split hands it back and exits 0 promptly; the run finishes with the same answer', async () => {
-    const progress: { chunksDone: number }[] = [];
-    const run = pagewise.runJob(slowFile, job('cluster-slow.mjs'), { ...slowCluster(), onProgress: (p: { chunksDone: number }) => progress.push(p) } as never);
-    await whenSplitsDone(progress, 3);
+    const { run, holder } = await runWithHeldSplit('sigterm');
     const stopped = Date.now();
-    workers[1].child.kill('SIGTERM');
-    expect(await workers[1].exited).toBe(0);
+    holder.child.kill('SIGTERM');
+    expect(await holder.exited).toBe(0);
     expect(Date.now() - stopped).toBeLessThan(4000);
-    expect(workers[1].log()).toMatch(/handed back to the queue/);
-    const { result } = await run;
+    expect(holder.log()).toMatch(/split \d+ of run \w+ handed back to the queue/);
+    const { result, stats } = await run;
     expect(result).toEqual(orderedReference([slowFile], 'lines'));
-    workers[1] = await startWorker(redis.url, 'w2b', ['--threads', '1', '--lock-duration', LOCK]);
+    // Handed back, not left to the stall check: no split waited for a dead worker's lock to expire.
+    expect(stats.cluster!.stalled).toBe(0);
+    expect(await queueLeftovers(redis.client, 'pagewise')).toEqual({ jobs: [], keys: [] });
   });
 
   it('the coordinator interrupted with SIGINT exits 130 and leaves no job of its run in Redis', async () => {
@@ -357,6 +392,10 @@ describe('workers that die, stop, and a coordinator interrupted', () => {
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    loose.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
     // Wait until splits are running.
     const deadline = Date.now() + 15_000;
     while ((await redis.client.llen('bull:pagewise:active')) === 0) {

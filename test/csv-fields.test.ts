@@ -4,10 +4,12 @@
  * over tiny chunks, the stream cutter over blocks split anywhere, and the
  * field walker (values, numbers, errors), on random inputs that are valid
  * and invalid CSV alike. They must agree on every record boundary and on the
- * offset and reason of every refusal.
+ * offset and reason of every refusal. The field walker is also held against
+ * a second walker written apart from it (test/fixtures/csv-cursor.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { generateCsv, pythonRows, referenceRecords, type RefRecord } from './fixtures/csv.js';
+import { CsvCursor } from './fixtures/csv-cursor.js';
 import { rng } from './fixtures/reference.js';
 import { tempDir, writeFile, pagewise } from './helpers.js';
 import { SUMMARY, summarizeCsv, CsvStreamCutter } from '../dist/src/csv/scan.js';
@@ -16,7 +18,6 @@ import { checkRecords, scanRange } from '../dist/src/csv/first-pass.js';
 import { native } from '../dist/src/native.js';
 import { parityOnlySummary } from '../dist/src/csv/scan.js';
 import { csvFields, csvColumns } from '../dist/src/csv/fields.js';
-import { CsvCursor } from '../dist/src/kernels-js.js';
 
 const enc = new TextEncoder();
 const dir = tempDir('pagewise-csv-fields-');
@@ -218,29 +219,41 @@ function walk(bytes: Uint8Array, next?: () => number): { rows: string[][]; spans
   return { rows, spans };
 }
 
-describe("the field walker gives CsvCursor's answers (src/kernels-js.ts), so either can stand behind csvFields", () => {
-  it('on 3000 random inputs: fields, numbers, record bounds, and refusals (CsvCursor offsets are the chunk\'s, here the same)', () => {
+describe('the field walker gives the answers of a second walker written apart from it (test/fixtures/csv-cursor.ts)', () => {
+  type Walker = { nextRecord(): boolean; nextField(): boolean; text(): string; number(): number; recordStart: number; recordNext: number };
+  const outcome = (read: () => unknown[]) => {
+    try {
+      return read();
+    } catch (error) {
+      const e = error as { code: string; offset: number; reason: string };
+      return { code: e.code, offset: e.offset, reason: e.reason };
+    }
+  };
+  // Every field read (nextField's path), and every record skipped whole (the path that only looks for its end).
+  const fields = (c: Walker) => () => {
+    const out: unknown[] = [];
+    while (c.nextRecord()) {
+      const start = c.recordStart;
+      const row: [string, number][] = [];
+      while (c.nextField()) row.push([c.text(), c.number()]);
+      out.push([start, c.recordNext, row]);
+    }
+    return out;
+  };
+  const skipped = (c: Walker) => () => {
+    const out: unknown[] = [];
+    // The first field read, the rest skipped: nextRecord skips it.
+    while (c.nextRecord()) out.push([c.recordStart, c.nextField() && c.text()]);
+    return out;
+  };
+
+  it('on 3000 random inputs: fields, numbers, record bounds, and refusals, reading every field or skipping them', () => {
     const next = rng(2024);
-    const read = (make: () => { nextRecord(): boolean; nextField(): boolean; text(): string; number(): number; recordStart: number; recordNext: number }) => {
-      try {
-        const c = make();
-        const out: unknown[] = [];
-        while (c.nextRecord()) {
-          const start = c.recordStart;
-          const fields: [string, number][] = [];
-          while (c.nextField()) fields.push([c.text(), c.number()]);
-          out.push([start, c.recordNext, fields]);
-        }
-        return out;
-      } catch (error) {
-        const e = error as { code: string; offset: number; reason: string };
-        return { code: e.code, offset: e.offset, reason: e.reason };
-      }
-    };
     for (let t = 0; t < 3000; t++) {
       const bytes = randomCsv(next);
       const label = JSON.stringify(new TextDecoder().decode(bytes));
-      expect(read(() => csvFields(bytes)), label).toEqual(read(() => new CsvCursor(bytes)));
+      expect(outcome(fields(csvFields(bytes))), label).toEqual(outcome(fields(new CsvCursor(bytes))));
+      expect(outcome(skipped(csvFields(bytes))), label).toEqual(outcome(skipped(new CsvCursor(bytes))));
     }
   });
 });

@@ -111,3 +111,24 @@ export async function queueLeftovers(client: Redis, queue: string): Promise<{ jo
   const keys = (await client.keys(`${base}:*`)).filter((k) => !own.has(k.slice(base.length + 1)));
   return { jobs: [...jobs], keys };
 }
+
+/**
+ * Waits (up to `ms`) for a queue to hold no job and no run key, as a run
+ * that was stopped leaves it once the workers drop its splits; then deletes
+ * whatever is still there, so a test that failed mid-run leaves nothing for
+ * the next. Returns what it had to delete.
+ */
+export async function emptyQueue(client: Redis, queue: string, ms = 5000): Promise<{ jobs: string[]; keys: string[] }> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = await queueLeftovers(client, queue);
+    if (left.jobs.length === 0 && left.keys.length === 0) return left;
+    if (Date.now() > deadline) {
+      // The whole queue, its bookkeeping too (as BullMQ's obliterate): the workers on it carry on with an empty queue.
+      const all = await client.keys(`bull:${queue}:*`);
+      if (all.length > 0) await client.del(...all);
+      return left;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

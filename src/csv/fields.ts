@@ -4,9 +4,9 @@
  * allocates nothing per row. Strict RFC 4180, the same rules as the split
  * (src/csv/scan.ts; docs/decisions.md, "CSV"): the walker and the split never
  * disagree on where a record ends, and what the split refuses the walker
- * refuses too. Its surface is CsvCursor's (src/kernels-js.ts: same names,
- * same answers), plus file offsets in its errors, so either can stand behind
- * `csvFields`. No dependency beyond the error table: jobs import it in
+ * refuses too. The tests hold it against a second walker written apart from
+ * it (test/fixtures/csv-cursor.ts), Python's csv module and a byte-at-a-time
+ * state machine. No dependency beyond the error table: jobs import it in
  * workers (`import { csvFields } from 'pagewise'`, or `'pagewise/csv'`).
  */
 import { badQuote, findByte, QuoteError } from './scan.js';
