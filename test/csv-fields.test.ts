@@ -364,6 +364,16 @@ describe('the field walker agrees with the state machine', () => {
     expect(semi.fields()).toEqual(['a;b', 'c']);
   });
 
+  it('refuses options that are not one byte, a line break, or a quote equal to the delimiter (ERR_PAGEWISE_INVALID_OPTION)', () => {
+    const bytes = new TextEncoder().encode('a,b\n');
+    for (const options of [{ delimiter: ',,' }, { delimiter: '' }, { quote: '\n' }, { delimiter: 13 }, { delimiter: 256 }, { quote: 1.5 }, { quote: 'é' }, { quote: ',' }, { delimiter: '"' }]) {
+      expect(() => pagewise.csvFields(bytes, options as never), JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'ERR_PAGEWISE_INVALID_OPTION' }));
+    }
+    // Bytes as numbers and one-character strings are both fine.
+    const f = pagewise.csvFields(new TextEncoder().encode("a;'b;c'\n"), { delimiter: 0x3b, quote: "'" });
+    expect(f.nextRecord() && f.fields()).toEqual(['a', 'b;c']);
+  });
+
   it('is exported by the package, for a job outside this repository too', async () => {
     expect(pagewise.csvFields).toBe(csvFields);
     expect(typeof pagewise.csvColumns).toBe('function');

@@ -9,6 +9,7 @@
  * state machine. No dependency beyond the error table: jobs import it in
  * workers (`import { csvFields } from 'pagewise'`, or `'pagewise/csv'`).
  */
+import { InvalidOptionError } from '../errors.js';
 import { badQuote, findByte, QuoteError } from './scan.js';
 
 const NL = 0x0a;
@@ -36,9 +37,14 @@ interface InfoLike {
   split?: unknown;
 }
 
-function byteOf(value: string | number | undefined, fallback: number): number {
+/** An option given to csvFields itself (a run's split was checked when its job loaded): one byte, not a line break. */
+function byteOf(value: string | number | undefined, fallback: number, name?: string): number {
   if (value === undefined) return fallback;
-  return typeof value === 'number' ? value : value.charCodeAt(0);
+  const byte = typeof value === 'number' ? value : value.length === 1 ? value.charCodeAt(0) : -1;
+  if (name !== undefined && (!Number.isInteger(byte) || byte < 0 || byte > (typeof value === 'number' ? 255 : 0x7f) || byte === 0x0a || byte === 0x0d)) {
+    throw new InvalidOptionError(`csvFields options.${name}`, 'one ASCII character or a byte 0-255, not a line break', value);
+  }
+  return byte;
 }
 
 function optionsOf(o: CsvFieldOptions | InfoLike | undefined): { quote: number; delimiter: number; offset: number; path: string | undefined } {
@@ -50,7 +56,10 @@ function optionsOf(o: CsvFieldOptions | InfoLike | undefined): { quote: number; 
     return { quote: byteOf(csv?.quote, 0x22), delimiter: byteOf(csv?.delimiter, 0x2c), offset: o.start, path: o.file };
   }
   const f = o as CsvFieldOptions;
-  return { quote: byteOf(f.quote, 0x22), delimiter: byteOf(f.delimiter, 0x2c), offset: f.offset ?? 0, path: f.path };
+  const quote = byteOf(f.quote, 0x22, 'quote');
+  const delimiter = byteOf(f.delimiter, 0x2c, 'delimiter');
+  if (quote === delimiter) throw new InvalidOptionError('csvFields options.delimiter', 'other than the quote', f.delimiter);
+  return { quote, delimiter, offset: f.offset ?? 0, path: f.path };
 }
 
 const decoder = new TextDecoder();
