@@ -625,10 +625,12 @@ __attribute__((target("avx2,popcnt"))) uint64_t CsvCountRecordsAvx2(const uint8_
 
 // CsvSummaryFrom's work 64 bytes at a time, while the block lies in the range
 // and the two bytes after it can be read (what follows a closing quote at its
-// last byte): bit masks of the block's quotes, delimiters, '\n' and '\r', and
-// the prefix XOR of the quotes. Returns where the tail starts.
+// last byte): bit masks of the block's quotes, field ends (delimiters and
+// '\n') and '\r', and the prefix XOR of the quotes; '\n' alone only while a
+// first newline is missing or a '\r' needs the byte after it. Returns where
+// the tail starts.
 __attribute__((target("avx2,popcnt"))) size_t CsvSummaryBlocksAvx2(const uint8_t* p, size_t n, size_t from, size_t to, uint8_t quote,
-                                                                   uint8_t delimiter, CsvFirstPass& s) {
+                                                                   uint8_t delimiter, CsvFirstPass& out) {
   const __m256i q = _mm256_set1_epi8(static_cast<char>(quote));
   const __m256i nl = _mm256_set1_epi8('\n');
   const __m256i cr = _mm256_set1_epi8('\r');
@@ -639,43 +641,66 @@ __attribute__((target("avx2,popcnt"))) size_t CsvSummaryBlocksAvx2(const uint8_t
   uint8_t before = from == 0 ? '\n' : p[from - 1];
   uint64_t prev_starts = CsvEndsField(before, delimiter);
   uint64_t prev_open_ok = prev_starts | static_cast<uint64_t>(before == quote);
+  // A copy the compiler may keep in registers (a store through `out` could
+  // alias the bytes), and the last block with a field-opening quote under
+  // each state: its position is found once, at the end.
+  CsvFirstPass s = out;
+  uint64_t open_even_bits = 0, open_odd_bits = 0;
+  size_t open_even_at = 0, open_odd_at = 0;
+  size_t limit = n < 2 ? 0 : to < n - 2 ? to : n - 2;
   size_t i = from;
-  for (; i + 64 <= to && i + 66 <= n; i += 64) {
+  for (; i + 64 <= limit; i += 64) {
     __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
     uint64_t quotes = Eq64(lo, hi, q);
     if (quotes != 0) {
-      uint64_t lines = Eq64(lo, hi, nl), delims = Eq64(lo, hi, dl), crs = Eq64(lo, hi, cr);
+      uint64_t ends = High64(_mm256_or_si256(_mm256_cmpeq_epi8(lo, dl), _mm256_cmpeq_epi8(lo, nl)),
+                             _mm256_or_si256(_mm256_cmpeq_epi8(hi, dl), _mm256_cmpeq_epi8(hi, nl)));
+      uint64_t crs = Eq64(lo, hi, cr);
       // Set at a quote: it is the range's 0th, 2nd, ... one, which opens under the even state.
       uint64_t inside = PrefixXor(quotes) ^ parity;
       uint64_t first = quotes & inside, second = quotes & ~inside;
-      uint64_t ends = delims | lines;
       uint64_t starts = (ends << 1) | prev_starts;
       uint64_t open_ok = starts | (quotes << 1) | prev_open_ok;
-      uint8_t b64 = p[i + 64], b65 = p[i + 65];
+      uint8_t b64 = p[i + 64];
       uint64_t close_ok = ((ends | quotes) >> 1) | (static_cast<uint64_t>(CsvEndsField(b64, delimiter) || b64 == quote) << 63);
-      // Or "\r\n" follows.
-      uint64_t cr_next = (crs >> 1) | (static_cast<uint64_t>(b64 == '\r') << 63);
-      uint64_t nl_second = (lines >> 2) | (static_cast<uint64_t>(b64 == '\n') << 62) | (static_cast<uint64_t>(b65 == '\n') << 63);
-      close_ok |= cr_next & nl_second;
+      if (crs != 0 || b64 == '\r') {
+        // Or "\r\n" follows.
+        uint64_t lines = Eq64(lo, hi, nl);
+        uint8_t b65 = p[i + 65];
+        uint64_t cr_next = (crs >> 1) | (static_cast<uint64_t>(b64 == '\r') << 63);
+        uint64_t nl_second = (lines >> 2) | (static_cast<uint64_t>(b64 == '\n') << 62) | (static_cast<uint64_t>(b65 == '\n') << 63);
+        close_ok |= cr_next & nl_second;
+      }
       uint64_t bad_even = (first & ~open_ok) | (second & ~close_ok);
       uint64_t bad_odd = (second & ~open_ok) | (first & ~close_ok);
-      if (s.bad_even < 0 && bad_even != 0) {
-        unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_even));
-        s.bad_even = static_cast<int64_t>(i + k);
-        s.bad_even_kind = ((first >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
-      }
-      if (s.bad_odd < 0 && bad_odd != 0) {
-        unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_odd));
-        s.bad_odd = static_cast<int64_t>(i + k);
-        s.bad_odd_kind = ((second >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+      if ((bad_even | bad_odd) != 0) {
+        if (s.bad_even < 0 && bad_even != 0) {
+          unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_even));
+          s.bad_even = static_cast<int64_t>(i + k);
+          s.bad_even_kind = ((first >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+        }
+        if (s.bad_odd < 0 && bad_odd != 0) {
+          unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_odd));
+          s.bad_odd = static_cast<int64_t>(i + k);
+          s.bad_odd_kind = ((second >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+        }
       }
       uint64_t opens_even = first & starts, opens_odd = second & starts;
-      if (opens_even != 0) s.open_even = static_cast<int64_t>(i + 63 - static_cast<size_t>(__builtin_clzll(opens_even)));
-      if (opens_odd != 0) s.open_odd = static_cast<int64_t>(i + 63 - static_cast<size_t>(__builtin_clzll(opens_odd)));
-      uint64_t even = lines & ~inside, odd = lines & inside;
-      if (s.newline_even < 0 && even != 0) s.newline_even = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(even)));
-      if (s.newline_odd < 0 && odd != 0) s.newline_odd = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(odd)));
+      if (opens_even != 0) {
+        open_even_bits = opens_even;
+        open_even_at = i;
+      }
+      if (opens_odd != 0) {
+        open_odd_bits = opens_odd;
+        open_odd_at = i;
+      }
+      if (s.newline_even < 0 || s.newline_odd < 0) {
+        uint64_t lines = Eq64(lo, hi, nl);
+        uint64_t even = lines & ~inside, odd = lines & inside;
+        if (s.newline_even < 0 && even != 0) s.newline_even = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(even)));
+        if (s.newline_odd < 0 && odd != 0) s.newline_odd = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(odd)));
+      }
       s.quotes += static_cast<uint64_t>(__builtin_popcountll(quotes));
       parity = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
     } else if (s.newline_even < 0 || s.newline_odd < 0) {
@@ -688,6 +713,9 @@ __attribute__((target("avx2,popcnt"))) size_t CsvSummaryBlocksAvx2(const uint8_t
     prev_starts = CsvEndsField(last, delimiter);
     prev_open_ok = prev_starts | static_cast<uint64_t>(last == quote);
   }
+  if (open_even_bits != 0) s.open_even = static_cast<int64_t>(open_even_at + 63 - static_cast<size_t>(__builtin_clzll(open_even_bits)));
+  if (open_odd_bits != 0) s.open_odd = static_cast<int64_t>(open_odd_at + 63 - static_cast<size_t>(__builtin_clzll(open_odd_bits)));
+  out = s;
   return i;
 }
 
