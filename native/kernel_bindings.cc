@@ -142,15 +142,41 @@ Napi::Value JsCountCharsUtf8(const Napi::CallbackInfo& info) {
   return Num(info.Env(), pagewise::CountCharsUtf8(b.data, b.length));
 }
 
-// csvChunkSummary(u8[, quote = 0x22]) -> { quotes, firstNewlineEven, firstNewlineOdd }
-Napi::Value JsCsvChunkSummary(const Napi::CallbackInfo& info) {
+}  // namespace
+
+void CsvFirstPassNumbers(const CsvFirstPass& s, double base, double* out) {
+  auto at = [base](int64_t v) { return v < 0 ? -1.0 : base + static_cast<double>(v); };
+  out[0] = static_cast<double>(s.quotes);
+  out[1] = at(s.newline_even);
+  out[2] = at(s.newline_odd);
+  out[3] = at(s.bad_even);
+  out[4] = static_cast<double>(s.bad_even_kind);
+  out[5] = at(s.bad_odd);
+  out[6] = static_cast<double>(s.bad_odd_kind);
+  out[7] = at(s.open_even);
+  out[8] = at(s.open_odd);
+}
+
+namespace {
+
+// csvSummaryChecked(u8, from, to, quote, delimiter, base, out, at): the first
+// pass's summary of u8[from, to) into out[at, at + 9) (a Float64Array), file
+// offsets (base: the file offset of u8[0]); the same call as summarizeCsv
+// (src/csv/scan.ts), whose rules for the bytes around the range hold.
+Napi::Value JsCsvSummaryChecked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   Bytes b = ArgBytes(info, 0);
-  pagewise::CsvSummary s = pagewise::CsvChunkSummary(b.data, b.length, ArgByte(info, 1, '"'));
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("quotes", Num(info.Env(), s.quotes));
-  out.Set("firstNewlineEven", Num(info.Env(), s.first_newline_even));
-  out.Set("firstNewlineOdd", Num(info.Env(), s.first_newline_odd));
-  return out;
+  int64_t from = info[1].As<Napi::Number>().Int64Value(), to = info[2].As<Napi::Number>().Int64Value();
+  if (from < 0 || to < from || static_cast<uint64_t>(to) > b.length) throw Napi::RangeError::New(env, "csvSummaryChecked: bad range");
+  Napi::TypedArray ta = info[6].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "csvSummaryChecked: out must be a Float64Array");
+  Napi::Float64Array out = ta.As<Napi::Float64Array>();
+  int64_t at = info[7].As<Napi::Number>().Int64Value();
+  if (at < 0 || static_cast<uint64_t>(at) + kCsvFirstPassNumbers > out.ElementLength()) throw Napi::RangeError::New(env, "csvSummaryChecked: out is too short");
+  pagewise::CsvFirstPass s = pagewise::CsvSummaryChecked(b.data, b.length, static_cast<size_t>(from), static_cast<size_t>(to),
+                                                         ArgByte(info, 3, '"'), ArgByte(info, 4, ','));
+  CsvFirstPassNumbers(s, info[5].As<Napi::Number>().DoubleValue(), out.Data() + at);
+  return env.Undefined();
 }
 
 // csvRecordStart(u8, quote, odd, from) -> offset or -1
@@ -167,16 +193,6 @@ Napi::Value JsCsvCountRecords(const Napi::CallbackInfo& info) {
   Bytes b = ArgBytes(info, 0);
   bool odd = info.Length() > 2 && info[2].ToBoolean().Value();
   return Num(info.Env(), pagewise::CsvCountRecords(b.data, b.length, ArgByte(info, 1, '"'), odd));
-}
-
-// csvCheckQuotes(u8[, quote = 0x22, delimiter = 0x2c]) -> { offset, kind }
-Napi::Value JsCsvCheckQuotes(const Napi::CallbackInfo& info) {
-  Bytes b = ArgBytes(info, 0);
-  pagewise::CsvQuoteError e = pagewise::CsvCheckQuotes(b.data, b.length, ArgByte(info, 1, '"'), ArgByte(info, 2, ','));
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("offset", Num(info.Env(), e.offset));
-  out.Set("kind", Napi::Number::New(info.Env(), static_cast<int>(e.kind)));
-  return out;
 }
 
 // utf8TableSource() -> e.g. "glibc 2.36 C.UTF-8 (Unicode 14.0.0)", for `pagewise info`.
@@ -196,10 +212,9 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("countWcUtf8", Napi::Function::New(env, JsCountWcUtf8, "countWcUtf8"));
   exports.Set("countWordsUtf8", Napi::Function::New(env, JsCountWordsUtf8, "countWordsUtf8"));
   exports.Set("countCharsUtf8", Napi::Function::New(env, JsCountCharsUtf8, "countCharsUtf8"));
-  exports.Set("csvChunkSummary", Napi::Function::New(env, JsCsvChunkSummary, "csvChunkSummary"));
+  exports.Set("csvSummaryChecked", Napi::Function::New(env, JsCsvSummaryChecked, "csvSummaryChecked"));
   exports.Set("csvRecordStart", Napi::Function::New(env, JsCsvRecordStart, "csvRecordStart"));
   exports.Set("csvCountRecords", Napi::Function::New(env, JsCsvCountRecords, "csvCountRecords"));
-  exports.Set("csvCheckQuotes", Napi::Function::New(env, JsCsvCheckQuotes, "csvCheckQuotes"));
   exports.Set("utf8TableSource", Napi::Function::New(env, JsUtf8TableSource, "utf8TableSource"));
 }
 

@@ -320,13 +320,6 @@ int64_t CsvEvenNewlinePortable(const uint8_t* p, size_t n, size_t i, uint8_t quo
   return -1;
 }
 
-CsvSummary CsvChunkSummaryPortable(const uint8_t* p, size_t n, uint8_t quote) {
-  CsvSummary s{CountBytePortable(p, n, quote), -1, -1};
-  s.first_newline_even = CsvEvenNewlinePortable(p, n, 0, quote, false);
-  s.first_newline_odd = CsvEvenNewlinePortable(p, n, 0, quote, true);
-  return s;
-}
-
 uint64_t CsvCountRecordsPortable(const uint8_t* p, size_t n, uint8_t quote, bool odd) {
   const uint8_t* end = p + n;
   const uint8_t* at = p;
@@ -353,28 +346,37 @@ inline bool CsvCloseOk(const uint8_t* p, size_t n, size_t q, uint8_t quote, uint
   return b == '\r' && (q + 2 == n || p[q + 2] == '\n');
 }
 
-// The quote bytes of p[i, n) in order, checked against their neighbours.
-// State in: parity at i, whether p[i - 1] is a closing quote, the quote that
-// opened the last quoted field before i.
-CsvQuoteError CsvCheckQuotesFrom(const uint8_t* p, size_t n, size_t i, uint8_t quote, uint8_t delimiter, bool odd,
-                                 bool prev_closing, int64_t last_open) {
-  const uint8_t* end = p + n;
-  size_t closed_at = prev_closing ? i - 1 : SIZE_MAX;
-  for (const uint8_t* at = Find(p + i, end, quote); at < end; at = Find(at + 1, end, quote)) {
-    size_t q = static_cast<size_t>(at - p);
-    if (!odd) {
-      // An opening quote starts a field, or doubles the quote just closed.
-      bool starts_field = q == 0 || CsvEndsField(p[q - 1], delimiter);
-      if (!starts_field && closed_at != q - 1) return {static_cast<int64_t>(q), kCsvQuoteInUnquotedField};
-      if (starts_field) last_open = static_cast<int64_t>(q);
-    } else {
-      if (!CsvCloseOk(p, n, q, quote, delimiter)) return {static_cast<int64_t>(q), kCsvTextAfterClosingQuote};
-      closed_at = q;
+// Continues `s` over p[i, to) from quote to quote (memchr), as summarizeCsv
+// does: the portable kernel, and the AVX2 one's tail. The parity at i is that
+// of s.quotes.
+void CsvSummaryFrom(const uint8_t* p, size_t n, size_t i, size_t to, uint8_t quote, uint8_t delimiter, CsvFirstPass& s) {
+  for (;;) {
+    size_t q = static_cast<size_t>(Find(p + i, p + to, quote) - p);
+    // [i, q) lies between two quotes: one parity all along.
+    bool even = (s.quotes & 1) == 0;
+    int64_t& newline = even ? s.newline_even : s.newline_odd;
+    if (newline < 0) {
+      const uint8_t* nl = Find(p + i, p + q, '\n');
+      if (nl < p + q) newline = nl - p;
     }
-    odd = !odd;
+    if (q == to) return;
+    uint8_t before = q == 0 ? '\n' : p[q - 1];
+    bool starts_field = CsvEndsField(before, delimiter);
+    bool open_ok = starts_field || before == quote;
+    bool close_ok = CsvCloseOk(p, n, q, quote, delimiter);
+    // Under the even state the range's quotes 0, 2, 4, ... open.
+    if (starts_field) (even ? s.open_even : s.open_odd) = static_cast<int64_t>(q);
+    if (s.bad_even < 0 && !(even ? open_ok : close_ok)) {
+      s.bad_even = static_cast<int64_t>(q);
+      s.bad_even_kind = even ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+    }
+    if (s.bad_odd < 0 && !(even ? close_ok : open_ok)) {
+      s.bad_odd = static_cast<int64_t>(q);
+      s.bad_odd_kind = even ? kCsvTextAfterClosingQuote : kCsvQuoteInUnquotedField;
+    }
+    s.quotes++;
+    i = q + 1;
   }
-  if (odd) return {last_open, kCsvUnterminatedQuote};
-  return {-1, kCsvQuotesOk};
 }
 
 #if PAGEWISE_X86_DISPATCH
@@ -605,35 +607,6 @@ __attribute__((target("avx2"))) int64_t CsvEvenNewlineAvx2(const uint8_t* p, siz
   return CsvEvenNewlinePortable(p, n, i, quote, parity != 0);
 }
 
-__attribute__((target("avx2,popcnt"))) CsvSummary CsvChunkSummaryAvx2(const uint8_t* p, size_t n, uint8_t quote) {
-  const __m256i q = _mm256_set1_epi8(static_cast<char>(quote));
-  const __m256i nl = _mm256_set1_epi8('\n');
-  CsvSummary s{0, -1, -1};
-  uint64_t parity = 0;
-  size_t i = 0;
-  for (; i + 64 <= n && (s.first_newline_even < 0 || s.first_newline_odd < 0); i += 64) {
-    __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
-    uint64_t quotes = Eq64(lo, hi, q);
-    uint64_t inside = PrefixXor(quotes) ^ parity;
-    uint64_t lines = Eq64(lo, hi, nl);
-    uint64_t even = lines & ~inside, odd = lines & inside;
-    if (s.first_newline_even < 0 && even != 0) s.first_newline_even = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(even)));
-    if (s.first_newline_odd < 0 && odd != 0) s.first_newline_odd = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(odd)));
-    s.quotes += static_cast<uint64_t>(__builtin_popcountll(quotes));
-    parity = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
-  }
-  // The rest: either both newlines are known and only quotes are left to
-  // count, or fewer than 64 bytes remain.
-  if (s.first_newline_even < 0) {
-    int64_t e = CsvEvenNewlinePortable(p, n, i, quote, parity != 0);
-    s.first_newline_even = e;
-  }
-  if (s.first_newline_odd < 0) s.first_newline_odd = CsvEvenNewlinePortable(p, n, i, quote, parity == 0);
-  s.quotes += CountByteAvx2(p + i, n - i, quote);
-  return s;
-}
-
 __attribute__((target("avx2,popcnt"))) uint64_t CsvCountRecordsAvx2(const uint8_t* p, size_t n, uint8_t quote, bool odd) {
   const __m256i q = _mm256_set1_epi8(static_cast<char>(quote));
   const __m256i nl = _mm256_set1_epi8('\n');
@@ -650,54 +623,100 @@ __attribute__((target("avx2,popcnt"))) uint64_t CsvCountRecordsAvx2(const uint8_
   return records + CsvCountRecordsPortable(p + i, n - i, quote, parity != 0);
 }
 
-// The same rules as CsvCheckQuotesFrom, 64 bytes at a time, while two bytes
-// past the block can be read (what follows a closing quote at its last byte).
-__attribute__((target("avx2,popcnt"))) CsvQuoteError CsvCheckQuotesAvx2(const uint8_t* p, size_t n, uint8_t quote, uint8_t delimiter) {
+// CsvSummaryFrom's work 64 bytes at a time, while the block lies in the range
+// and the two bytes after it can be read (what follows a closing quote at its
+// last byte): bit masks of the block's quotes, field ends (delimiters and
+// '\n') and '\r', and the prefix XOR of the quotes; '\n' alone only while a
+// first newline is missing or a '\r' needs the byte after it. Returns where
+// the tail starts.
+__attribute__((target("avx2,popcnt"))) size_t CsvSummaryBlocksAvx2(const uint8_t* p, size_t n, size_t from, size_t to, uint8_t quote,
+                                                                   uint8_t delimiter, CsvFirstPass& out) {
   const __m256i q = _mm256_set1_epi8(static_cast<char>(quote));
   const __m256i nl = _mm256_set1_epi8('\n');
   const __m256i cr = _mm256_set1_epi8('\r');
   const __m256i dl = _mm256_set1_epi8(static_cast<char>(delimiter));
-  uint64_t parity = 0;
-  uint64_t prev_ends_field = 1;  // the start of the input starts a field
-  uint64_t prev_closing = 0;
-  int64_t last_open = -1;
-  size_t i = 0;
-  for (; i + 66 <= n; i += 64) {
+  uint64_t parity = 0;  // all ones after an odd number of the range's quotes
+  // Bit 0 of each: the byte before the block ends a field (delimiter, '\n',
+  // the start of the input); that, or it is a quote.
+  uint8_t before = from == 0 ? '\n' : p[from - 1];
+  uint64_t prev_starts = CsvEndsField(before, delimiter);
+  uint64_t prev_open_ok = prev_starts | static_cast<uint64_t>(before == quote);
+  // A copy the compiler may keep in registers (a store through `out` could
+  // alias the bytes), and the last block with a field-opening quote under
+  // each state: its position is found once, at the end.
+  CsvFirstPass s = out;
+  uint64_t open_even_bits = 0, open_odd_bits = 0;
+  size_t open_even_at = 0, open_odd_at = 0;
+  size_t limit = n < 2 ? 0 : to < n - 2 ? to : n - 2;
+  size_t i = from;
+  for (; i + 64 <= limit; i += 64) {
     __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
     uint64_t quotes = Eq64(lo, hi, q);
-    if (quotes == 0) {
-      // Parity and the last opening quote stay; only the neighbours move on.
-      uint64_t ends = Eq64(lo, hi, dl) | Eq64(lo, hi, nl);
-      prev_ends_field = ends >> 63;
-      prev_closing = 0;
-      continue;
+    if (quotes != 0) {
+      uint64_t ends = High64(_mm256_or_si256(_mm256_cmpeq_epi8(lo, dl), _mm256_cmpeq_epi8(lo, nl)),
+                             _mm256_or_si256(_mm256_cmpeq_epi8(hi, dl), _mm256_cmpeq_epi8(hi, nl)));
+      uint64_t crs = Eq64(lo, hi, cr);
+      // Set at a quote: it is the range's 0th, 2nd, ... one, which opens under the even state.
+      uint64_t inside = PrefixXor(quotes) ^ parity;
+      uint64_t first = quotes & inside, second = quotes & ~inside;
+      uint64_t starts = (ends << 1) | prev_starts;
+      uint64_t open_ok = starts | (quotes << 1) | prev_open_ok;
+      uint8_t b64 = p[i + 64];
+      uint64_t close_ok = ((ends | quotes) >> 1) | (static_cast<uint64_t>(CsvEndsField(b64, delimiter) || b64 == quote) << 63);
+      if (crs != 0 || b64 == '\r') {
+        // Or "\r\n" follows.
+        uint64_t lines = Eq64(lo, hi, nl);
+        uint8_t b65 = p[i + 65];
+        uint64_t cr_next = (crs >> 1) | (static_cast<uint64_t>(b64 == '\r') << 63);
+        uint64_t nl_second = (lines >> 2) | (static_cast<uint64_t>(b64 == '\n') << 62) | (static_cast<uint64_t>(b65 == '\n') << 63);
+        close_ok |= cr_next & nl_second;
+      }
+      uint64_t bad_even = (first & ~open_ok) | (second & ~close_ok);
+      uint64_t bad_odd = (second & ~open_ok) | (first & ~close_ok);
+      if ((bad_even | bad_odd) != 0) {
+        if (s.bad_even < 0 && bad_even != 0) {
+          unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_even));
+          s.bad_even = static_cast<int64_t>(i + k);
+          s.bad_even_kind = ((first >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+        }
+        if (s.bad_odd < 0 && bad_odd != 0) {
+          unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_odd));
+          s.bad_odd = static_cast<int64_t>(i + k);
+          s.bad_odd_kind = ((second >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+        }
+      }
+      uint64_t opens_even = first & starts, opens_odd = second & starts;
+      if (opens_even != 0) {
+        open_even_bits = opens_even;
+        open_even_at = i;
+      }
+      if (opens_odd != 0) {
+        open_odd_bits = opens_odd;
+        open_odd_at = i;
+      }
+      if (s.newline_even < 0 || s.newline_odd < 0) {
+        uint64_t lines = Eq64(lo, hi, nl);
+        uint64_t even = lines & ~inside, odd = lines & inside;
+        if (s.newline_even < 0 && even != 0) s.newline_even = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(even)));
+        if (s.newline_odd < 0 && odd != 0) s.newline_odd = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(odd)));
+      }
+      s.quotes += static_cast<uint64_t>(__builtin_popcountll(quotes));
+      parity = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
+    } else if (s.newline_even < 0 || s.newline_odd < 0) {
+      // No quote: no check, one parity all along.
+      uint64_t lines = Eq64(lo, hi, nl);
+      int64_t& newline = parity != 0 ? s.newline_odd : s.newline_even;
+      if (newline < 0 && lines != 0) newline = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(lines)));
     }
-    uint64_t lines = Eq64(lo, hi, nl), delims = Eq64(lo, hi, dl), crs = Eq64(lo, hi, cr);
-    uint64_t inside = PrefixXor(quotes) ^ parity;
-    uint64_t opening = quotes & inside, closing = quotes & ~inside;
-    uint64_t ends = delims | lines;
-    uint64_t field_open = opening & ((ends << 1) | prev_ends_field);
-    uint64_t bad_open = opening & ~field_open & ~((closing << 1) | prev_closing);
-    uint8_t b64 = p[i + 64], b65 = p[i + 65];
-    uint64_t next_ok = ((ends | quotes | crs) >> 1) |
-                       (static_cast<uint64_t>(b64 == delimiter || b64 == '\n' || b64 == quote || b64 == '\r') << 63);
-    uint64_t bad_close = closing & ~next_ok;
-    // A '\r' after a closing quote must end the record: "\r\n".
-    uint64_t next_nl = (lines >> 1) | (static_cast<uint64_t>(b64 == '\n') << 63);
-    bad_close |= ((crs & (closing << 1) & ~next_nl) >> 1);
-    if ((closing >> 63) != 0 && b64 == '\r' && b65 != '\n') bad_close |= 1ull << 63;
-    uint64_t bad = bad_open | bad_close;
-    if (bad != 0) {
-      unsigned k = static_cast<unsigned>(__builtin_ctzll(bad));
-      return {static_cast<int64_t>(i + k), ((bad_open >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote};
-    }
-    if (field_open != 0) last_open = static_cast<int64_t>(i + 63 - static_cast<size_t>(__builtin_clzll(field_open)));
-    parity = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
-    prev_ends_field = ends >> 63;
-    prev_closing = closing >> 63;
+    uint8_t last = p[i + 63];
+    prev_starts = CsvEndsField(last, delimiter);
+    prev_open_ok = prev_starts | static_cast<uint64_t>(last == quote);
   }
-  return CsvCheckQuotesFrom(p, n, i, quote, delimiter, parity != 0, i != 0 && prev_closing != 0, last_open);
+  if (open_even_bits != 0) s.open_even = static_cast<int64_t>(open_even_at + 63 - static_cast<size_t>(__builtin_clzll(open_even_bits)));
+  if (open_odd_bits != 0) s.open_odd = static_cast<int64_t>(open_odd_at + 63 - static_cast<size_t>(__builtin_clzll(open_odd_bits)));
+  out = s;
+  return i;
 }
 
 // POPCNT comes with every AVX2 CPU; checked too, as some kernels use it.
@@ -761,11 +780,14 @@ WcCounts CountWcUtf8(const uint8_t* p, size_t n) {
 
 const char* Utf8TableSource() { return utf8wc::kSource; }
 
-CsvSummary CsvChunkSummary(const uint8_t* p, size_t n, uint8_t quote) {
+CsvFirstPass CsvSummaryChecked(const uint8_t* p, size_t n, size_t from, size_t to, uint8_t quote, uint8_t delimiter) {
+  CsvFirstPass s{0, -1, -1, -1, kCsvQuotesOk, -1, kCsvQuotesOk, -1, -1};
+  size_t i = from;
 #if PAGEWISE_X86_DISPATCH
-  if (HasAvx2()) return CsvChunkSummaryAvx2(p, n, quote);
+  if (HasAvx2()) i = CsvSummaryBlocksAvx2(p, n, from, to, quote, delimiter, s);
 #endif
-  return CsvChunkSummaryPortable(p, n, quote);
+  CsvSummaryFrom(p, n, i, to, quote, delimiter, s);
+  return s;
 }
 
 int64_t CsvRecordStart(const uint8_t* p, size_t n, uint8_t quote, bool odd, size_t from) {
@@ -788,13 +810,6 @@ uint64_t CsvCountRecords(const uint8_t* p, size_t n, uint8_t quote, bool odd) {
   if (HasAvx2()) return CsvCountRecordsAvx2(p, n, quote, odd);
 #endif
   return CsvCountRecordsPortable(p, n, quote, odd);
-}
-
-CsvQuoteError CsvCheckQuotes(const uint8_t* p, size_t n, uint8_t quote, uint8_t delimiter) {
-#if PAGEWISE_X86_DISPATCH
-  if (HasAvx2()) return CsvCheckQuotesAvx2(p, n, quote, delimiter);
-#endif
-  return CsvCheckQuotesFrom(p, n, 0, quote, delimiter, false, false, -1);
 }
 
 const char* KernelFlavor() {

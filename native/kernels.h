@@ -40,13 +40,39 @@ const char* Utf8TableSource();
 
 // CSV record boundaries by quote parity (docs/decisions.md, "CSV"): a '\n'
 // ends a record when an even number of `quote` bytes precede it in the file.
-// Offsets are from p; -1 means none.
-struct CsvSummary {
-  uint64_t quotes;             // quote bytes in [p, p + n)
-  int64_t first_newline_even;  // first '\n' with an even number of quotes before it in [p, that '\n')
-  int64_t first_newline_odd;   // first '\n' with an odd number
+// The strict rules the CSV field walker applies: a quote opens a field only
+// as the field's first byte (or as the second of a doubled quote); a closing
+// quote is followed by the delimiter, another quote (a doubled quote), '\n',
+// "\r\n", or the end (bare or after '\r').
+enum CsvQuoteErrorKind : int {
+  kCsvQuotesOk = 0,
+  kCsvQuoteInUnquotedField = 1,   // offset: the quote
+  kCsvTextAfterClosingQuote = 2,  // offset: the closing quote
+  kCsvUnterminatedQuote = 3,      // offset: the opening quote
 };
-CsvSummary CsvChunkSummary(const uint8_t* p, size_t n, uint8_t quote);
+
+// The first pass's summary of one range (src/csv/scan.ts, SUMMARY, same
+// order): parity and the strict checks under both states the range may start
+// in, in one read. Whether a quote obeys the rules depends on its neighbours
+// and on whether it opens or closes; the quotes that open under one state
+// close under the other. Offsets are from p; -1 means none.
+struct CsvFirstPass {
+  uint64_t quotes;       // quote bytes in the range
+  int64_t newline_even;  // first '\n' with an even number of the range's quotes before it
+  int64_t newline_odd;   // first '\n' with an odd number
+  int64_t bad_even;      // first quote that breaks the rules if the range starts outside quotes
+  CsvQuoteErrorKind bad_even_kind;
+  int64_t bad_odd;  // the same if it starts inside a quoted field
+  CsvQuoteErrorKind bad_odd_kind;
+  int64_t open_even;  // the range's last quote that opens a field (not a doubled one) under the even state
+  int64_t open_odd;   // under the odd state
+};
+
+// CsvFirstPass of [from, to) in p[0, n), as summarizeCsv makes it: p[from - 1]
+// is the byte before the range (from == 0: the start of the input, where a
+// field starts), and p[to, n) the bytes after it, at least two unless the
+// input ends at n (what follows a closing quote at the range's end).
+CsvFirstPass CsvSummaryChecked(const uint8_t* p, size_t n, size_t from, size_t to, uint8_t quote, uint8_t delimiter);
 
 // The first record start x with max(from, 1) <= x <= n: p[x - 1] is a '\n'
 // outside quotes, given `odd`, the quote parity at p (true: inside a quoted
@@ -55,24 +81,6 @@ int64_t CsvRecordStart(const uint8_t* p, size_t n, uint8_t quote, bool odd, size
 
 // Number of '\n' outside quotes in [p, p + n), given the parity at p.
 uint64_t CsvCountRecords(const uint8_t* p, size_t n, uint8_t quote, bool odd);
-
-// The first quote of whole records [p, p + n) (p starts a record; p + n ends
-// one, or is the end of the input) that breaks the strict rules the CSV field
-// walker applies: a quote opens a field only as the field's first byte; a
-// closing quote is followed by the delimiter, another quote (a doubled
-// quote), '\n', "\r\n", or the end (bare or after '\r'). When none breaks
-// them but a quoted field is still open at p + n, its opening quote.
-enum CsvQuoteErrorKind : int {
-  kCsvQuotesOk = 0,
-  kCsvQuoteInUnquotedField = 1,   // offset: the quote
-  kCsvTextAfterClosingQuote = 2,  // offset: the closing quote
-  kCsvUnterminatedQuote = 3,      // offset: the opening quote
-};
-struct CsvQuoteError {
-  int64_t offset;  // -1 when kind is kCsvQuotesOk
-  CsvQuoteErrorKind kind;
-};
-CsvQuoteError CsvCheckQuotes(const uint8_t* p, size_t n, uint8_t quote, uint8_t delimiter);
 
 // Number of records (each ended by `terminator`, the last one possibly not)
 // in [p, p + n) that contain needle[0, m): the grep -c kernel. Find the next

@@ -162,6 +162,15 @@ bool ViewsOfLocked(napi_env env, const Mapping* m, std::vector<std::pair<uint64_
 ViewRange ForgetViewLocked(uint64_t id, napi_env env);
 void UnmapView(ViewRange range);
 
+// ------------------------------------------------------------ CSV glue --
+
+struct CsvFirstPass;
+// The nine numbers of a CsvFirstPass in SUMMARY's order (src/csv/scan.ts),
+// offsets moved by `base` (-1 stays -1): what csvSummaryChecked and the scan
+// op of that name give JavaScript.
+constexpr size_t kCsvFirstPassNumbers = 9;
+void CsvFirstPassNumbers(const CsvFirstPass& s, double base, double* out);
+
 // ------------------------------------------------------ per-file register --
 
 void RegisterRegistry(Napi::Env env, Napi::Object exports, Napi::Object testing);

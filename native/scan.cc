@@ -5,6 +5,7 @@
 
 #include "kernels.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -14,22 +15,21 @@ namespace pagewise {
 namespace {
 
 // One pass over the range; Kind is the number JavaScript passes. Most ops
-// make one number; countWcUtf8 makes three (lines, words, chars), csvSummary
-// three (quotes, first newline at even and at odd parity, -1 for none) and
-// csvCheck two (offset and kind of the first malformed quote).
+// make one number; countWcUtf8 makes three (lines, words, chars) and
+// csvSummaryChecked nine (the CSV first pass's summary, CsvFirstPassNumbers,
+// offsets from the range's start).
 struct ScanOp {
-  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kCsvSummary = 4, kCsvCheck = 5, kKinds } kind;
+  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kCsvSummaryChecked = 4, kKinds } kind;
   uint8_t byte = 0;      // the byte to count, the records' terminator, or the CSV quote
-  std::string needle;    // copied: the caller's array may move or die (csvCheck: the delimiter)
+  std::string needle;    // copied: the caller's array may move or die (csvSummaryChecked: the delimiter)
 };
-const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8", "csvSummary", "csvCheck"};
+const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8", "csvSummaryChecked"};
 
 // How many numbers an op of this kind makes.
 size_t Arity(ScanOp::Kind kind) {
   switch (kind) {
-    case ScanOp::kCountWcUtf8:
-    case ScanOp::kCsvSummary: return 3;
-    case ScanOp::kCsvCheck: return 2;
+    case ScanOp::kCountWcUtf8: return 3;
+    case ScanOp::kCsvSummaryChecked: return kCsvFirstPassNumbers;
     default: return 1;
   }
 }
@@ -86,7 +86,13 @@ class ScanWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    if (length_ == 0) return;
+    if (length_ == 0) {
+      // Nothing to read; a CSV summary of nothing still says "none" (-1).
+      for (size_t k = 0, at = 0; k < ops_.size(); at += Arity(ops_[k].kind), k++) {
+        if (ops_[k].kind == ScanOp::kCsvSummaryChecked) CsvFirstPassNumbers(CsvSummaryChecked(nullptr, 0, 0, 0, 0, 0), 0, &counts_[at]);
+      }
+      return;
+    }
     if (gate_) gate_->readers.Enter(gate_->slots);
     const uint8_t* p = pin_->base + offset_;
     size_t n = static_cast<size_t>(length_);
@@ -105,18 +111,14 @@ class ScanWorker : public Napi::AsyncWorker {
           counts_[at + 2] = static_cast<double>(c.chars);
           break;
         }
-        case ScanOp::kCsvSummary: {
-          CsvSummary c = CsvChunkSummary(p, n, op.byte);
-          counts_[at] = static_cast<double>(c.quotes);
-          counts_[at + 1] = static_cast<double>(c.first_newline_even);
-          counts_[at + 2] = static_cast<double>(c.first_newline_odd);
-          break;
-        }
-        case ScanOp::kCsvCheck: {
+        case ScanOp::kCsvSummaryChecked: {
+          // The strict checks look at the byte before the range and the two
+          // after it, where the mapping has them.
           uint8_t delimiter = op.needle.empty() ? ',' : static_cast<uint8_t>(op.needle[0]);
-          CsvQuoteError e = CsvCheckQuotes(p, n, op.byte, delimiter);
-          counts_[at] = static_cast<double>(e.offset);
-          counts_[at + 1] = static_cast<double>(e.kind);
+          size_t before = offset_ > 0 ? 1 : 0;
+          size_t after = static_cast<size_t>(std::min<uint64_t>(2, pin_->size - offset_ - length_));
+          CsvFirstPass c = CsvSummaryChecked(p - before, before + n + after, before, before + n, op.byte, delimiter);
+          CsvFirstPassNumbers(c, -static_cast<double>(before), &counts_[at]);
           break;
         }
         default: break;
@@ -160,9 +162,10 @@ class ScanWorker : public Napi::AsyncWorker {
 
 // scan(id, offset, length, ops[, gate, drop]) -> Promise<number[]>, the
 // counts of the ops { op, byte?, needle? } (op: constants.scanOps) in order,
-// three for countWcUtf8 and one for each other. The range must lie
-// inside the mapping and hold whole records (TypeScript cuts it). With `drop`
-// the pool thread then drops the range's page-table entries (MADV_DONTNEED).
+// three for countWcUtf8, nine for csvSummaryChecked and one for each other.
+// The range must lie inside the mapping and hold whole records (TypeScript
+// cuts it; a CSV summary's range need not). With `drop` the pool thread then
+// drops the range's page-table entries (MADV_DONTNEED).
 Napi::Value Scan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id = ArgU32(info, 0);

@@ -183,7 +183,11 @@ function evenNewline(bytes: Uint8Array, from: number, quote: number, odd: boolea
   return -1;
 }
 
-/** CsvChunkSummary: quote count and the first newline at each parity. */
+/**
+ * Quote count and the first newline at each parity of a whole input: what
+ * CsvSummaryChecked (native) and summarizeCsv (src/csv/scan.ts) say about
+ * parity, by another road, for the tests.
+ */
 export function csvChunkSummary(bytes: Uint8Array, quote = 0x22): CsvSummary {
   return {
     quotes: countByte(bytes, quote),
@@ -220,7 +224,7 @@ export function csvCountRecords(bytes: Uint8Array, quote: number, odd: boolean):
   return records;
 }
 
-/** What CsvCheckQuotes found (kinds as in native/kernels.h). */
+/** What csvCheckQuotes found (kinds as in native/kernels.h, CsvQuoteErrorKind). */
 export const CsvQuoteErrorKind = {
   ok: 0,
   /** A quote that is not a field's first byte and not inside a quoted field. Offset: that quote. */
@@ -248,7 +252,8 @@ function closeOk(bytes: Uint8Array, q: number, quote: number, delimiter: number)
 /**
  * The first quote of whole records (bytes[0] starts one) that breaks the
  * field walker's strict rules, or the opening quote of a quoted field still
- * open at the end: the same answer as native CsvCheckQuotes.
+ * open at the end: what CsvSummaryChecked's checks under the even state say
+ * of a whole input, by another road, for the tests.
  */
 export function csvCheckQuotes(bytes: Uint8Array, quote = 0x22, delimiter = 0x2c): CsvQuoteError {
   const n = bytes.length;

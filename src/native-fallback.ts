@@ -13,6 +13,7 @@ import { endianness } from 'node:os';
 import { ErrorCodes, PagewiseError } from './errors.js';
 import type { NativeBinding } from './native.js';
 import * as text from './kernels-js.js';
+import { summarizeCsv } from './csv/scan.js';
 import { UTF8_WC_SOURCE } from './utf8-wc-table.js';
 
 function checkBytes(bytes: unknown): asserts bytes is Uint8Array {
@@ -216,10 +217,9 @@ export function fallbackBinding(loadError: Error, onUse: () => void): NativeBind
     countWcUtf8: used(text.countWcUtf8),
     countWordsUtf8: used(text.countWordsUtf8),
     countCharsUtf8: used(text.countCharsUtf8),
-    csvChunkSummary: used(text.csvChunkSummary),
+    csvSummaryChecked: used(summarizeCsv),
     csvRecordStart: used(text.csvRecordStart),
     csvCountRecords: used(text.csvCountRecords),
-    csvCheckQuotes: used(text.csvCheckQuotes),
     utf8TableSource: () => UTF8_WC_SOURCE,
     pageSize,
     kernelFlavor: () => 'js',

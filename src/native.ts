@@ -43,7 +43,7 @@ export interface MappingState {
 
 export type MadviseName = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'populateRead' | 'hugepage';
 export type FadviseName = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'noreuse';
-export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8' | 'csvSummary' | 'csvCheck';
+export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8' | 'csvSummaryChecked';
 
 /** The addon's tables, defined once in C++: name -> the number its functions take. */
 export interface NativeConstants {
@@ -98,21 +98,26 @@ export interface NativeBinding {
   countWcUtf8(bytes: Uint8Array): { lines: number; words: number; chars: number };
   countWordsUtf8(bytes: Uint8Array): number;
   countCharsUtf8(bytes: Uint8Array): number;
-  /** A chunk's quote count and first newline at even and odd quote parity (-1: none). */
-  csvChunkSummary(bytes: Uint8Array, quote?: number): { quotes: number; firstNewlineEven: number; firstNewlineOdd: number };
+  /**
+   * The CSV first pass's summary of bytes[from, to) into out[at, at + SUMMARY.size):
+   * the same call and answer as summarizeCsv (src/csv/scan.ts), in one
+   * native pass (CsvSummaryChecked).
+   */
+  csvSummaryChecked(bytes: Uint8Array, from: number, to: number, quote: number, delimiter: number, base: number, out: Float64Array, at: number): void;
   /** The first record start at or after `from` (at least 1), given the parity at the array's start; -1 if none. */
   csvRecordStart(bytes: Uint8Array, quote: number, odd: boolean, from: number): number;
   /** Newlines outside quotes, given the parity at the array's start. */
   csvCountRecords(bytes: Uint8Array, quote: number, odd: boolean): number;
-  /** The first malformed quote in whole records (`kind` 0: none), with its offset. */
-  csvCheckQuotes(bytes: Uint8Array, quote?: number, delimiter?: number): { offset: number; kind: number };
   /** Where the UTF-8 class table comes from, e.g. 'glibc 2.36 C.UTF-8 (Unicode 14.0.0)'. */
   utf8TableSource(): string;
   /**
    * Runs byte kernels over [offset, offset + length) of a mapping on libuv's
    * threadpool; resolves with one count per op (`op`: a `ScanOps` value).
    * countByte: count `byte`; countRecordsContaining: count records ended by
-   * `byte` that contain `needle`; countWords. With `drop`, the pool thread
+   * `byte` that contain `needle`; countWords; countWcUtf8 (3 counts);
+   * csvSummaryChecked (`byte` the quote, `needle[0]` the delimiter): the CSV
+   * first pass's SUMMARY.size numbers, offsets from `offset` (the byte before
+   * the range and the two after it are read too). With `drop`, the pool thread
    * then drops the range's page-table entries (MADV_DONTNEED: the pages stay
    * in the page cache).
    */
@@ -223,4 +228,4 @@ export const Madvise = table<MadviseName>('madvise', ['normal', 'random', 'seque
 /** posix_fadvise values understood by `fadvise`. */
 export const Fadvise = table<FadviseName>('fadvise', ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'noreuse']);
 /** Op numbers understood by `scan`. */
-export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8', 'csvSummary', 'csvCheck']);
+export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8', 'csvSummaryChecked']);

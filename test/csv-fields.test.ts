@@ -14,9 +14,8 @@ import { rng } from './fixtures/reference.js';
 import { tempDir, writeFile, pagewise } from './helpers.js';
 import { SUMMARY, summarizeCsv, CsvStreamCutter } from '../dist/src/csv/scan.js';
 import { csvCuts } from '../dist/src/csv/prepare.js';
-import { checkRecords, scanRange } from '../dist/src/csv/first-pass.js';
+import { scanRange } from '../dist/src/csv/first-pass.js';
 import { native } from '../dist/src/native.js';
-import { parityOnlySummary } from '../dist/src/csv/scan.js';
 import { csvFields, csvColumns } from '../dist/src/csv/fields.js';
 
 const enc = new TextEncoder();
@@ -59,8 +58,10 @@ function randomCsv(next: () => number): Uint8Array {
   return enc.encode(text);
 }
 
-/** The first pass and prefix XOR over `bytes` in chunks of `chunkSize` (any size: the functions are pure). */
-function firstPass(bytes: Uint8Array, chunkSize: number, header: boolean): { cuts: number[]; headerEnd: number; checked: boolean } {
+type Summarize = typeof summarizeCsv;
+
+/** The first pass and prefix XOR over `bytes` in chunks of `chunkSize` (any size: the functions are pure), with summarizeCsv or its native twin. */
+function firstPass(bytes: Uint8Array, chunkSize: number, header: boolean, summarize: Summarize = summarizeCsv): { cuts: number[]; headerEnd: number } {
   const n = Math.ceil(bytes.length / chunkSize);
   const summaries = new Float64Array(n * SUMMARY.size);
   for (let j = 0; j < n; j++) {
@@ -68,14 +69,18 @@ function firstPass(bytes: Uint8Array, chunkSize: number, header: boolean): { cut
     // Exactly the bytes a worker's view holds: one before, two after.
     const from = Math.max(0, start - 1);
     const view = bytes.slice(from, Math.min(bytes.length, end + 2));
-    summarizeCsv(view, start - from, end - from, 0x22, 0x2c, from, summaries, j * SUMMARY.size);
+    summarize(view, start - from, end - from, 0x22, 0x2c, from, summaries, j * SUMMARY.size);
   }
   return csvCuts(summaries, bytes.length, chunkSize, header);
 }
 
 describe('the first pass (summaries + prefix XOR) agrees with the state machine', () => {
-  it('on 3000 random inputs, chunks of 1 to 9 bytes, with and without a header', () => {
-    const next = rng(42);
+  it.each([
+    ['summarizeCsv', summarizeCsv, 42],
+    ['the native CsvSummaryChecked', native.csvSummaryChecked, 1234],
+  ] as const)('%s: on 3000 random inputs, chunks of 1 to 9 bytes, with and without a header', (_name, summarize, seed) => {
+    if (summarize !== summarizeCsv) expect(native.kernelFlavor()).not.toBe('js');
+    const next = rng(seed);
     for (let t = 0; t < 3000; t++) {
       const bytes = randomCsv(next);
       if (bytes.length === 0) continue;
@@ -85,7 +90,7 @@ describe('the first pass (summaries + prefix XOR) agrees with the state machine'
       const label = `${JSON.stringify(new TextDecoder().decode(bytes))} chunk ${chunkSize} header ${header}`;
       let plan: { cuts: number[]; headerEnd: number };
       try {
-        plan = firstPass(bytes, chunkSize, header);
+        plan = firstPass(bytes, chunkSize, header, summarize);
       } catch (error) {
         if ((error as { code?: string }).code === undefined) throw error;
         expect(refusal(error), label).toEqual(ref);
@@ -103,54 +108,72 @@ describe('the first pass (summaries + prefix XOR) agrees with the state machine'
   });
 });
 
-/** The addon's way: parity-only summaries (CsvChunkSummary), then CsvCheckQuotes (or the piecewise JavaScript check) over the placed records. */
-function nativePass(bytes: Uint8Array, chunkSize: number, header: boolean, piece: number): { cuts: number[]; headerEnd: number } {
-  const n = Math.ceil(bytes.length / chunkSize);
-  const summaries = new Float64Array(n * SUMMARY.size);
-  for (let j = 0; j < n; j++) {
-    const { start, end } = scanRange(j, bytes.length, chunkSize);
-    const s = native.csvChunkSummary(bytes.subarray(start, end), 0x22);
-    parityOnlySummary(s.quotes, s.firstNewlineEven, s.firstNewlineOdd, start, summaries, j * SUMMARY.size);
-  }
-  const plan = csvCuts(summaries, bytes.length, chunkSize, header);
-  expect(plan.checked).toBe(false);
-  const src = { file: { size: bytes.length }, bytes: (s: number, e: number) => bytes.subarray(s, e), drop: () => {} } as never;
-  const settings = { split: { csv: { quote: '"', delimiter: ',', header } } } as never;
-  const ranges: [number, number][] = [];
-  if (plan.headerEnd > 0) ranges.push([0, plan.headerEnd]);
-  for (let j = 0; j < n; j++) if (plan.cuts[j + 1] > plan.cuts[j]) ranges.push([plan.cuts[j], plan.cuts[j + 1]]);
-  for (const [s, e] of ranges) {
-    const [offset, kind] = checkRecords(src, settings, s, e, piece);
-    if (kind !== 0) throw Object.assign(new Error('bad'), { code: 'ERR_PAGEWISE_BAD_RECORD', offset, reason: ['', 'quoteInUnquotedField', 'textAfterClosingQuote', 'unterminatedQuote'][kind] });
-  }
-  return plan;
+/** Random CSV-like bytes, up to `max`: quotes, doubled quotes, delimiters, \n, \r\n, lone \r, runs of text up to two 64-byte blocks long. */
+function csvLike(next: () => number, max: number): Uint8Array {
+  const pieces = ['"', '"', '""', ',', ',', '\n', '\r\n', '\r', 'a', 'xyz', '"q"', ',"a,b",', '"\r', '"\n', 'é'];
+  const target = Math.floor(next() * max);
+  let text = '';
+  while (text.length < target) text += next() < 0.08 ? 'w'.repeat(Math.floor(next() * 130)) : pieces[Math.floor(next() * pieces.length)];
+  return enc.encode(text);
 }
 
-describe("the addon's first pass (parity, then checks of the placed records) agrees with the state machine", () => {
-  it('on 3000 random inputs, chunks of 1 to 9 bytes, CsvCheckQuotes or the piecewise check', () => {
-    const next = rng(1234);
-    for (let t = 0; t < 3000; t++) {
-      const bytes = randomCsv(next);
-      if (bytes.length === 0) continue;
-      const chunkSize = 1 + Math.floor(next() * 9);
-      const header = next() < 0.5;
-      const piece = next() < 0.5 ? 1 << 20 : 1 + Math.floor(next() * 6);
-      const ref = reference(bytes);
-      const label = `${JSON.stringify(new TextDecoder().decode(bytes))} chunk ${chunkSize} header ${header} piece ${piece}`;
-      let plan: { cuts: number[]; headerEnd: number };
-      try {
-        plan = nativePass(bytes, chunkSize, header, piece);
-      } catch (error) {
-        if ((error as { code?: string }).code === undefined) throw error;
-        expect(refusal(error), label).toEqual(ref);
-        continue;
+/**
+ * native.csvSummaryChecked(view, from - a, to - a, ...) and summarizeCsv with
+ * the same arguments, over `view` = bytes[a, b): the nine numbers must be the same.
+ */
+function sameSummary(bytes: Uint8Array, from: number, to: number, margin: [number, number], label: string): void {
+  const a = from === 0 ? 0 : Math.max(0, from - 1 - margin[0]);
+  const b = Math.min(bytes.length, to + 2 + margin[1]);
+  const view = bytes.slice(a, b);
+  const S = SUMMARY.size;
+  const want = new Float64Array(3 * S).fill(7);
+  const got = new Float64Array(3 * S).fill(7);
+  summarizeCsv(view, from - a, to - a, 0x22, 0x2c, 1000 + a, want, S);
+  native.csvSummaryChecked(view, from - a, to - a, 0x22, 0x2c, 1000 + a, got, S);
+  expect(Array.from(got), `${label} [${from}, ${to}) in [${a}, ${b})`).toEqual(Array.from(want));
+}
+
+describe('the native CsvSummaryChecked gives summarizeCsv\'s nine numbers', () => {
+  it('on 2000 random CSV-like inputs up to 1.5 KB, over ranges at the start, the end, empty, tiny, across 64-byte blocks', () => {
+    expect(native.kernelFlavor()).not.toBe('js');
+    const next = rng(64);
+    for (let t = 0; t < 2000; t++) {
+      const bytes = csvLike(next, t % 4 === 0 ? 1500 : 300);
+      const n = bytes.length;
+      const label = JSON.stringify(new TextDecoder().decode(bytes));
+      const ranges: [number, number][] = [[0, n], [0, 0], [n, n], [0, Math.min(n, 1 + Math.floor(next() * 3))]];
+      for (let k = 0; k < 6; k++) {
+        const from = Math.floor(next() * (n + 1));
+        const len = k < 2 ? Math.floor(next() * 4) : k < 4 ? 64 * (1 + Math.floor(next() * 3)) + Math.floor(next() * 5) - 2 : Math.floor(next() * (n - from + 1));
+        ranges.push([from, Math.max(from, Math.min(n, from + len))]);
       }
-      expect('records' in ref, `${label}: accepted`).toBe(true);
-      const records = (ref as { records: RefRecord[] }).records;
-      const starts = [...records.map((r) => r.start), bytes.length];
-      const headerEnd = header ? records[0].end : 0;
-      expect(plan.cuts, label).toEqual(plan.cuts.map((_, j) => (j === 0 ? headerEnd : (starts.find((s) => s >= j * chunkSize) ?? bytes.length))));
+      if (n > 0) ranges.push([Math.floor(next() * n), n]);
+      for (const [from, to] of ranges) {
+        sameSummary(bytes, from, to, [0, 0], label);
+        sameSummary(bytes, from, to, [Math.floor(next() * 3), Math.floor(next() * 3)], label);
+      }
     }
+  });
+
+  it('with a quote, a doubled quote, "\r\n" or a lone \r after a quote at every position around the first block edges', () => {
+    for (const piece of ['"', '""', ',"a",', '"\r\n', '"\r', '"\rx', 'a"b', '"\n"', ',""""', '"x"y']) {
+      for (let at = 0; at < 140; at++) {
+        const chars = [...'a'.repeat(200)].map((c, i) => (i % 7 === 0 ? ',' : c));
+        chars[150] = '\n';
+        const bytes = enc.encode(chars.join('').slice(0, at) + piece + chars.join('').slice(at + piece.length));
+        for (const [from, to] of [[0, bytes.length], [1, bytes.length], [0, 130], [3, 67], [0, 64], [1, 66], [2, 68]] as const) {
+          sameSummary(bytes, from, to, [0, 0], `${piece} at ${at}`);
+        }
+      }
+    }
+  });
+
+  it('refuses a range outside the view and an out array too short', () => {
+    const out = new Float64Array(SUMMARY.size);
+    const bytes = enc.encode('a,"b"\n');
+    expect(() => native.csvSummaryChecked(bytes, 2, 9, 0x22, 0x2c, 0, out, 0)).toThrow(RangeError);
+    expect(() => native.csvSummaryChecked(bytes, 3, 2, 0x22, 0x2c, 0, out, 0)).toThrow(RangeError);
+    expect(() => native.csvSummaryChecked(bytes, 0, 6, 0x22, 0x2c, 0, out, 1)).toThrow(RangeError);
   });
 });
 

@@ -7,7 +7,8 @@
  * (summaries per chunk, a prefix XOR of quote parity, each chunk's first
  * record start) must find exactly the records the walker finds alone, for any
  * cut points; and malformed quotes are refused with the same offset by the
- * walker (reading fields or skipping them), csvCheckQuotes and CsvCheckQuotes.
+ * walker (reading fields or skipping them), csvCheckQuotes and the native
+ * CsvSummaryChecked (its checks under the even state, over the whole input).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -350,7 +351,7 @@ describe('malformed quotes are refused, with the same offset everywhere', () => 
     ).toMatchObject({ code: 'ERR_PAGEWISE_BAD_RECORD', offset });
   });
 
-  it('random malformed inputs: walker, csvCheckQuotes and CsvCheckQuotes agree on the first bad quote', () => {
+  it('random malformed inputs: walker, csvCheckQuotes and CsvSummaryChecked agree on the first bad quote', () => {
     const next = rng(11);
     const alphabet = ['"', '"', ',', '\n', '\r\n', '\r', 'a', 'bc', '""'];
     const inputs: Buffer[] = [];

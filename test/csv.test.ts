@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CLI, ROOT, pagewise, tempDir, writeFile } from './helpers.js';
 import { job } from './fixtures/reference.js';
 import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
-import { native } from '../dist/src/native.js';
+import { ScanOps, native } from '../dist/src/native.js';
 
 const INTERNAL = Symbol.for('pagewise.internal');
 const dir = tempDir('pagewise-csv-');
@@ -248,49 +248,76 @@ describe('split csv refuses what is not RFC 4180 (strict), on every path, with t
   }
 });
 
-describe('the first pass on libuv\'s threadpool, through scan ops the addon does not have yet', () => {
-  it('gives the same cuts and refusals, on the kernel and the ordered path', async () => {
-    // What the lead binds: scan ops csvSummary (CsvChunkSummary) and csvCheck (CsvCheckQuotes), here over the sync kernels.
-    const ops = native.constants.scanOps as unknown as Record<string, number>;
+describe("the first pass on libuv's threadpool: one scan op, csvSummaryChecked, per chunk", () => {
+  /** Runs `body` with native.scan counted: how many scans of csvSummaryChecked ran, and over which ranges. */
+  async function counted<T>(body: () => Promise<T>): Promise<{ value: T; ranges: [number, number][] }> {
     const scan = native.scan;
-    let calls = 0;
-    ops.csvSummary = 90;
-    ops.csvCheck = 91;
-    (native as unknown as { scan: unknown }).scan = async (id: number, offset: number, length: number, list: { op: number; byte?: number; needle?: Uint8Array }[], gate?: never, drop?: boolean): Promise<number[]> => {
-      const [op] = list;
-      if (op.op !== 90 && op.op !== 91) return scan(id, offset, length, list, gate, drop);
-      calls++;
-      const view = native.view(id, offset, length);
-      try {
-        if (op.op === 90) {
-          const s = native.csvChunkSummary(view, op.byte);
-          return [s.quotes, s.firstNewlineEven, s.firstNewlineOdd];
-        }
-        const e = native.csvCheckQuotes(view, op.byte, op.needle![0]);
-        return [e.offset, e.kind];
-      } finally {
-        native.detach(view);
-      }
+    const ranges: [number, number][] = [];
+    (native as unknown as { scan: unknown }).scan = (id: number, offset: number, length: number, list: { op: number }[], ...rest: never[]) => {
+      if (list.some((o) => o.op === ScanOps.csvSummaryChecked)) ranges.push([offset, offset + length]);
+      return scan(id, offset, length, list as never, ...rest);
     };
     try {
-      for (const chunkSize of [4096, 65536]) {
-        const kernel = await pagewise.runJob(mainFile, job('csv-kernel.mjs'), { chunkSize, threads: 2 });
-        expect(kernel.stats.executor).toBe('kernel');
-        expectTiles(kernel.result.ranges, 0, `kernel ${chunkSize}`);
-        const rows = await pagewise.runJob(mainFile, job('csv-rows-header.mjs'), { chunkSize, threads: 2, release: 'evict' });
-        expect(rows.result.rows).toEqual(pyRows.slice(1));
-      }
-      expect(calls).toBeGreaterThan(2 * (Math.ceil(SIZE / 4096) + Math.ceil(SIZE / 65536)));
-      const text = `${main.text.slice(0, 100_000)}1,a"b\n2,"open\n`;
-      const bad = writeFile(dir, 'native-bad.csv', text);
-      const error = await rejection(pagewise.runJob(bad, job('csv-kernel.mjs'), { chunkSize: 4096 }));
-      expect([error.code, error.offset, error.reason]).toEqual(['ERR_PAGEWISE_BAD_RECORD', Buffer.byteLength(text.slice(0, text.lastIndexOf('a"b') + 1)), 'quoteInUnquotedField']);
+      return { value: await body(), ranges };
     } finally {
-      delete ops.csvSummary;
-      delete ops.csvCheck;
       (native as unknown as { scan: unknown }).scan = scan;
     }
+  }
+
+  it('gives the same cuts and rows in one round, on the kernel and the ordered path', async () => {
+    for (const chunkSize of [4096, 65536]) {
+      const kernel = await counted(() => pagewise.runJob(mainFile, job('csv-kernel.mjs'), { chunkSize, threads: 2 }));
+      expect(kernel.value.stats.executor).toBe('kernel');
+      expectTiles(kernel.value.result.ranges, 0, `kernel ${chunkSize}`);
+      // One scan per chunk over the first pass's ranges, and nothing else: no second round over the records.
+      const n = Math.ceil(SIZE / chunkSize);
+      const want = Array.from({ length: n }, (_, j) => [j === 0 ? 0 : j * chunkSize - 1, j === n - 1 ? SIZE : (j + 1) * chunkSize - 1]);
+      expect(kernel.ranges.sort((x, y) => x[0] - y[0])).toEqual(want);
+      const rows = await counted(() => pagewise.runJob(mainFile, job('csv-rows-header.mjs'), { chunkSize, threads: 2, release: 'evict' }));
+      expect(rows.value.result.rows).toEqual(pyRows.slice(1));
+      expect(rows.ranges.length).toBe(n);
+    }
   });
+
+  it('refuses bad quotes at and around chunk edges with the same code, offset and reason as the workers and the reference', async () => {
+    // Each bad quote sits where the strict checks need the byte before the
+    // range (a quote right at a range's start) or the two after it (a closing
+    // quote at its end, followed by "\r" then something else than "\n").
+    const chunkSize = 4096;
+    const pieces = ['a"b', '"a"b', '"a"\rb', '"a"\r\r\n'];
+    let cases = 0;
+    for (const piece of pieces) {
+      for (const shift of [-4, -3, -2, -1, 0, 1]) {
+        // The record that holds the piece starts so that its bad quote lands at 2 * chunkSize - 1 + shift, give or take the piece's own offset.
+        const pad = 2 * chunkSize - 1 + shift - 2;
+        const lines: string[] = [];
+        let length = 0;
+        while (length + 40 < pad) {
+          const line = `${lines.length},"x, ""y""",${'z'.repeat(20)}\n`;
+          lines.push(line);
+          length += line.length;
+        }
+        lines.push(`${'q'.repeat(pad - length)},${piece},w\n`, 'tail,"ok"\n');
+        const text = lines.join('');
+        const ref = (() => {
+          try {
+            referenceRecords(Buffer.from(text));
+          } catch (error) {
+            return error as { offset: number; reason: string };
+          }
+          throw new Error(`the reference accepted ${JSON.stringify(piece)}`);
+        })();
+        const path = writeFile(dir, `edge-${cases++}.csv`, text);
+        const pool = await counted(() => rejection(pagewise.runJob(path, job('csv-kernel.mjs'), { chunkSize, threads: 2 })));
+        expect(pool.ranges.length, 'ran on the pool').toBe(Math.ceil(text.length / chunkSize));
+        const workers = await rejection(pagewise.runJob(path, job('csv-ordered.mjs'), { chunkSize, threads: 2, ...PATHS.pread } as never));
+        const want = { code: 'ERR_PAGEWISE_BAD_RECORD', offset: ref.offset, reason: ref.reason };
+        const label = `${JSON.stringify(piece)} shift ${shift}`;
+        expect({ code: pool.value.code, offset: pool.value.offset, reason: pool.value.reason }, `pool ${label}`).toEqual(want);
+        expect({ code: workers.code, offset: workers.offset, reason: workers.reason }, `workers ${label}`).toEqual(want);
+      }
+    }
+  }, 60_000);
 });
 
 describe('split csv: the rest of the contract', () => {

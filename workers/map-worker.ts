@@ -6,7 +6,7 @@
  * accumulator serialized (src/run/wire.ts). Errors come back as values, not
  * throws: structured clone would drop their `code`.
  */
-import { checkRecords, scanChunks } from '../src/csv/first-pass.js';
+import { scanChunks } from '../src/csv/first-pass.js';
 import { SUMMARY } from '../src/csv/scan.js';
 import { loadJobHandle } from '../src/job.js';
 import { chunkWriter, type ChunkWriter } from '../src/output/chunk-writer.js';
@@ -254,15 +254,13 @@ async function runDrain(task: DrainTask): Promise<TaskReply> {
   }
 }
 
-/** A split's first pass (CSV): summaries of a few chunks, or the checks of a few ranges of records; no job code. */
+/** A split's first pass (CSV): summaries of a few chunks; no job code. */
 function runScan(task: ScanTask): ScanReply {
-  const { ranges } = task;
-  const out = new Float64Array(ranges === undefined ? task.count * SUMMARY.size : ranges.length);
+  const out = new Float64Array(task.count * SUMMARY.size);
   if (Atomics.load(task.control, STOP) !== 0) return { ok: true, summaries: out };
   const src = openSource(task.file);
   try {
-    if (ranges === undefined) scanChunks(src, task.settings, task.first, task.count, out);
-    else for (let r = 0; r < ranges.length; r += 2) out.set(checkRecords(src, task.settings, ranges[r], ranges[r + 1], task.piece!), r);
+    scanChunks(src, task.settings, task.first, task.count, out);
     return { ok: true, summaries: out };
   } finally {
     src.close();

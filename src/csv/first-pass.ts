@@ -1,18 +1,17 @@
 /**
- * The CSV first pass as it runs on a thread that reads (a worker): summaries
- * of chunks of a file, through the same ChunkSource, prefetch and release as
- * the chunk lifecycle, and the strict checks of the records they cut.
- * With the addon, the summaries are its CsvChunkSummary (AVX2, parity only)
- * and the checks its CsvCheckQuotes over each chunk's records once the prefix
- * XOR has placed them; without it, one JavaScript pass does both
- * (summarizeCsv). Planning from the summaries is src/csv/prepare.ts.
+ * The CSV first pass as it runs on a thread that reads (a worker, for files
+ * that are not mapped): summaries of chunks of a file, through the same
+ * ChunkSource, prefetch and release as the chunk lifecycle. Each is one pass
+ * that makes the strict checks too: the addon's CsvSummaryChecked, or
+ * without it summarizeCsv (the same answer). Planning from the summaries is
+ * src/csv/prepare.ts.
  */
 import { native, nativeAvailable } from '../native.js';
 import { chunkCount } from '../plan/chunks.js';
 import type { ChunkSource } from '../run/chunk.js';
 import type { ChunkSettings } from '../run/messages.js';
 import { releaseScanned } from '../run/pages.js';
-import { QuoteError, SUMMARY, parityOnlySummary, summarizeCsv } from './scan.js';
+import { SUMMARY, summarizeCsv } from './scan.js';
 import { csvBytesOf } from './split.js';
 
 /**
@@ -29,7 +28,7 @@ export function scanRange(j: number, size: number, chunkSize: number): { start: 
 
 /**
  * Summarizes chunks [first, first + count) of the source's file into `out`
- * (SUMMARY.size numbers each): the JavaScript first pass, run in a worker.
+ * (SUMMARY.size numbers each), in a worker.
  */
 export function scanChunks(src: ChunkSource, settings: ChunkSettings, first: number, count: number, out: Float64Array): void {
   const { quote, delimiter } = csvBytesOf(settings.split)!;
@@ -43,12 +42,8 @@ export function scanChunks(src: ChunkSource, settings: ChunkSettings, first: num
     const viewStart = Math.max(0, start - 1);
     const bytes = src.bytes(viewStart, Math.min(size, end + 2));
     try {
-      if (nativeAvailable) {
-        const s = native.csvChunkSummary(bytes.subarray(start - viewStart, end - viewStart), quote);
-        parityOnlySummary(s.quotes, s.firstNewlineEven, s.firstNewlineOdd, start, out, k * SUMMARY.size);
-      } else {
-        summarizeCsv(bytes, start - viewStart, end - viewStart, quote, delimiter, viewStart, out, k * SUMMARY.size);
-      }
+      const summarize = nativeAvailable ? native.csvSummaryChecked : summarizeCsv;
+      summarize(bytes, start - viewStart, end - viewStart, quote, delimiter, viewStart, out, k * SUMMARY.size);
     } finally {
       src.drop(bytes);
     }
@@ -58,45 +53,3 @@ export function scanChunks(src: ChunkSource, settings: ChunkSettings, first: num
   }
 }
 
-
-/**
- * The strict checks of whole records `[start, end)` (a record start to a
- * record end, or the file's end): the first bad quote's file offset and its
- * kind (QuoteError), or -1 and 0. A range longer than `piece` (a record of
- * many chunks) is checked piece by piece with the JavaScript kernel, parity
- * carried, so that no view has to hold it whole.
- */
-export function checkRecords(src: ChunkSource, settings: ChunkSettings, start: number, end: number, piece: number): [number, number] {
-  const { quote, delimiter } = csvBytesOf(settings.split)!;
-  if (end - start <= piece && nativeAvailable) {
-    const bytes = src.bytes(start, end);
-    try {
-      const e = native.csvCheckQuotes(bytes, quote, delimiter);
-      return e.kind === QuoteError.none ? [-1, 0] : [start + e.offset, e.kind];
-    } finally {
-      src.drop(bytes);
-    }
-  }
-  const size = src.file.size;
-  const out = new Float64Array(SUMMARY.size);
-  let odd = false;
-  let open = -1;
-  for (let at = start; at < end; at += piece) {
-    const to = Math.min(end, at + piece);
-    // The range's first byte starts a record: it has no byte before it to look at.
-    const viewStart = at === start ? at : at - 1;
-    const bytes = src.bytes(viewStart, Math.min(size, to + 2));
-    try {
-      // The checks look past `end` only at the file's end or at the record's `\n`.
-      summarizeCsv(bytes, at - viewStart, to - viewStart, quote, delimiter, viewStart, out, 0);
-    } finally {
-      src.drop(bytes);
-    }
-    const bad = out[odd ? SUMMARY.badOdd : SUMMARY.badEven];
-    if (bad >= 0) return [bad, out[odd ? SUMMARY.badOddKind : SUMMARY.badEvenKind]];
-    const opened = out[odd ? SUMMARY.openOdd : SUMMARY.openEven];
-    if (opened >= 0) open = opened;
-    if (out[SUMMARY.quotes] % 2 === 1) odd = !odd;
-  }
-  return odd ? [open, QuoteError.unterminated] : [-1, 0];
-}

@@ -3,22 +3,21 @@
  * depends on the quote parity of every byte before it, so before any chunk
  * is cut
  *   1. a first pass summarizes every chunk of the file in parallel, on the
- *      threads that will read it (workers, with the addon's CsvChunkSummary
- *      or without an addon the JavaScript kernel; libuv's threadpool through
- *      the addon's scan once it has the CSV ops): its quote count and its
- *      first `\n` for each of the two states it may start in;
+ *      threads that will read it (libuv's threadpool through the addon's
+ *      scan op csvSummaryChecked for a mapped file; workers otherwise, with
+ *      the addon's CsvSummaryChecked or without it the JavaScript kernel):
+ *      its quote count, its first `\n` for each of the two states it may
+ *      start in, and the strict checks under both states (src/csv/scan.ts);
  *   2. a prefix XOR of the quote counts in file order says which state each
- *      chunk really starts in, and so its true first record boundary;
+ *      chunk really starts in, and so its true first record boundary and
+ *      which of its checks hold: a misplaced or unclosed quote is refused
+ *      before `map` sees anything;
  *   3. every cut goes into the file's shared cut cache, so the second pass
  *      (any executor) cuts through the same code as for lines, with no CSV
  *      code on the read side.
- * The strict checks (src/csv/scan.ts) refuse a misplaced or unclosed quote
- * before `map` sees anything: the JavaScript kernel makes them in its one
- * pass, under both starting states; after the addon's summaries (parity
- * only) its CsvCheckQuotes reads each chunk's records once they are placed.
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
-import { native, nativeAvailable } from '../native.js';
+import { ScanOps, native, nativeAvailable } from '../native.js';
 import { CutCache, chunkCount } from '../plan/chunks.js';
 import { threadpoolSize } from '../plan/plan.js';
 import { openSource } from '../run/chunk.js';
@@ -28,7 +27,7 @@ import { releaseScanned } from '../run/pages.js';
 import type { PreparedFiles, SplitPreparer } from '../run/prepare.js';
 import { inOrder } from '../run/reducer.js';
 import { scanRange } from './first-pass.js';
-import { QuoteError, SUMMARY, badQuote, parityOnlySummary } from './scan.js';
+import { QuoteError, SUMMARY, badQuote, summaryFromScan } from './scan.js';
 import { csvBytesOf } from './split.js';
 
 /** A file's planned cuts: `cuts[j]` is where chunk j of the whole grid starts (`cuts[n]` = size). */
@@ -36,17 +35,13 @@ export interface CsvCuts {
   cuts: number[];
   /** End of the header record (0 without a header). */
   headerEnd: number;
-  /** Every summary made the strict checks: nothing is left to check. */
-  checked: boolean;
 }
 
 /**
- * The prefix XOR: from the chunks' summaries (in file order) to every cut.
- * Checked summaries refuse what breaks the strict rules here; unchecked
- * ones (parity only) leave that to `checkRecords` over the cut records.
+ * The prefix XOR: from the chunks' summaries (in file order) to every cut,
+ * with the checks of the state each chunk really starts in.
  * @throws ERR_PAGEWISE_BAD_RECORD for the first quote that breaks the strict
- * rules, or for a quoted field open at the end (offset: its opening quote),
- * when the summaries made the checks.
+ * rules, or for a quoted field open at the end (offset: its opening quote).
  */
 export function csvCuts(summaries: Float64Array, size: number, chunkSize: number, header: boolean, path?: string): CsvCuts {
   const n = chunkCount(size, chunkSize);
@@ -54,18 +49,16 @@ export function csvCuts(summaries: Float64Array, size: number, chunkSize: number
   const newline = new Array<number>(n);
   let odd = 0;
   let lastOpen = -1;
-  let checked = true;
   for (let j = 0; j < n; j++) {
     const at = j * S;
-    checked &&= summaries[at + SUMMARY.checked] === 1;
     const bad = summaries[at + (odd ? SUMMARY.badOdd : SUMMARY.badEven)];
-    if (checked && bad >= 0) throw badQuote(path, bad, summaries[at + (odd ? SUMMARY.badOddKind : SUMMARY.badEvenKind)]);
+    if (bad >= 0) throw badQuote(path, bad, summaries[at + (odd ? SUMMARY.badOddKind : SUMMARY.badEvenKind)]);
     newline[j] = summaries[at + (odd ? SUMMARY.newlineOdd : SUMMARY.newlineEven)];
     const open = summaries[at + (odd ? SUMMARY.openOdd : SUMMARY.openEven)];
     if (open >= 0) lastOpen = open;
     odd ^= summaries[at + SUMMARY.quotes] & 1;
   }
-  if (checked && odd) throw badQuote(path, lastOpen, QuoteError.unterminated);
+  if (odd) throw badQuote(path, lastOpen, QuoteError.unterminated);
   // Chunk j starts at the first record boundary at or after its nominal start.
   const cuts = new Array<number>(n + 1);
   cuts[n] = size;
@@ -75,7 +68,7 @@ export function csvCuts(summaries: Float64Array, size: number, chunkSize: number
   for (let j = 0; j < n; j++) {
     if (cuts[j + 1] < cuts[j]) throw new PagewiseError(ErrorCodes.INTERNAL, `CSV cuts out of order at chunk ${j} of '${path}'`, { path, index: j });
   }
-  return { cuts, headerEnd, checked };
+  return { cuts, headerEnd };
 }
 
 /** ERR_PAGEWISE_RECORD_TOO_LONG when a chunk's first record starts more than maxRecordLength past its nominal start (or the header is longer). */
@@ -91,24 +84,10 @@ export function checkCutLengths(cuts: number[], chunkSize: number, maxRecordLeng
   }
 }
 
-/**
- * The addon's scan ops for CSV on libuv's threadpool, when it has them
- * (docs/decisions.md, "CSV split"): `csvSummary` makes CsvChunkSummary's
- * three numbers, `csvCheck` CsvCheckQuotes' offset and kind.
- */
-function nativeScanOps(): { summary: number; check: number } | undefined {
-  const ops = (native.constants as unknown as { scanOps?: Record<string, number> }).scanOps;
-  if (!nativeAvailable || ops?.csvSummary === undefined || ops.csvCheck === undefined) return undefined;
-  return { summary: ops.csvSummary, check: ops.csvCheck };
-}
-
 /** Chunks per worker task of the first pass: at least ~1 MiB of bytes, so a task's cost (~40 µs) stays small. */
 function chunksPerTask(chunkSize: number): number {
   return Math.max(1, Math.floor((1 << 20) / chunkSize));
 }
-
-/** A record range longer than this is checked piece by piece (in JavaScript): no view has to hold a record of many chunks. */
-const checkPiece = (chunkSize: number): number => 4 * chunkSize;
 
 /**
  * Runs `steps` (tasks for workers, or scans for the threadpool), at most
@@ -121,11 +100,11 @@ async function each(count: number, inFlight: number, ctx: RunContext, step: (i: 
 /** The first pass over every chunk of every file of the group; one summary array per file. */
 async function summarize(files: FileRef[], ctx: RunContext): Promise<Float64Array[]> {
   const { settings, plan } = ctx;
-  const { quote } = csvBytesOf(settings.split)!;
+  const { quote, delimiter } = csvBytesOf(settings.split)!;
   const cs = settings.chunkSize;
-  const ops = nativeScanOps();
   const out = files.map((f) => new Float64Array(chunkCount(f.size, cs) * SUMMARY.size));
-  const onPool = (f: FileRef): boolean => ops !== undefined && f.source === 'map';
+  const onPool = (f: FileRef): boolean => nativeAvailable && f.source === 'map';
+  const op = { op: ScanOps.csvSummaryChecked, byte: quote, needle: Uint8Array.of(delimiter) };
   const steps: { k: number; first: number; count: number }[] = [];
   for (const [k, f] of files.entries()) {
     const n = chunkCount(f.size, cs);
@@ -138,8 +117,8 @@ async function summarize(files: FileRef[], ctx: RunContext): Promise<Float64Arra
     const file = files[k];
     if (onPool(file)) {
       const { start, end } = scanRange(first, file.size, cs);
-      const [quotes, even, odd] = await native.scan(file.mappingId, start, end - start, [{ op: ops!.summary, byte: quote }], undefined, settings.release !== 'keep');
-      parityOnlySummary(quotes, even, odd, start, out[k], first * SUMMARY.size);
+      const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, settings.release !== 'keep');
+      summaryFromScan(counts, start, out[k], first * SUMMARY.size);
       if (settings.release === 'evict') releaseScanned(settings, file, start, end);
       return;
     }
@@ -147,47 +126,6 @@ async function summarize(files: FileRef[], ctx: RunContext): Promise<Float64Arra
     out[k].set(reply.summaries, first * SUMMARY.size);
   });
   return out;
-}
-
-/**
- * The strict checks over the records the cuts placed (the header's too),
- * when the summaries did not make them: each chunk's records start where the
- * prefix XOR says, so the addon's CsvCheckQuotes reads them as whole
- * records. Throws the file's first bad quote (ERR_PAGEWISE_BAD_RECORD).
- */
-async function checkCutRecords(file: FileRef, cuts: number[], headerEnd: number, ctx: RunContext): Promise<void> {
-  const { settings, plan } = ctx;
-  const { quote, delimiter } = csvBytesOf(settings.split)!;
-  const piece = checkPiece(settings.chunkSize);
-  const ranges: number[] = [];
-  if (headerEnd > 0) ranges.push(0, headerEnd);
-  for (let j = 0; j < cuts.length - 1; j++) if (cuts[j + 1] > cuts[j]) ranges.push(cuts[j], cuts[j + 1]);
-  const found = new Float64Array(ranges.length).fill(-1); // [offset, kind] per range
-  const ops = nativeScanOps();
-  if (ops !== undefined && file.source === 'map') {
-    await each(ranges.length / 2, Math.min(plan.threads, threadpoolSize()), ctx, async (r) => {
-      const start = ranges[2 * r];
-      const end = ranges[2 * r + 1];
-      const [offset, kind] = await native.scan(file.mappingId, start, end - start, [{ op: ops.check, byte: quote, needle: Uint8Array.of(delimiter) }]);
-      if (kind !== QuoteError.none) found.set([start + offset, kind], 2 * r);
-    });
-  } else {
-    // Tasks of at least ~1 MiB of records each.
-    const groups: [number, number][] = [];
-    for (let r = 0; r < ranges.length / 2; ) {
-      let to = r + 1;
-      while (to < ranges.length / 2 && ranges[2 * to - 1] - ranges[2 * r] < 1 << 20) to++;
-      groups.push([r, to]);
-      r = to;
-    }
-    const tasks = await ctx.tasks();
-    await each(groups.length, 2 * plan.threads, ctx, async (g) => {
-      const [from, to] = groups[g];
-      const reply = await tasks.call({ kind: 'scan', settings, file, first: 0, count: 0, ranges: ranges.slice(2 * from, 2 * to), piece, control: tasks.control });
-      found.set(reply.summaries, 2 * from);
-    });
-  }
-  for (let r = 0; r < found.length; r += 2) if (found[r + 1] > 0) throw badQuote(file.path, found[r], found[r + 1]);
 }
 
 /** The file's header record, copied off the mapping (or read). */
@@ -213,8 +151,7 @@ export const csvPreparer: SplitPreparer = {
     const planned: { file: FileRef; cuts: number[] }[] = [];
     let headerBytes = 0;
     for (const [k, file] of files.entries()) {
-      const { cuts, headerEnd, checked } = csvCuts(summaries[k], file.size, settings.chunkSize, header, file.path);
-      if (!checked) await checkCutRecords(file, cuts, headerEnd, ctx);
+      const { cuts, headerEnd } = csvCuts(summaries[k], file.size, settings.chunkSize, header, file.path);
       checkCutLengths(cuts, settings.chunkSize, settings.maxRecordLength, file.path);
       const cache = CutCache.create(file.chunks, file.firstChunk);
       for (let j = file.firstChunk; j <= file.firstChunk + file.chunks; j++) cache.setExact(j, j, cuts[j]);

@@ -14,8 +14,8 @@
  * the RFC's state machine agree on every byte, and whether a quote obeys them
  * depends only on its neighbours and on whether it opens or closes, which
  * parity says: so a range is checked under both starting states in the same
- * pass. These are the JavaScript versions; the native kernels compute the
- * same split in two (native/kernels.h: CsvChunkSummary, CsvCheckQuotes).
+ * pass. These are the JavaScript versions; the native twin of summarizeCsv
+ * is CsvSummaryChecked (native/kernels.h).
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { ByteFinder } from '../plan/chunks.js';
@@ -71,13 +71,7 @@ export const SUMMARY = {
    */
   openEven: 7,
   openOdd: 8,
-  /**
-   * 1 when the strict checks were made (the JavaScript kernel); 0 when only
-   * parity was (the native CsvChunkSummary), so the prepare phase checks the
-   * chunks' records afterwards, once it knows where they start.
-   */
-  checked: 9,
-  size: 10,
+  size: 9,
 } as const;
 
 /**
@@ -165,18 +159,15 @@ export function summarizeCsv(
   out[at + SUMMARY.badOddKind] = badOddKind;
   out[at + SUMMARY.openEven] = abs(openEven);
   out[at + SUMMARY.openOdd] = abs(openOdd);
-  out[at + SUMMARY.checked] = 1;
 }
 
-/** A summary without the strict checks (from the native CsvChunkSummary; offsets relative to `base`). */
-export function parityOnlySummary(quotes: number, newlineEven: number, newlineOdd: number, base: number, out: Float64Array, at: number): void {
-  out.fill(-1, at, at + SUMMARY.size);
-  out[at + SUMMARY.quotes] = quotes;
-  out[at + SUMMARY.newlineEven] = newlineEven < 0 ? -1 : base + newlineEven;
-  out[at + SUMMARY.newlineOdd] = newlineOdd < 0 ? -1 : base + newlineOdd;
-  out[at + SUMMARY.badEvenKind] = 0;
-  out[at + SUMMARY.badOddKind] = 0;
-  out[at + SUMMARY.checked] = 0;
+/** The summary fields that are offsets (-1: none); the others are a count and two kinds. */
+const OFFSET_FIELDS = [SUMMARY.newlineEven, SUMMARY.newlineOdd, SUMMARY.badEven, SUMMARY.badOdd, SUMMARY.openEven, SUMMARY.openOdd];
+
+/** The scan op csvSummaryChecked's numbers (offsets from `base`, the range's start) as a summary at `at` in `out`. */
+export function summaryFromScan(counts: readonly number[], base: number, out: Float64Array, at: number): void {
+  for (let k = 0; k < SUMMARY.size; k++) out[at + k] = counts[k];
+  for (const k of OFFSET_FIELDS) if (counts[k] >= 0) out[at + k] = base + counts[k];
 }
 
 const KIND_TEXT: Record<number, string> = {

@@ -189,9 +189,7 @@ export interface ProduceTask {
 /**
  * A split's first pass (CSV): summarize chunks [first, first + count) of
  * `file` for the prepare phase; the reply's `summaries` holds SUMMARY.size
- * numbers per chunk (src/csv/scan.ts). With `ranges` ([start, end) pairs of
- * whole records), check those instead: the reply holds [offset, kind] per
- * range (src/csv/first-pass.ts, checkRecords; `piece` bounds a view).
+ * numbers per chunk (src/csv/scan.ts).
  */
 export interface ScanTask {
   kind: 'scan';
@@ -199,8 +197,6 @@ export interface ScanTask {
   file: FileRef;
   first: number;
   count: number;
-  ranges?: number[];
-  piece?: number;
   control: Int32Array;
 }
 

@@ -36,10 +36,35 @@
 
 #include "kernels.h"
 
-using pagewise::CsvQuoteError;
-using pagewise::CsvSummary;
+using pagewise::CsvFirstPass;
 
 namespace {
+
+// What the CSV tests compare (test/csv-kernels.test.ts): the quote parity
+// part of a summary, and the strict checks of whole records (the first bad
+// quote, or a quoted field open at the end), both from CsvSummaryChecked.
+struct CsvSummary {
+  uint64_t quotes;
+  int64_t first_newline_even;
+  int64_t first_newline_odd;
+};
+struct CsvQuoteError {
+  int64_t offset;
+  int kind;
+};
+
+CsvSummary SummaryOf(const uint8_t* p, size_t n, uint8_t quote) {
+  CsvFirstPass s = pagewise::CsvSummaryChecked(p, n, 0, n, quote, ',');
+  return {s.quotes, s.newline_even, s.newline_odd};
+}
+
+// Whole records: the input starts outside quotes.
+CsvQuoteError CheckOf(const uint8_t* p, size_t n, uint8_t quote, uint8_t delim) {
+  CsvFirstPass s = pagewise::CsvSummaryChecked(p, n, 0, n, quote, delim);
+  if (s.bad_even >= 0) return {s.bad_even, s.bad_even_kind};
+  if (s.quotes % 2 != 0) return {s.open_even, pagewise::kCsvUnterminatedQuote};
+  return {-1, pagewise::kCsvQuotesOk};
+}
 
 int failures = 0;
 
@@ -156,6 +181,44 @@ CsvQuoteError RefCsvCheck(const uint8_t* p, size_t n, uint8_t quote, uint8_t del
   }
   if (state == kQuoted) return {static_cast<int64_t>(open), pagewise::kCsvUnterminatedQuote};
   return {-1, pagewise::kCsvQuotesOk};
+}
+
+// summarizeCsv's definition (src/csv/scan.ts), a byte at a time, for
+// [from, to) of p[0, n): no masks, no memchr.
+CsvFirstPass RefFirstPass(const uint8_t* p, size_t n, size_t from, size_t to, uint8_t quote, uint8_t delim) {
+  CsvFirstPass s{0, -1, -1, -1, pagewise::kCsvQuotesOk, -1, pagewise::kCsvQuotesOk, -1, -1};
+  for (size_t i = from; i < to; i++) {
+    bool even = s.quotes % 2 == 0;
+    if (p[i] == '\n') {
+      int64_t& nl = even ? s.newline_even : s.newline_odd;
+      if (nl < 0) nl = static_cast<int64_t>(i);
+    }
+    if (p[i] != quote) continue;
+    uint8_t before = i == 0 ? '\n' : p[i - 1];
+    bool starts = before == delim || before == '\n';
+    bool open_ok = starts || before == quote;
+    bool close_ok = i + 1 >= n || p[i + 1] == delim || p[i + 1] == '\n' || p[i + 1] == quote ||
+                    (p[i + 1] == '\r' && (i + 2 >= n || p[i + 2] == '\n'));
+    // Quote number 0, 2, 4, ... of the range opens if it starts outside quotes; the others close.
+    bool ok_even = even ? open_ok : close_ok, ok_odd = even ? close_ok : open_ok;
+    if (!ok_even && s.bad_even < 0) {
+      s.bad_even = static_cast<int64_t>(i);
+      s.bad_even_kind = even ? pagewise::kCsvQuoteInUnquotedField : pagewise::kCsvTextAfterClosingQuote;
+    }
+    if (!ok_odd && s.bad_odd < 0) {
+      s.bad_odd = static_cast<int64_t>(i);
+      s.bad_odd_kind = even ? pagewise::kCsvTextAfterClosingQuote : pagewise::kCsvQuoteInUnquotedField;
+    }
+    if (starts) (even ? s.open_even : s.open_odd) = static_cast<int64_t>(i);
+    s.quotes++;
+  }
+  return s;
+}
+
+std::string FirstPassText(const CsvFirstPass& s) {
+  return std::to_string(s.quotes) + " nl " + std::to_string(s.newline_even) + "/" + std::to_string(s.newline_odd) + " bad " +
+         std::to_string(s.bad_even) + ":" + std::to_string(s.bad_even_kind) + "/" + std::to_string(s.bad_odd) + ":" +
+         std::to_string(s.bad_odd_kind) + " open " + std::to_string(s.open_even) + "/" + std::to_string(s.open_odd);
 }
 
 RefCsv RefCsvAll(const uint8_t* p, size_t n, uint8_t quote, uint8_t delim) {
@@ -360,16 +423,52 @@ void CheckOld(std::mt19937_64& rng, const std::string& input) {
   }
 }
 
+// CsvSummaryChecked of ranges of `input` as the first pass gives them: in an
+// exact-size copy of the range with the byte before it and the two after it
+// (where the input has them), at two alignments, against RefFirstPass over
+// the whole input. Ranges at the start and the end, empty, tiny, and random.
+void CheckFirstPass(std::mt19937_64& rng, const std::string& input, uint8_t quote, uint8_t delim) {
+  size_t n = input.size();
+  const uint8_t* whole = reinterpret_cast<const uint8_t*>(input.data());
+  std::vector<std::pair<size_t, size_t>> ranges = {{0, n}, {0, 0}, {n, n}};
+  for (int t = 0; t < 6; t++) {
+    size_t from = rng() % (n + 1);
+    size_t len = t < 2 ? rng() % 4 : rng() % (n - from + 1);
+    ranges.push_back({from, std::min(n, from + len)});
+  }
+  if (n > 0) ranges.push_back({rng() % n, n});
+  for (auto [from, to] : ranges) {
+    size_t vs = from > 0 ? from - 1 : 0, ve = std::min(n, to + 2);
+    CsvFirstPass want = RefFirstPass(whole, n, from, to, quote, delim);
+    auto moved = [vs](int64_t v) { return v < 0 ? v : v - static_cast<int64_t>(vs); };
+    want.newline_even = moved(want.newline_even);
+    want.newline_odd = moved(want.newline_odd);
+    want.bad_even = moved(want.bad_even);
+    want.bad_odd = moved(want.bad_odd);
+    want.open_even = moved(want.open_even);
+    want.open_odd = moved(want.open_odd);
+    for (size_t shift = 0; shift < 2; shift++) {
+      std::unique_ptr<uint8_t[]> buf = Exact(input.substr(vs, ve - vs), shift);
+      CsvFirstPass got = pagewise::CsvSummaryChecked(buf.get() + shift, ve - vs, from - vs, to - vs, quote, delim);
+      if (FirstPassText(got) != FirstPassText(want)) {
+        Fail("CsvSummaryChecked", input,
+             "range " + std::to_string(from) + ".." + std::to_string(to) + ": " + FirstPassText(got) + " != " + FirstPassText(want));
+        return;
+      }
+    }
+  }
+}
+
 void CheckCsv(std::mt19937_64& rng, const std::string& input, uint8_t quote, uint8_t delim) {
   for (size_t shift = 0; shift < 2; shift++) {
     std::unique_ptr<uint8_t[]> buf = Exact(input, shift);
     const uint8_t* p = buf.get() + shift;
     size_t n = input.size();
     RefCsv ref = RefCsvAll(p, n, quote, delim);
-    CsvSummary s = pagewise::CsvChunkSummary(p, n, quote);
+    CsvSummary s = SummaryOf(p, n, quote);
     if (s.quotes != ref.summary.quotes || s.first_newline_even != ref.summary.first_newline_even ||
         s.first_newline_odd != ref.summary.first_newline_odd) {
-      Fail("CsvChunkSummary", input,
+      Fail("CsvSummaryChecked (parity)", input,
            std::to_string(s.quotes) + " " + std::to_string(s.first_newline_even) + " " + std::to_string(s.first_newline_odd) +
                " != " + std::to_string(ref.summary.quotes) + " " + std::to_string(ref.summary.first_newline_even) + " " +
                std::to_string(ref.summary.first_newline_odd));
@@ -398,13 +497,14 @@ void CheckCsv(std::mt19937_64& rng, const std::string& input, uint8_t quote, uin
         }
       }
     }
-    CsvQuoteError e = pagewise::CsvCheckQuotes(p, n, quote, delim);
+    CsvQuoteError e = CheckOf(p, n, quote, delim);
     if (e.offset != ref.error.offset || e.kind != ref.error.kind) {
-      Fail("CsvCheckQuotes", input, std::to_string(e.offset) + "/" + std::to_string(e.kind) + " != " +
-                                        std::to_string(ref.error.offset) + "/" + std::to_string(ref.error.kind));
+      Fail("CsvSummaryChecked (whole records)", input, std::to_string(e.offset) + "/" + std::to_string(e.kind) + " != " +
+                                                           std::to_string(ref.error.offset) + "/" + std::to_string(ref.error.kind));
       return;
     }
   }
+  CheckFirstPass(rng, input, quote, delim);
 }
 
 int SelfTest(uint64_t seed, int rounds) {
@@ -460,6 +560,18 @@ int SelfTest(uint64_t seed, int rounds) {
       CheckUtf8(s);
     }
   }
+  // Quotes, doubled quotes, "\r\n" and lone '\r' after a quote, at every
+  // position around the first 64-byte block edges.
+  const char* const edge_pieces[] = {"\"", "\"\"", ",\"a\",", "\"\r\n", "\"\r", "\"\rx", "a\"b", "\"\n\"", ",\"\"\"\","};
+  for (const char* piece : edge_pieces) {
+    for (size_t at = 0; at < 140 && failures == 0; at++) {
+      std::string text(200, 'a');
+      for (size_t k = 0; k < text.size(); k += 7) text[k] = ',';
+      text[150] = '\n';
+      text.replace(at, std::strlen(piece), piece);
+      CheckCsv(rng, text, '"', ',');
+    }
+  }
   for (int r = 0; r < rounds && failures == 0; r++) {
     size_t len = static_cast<size_t>(rng() % (r % 10 == 0 ? 2000 : 260));
     CheckUtf8(RandomText(rng, len, r % 5));
@@ -492,8 +604,8 @@ int Count(int argc, char** argv) {
     }
     const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
     size_t n = data.size();
-    CsvSummary s = pagewise::CsvChunkSummary(p, n, '"');
-    CsvQuoteError e = pagewise::CsvCheckQuotes(p, n, '"', ',');
+    CsvSummary s = SummaryOf(p, n, '"');
+    CsvQuoteError e = CheckOf(p, n, '"', ',');
     RefCounts ref = RefUtf8(p, n);
     std::printf(
         "{\"words\":%llu,\"chars\":%llu,\"refWords\":%llu,\"refChars\":%llu,\"posixWords\":%llu,\"lines\":%llu,"
@@ -511,7 +623,7 @@ int Count(int argc, char** argv) {
 }
 
 // For each range [a, b) of the file: its CSV summary, its records counted
-// from either parity, and CsvCheckQuotes of it as whole records.
+// from either parity, and the strict checks of it as whole records.
 int CsvRanges(int argc, char** argv) {
   std::string data;
   if (!ReadFile(argv[2], &data)) return 2;
@@ -520,8 +632,8 @@ int CsvRanges(int argc, char** argv) {
   for (int k = 3; k + 1 < argc; k += 2) {
     size_t a = std::strtoull(argv[k], nullptr, 10), b = std::strtoull(argv[k + 1], nullptr, 10);
     if (a > b || b > data.size()) return 2;
-    CsvSummary s = pagewise::CsvChunkSummary(p + a, b - a, '"');
-    CsvQuoteError e = pagewise::CsvCheckQuotes(p + a, b - a, '"', ',');
+    CsvSummary s = SummaryOf(p + a, b - a, '"');
+    CsvQuoteError e = CheckOf(p + a, b - a, '"', ',');
     std::printf("%s{\"quotes\":%llu,\"firstNewlineEven\":%lld,\"firstNewlineOdd\":%lld,\"recordsEven\":%llu,\"recordsOdd\":%llu,"
                 "\"error\":{\"offset\":%lld,\"kind\":%d}}",
                 k > 3 ? "," : "", static_cast<unsigned long long>(s.quotes), static_cast<long long>(s.first_newline_even),
