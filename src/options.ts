@@ -49,7 +49,11 @@ export interface MapReduceOptions<P = unknown> {
   onMerged?: (acc: unknown) => void;
   /** What happens to a chunk's pages after it is processed; default `'auto'`. */
   release?: ReleasePolicy;
-  /** Chunks to prefetch ahead of the one in hand (MADV_WILLNEED); default 1. */
+  /**
+   * Chunks to prefetch ahead of the one in hand (MADV_WILLNEED); default:
+   * one per worker thread (the next chunks are the other threads' already),
+   * 1 on the kernel path.
+   */
   prefetch?: number;
   /** Access advice for the mapping; default `'sequential'`. */
   advice?: AdviceMode;
@@ -184,7 +188,8 @@ export interface ResolvedOptions {
   onProgress?: (progress: Progress) => void;
   onMerged?: (acc: unknown) => void;
   release: ReleasePolicy;
-  prefetch: number;
+  /** Undefined: the planner's choice (see MapReduceOptions.prefetch). */
+  prefetch: number | undefined;
   advice: AdviceMode;
   mode: 'auto' | 'mmap' | 'pread' | 'read';
   maxBytes?: number;
@@ -503,7 +508,7 @@ export function resolveOptions(options: MapReduceOptions<unknown> | undefined, p
     throw new InvalidOptionError('options.onMerged', 'a function', o.onMerged);
   }
   const release = checkOneOf(o.release, 'options.release', ['auto', 'keep', 'unmap', 'evict'] as const, 'auto');
-  const prefetch = o.prefetch === undefined ? 1 : checkInt(o.prefetch, 'options.prefetch', 0, 64);
+  const prefetch = o.prefetch === undefined ? undefined : checkInt(o.prefetch, 'options.prefetch', 0, 64);
   const advice = checkOneOf(o.advice, 'options.advice', ['sequential', 'normal', 'random', 'hugepage'] as const, 'sequential');
   const mode = checkOneOf(o.mode, 'options.mode', ['auto', 'mmap', 'pread', 'read'] as const, 'auto');
   const maxBytes = o.maxBytes === undefined ? undefined : checkInt(o.maxBytes, 'options.maxBytes', 0);

@@ -67,6 +67,18 @@ describe('--explain', () => {
     expect(two.stdout.match(/^job /gm)).toHaveLength(2);
   });
 
+  it('prefetches one chunk per worker thread by default (the next chunks are the other threads\'), 1 on the kernel path, or what is given', async () => {
+    for (const threads of [1, 2, 3]) {
+      const plan = await lib.planJob(text, lib.builtinJobs.stats, { threads });
+      expect([plan.executor, plan.prefetch, plan.prefetchReason]).toEqual(['commutative', threads, 'auto: one per thread']);
+    }
+    const kernel = await lib.planJob(text, lib.builtinJobs.wc, { threads: 2 });
+    expect([kernel.executor, kernel.prefetch, kernel.prefetchReason]).toEqual(['kernel', 1, 'auto: 1 on the kernel path']);
+    const given = await lib.planJob(text, lib.builtinJobs.stats, { threads: 2, prefetch: 0 });
+    expect([given.prefetch, given.prefetchReason]).toEqual([0, 'given']);
+    expect(lib.describePlan(given)).toMatch(/^prefetch +0 chunk\(s\) ahead \(given\)/m);
+  });
+
   it('a job whose map throws is planned, not run; --output is not created; a cluster is not contacted', () => {
     const throws = job('throws-map.mjs');
     const ran = timed(['run', throws, text, '--params', '{"failAt":0}']);

@@ -132,7 +132,7 @@ export const RUN_FLAGS: Flag[] = [
   { long: 'progress', negatable: true, help: 'show progress on stderr (--no-progress: never)', default: 'when stderr is a terminal' },
   { long: 'stats', help: 'print run statistics to stderr (JSON with --json)' },
   { long: 'release', value: 'POLICY', help: 'pages behind the scan: auto, keep, unmap or evict', default: 'auto', parse: oneOf('auto', 'keep', 'unmap', 'evict'), option: 'release' },
-  { long: 'prefetch', value: 'N', help: 'chunks to prefetch ahead (0-64)', default: '1', parse: integer(0, 64), option: 'prefetch' },
+  { long: 'prefetch', value: 'N', help: 'chunks to prefetch ahead (0-64)', default: 'one per thread', parse: integer(0, 64), option: 'prefetch' },
   { long: 'advice', value: 'MODE', help: 'madvise for the mapping: sequential, normal, random or hugepage', default: 'sequential', parse: oneOf('sequential', 'normal', 'random', 'hugepage'), option: 'advice' },
   { long: 'max-bytes', value: 'SIZE', help: 'read at most SIZE bytes of a stream or device', default: 'no limit', parse: byteSize, option: 'maxBytes' },
   { long: 'no-native-kernels', help: "run the job's JavaScript map in workers even where it has a native kernel", option: 'nativeKernels' },

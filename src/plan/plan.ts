@@ -38,6 +38,7 @@ export interface RunPlan {
   readonly releaseReason: string;
   readonly budget: MemoryBudget;
   readonly prefetch: number;
+  readonly prefetchReason: string;
   /** Bytes per MADV_WILLNEED call: one kernel readahead window. */
   readonly prefetchStep: number;
   readonly advice: ResolvedOptions['advice'];
@@ -177,6 +178,7 @@ function planChunkSize(
   kind: keyof typeof AUTO_CHUNKS,
   release: Exclude<ReleasePolicy, 'auto'>,
   budget: MemoryBudget,
+  prefetch: number,
 ): { chunkSize: number; why: string } {
   if (o.chunkSize !== 'auto') return { chunkSize: o.chunkSize, why: 'given' };
   const { perThread, max } = AUTO_CHUNKS[kind];
@@ -187,7 +189,7 @@ function planChunkSize(
     // kernel reads up to one readahead window past where it reads; that
     // working set stays under a quarter of the budget (the rest leaves room
     // for the pages evict keeps past each running chunk).
-    const cap = Math.floor((budget.bytes / (4 * threads) - READAHEAD_WINDOW) / (1 + o.prefetch));
+    const cap = Math.floor((budget.bytes / (4 * threads) - READAHEAD_WINDOW) / (1 + prefetch));
     if (chunkSize > cap) {
       chunkSize = cap < PAGE_SIZE * 16 ? PAGE_SIZE * 16 : Math.max(PAGE_SIZE * 16, 2 ** Math.floor(Math.log2(cap)));
       why += ', capped so threads x (1 + prefetch) chunks and a readahead window each stay under 1/4 of the memory budget';
@@ -287,6 +289,12 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
     threadsReason += `; at most libuv's threadpool size (${threads}, UV_THREADPOOL_SIZE) on the kernel path`;
   }
 
+  // Workers take chunks in turn, so the next threads - 1 chunks are the other
+  // workers' already: one chunk ahead per thread keeps reads ahead of all of
+  // them (a cold file: no I/O wait; docs/decisions.md). A kernel lane queues
+  // its next chunk itself.
+  const prefetch = o.prefetch ?? (executor === 'kernel' ? 1 : threads);
+  const prefetchReason = o.prefetch !== undefined ? 'given' : executor === 'kernel' ? 'auto: 1 on the kernel path' : 'auto: one per thread';
   const knownBytes = span === undefined ? chunked.reduce((n, i) => n + i.size!, 0) : Math.min(span.end, chunked[0].size!) - span.start;
   const budget = memoryBudget(o.memoryBudget);
   const release = planRelease(o, budget, chunked.reduce((n, i) => Math.max(n, i.size!), 0), keyedJob);
@@ -296,7 +304,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
           chunkSize: cluster.splitSize,
           why: `splits of ${formatBytes(cluster.splitSize)}; workers read them in chunks of ${o.chunkSize === 'auto' ? "their own 'auto' size, a divisor of the split size" : formatBytes(o.chunkSize)}`,
         }
-      : planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget);
+      : planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget, prefetch);
   if (span?.align !== undefined && o.chunkSize === 'auto') {
     const aligned = divisorAtMost(span.align, chunks.chunkSize, PAGE_SIZE);
     if (aligned !== chunks.chunkSize) {
@@ -320,7 +328,8 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
       release: release.release,
       releaseReason: cluster !== undefined && o.release === 'auto' ? "auto: each worker decides by its own memory budget" : release.why,
       budget,
-      prefetch: o.prefetch,
+      prefetch,
+      prefetchReason,
       prefetchStep: READAHEAD_WINDOW,
       advice: o.advice,
       // No view is made on the kernel path, so no view limit applies there.
@@ -426,7 +435,7 @@ export function describePlan(plan: RunPlan): string {
       ? `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`
       : `split size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} splits (${plan.chunkSizeReason})`,
     `release          ${plan.release} (${plan.releaseReason})`,
-    `prefetch         ${plan.prefetch} chunk(s) ahead, ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
+    `prefetch         ${plan.prefetch} chunk(s) ahead (${plan.prefetchReason}), ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
     ...(plan.output === undefined ? [] : [`output           ${plan.output}`]),
     ...(plan.inPlace ? ['in place         the inputs are mapped writable; each chunk is flushed (msync) before it is done'] : []),
     ...(plan.keyed === undefined ? [] : [`keyed tables     ${formatBytes(plan.keyed.share)} per thread (${plan.keyed.shareReason}); spills to ${plan.keyed.tempDir}`]),
