@@ -84,6 +84,8 @@ export interface PlannedRun {
  */
 export const READAHEAD_WINDOW = 8 << 20;
 
+/** The auto prefetch, one chunk per worker thread, stops here (the option's own maximum). */
+const MAX_AUTO_PREFETCH = 64;
 /** More worker threads than this per core only add memory (and a thread's start-up). */
 const THREADS_PER_CORE = 4;
 
@@ -178,6 +180,7 @@ function planChunkSize(
   kind: keyof typeof AUTO_CHUNKS,
   release: Exclude<ReleasePolicy, 'auto'>,
   budget: MemoryBudget,
+  // Chunks each thread has read ahead of its own (the auto prefetch's windows overlap: 1).
   prefetch: number,
 ): { chunkSize: number; why: string } {
   if (o.chunkSize !== 'auto') return { chunkSize: o.chunkSize, why: 'given' };
@@ -292,8 +295,9 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   // Workers take chunks in turn, so the next threads - 1 chunks are the other
   // workers' already: one chunk ahead per thread keeps reads ahead of all of
   // them (a cold file: no I/O wait; docs/decisions.md). A kernel lane queues
-  // its next chunk itself.
-  const prefetch = o.prefetch ?? (executor === 'kernel' ? 1 : threads);
+  // its next chunk itself. The windows overlap, so the pages read ahead are
+  // still about one chunk per thread, as with a prefetch of 1 each before.
+  const prefetch = o.prefetch ?? (executor === 'kernel' ? 1 : Math.min(threads, MAX_AUTO_PREFETCH));
   const prefetchReason = o.prefetch !== undefined ? 'given' : executor === 'kernel' ? 'auto: 1 on the kernel path' : 'auto: one per thread';
   const knownBytes = span === undefined ? chunked.reduce((n, i) => n + i.size!, 0) : Math.min(span.end, chunked[0].size!) - span.start;
   const budget = memoryBudget(o.memoryBudget);
@@ -304,7 +308,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
           chunkSize: cluster.splitSize,
           why: `splits of ${formatBytes(cluster.splitSize)}; workers read them in chunks of ${o.chunkSize === 'auto' ? "their own 'auto' size, a divisor of the split size" : formatBytes(o.chunkSize)}`,
         }
-      : planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget, prefetch);
+      : planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget, o.prefetch ?? 1);
   if (span?.align !== undefined && o.chunkSize === 'auto') {
     const aligned = divisorAtMost(span.align, chunks.chunkSize, PAGE_SIZE);
     if (aligned !== chunks.chunkSize) {
