@@ -17,7 +17,7 @@ import type { ChunkInfo, Job } from '../types.js';
 import { noOutput, type OutputData } from '../output/chunk-writer.js';
 import { flushWritable } from '../output/in-place.js';
 import { callMap } from './calls.js';
-import { handOver } from './handover.js';
+import { transferFor } from './handover.js';
 import type { ChunkSettings, FileRef } from './messages.js';
 import { prefetchAhead, releaseBehind } from './pages.js';
 
@@ -282,7 +282,7 @@ export function mapRange<J = Job>(
 
 /** What `map` (or a kernel's `fold`) learns about the slice `[start, end)` of chunk `index`. */
 export function chunkInfo(file: FileRef, settings: ChunkSettings, index: number, start: number, end: number, write: ChunkInfo['write'], input?: Uint8Array): ChunkInfo {
-  const transfer = (data: ArrayBuffer | ArrayBufferView): void => handOver(data, [input?.buffer, file.header?.buffer]);
+  const transfer = transferFor(input, file.header);
   const info: ChunkInfo = { index, start, end, fileIndex: file.fileIndex, file: file.path, params: settings.params, split: settings.split, write, transfer };
   if (file.header !== undefined) info.header = file.header;
   return info;

@@ -16,12 +16,16 @@ export function enableHandover(): void {
 }
 
 /**
- * Marks `data`'s ArrayBuffer to move with the accumulator; a view must cover
- * all of it. `owned`
- * are the buffers the engine lends the job (the input view, the header):
- * moving one would take it from the chunks after this one.
+ * `info.transfer` for a call of `map` given `input` (and `header`): the
+ * buffers the engine lends the job, which it refuses to move (moving one
+ * would take it from the chunks after this one).
  */
-export function handOver(data: ArrayBuffer | ArrayBufferView, owned: readonly (ArrayBufferLike | undefined)[]): void {
+export function transferFor(input: Uint8Array | undefined, header: Uint8Array | undefined): (data: ArrayBuffer | ArrayBufferView) => void {
+  return (data) => handOver(data, input?.buffer, header?.buffer);
+}
+
+/** Marks `data`'s ArrayBuffer to move with the accumulator; a view must cover all of it. */
+function handOver(data: ArrayBuffer | ArrayBufferView, input: ArrayBufferLike | undefined, header: ArrayBufferLike | undefined): void {
   const buffer = ArrayBuffer.isView(data) ? data.buffer : data;
   if (!(buffer instanceof ArrayBuffer)) {
     throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, 'info.transfer takes an ArrayBuffer or a view of one (a SharedArrayBuffer is shared already)');
@@ -30,7 +34,7 @@ export function handOver(data: ArrayBuffer | ArrayBufferView, owned: readonly (A
     // The whole buffer would move: a small Buffer shares one with every other small Buffer of the thread.
     throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, 'info.transfer moves a whole ArrayBuffer: give a view that covers all of its buffer (slice() one that does not)');
   }
-  if (owned.includes(buffer)) {
+  if (buffer === input || buffer === header) {
     throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, "info.transfer cannot move the input's bytes or the header: copy them first (slice())");
   }
   if (enabled && !pending.includes(buffer)) pending.push(buffer);

@@ -24,7 +24,7 @@ import { bufferFinder, checkWholeRecords, recordEndOf, terminatorOf } from '../.
 import type { ChunkInfo } from '../../types.js';
 import { callInit, callMap } from '../calls.js';
 import { checkRecordLengths } from '../chunk.js';
-import { handOver } from '../handover.js';
+import { transferFor } from '../handover.js';
 import { abortedError, throwIfAborted } from '../reducer.js';
 import { deserialize, serialize } from '../wire.js';
 import type { AbortSignalLike } from '../../types.js';
@@ -111,7 +111,7 @@ export async function readStreamRecords(
   const give = (bytes: Uint8Array): void => {
     if (bytes.length === 0) return;
     // On the main thread, transfer checks its argument and moves nothing (src/run/handover.ts).
-    const transfer = (data: ArrayBuffer | ArrayBufferView): void => handOver(data, [bytes.buffer, header?.buffer]);
+    const transfer = transferFor(bytes, header);
     const info: ChunkInfo = { index, start: offset, end: offset + bytes.length, fileIndex: input.index, file: label, params: settings.params, split: settings.split, write, transfer };
     if (header !== undefined) info.header = header;
     feed(bytes, info);
