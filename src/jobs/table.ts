@@ -135,7 +135,12 @@ export function scratchWords(n = 0): Int32Array {
 /** A zeroed table of `slots` slots of `rec` Int32s, on its own ArrayBuffer (jobs view it as Float64 too). */
 export function newTable(slots: number, rec: number): Int32Array {
   if (slots * rec > MAX_INTS) throw new RangeError('pagewise: too many distinct keys for one table (4 GiB)');
-  return new Int32Array(new ArrayBuffer(slots * rec * 4));
+  const tab = new Int32Array(new ArrayBuffer(slots * rec * 4));
+  // Written once before any probe reads it: a read of a fresh page maps the shared zero page,
+  // and the write after it is a copy-on-write fault whose TLB flush interrupts every other
+  // thread of the process (docs/decisions.md, "Fresh tables").
+  tab.fill(0);
+  return tab;
 }
 
 /** Double the slot count and reinsert every slot (whole, job fields included) by its stored hash. */
