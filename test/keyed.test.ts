@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { CLI, pagewise, ROOT, tempDir, writeFile } from './helpers.js';
 import { job, rng } from './fixtures/reference.js';
 import { INTERNAL } from '../dist/src/options.js';
@@ -318,6 +318,53 @@ describe('the keyed example and the CLI', () => {
     expect(JSON.parse(top.stdout)).toEqual(rows.slice(0, 5));
     const both = spawnSync(process.execPath, [CLI, 'freq', words, '--all', '--top', '5'], { encoding: 'utf8' });
     expect(both.status).toBe(2);
+  });
+});
+
+describe('freq --all in memory, against Python', () => {
+  // The by-value writer of one in-memory table: counts right-aligned, ties in byte order, words
+  // as UTF-8 (invalid bytes shown as U+FFFD), a word longer than the 1 MiB output buffer, keys
+  // sharing long prefixes (the sort's refinements) and many equal counts.
+  const python = `
+import sys, json, collections
+data = open(sys.argv[1], 'rb').read()
+for b in b' \\t\\n\\v\\f\\r': data = data.replace(bytes([b]), b' ')
+counts = collections.Counter(w for w in data.split(b' ') if w)
+rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+width = len(str(rows[0][1])) if rows else 0
+text = b''.join(str(c).rjust(width).encode() + b' ' + w.decode('utf-8', 'replace').encode() + b'\\n' for w, c in rows)
+sys.stdout.buffer.write(json.dumps({'text': text.decode(), 'rows': [[w.decode('utf-8', 'replace'), c] for w, c in rows]}).encode())
+`;
+
+  function words(name: string, parts: Buffer[]): string {
+    return writeFile(dir, name, Buffer.concat(parts));
+  }
+
+  it('is exact on prefixes, ties, UTF-8, bad bytes, a 1.5 MiB word and an empty file', () => {
+    const r = rng(20);
+    const parts: Buffer[] = [];
+    const seps = [' ', '\t', '\n', '\r\n', '  ', '\v', '\f'];
+    for (let i = 0; i < 60_000; i++) {
+      const k = Math.floor(r() * 9000);
+      // Keys sharing 8, 12 and 20 bytes, short keys, multibyte and invalid UTF-8.
+      const word = [`prefix08${k % 700}`, `prefix-twelve${k % 1300}`, `a-twenty-byte-prefix${k}`, `w${k % 40}`, `é${k % 90}ü`, `bad\xff${k % 30}`][k % 6];
+      parts.push(Buffer.from(word, word.startsWith('bad') ? 'latin1' : 'utf8'), Buffer.from(seps[i % seps.length]));
+    }
+    parts.push(Buffer.alloc(1.5 * 2 ** 20, 'x'), Buffer.from(' tail'));
+    const file = words('freq-all-edges.txt', parts);
+    const ref = JSON.parse(execFileSync('python3', ['-c', python, file], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { text: string; rows: [string, number][] };
+    for (const threads of ['1', '2']) {
+      const text = spawnSync(process.execPath, [CLI, 'freq', file, '--all', '--threads', threads], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(text.status, text.stderr).toBe(0);
+      expect(text.stdout === ref.text, 'text output differs from Python').toBe(true);
+      const json = spawnSync(process.execPath, [CLI, 'freq', file, '--all', '--json', '--threads', threads], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(json.status, json.stderr).toBe(0);
+      const rows = json.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { word: string; count: number });
+      expect(rows.map((row) => [row.word, row.count])).toEqual(ref.rows);
+    }
+    const empty = words('freq-all-empty.txt', []);
+    const none = spawnSync(process.execPath, [CLI, 'freq', empty, '--all'], { encoding: 'utf8' });
+    expect([none.status, none.stdout]).toEqual([0, '']);
   });
 });
 

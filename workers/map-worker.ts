@@ -82,12 +82,22 @@ const handedOver = new WeakMap<Uint8Array, ArrayBuffer[]>();
  * copied a second time by postMessage.
  */
 function moved(reply: TaskReply): unknown {
-  if (!reply.ok || reply.partial === undefined) return reply;
+  if (!reply.ok) return reply;
+  if (reply.keyed?.kind === 'map' && reply.keyed.table !== undefined) return movedWith(reply, [...wholeBuffer(reply.keyed.table), ...reply.keyed.buffers]);
+  if (reply.partial === undefined) return reply;
   const p = reply.partial;
   const buffers = handedOver.get(p) ?? [];
   if (buffers.length > 0) reply.buffers = buffers;
-  const whole = p.byteOffset === 0 && p.byteLength === p.buffer.byteLength && p.buffer instanceof ArrayBuffer;
-  const transfer = whole ? [p.buffer as ArrayBuffer, ...buffers] : buffers;
+  return movedWith(reply, [...wholeBuffer(p), ...buffers]);
+}
+
+/** `bytes`' ArrayBuffer if the view covers all of it (the serializer's own buffer). */
+function wholeBuffer(bytes: Uint8Array): ArrayBuffer[] {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+}
+
+/** `reply` marked for Piscina to post with `transfer` moved. */
+function movedWith(reply: TaskReply, transfer: ArrayBuffer[]): unknown {
   const mark = movableMarker();
   if (transfer.length === 0 || mark === undefined) return reply;
   const movable = { [Symbol.for('Piscina.transferable')]: transfer, [Symbol.for('Piscina.valueOf')]: reply };

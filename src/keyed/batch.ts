@@ -93,8 +93,8 @@ function metaOf(b: KeyBatch, i: number, len: number): number {
   return (len | (f << META_FLAGS_SHIFT) | (small << META_VALUE_SHIFT)) >>> 0;
 }
 
-/** Fills the carried arrays of position k from entry i. */
-function carry(b: KeyBatch, sc: SortScratch, k: number, i: number): void {
+/** Fills the carried arrays of position k from entry i (only the prefixes unless `full`). */
+function carry(b: KeyBatch, sc: SortScratch, k: number, i: number, full: boolean): void {
   const { keys, ends } = b;
   const s = i === 0 ? 0 : ends[i - 1];
   const e = ends[i];
@@ -109,6 +109,7 @@ function carry(b: KeyBatch, sc: SortScratch, k: number, i: number): void {
   }
   sc.hi[k] = h >>> 0;
   sc.lo[k] = l >>> 0;
+  if (!full) return;
   sc.start[k] = s;
   sc.meta[k] = metaOf(b, i, e - s);
 }
@@ -144,21 +145,22 @@ const SMALL = 512;
 const counts = new Int32Array(2048);
 
 /**
- * Sorts `b`'s entries by key bytes into `b.order`, and leaves them in order
- * in `scratch`'s carried arrays (views of `scratch`: valid until its next sort).
+ * Sorts `b`'s entries by key bytes into `b.order`, and, when `carried`, leaves
+ * them in order in `scratch`'s carried arrays (views of `scratch`: valid until
+ * its next sort) for a run writer; a reader of `order` alone skips them.
  */
-export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
+export function sortBatch(b: KeyBatch, reuse?: SortScratch, carried = true): Int32Array {
   const n = b.n;
   const sc = (reuse ?? new SortScratch()).ensure(n);
   const order = sc.order.subarray(0, n);
   b.order = order;
   for (let i = 0; i < n; i++) {
     order[i] = i;
-    carry(b, sc, i, i);
+    carry(b, sc, i, i, carried);
   }
   if (n < 2) return order;
   const { keys, ends } = b;
-  const { hi, lo, start: st, meta, tOrder, tHi, tLo, tStart, tMeta } = sc;
+  const { hi, lo } = sc;
   // Positions whose carried arrays a refinement left behind `order`: gathered again at the end.
   const redo: number[] = [];
   // Groups still to sort: [from, to) of `order`, whose keys share their first d bytes.
@@ -184,51 +186,12 @@ export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
     }
     // The top level sorts the carried arrays along; a refinement sorts `order` by the next 8 bytes.
     const top = d === 0;
+    const moveCarried = top && carried;
     if (!top) {
       redo.push(from, to);
-      for (let k = from; k < to; k++) {
-        const i = order[k];
-        const s = (i === 0 ? 0 : ends[i - 1]) + d;
-        const e = ends[i];
-        let h = 0;
-        let l = 0;
-        for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
-        for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
-        hi[k] = h >>> 0;
-        lo[k] = l >>> 0;
-      }
+      nextPrefixes(b, sc, order, from, to, d);
     }
-    for (let pass = 0; pass < 6; pass++) {
-      // 11-bit digits, low first: lo's bits 0-10, 11-21, 22-31, then hi's.
-      const src = pass < 3 ? lo : hi;
-      const shift = (pass % 3) * 11;
-      counts.fill(0);
-      for (let k = from; k < to; k++) counts[(src[k] >>> shift) & 0x7ff]++;
-      if (counts[(src[from] >>> shift) & 0x7ff] === to - from) continue;
-      let sum = from;
-      for (let v = 0; v < 2048; v++) {
-        const c = counts[v];
-        counts[v] = sum;
-        sum += c;
-      }
-      for (let k = from; k < to; k++) {
-        const at = counts[(src[k] >>> shift) & 0x7ff]++;
-        tOrder[at] = order[k];
-        tHi[at] = hi[k];
-        tLo[at] = lo[k];
-        if (top) {
-          tStart[at] = st[k];
-          tMeta[at] = meta[k];
-        }
-      }
-      order.set(tOrder.subarray(from, to), from);
-      hi.set(tHi.subarray(from, to), from);
-      lo.set(tLo.subarray(from, to), from);
-      if (top) {
-        st.set(tStart.subarray(from, to), from);
-        meta.set(tMeta.subarray(from, to), from);
-      }
-    }
+    radixPasses(sc, order, from, to, moveCarried);
     // Groups whose 8 bytes tied go on with the next 8 (or by comparison).
     let start = from;
     for (let k = from + 1; k <= to; k++) {
@@ -243,15 +206,91 @@ export function sortBatch(b: KeyBatch, reuse?: SortScratch): Int32Array {
       start = k;
     }
   }
-  for (let r = 0; r < redo.length; r += 2) for (let k = redo[r]; k < redo[r + 1]; k++) carry(b, sc, k, order[k]);
+  if (carried) for (let r = 0; r < redo.length; r += 2) for (let k = redo[r]; k < redo[r + 1]; k++) carry(b, sc, k, order[k], true);
   return order;
 }
 
+/** `hi`/`lo` of positions [from, to) of `order`: their keys' bytes d to d + 8, big-endian, zero-padded. */
+function nextPrefixes(b: KeyBatch, sc: SortScratch, order: Int32Array, from: number, to: number, d: number): void {
+  const { keys, ends } = b;
+  const { hi, lo } = sc;
+  for (let k = from; k < to; k++) {
+    const i = order[k];
+    const s = (i === 0 ? 0 : ends[i - 1]) + d;
+    const e = ends[i];
+    let h = 0;
+    let l = 0;
+    for (let q = 0; q < 4; q++) h = (h << 8) | (s + q < e ? keys[s + q] : 0);
+    for (let q = 4; q < 8; q++) l = (l << 8) | (s + q < e ? keys[s + q] : 0);
+    hi[k] = h >>> 0;
+    lo[k] = l >>> 0;
+  }
+}
+
+/**
+ * Sorts positions [from, to) of `order` by their `hi`/`lo` prefixes: six
+ * 11-bit LSD passes, skipping a digit all of them share; the carried arrays
+ * move along when `moveCarried`. A function of its own, called once per
+ * group, so that it is optimized as a whole early rather than loop by loop.
+ */
+function radixPasses(sc: SortScratch, order: Int32Array, from: number, to: number, moveCarried: boolean): void {
+  const { hi, lo, start: st, meta, tOrder, tHi, tLo, tStart, tMeta } = sc;
+  for (let pass = 0; pass < 6; pass++) {
+    // 11-bit digits, low first: lo's bits 0-10, 11-21, 22-31, then hi's.
+    const src = pass < 3 ? lo : hi;
+    const shift = (pass % 3) * 11;
+    counts.fill(0);
+    for (let k = from; k < to; k++) counts[(src[k] >>> shift) & 0x7ff]++;
+    if (counts[(src[from] >>> shift) & 0x7ff] === to - from) continue;
+    let sum = from;
+    for (let v = 0; v < 2048; v++) {
+      const c = counts[v];
+      counts[v] = sum;
+      sum += c;
+    }
+    for (let k = from; k < to; k++) {
+      const at = counts[(src[k] >>> shift) & 0x7ff]++;
+      tOrder[at] = order[k];
+      tHi[at] = hi[k];
+      tLo[at] = lo[k];
+      if (moveCarried) {
+        tStart[at] = st[k];
+        tMeta[at] = meta[k];
+      }
+    }
+    order.set(tOrder.subarray(from, to), from);
+    hi.set(tHi.subarray(from, to), from);
+    lo.set(tLo.subarray(from, to), from);
+    if (moveCarried) {
+      st.set(tStart.subarray(from, to), from);
+      meta.set(tMeta.subarray(from, to), from);
+    }
+  }
+}
+
+/** The next bytes of a small group's keys, by position in the group (see sortSmall). */
+let smallPrefix = new Float64Array(SMALL);
+
 function sortSmall(order: Int32Array, from: number, to: number, keys: Uint8Array, ends: Uint32Array, d: number): void {
-  if (to - from < 2) return;
-  const part = Array.from(order.subarray(from, to));
-  part.sort((i, j) => compareFrom(keys, ends, i, j, d));
-  for (let k = 0; k < part.length; k++) order[from + k] = part[k];
+  const m = to - from;
+  if (m < 2) return;
+  // Each key's next 6 bytes (zero-padded) as one exact number: most comparisons are one
+  // subtraction; a tie compares the keys from byte d, which also orders a padded end.
+  if (smallPrefix.length < m) smallPrefix = new Float64Array(m);
+  const pre = smallPrefix;
+  const part = new Array<number>(m);
+  for (let p = 0; p < m; p++) {
+    const i = order[from + p];
+    const s = (i === 0 ? 0 : ends[i - 1]) + d;
+    const e = ends[i];
+    let v = 0;
+    for (let q = 0; q < 6; q++) v = v * 256 + (s + q < e ? keys[s + q] : 0);
+    pre[p] = v;
+    part[p] = p;
+  }
+  part.sort((x, y) => pre[x] - pre[y] || compareFrom(keys, ends, order[from + x], order[from + y], d));
+  for (let p = 0; p < m; p++) part[p] = order[from + part[p]];
+  for (let p = 0; p < m; p++) order[from + p] = part[p];
 }
 
 /** Byte order of `a[0, al)` and `b[0, bl)` (a shorter prefix first). */

@@ -13,7 +13,7 @@ import { terminatorOf } from '../plan/chunks.js';
 import { callKeyedMap, combineError } from '../run/calls.js';
 import { mapRange, type ChunkSource } from '../run/chunk.js';
 import { CLOSED, SERIAL, SPILLED, type ChunkSettings, type KeyedMapOutcome, type KeyedSettings, type RunInfo } from '../run/messages.js';
-import { serialize } from '../run/wire.js';
+import { ownBuffers, serialize } from '../run/wire.js';
 import type { ChunkInfo, Emit, KeyedJob } from '../types.js';
 import type { ChunkRange } from '../plan/chunks.js';
 import { batchBytes, sortBatch, type KeyBatch, SortScratch } from './batch.js';
@@ -200,19 +200,21 @@ export class KeyedMapper implements TableOwner {
     const keys = this.keys;
     const spill = forceSpill || this.runs.length > 0 || Atomics.load(this.keyed.shared, SPILLED) !== 0;
     let table: Uint8Array | undefined;
+    // The table's arrays move with it (this thread is done with them) instead of being copied twice.
+    let buffers: ArrayBuffer[] = [];
     if (keys > 0) {
       if (this.#hooks !== undefined) {
         if (spill) this.#spill(this.#hooks.toBatch(this.#hooked));
-        else table = serialize(this.#hooked, 'the keyed table', 'of one thread');
+        else table = serialize(this.#hooked, 'the keyed table', 'of one thread', (buffers = ownBuffers(this.#hooked as object)));
       } else {
         const batch = this.#table!.toBatch();
         if (spill) this.#spill(batch);
         else {
-          sortBatch(batch);
-          table = serialize(batch, 'the keyed table', 'of one thread');
+          sortBatch(batch, undefined, false);
+          table = serialize(batch, 'the keyed table', 'of one thread', (buffers = ownBuffers(batch)));
         }
       }
     }
-    return { kind: 'map', runs: this.runs, table, keys: table === undefined ? 0 : keys, spilledBytes: this.spilledBytes, peakBytes: this.peakBytes };
+    return { kind: 'map', runs: this.runs, table, buffers, keys: table === undefined ? 0 : keys, spilledBytes: this.spilledBytes, peakBytes: this.peakBytes };
   }
 }

@@ -224,6 +224,52 @@ export function wordBytes(key: Uint8Array, len: number): Uint8Array {
   return Buffer.from(Buffer.from(view).toString('utf8'));
 }
 
+/** Entries ordered by value: `order[groupEnds[g - 1] .. groupEnds[g])` have the value `values[g]`, highest first. */
+export interface ValueOrder {
+  order: Int32Array;
+  values: number[];
+  groupEnds: number[];
+}
+
+/**
+ * A stable counting sort of `n` entries by `value[i]`, highest first; `within`
+ * is their order before (key order), or the identity when undefined.
+ */
+export function orderByValue(value: Float64Array, within: Int32Array | undefined, n: number): ValueOrder {
+  // Each entry's group once (one Map lookup per entry), then positions by group.
+  const group = new Int32Array(n);
+  const ids = new Map<number, number>();
+  const seen: number[] = [];
+  const sizes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = value[i];
+    let g = ids.get(v);
+    if (g === undefined) {
+      g = seen.length;
+      ids.set(v, g);
+      seen.push(v);
+      sizes.push(0);
+    }
+    sizes[g]++;
+    group[i] = g;
+  }
+  const ranked = seen.map((_, g) => g).sort((a, b) => seen[b] - seen[a]);
+  const next = new Int32Array(seen.length);
+  const groupEnds: number[] = [];
+  let at = 0;
+  for (const g of ranked) {
+    next[g] = at;
+    at += sizes[g];
+    groupEnds.push(at);
+  }
+  const order = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = within === undefined ? k : within[k];
+    order[next[group[i]]++] = i;
+  }
+  return { order, values: ranked.map((g) => seen[g]), groupEnds };
+}
+
 /**
  * Keys ordered by value: with `top`, the best `top` rows; else every key,
  * written grouped by value (highest first; within a value in key order, as
@@ -280,31 +326,16 @@ class ByValueResults implements RangeResults {
       return { keys: this.#keys, bytes: 0, run: undefined, blocks: undefined, top: this.#top.rows() };
     }
     const n = this.#keys;
-    const values = this.#values;
     const ends = this.#ends;
     const bytes = this.#bytes;
-    // A stable counting sort by value, highest first: keys came in byte order.
-    const counts = new Map<number, number>();
-    for (let i = 0; i < n; i++) counts.set(values[i], (counts.get(values[i]) ?? 0) + 1);
-    const distinct = [...counts.keys()].sort((a, b) => b - a);
-    const firstOf = new Map<number, number>();
-    let at = 0;
-    for (const v of distinct) {
-      firstOf.set(v, at);
-      at += counts.get(v)!;
-    }
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      const slot = firstOf.get(v)!;
-      order[slot] = i;
-      firstOf.set(v, slot + 1);
-    }
+    // Keys came in byte order.
+    const { order, values: distinct, groupEnds } = orderByValue(this.#values, undefined, n);
     const sink = this.sink!;
     const blocks: ValueBlock[] = [];
     let k = 0;
-    for (const v of distinct) {
-      const lines = counts.get(v)!;
+    for (let g = 0; g < distinct.length; g++) {
+      const v = distinct[g];
+      const lines = groupEnds[g] - k;
       const offset = sink.size;
       for (let q = 0; q < lines; q++, k++) {
         const i = order[k];

@@ -46,7 +46,7 @@ import { tableHooksOf, type TableHooks } from './hooks.js';
 import { KeyedMapper, nextRunPath, writeBatch } from './mapper.js';
 import { BatchCursor, Merger } from './merge.js';
 import { openOutput, type OutputSink, type OutputTarget } from './output.js';
-import { keyValue, MemorySink, rangeResults, TopRows } from './results.js';
+import { keyValue, MemorySink, orderByValue, rangeResults, TopRows, wordBytes, type ValueOrder } from './results.js';
 import { RunCursor, seekRun, seekRunEnd } from './runs.js';
 import { RunDir } from './tempdir.js';
 
@@ -138,7 +138,7 @@ export class KeyedShuffle {
     this.stats.runs += outcome.runs.length;
     this.#runs.push(...outcome.runs);
     if (outcome.table === undefined) return;
-    const table = deserialize(outcome.table);
+    const table = deserialize(outcome.table, outcome.buffers);
     if (this.#hooks !== undefined) {
       // The hooks' tables fold into one, as commutative partials do.
       if (this.#held.length === 0) this.#held.push(table);
@@ -203,9 +203,11 @@ export class KeyedShuffle {
         return this.#hooks.top(table, mode.top);
       }
       const batch = this.#hooks.toBatch(table);
+      this.#held.length = 0;
+      if (mode.kind === 'by-value' && mode.top === undefined) return this.#tableByValue(batch, mode.format);
       // One table: its keys are distinct, and a top-K needs no order.
       if (mode.kind === 'by-value' && mode.top !== undefined) batch.order = Int32Array.from({ length: batch.n }, (_, i) => i);
-      else sortBatch(batch);
+      else sortBatch(batch, undefined, false);
       cursors = [new BatchCursor(batch)];
     } else {
       cursors = (this.#held as KeyBatch[]).map((b) => new BatchCursor(b));
@@ -248,6 +250,26 @@ export class KeyedShuffle {
     }
     this.#done();
     return this.#written();
+  }
+
+  /**
+   * Every key of the one in-memory table, by value, to the output: sorted by
+   * key once and then ordered by value, written as `assembleByValue` writes
+   * the ranges' blocks, without the merge and the blocks several ranges need.
+   */
+  async #tableByValue(batch: KeyBatch, format: 'text' | 'json'): Promise<undefined> {
+    const byValue = orderByValue(batch.num, sortBatch(batch, undefined, false), batch.n);
+    const sink = openOutput(this.s.output!, false);
+    try {
+      await writeByValue(batch, byValue, format, sink, this.s.signal);
+      await sink.commit();
+    } catch (error) {
+      await sink.abort();
+      throw error;
+    }
+    this.stats.keys = batch.n;
+    this.#done();
+    return undefined;
   }
 
   /** What a run whose pairs went to the output gives: a result with nothing left to read, and its size. */
@@ -576,6 +598,112 @@ function fileSource(path: string, bytes: number, blocks: ValueBlock[]): BlockSou
 /** Output bytes assembled before a write. */
 const ASSEMBLE_BUFFER = 1 << 20;
 
+/** A text line's count column: `value` right-aligned to `width`, and a space. */
+function countColumn(value: number, width: number): Buffer {
+  return Buffer.from(`${String(value).padStart(width)} `);
+}
+
+/**
+ * Writes the entries of `batch` in the order `byValue` gives, as
+ * `assembleByValue` writes its blocks: text lines with the count column in
+ * front, or JSON lines `{"word":...,"count":...}`.
+ */
+async function writeByValue(batch: KeyBatch, byValue: ValueOrder, format: 'text' | 'json', sink: OutputSink, signal: AbortSignalLike | undefined): Promise<void> {
+  const lines = new ByValueLines(batch, byValue, format);
+  let out = Buffer.allocUnsafe(ASSEMBLE_BUFFER);
+  for (;;) {
+    checkSignal(signal);
+    const used = lines.fill(out);
+    if (used > 0) await sink.write(out.subarray(0, used));
+    if (lines.done) return;
+    // A line longer than the buffer: room for it.
+    if (used === 0) out = Buffer.allocUnsafe(lines.nextLength());
+  }
+}
+
+/** The lines of `writeByValue`, made a buffer at a time by a loop that never waits (so it stays optimized). */
+class ByValueLines {
+  /** Position in the order, and its group. */
+  #k = 0;
+  #g = 0;
+  #prefix: Buffer | undefined;
+  readonly #width: number;
+
+  constructor(
+    private readonly batch: KeyBatch,
+    private readonly byValue: ValueOrder,
+    private readonly format: 'text' | 'json',
+  ) {
+    this.#width = byValue.values.length > 0 ? String(byValue.values[0]).length : 0;
+  }
+
+  get done(): boolean {
+    return this.#k >= this.byValue.order.length;
+  }
+
+  /** The length of the next line. */
+  nextLength(): number {
+    const i = this.byValue.order[this.#k];
+    const line = this.#line(i);
+    if (line !== undefined) return line.length;
+    const { ends } = this.batch;
+    return this.#prefixOf(this.#g).length + ends[i] - (i === 0 ? 0 : ends[i - 1]) + 1;
+  }
+
+  /** The next line as bytes for JSON, or the word when it is not ASCII; undefined for an ASCII word (copied as it is). */
+  #line(i: number): Uint8Array | undefined {
+    const { keys, ends, num } = this.batch;
+    const start = i === 0 ? 0 : ends[i - 1];
+    const end = ends[i];
+    let high = 0;
+    for (let q = start; q < end; q++) high |= keys[q];
+    const word = high < 0x80 ? undefined : wordBytes(keys.subarray(start), end - start);
+    if (this.format === 'text') return word === undefined ? undefined : Buffer.concat([this.#prefixOf(this.#g), word, NEWLINE]);
+    return Buffer.from(`${JSON.stringify({ word: Buffer.from(word ?? keys.subarray(start, end)).toString('utf8'), count: num[i] })}\n`);
+  }
+
+  #prefixOf(g: number): Buffer {
+    this.#prefix ??= countColumn(this.byValue.values[g], this.#width);
+    return this.#prefix;
+  }
+
+  /** Fills `out` with whole lines from where the last call stopped; returns the bytes used. */
+  fill(out: Buffer): number {
+    const { keys, ends } = this.batch;
+    const { order, groupEnds } = this.byValue;
+    let used = 0;
+    let k = this.#k;
+    let g = this.#g;
+    while (k < order.length) {
+      while (k >= groupEnds[g]) {
+        g++;
+        this.#prefix = undefined;
+      }
+      this.#g = g;
+      const i = order[k];
+      const line = this.#line(i);
+      if (line !== undefined) {
+        if (used + line.length > out.length) break;
+        out.set(line, used);
+        used += line.length;
+      } else {
+        const prefix = this.#prefixOf(g);
+        const start = i === 0 ? 0 : ends[i - 1];
+        const end = ends[i];
+        if (used + prefix.length + end - start + 1 > out.length) break;
+        for (let q = 0; q < prefix.length; q++) out[used++] = prefix[q];
+        for (let q = start; q < end; q++) out[used++] = keys[q];
+        out[used++] = 0x0a;
+      }
+      k++;
+    }
+    this.#k = k;
+    return used;
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
 /**
  * Interleaves the ranges' `by-value` blocks into one order (value
  * descending; within a value the ranges in key order, so keys ascend) and
@@ -597,7 +725,7 @@ export async function assembleByValue(sources: BlockSource[], format: 'text' | '
   try {
     for (const value of values) {
       checkSignal(signal);
-      const prefix = Buffer.from(`${String(value).padStart(width)} `);
+      const prefix = countColumn(value, width);
       for (let r = 0; r < sources.length; r++) {
         const src = sources[r];
         const block = src.blocks[next[r]];

@@ -280,6 +280,8 @@ export interface KeyedMapOutcome {
   kind: 'map';
   runs: RunInfo[];
   table: Uint8Array | undefined;
+  /** The table's own ArrayBuffers, moved beside it (not written into it): `deserialize(table, buffers)`. */
+  buffers: ArrayBuffer[];
   /** Keys in `table`. */
   keys: number;
   spilledBytes: number;

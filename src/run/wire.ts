@@ -81,6 +81,20 @@ export function serialize(value: unknown, what: string, where: string, transfer:
   }
 }
 
+/**
+ * The ArrayBuffers of `value`'s typed-array properties that each view covers
+ * whole: what a structure made of its own arrays (a keyed table, a batch)
+ * can move to another thread instead of being copied into the bytes.
+ */
+export function ownBuffers(value: object): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const v of Object.values(value)) {
+    if (!ArrayBuffer.isView(v) || !(v.buffer instanceof ArrayBuffer)) continue;
+    if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && !out.includes(v.buffer)) out.push(v.buffer);
+  }
+  return out;
+}
+
 /** The value `serialize` wrote; `buffers` are the ones it was told to transfer, moved with the bytes. */
 export function deserialize(bytes: Uint8Array, buffers: readonly ArrayBuffer[] = []): unknown {
   const d = new Deserializer(bytes);
