@@ -324,44 +324,52 @@ describe('the keyed example and the CLI', () => {
 describe('freq --all in memory, against Python', () => {
   // The by-value writer of one in-memory table: counts right-aligned, ties in byte order, words
   // as UTF-8 (invalid bytes shown as U+FFFD), a word longer than the 1 MiB output buffer, keys
-  // sharing long prefixes (the sort's refinements) and many equal counts.
+  // sharing long prefixes (the sort's refinements), NUL bytes inside keys (against the sort's
+  // zero padding) and many equal counts. The text is compared as bytes.
   const python = `
-import sys, json, collections
+import sys, json, collections, base64
 data = open(sys.argv[1], 'rb').read()
 for b in b' \\t\\n\\v\\f\\r': data = data.replace(bytes([b]), b' ')
 counts = collections.Counter(w for w in data.split(b' ') if w)
 rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 width = len(str(rows[0][1])) if rows else 0
 text = b''.join(str(c).rjust(width).encode() + b' ' + w.decode('utf-8', 'replace').encode() + b'\\n' for w, c in rows)
-sys.stdout.buffer.write(json.dumps({'text': text.decode(), 'rows': [[w.decode('utf-8', 'replace'), c] for w, c in rows]}).encode())
+sys.stdout.buffer.write(json.dumps({'text': base64.b64encode(text).decode(), 'rows': [[w.decode('utf-8', 'replace'), c] for w, c in rows]}).encode())
 `;
 
   function words(name: string, parts: Buffer[]): string {
     return writeFile(dir, name, Buffer.concat(parts));
   }
 
-  it('is exact on prefixes, ties, UTF-8, bad bytes, a 1.5 MiB word and an empty file', () => {
+  it('is exact on prefixes, ties, UTF-8, bad bytes, NUL bytes, a 1.5 MiB word, stdin and an empty file', () => {
     const r = rng(20);
     const parts: Buffer[] = [];
     const seps = [' ', '\t', '\n', '\r\n', '  ', '\v', '\f'];
     for (let i = 0; i < 60_000; i++) {
       const k = Math.floor(r() * 9000);
       // Keys sharing 8, 12 and 20 bytes, short keys, multibyte and invalid UTF-8.
-      const word = [`prefix08${k % 700}`, `prefix-twelve${k % 1300}`, `a-twenty-byte-prefix${k}`, `w${k % 40}`, `é${k % 90}ü`, `bad\xff${k % 30}`][k % 6];
+      const word = [`prefix08${k % 700}`, `prefix-twelve${k % 1300}`, `a-twenty-byte-prefix${k}`, `w${k % 40}`, `é${k % 90}ü`, `bad\xff${k % 30}`, ['a', 'a\0', 'a\0\0b', 'a\0b', 'prefix08\0'][k % 5]][k % 7];
       parts.push(Buffer.from(word, word.startsWith('bad') ? 'latin1' : 'utf8'), Buffer.from(seps[i % seps.length]));
     }
     parts.push(Buffer.alloc(1.5 * 2 ** 20, 'x'), Buffer.from(' tail'));
     const file = words('freq-all-edges.txt', parts);
     const ref = JSON.parse(execFileSync('python3', ['-c', python, file], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { text: string; rows: [string, number][] };
+    const expected = Buffer.from(ref.text, 'base64');
     for (const threads of ['1', '2']) {
-      const text = spawnSync(process.execPath, [CLI, 'freq', file, '--all', '--threads', threads], { encoding: 'utf8', maxBuffer: 64 << 20 });
-      expect(text.status, text.stderr).toBe(0);
-      expect(text.stdout === ref.text, 'text output differs from Python').toBe(true);
+      const text = spawnSync(process.execPath, [CLI, 'freq', file, '--all', '--stats', '--threads', threads], { maxBuffer: 64 << 20 });
+      expect(text.status, text.stderr.toString()).toBe(0);
+      expect(text.stdout.equals(expected), 'text output differs from Python').toBe(true);
+      // The one in-memory table's path, not a merge of spilled runs.
+      expect(text.stderr.toString()).toMatch(/^keys +\d+, in memory/m);
       const json = spawnSync(process.execPath, [CLI, 'freq', file, '--all', '--json', '--threads', threads], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(json.status, json.stderr).toBe(0);
       const rows = json.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { word: string; count: number });
       expect(rows.map((row) => [row.word, row.count])).toEqual(ref.rows);
     }
+    // Standard input: the main thread's own table, which never crosses a thread.
+    const stdin = spawnSync(process.execPath, [CLI, 'freq', '-', '--all'], { input: readFileSync(file), maxBuffer: 64 << 20 });
+    expect(stdin.status, stdin.stderr.toString()).toBe(0);
+    expect(stdin.stdout.equals(expected), 'stdin output differs from Python').toBe(true);
     const empty = words('freq-all-empty.txt', []);
     const none = spawnSync(process.execPath, [CLI, 'freq', empty, '--all'], { encoding: 'utf8' });
     expect([none.status, none.stdout]).toEqual([0, '']);

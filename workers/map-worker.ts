@@ -78,8 +78,9 @@ const handedOver = new WeakMap<Uint8Array, ArrayBuffer[]>();
 
 /**
  * The reply as Piscina should post it: the serialized partial (a buffer of
- * its own, made by the serializer) and the handed-over buffers are moved, not
- * copied a second time by postMessage.
+ * its own, made by the serializer) and the handed-over buffers, or a keyed
+ * map's table and its own arrays, are moved, not copied a second time by
+ * postMessage.
  */
 function moved(reply: TaskReply): unknown {
   if (!reply.ok) return reply;

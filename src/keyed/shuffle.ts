@@ -650,7 +650,7 @@ class ByValueLines {
     return this.#prefixOf(this.#g).length + ends[i] - (i === 0 ? 0 : ends[i - 1]) + 1;
   }
 
-  /** The next line as bytes for JSON, or the word when it is not ASCII; undefined for an ASCII word (copied as it is). */
+  /** The whole next line as bytes (JSON, or text whose word is not ASCII); undefined for a text line with an ASCII word, which `fill` copies itself. */
   #line(i: number): Uint8Array | undefined {
     const { keys, ends, num } = this.batch;
     const start = i === 0 ? 0 : ends[i - 1];

@@ -289,7 +289,8 @@ export class KeyTable {
     if (slots * REC > 2 ** 30) throw new RangeError('pagewise: a keyed table of more than 2^27 slots');
     const mask = slots - 1;
     const tab = new Int32Array(slots * REC);
-    // Written before the probes read it, as freq's tables are (src/jobs/table.ts, newTable).
+    // Written before the probes read it: else a probe's read maps the zero page and the first
+    // store is a copy-on-write fault with a TLB flush of every other core (src/jobs/table.ts, newTable).
     tab.fill(0);
     for (let r = 0; r < old.length; r += REC) {
       if (old[r + LEN] === 0) continue;
