@@ -140,6 +140,15 @@ describe('the library', () => {
     await expect(withTimeout(run, 10_000, 'a run whose Writable failed')).rejects.toMatchObject({ code: 'EPIPE' });
   });
 
+  it('a Writable whose end fails (ENOSPC at the last flush): the run rejects with ENOSPC, not a success', async () => {
+    const failing = new Writable({
+      write: (_c, _e, done) => done(),
+      final: (done) => done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })),
+    });
+    const run = pagewise.runJob(input, COPY, { threads: 2, params: { msPer64k: 0 }, output: failing });
+    await expect(withTimeout(run, 10_000, 'a run whose Writable failed at its end')).rejects.toMatchObject({ code: 'ENOSPC' });
+  });
+
   it('a Writable failing without a code: ERR_PAGEWISE_OUTPUT_FAILED with the cause', async () => {
     const failing = new Writable({ write: (_c, _e, done) => done(new Error('disk on fire')) });
     const error = await pagewise.runJob(input, COPY, { threads: 2, params: { msPer64k: 0 }, output: failing }).catch((e: unknown) => e as Record<string, unknown>);

@@ -323,14 +323,18 @@ class ForwardSink implements OutputSink {
       await new Promise<void>((resolve, reject) => {
         const onError = (error: unknown): void => reject(this.#wrap(error));
         stream.once('error', onError);
-        const done = (): void => {
+        // The callback gets the stream's error (a write that failed with ENOSPC), which can
+        // come before the 'error' event: a commit is a success only without one.
+        const done = (error?: Error | null): void => {
           stream.off('error', onError);
-          resolve();
+          const failure = error ? this.#wrap(error) : this.#failure;
+          if (failure !== undefined) reject(failure);
+          else resolve();
         };
         // Ending waits for 'finish': every byte was handed to the OS (or the
         // caller's stream). process.stdout is not ended, only drained.
         if (this.end) stream.end(done);
-        else stream.write(new Uint8Array(0), () => done());
+        else stream.write(new Uint8Array(0), done);
       });
     } finally {
       this.#detach();
