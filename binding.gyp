@@ -13,6 +13,7 @@
         "native/registry.cc",
         "native/scan.cc",
         "native/sigbus.cc",
+        "native/signals.cc",
         "native/views.cc",
         "native/writable.cc"
       ],

@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterKernels(env, exports);
   RegisterScan(env, exports, constants, testing);
   RegisterProbe(env, exports);
+  RegisterSignals(env, exports);
   exports.Set("pageSize", Napi::Function::New(env, JsPageSize, "pageSize"));
   exports.Set("constants", constants);
   if (!testing.IsEmpty()) exports.Set("testing", testing);

@@ -180,5 +180,6 @@ void RegisterAdvice(Napi::Env env, Napi::Object exports, Napi::Object constants)
 void RegisterKernels(Napi::Env env, Napi::Object exports);
 void RegisterScan(Napi::Env env, Napi::Object exports, Napi::Object constants, Napi::Object testing);
 void RegisterProbe(Napi::Env env, Napi::Object exports);
+void RegisterSignals(Napi::Env env, Napi::Object exports);
 
 }  // namespace pagewise

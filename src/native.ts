@@ -130,6 +130,10 @@ export interface NativeBinding {
    * size when it has fewer threads.
    */
   threadpoolConcurrency(n: number, timeoutMs: number): Promise<number>;
+  /** Puts native/signals.cc's SIGINT/SIGTERM handler over the process's (libuv's); absent from the fallback. */
+  guardSignals?(): boolean;
+  /** The JavaScript handler saw the signals so far. */
+  signalSeen?(): void;
   pageSize(): number;
   /** Which byte kernels run on this CPU: 'avx2' or 'portable' (native), 'js' (the fallback). */
   kernelFlavor(): 'avx2' | 'portable' | 'js';
@@ -229,3 +233,18 @@ export const Madvise = table<MadviseName>('madvise', ['normal', 'random', 'seque
 export const Fadvise = table<FadviseName>('fadvise', ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'noreuse']);
 /** Op numbers understood by `scan`. */
 export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8', 'csvSummaryChecked']);
+
+/**
+ * For the CLI, once it listens for SIGINT and SIGTERM: a second signal its
+ * handler has not seen (a job's map holding the main thread) ends the process
+ * with 128 + the signal (native/signals.cc). False without the addon, or when
+ * nothing listens for the signals.
+ */
+export function guardSignals(): boolean {
+  return native.guardSignals?.() ?? false;
+}
+
+/** The CLI's handler ran: the signals so far were seen. */
+export function signalSeen(): void {
+  native.signalSeen?.();
+}

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pagewise, tempDir } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { CLI, pagewise, tempDir } from './helpers.js';
 import { native } from '../dist/src/native.js';
 import { LINE, fixture, linesBuffer, processExists, sleep, spawnCli, waitFor, waitForFile, withTimeout } from './fixtures/reliability/support.js';
 
@@ -92,6 +93,45 @@ describe('CLI signals', () => {
       // The process (and with it every worker thread) is gone.
       expect(processExists(child.pid!)).toBe(false);
       expect(existsSync(`/proc/${child.pid}`)).toBe(false);
+    });
+  }
+});
+
+describe('CLI signals while a job holds the main thread', () => {
+  // Standard input runs map on the main thread: a map that never returns keeps the CLI's
+  // handlers from running. native/signals.cc ends the process at the second signal its
+  // handler has not seen (a second after the first, or a third).
+  const cases = [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const;
+  for (const [signal, status] of cases) {
+    it(`${signal}: two 200 ms apart are left to the CLI's handler; one more a second after the first exits ${status}`, async () => {
+      const started = marker();
+      const child = spawn(process.execPath, [CLI, 'run', fixture('spin-map.mjs'), '-', '--params', JSON.stringify({ started })], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+        child.on('exit', (code, sig) => resolve({ code, signal: sig, at: performance.now() })),
+      );
+      child.stdin!.write('a line\n');
+      await waitForFile(started);
+      try {
+        child.kill(signal);
+        await sleep(200);
+        child.kill(signal);
+        // Two signals 200 ms apart: the JavaScript side might still see them; nothing forced yet.
+        await sleep(500);
+        expect(processExists(child.pid!), stderr).toBe(true);
+        await sleep(500);
+        const sentAt = performance.now();
+        child.kill(signal);
+        const result = await withTimeout(exit, 5_000, `the CLI after the third ${signal}`);
+        expect([result.code, result.signal]).toEqual([status, null]);
+        expect(result.at - sentAt).toBeLessThan(1000);
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
   }
 });

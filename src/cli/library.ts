@@ -8,4 +8,4 @@ export { runJob, planJob } from '../run/pipeline.js';
 export { describePlan } from '../plan/plan.js';
 export { shutdown } from '../run/shutdown.js';
 export { builtinJobs } from '../jobs/index.js';
-export { PAGE_SIZE } from '../native.js';
+export { PAGE_SIZE, guardSignals, signalSeen } from '../native.js';

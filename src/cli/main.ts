@@ -166,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
   let signalled: NodeJS.Signals | undefined;
   let lingerFor: { ms: number; code: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
+    library?.signalSeen();
     if (signalled) return;
     signalled = signal;
     controller.abort(new PagewiseError(ErrorCodes.ABORTED, `interrupted by ${signal}`));
@@ -230,7 +231,12 @@ export async function main(argv: string[]): Promise<number> {
         return progress;
       },
       async lib() {
-        library ??= await import('./library.js');
+        if (library === undefined) {
+          library = await import('./library.js');
+          // From now on a second SIGINT/SIGTERM the handler below has not seen ends the process,
+          // even while a job's map holds the main thread (native/signals.cc).
+          library.guardSignals();
+        }
         return library;
       },
       runOptions() {
