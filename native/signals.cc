@@ -1,19 +1,24 @@
-// Ctrl-C twice always ends the process. The CLI's SIGINT/SIGTERM handlers are
-// JavaScript, run by the main thread's event loop; a job's `map` running on
-// that thread (the stream path: stdin, FIFOs) that never returns keeps them
-// from ever running. This handler goes over libuv's (which the CLI's
-// `process.on` installed) and calls it; it also counts the signals the
-// JavaScript side has not acknowledged (`signalSeen`). A second one at least
-// a second after the first, or a third, ends the process at once with 128 +
-// the signal number, the status the CLI would have given. A CLI whose loop
-// turns acknowledges each signal within milliseconds, so its own handling
-// (abort, clean up, exit) is never cut short.
+// A signal always ends the process. The CLI's SIGINT/SIGTERM handlers are
+// JavaScript, run by the main thread's event loop: they abort the run, clean
+// up and exit within two seconds. A job's `map` running on that thread (the
+// stream path: stdin, FIFOs) that never returns keeps them from ever running.
+// This handler goes over libuv's (which the CLI's `process.on` installed) and
+// calls it; it also counts the signals the JavaScript side has not
+// acknowledged (`signalSeen`). If the first is still unacknowledged two
+// seconds later, a watchdog thread ends the process with 128 + the signal
+// number, the status the CLI would have given; a second signal a second
+// after the first, or a third, does so at once. A CLI whose loop turns
+// acknowledges each signal within milliseconds, so its own handling is never
+// cut short.
 #include "pagewise.h"
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <thread>
+
+#include <semaphore.h>
 
 #include <unistd.h>
 
@@ -22,6 +27,10 @@ namespace {
 
 std::atomic<int> g_unseen{0};
 std::atomic<int64_t> g_first_unseen_ms{0};
+std::atomic<int> g_first_unseen_sig{0};
+// Posted by the handler at a first unacknowledged signal (sem_post is async-signal-safe).
+sem_t g_wake;
+std::once_flag g_watchdog;
 struct sigaction g_previous_int;
 struct sigaction g_previous_term;
 
@@ -36,8 +45,11 @@ void OnSignal(int sig, siginfo_t* info, void* context) {
   int saved_errno = errno;  // the interrupted code's, whatever the calls below do
   int unseen = g_unseen.fetch_add(1, std::memory_order_relaxed) + 1;
   int64_t now = NowMs();
-  if (unseen == 1) g_first_unseen_ms.store(now, std::memory_order_relaxed);
-  else if (unseen >= 3 || now - g_first_unseen_ms.load(std::memory_order_relaxed) >= 1000) _exit(128 + sig);
+  if (unseen == 1) {
+    g_first_unseen_ms.store(now, std::memory_order_relaxed);
+    g_first_unseen_sig.store(sig, std::memory_order_relaxed);
+    sem_post(&g_wake);
+  } else if (unseen >= 3 || now - g_first_unseen_ms.load(std::memory_order_relaxed) >= 1000) _exit(128 + sig);
   const struct sigaction& previous = sig == SIGINT ? g_previous_int : g_previous_term;
   if ((previous.sa_flags & SA_SIGINFO) != 0) {
     if (previous.sa_sigaction != nullptr) previous.sa_sigaction(sig, info, context);
@@ -46,6 +58,20 @@ void OnSignal(int sig, siginfo_t* info, void* context) {
     previous.sa_handler(sig);
   }
   errno = saved_errno;
+}
+
+// The watchdog: after each first unacknowledged signal, waits up to two seconds for the
+// JavaScript handler to see it, then ends the process.
+void Watch() {
+  for (;;) {
+    while (sem_wait(&g_wake) != 0) {
+    }
+    for (;;) {
+      if (g_unseen.load(std::memory_order_relaxed) == 0) break;
+      if (NowMs() - g_first_unseen_ms.load(std::memory_order_relaxed) >= 2000) _exit(128 + g_first_unseen_sig.load(std::memory_order_relaxed));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
 }
 
 // Installs OnSignal over the handler of `sig` if that is a handler (libuv's), keeping it in `previous`.
@@ -67,6 +93,10 @@ bool Guard(int sig, struct sigaction* previous) {
 
 // guardSignals(): true when both SIGINT and SIGTERM have a handler and OnSignal now runs first.
 Napi::Value GuardSignals(const Napi::CallbackInfo& info) {
+  std::call_once(g_watchdog, [] {
+    sem_init(&g_wake, 0, 0);
+    std::thread(Watch).detach();
+  });
   bool a = Guard(SIGINT, &g_previous_int);
   bool b = Guard(SIGTERM, &g_previous_term);
   return Napi::Boolean::New(info.Env(), a && b);
