@@ -16,8 +16,8 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <thread>
 
+#include <pthread.h>
 #include <semaphore.h>
 
 #include <unistd.h>
@@ -62,16 +62,18 @@ void OnSignal(int sig, siginfo_t* info, void* context) {
 
 // The watchdog: after each first unacknowledged signal, waits up to two seconds for the
 // JavaScript handler to see it, then ends the process.
-void Watch() {
+void* Watch(void*) {
   for (;;) {
     while (sem_wait(&g_wake) != 0) {
     }
     for (;;) {
       if (g_unseen.load(std::memory_order_relaxed) == 0) break;
       if (NowMs() - g_first_unseen_ms.load(std::memory_order_relaxed) >= 2000) _exit(128 + g_first_unseen_sig.load(std::memory_order_relaxed));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      struct timespec step = {0, 50 * 1000 * 1000};
+      nanosleep(&step, nullptr);
     }
   }
+  return nullptr;
 }
 
 // Installs OnSignal over the handler of `sig` if that is a handler (libuv's), keeping it in `previous`.
@@ -93,9 +95,11 @@ bool Guard(int sig, struct sigaction* previous) {
 
 // guardSignals(): true when both SIGINT and SIGTERM have a handler and OnSignal now runs first.
 Napi::Value GuardSignals(const Napi::CallbackInfo& info) {
+  // pthreads rather than std::thread: the prebuilt addons' glibc baseline (scripts/glibc-baseline).
   std::call_once(g_watchdog, [] {
     sem_init(&g_wake, 0, 0);
-    std::thread(Watch).detach();
+    pthread_t watchdog;
+    if (pthread_create(&watchdog, nullptr, Watch, nullptr) == 0) pthread_detach(watchdog);
   });
   bool a = Guard(SIGINT, &g_previous_int);
   bool b = Guard(SIGTERM, &g_previous_term);

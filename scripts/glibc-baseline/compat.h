@@ -28,7 +28,13 @@
 #include <sys/stat.h>
 
 // glibc 2.34 moved libpthread into libc under new versions; the old ones stay.
+#include <semaphore.h>
 __asm__(".symver pthread_once,pthread_once@" PAGEWISE_GLIBC_BASE);
+__asm__(".symver pthread_create,pthread_create@" PAGEWISE_GLIBC_BASE);
+__asm__(".symver pthread_detach,pthread_detach@" PAGEWISE_GLIBC_BASE);
+__asm__(".symver sem_init,sem_init@" PAGEWISE_GLIBC_BASE);
+__asm__(".symver sem_post,sem_post@" PAGEWISE_GLIBC_BASE);
+__asm__(".symver sem_wait,sem_wait@" PAGEWISE_GLIBC_BASE);
 
 // GCC 12 versioned this GLIBCXX_3.4.30; the GCC 4.6 version is the same call.
 __asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
