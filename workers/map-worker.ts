@@ -31,7 +31,7 @@ import {
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { clearHandedOver, enableHandover, takeHandedOver } from '../src/run/handover.js';
-import { serialize, toWire } from '../src/run/wire.js';
+import { serialize, toWire, wholeBuffer } from '../src/run/wire.js';
 import type { AnyJob, Job } from '../src/types.js';
 
 /*
@@ -84,21 +84,18 @@ const handedOver = new WeakMap<Uint8Array, ArrayBuffer[]>();
  */
 function moved(reply: TaskReply): unknown {
   if (!reply.ok) return reply;
-  if (reply.keyed?.kind === 'map' && reply.keyed.table !== undefined) return movedWith(reply, [...wholeBuffer(reply.keyed.table), ...reply.keyed.buffers]);
+  if (reply.keyed?.kind === 'map' && reply.keyed.table !== undefined) return movedWith(reply, reply.keyed.table, reply.keyed.buffers);
   if (reply.partial === undefined) return reply;
   const p = reply.partial;
   const buffers = handedOver.get(p) ?? [];
   if (buffers.length > 0) reply.buffers = buffers;
-  return movedWith(reply, [...wholeBuffer(p), ...buffers]);
+  return movedWith(reply, p, buffers);
 }
 
-/** `bytes`' ArrayBuffer if the view covers all of it (the serializer's own buffer). */
-function wholeBuffer(bytes: Uint8Array): ArrayBuffer[] {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
-}
-
-/** `reply` marked for Piscina to post with `transfer` moved. */
-function movedWith(reply: TaskReply, transfer: ArrayBuffer[]): unknown {
+/** `reply` marked for Piscina to post with `bytes` (the serializer's own buffer, when whole) and `buffers` moved. */
+function movedWith(reply: TaskReply, bytes: Uint8Array, buffers: ArrayBuffer[]): unknown {
+  const own = wholeBuffer(bytes);
+  const transfer = own === undefined ? buffers : [own, ...buffers];
   const mark = movableMarker();
   if (transfer.length === 0 || mark === undefined) return reply;
   const movable = { [Symbol.for('Piscina.transferable')]: transfer, [Symbol.for('Piscina.valueOf')]: reply };

@@ -6,6 +6,7 @@
  * no-op, so a job behaves the same on every path.
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
+import { wholeBuffer } from './wire.js';
 
 let enabled = false;
 let pending: ArrayBuffer[] = [];
@@ -30,7 +31,7 @@ function handOver(data: ArrayBuffer | ArrayBufferView, input: ArrayBufferLike | 
   if (!(buffer instanceof ArrayBuffer)) {
     throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, 'info.transfer takes an ArrayBuffer or a view of one (a SharedArrayBuffer is shared already)');
   }
-  if (ArrayBuffer.isView(data) && (data.byteOffset !== 0 || data.byteLength !== buffer.byteLength)) {
+  if (ArrayBuffer.isView(data) && wholeBuffer(data) === undefined) {
     // The whole buffer would move: a small Buffer shares one with every other small Buffer of the thread.
     throw new PagewiseError(ErrorCodes.NOT_TRANSFERABLE, 'info.transfer moves a whole ArrayBuffer: give a view that covers all of its buffer (slice() one that does not)');
   }

@@ -89,10 +89,16 @@ export function serialize(value: unknown, what: string, where: string, transfer:
 export function ownBuffers(value: object): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const v of Object.values(value)) {
-    if (!ArrayBuffer.isView(v) || !(v.buffer instanceof ArrayBuffer)) continue;
-    if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && !out.includes(v.buffer)) out.push(v.buffer);
+    const buffer = ArrayBuffer.isView(v) ? wholeBuffer(v) : undefined;
+    if (buffer !== undefined && !out.includes(buffer)) out.push(buffer);
   }
   return out;
+}
+
+/** The ArrayBuffer `view` covers whole, the only kind that can move; undefined for part of one or a SharedArrayBuffer. */
+export function wholeBuffer(view: ArrayBufferView): ArrayBuffer | undefined {
+  const buffer = view.buffer;
+  return buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength ? buffer : undefined;
 }
 
 /** The value `serialize` wrote; `buffers` are the ones it was told to transfer, moved with the bytes. */
