@@ -235,10 +235,10 @@ export const Fadvise = table<FadviseName>('fadvise', ['normal', 'sequential', 'r
 export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8', 'csvSummaryChecked']);
 
 /**
- * For the CLI, once it listens for SIGINT and SIGTERM: a second signal its
- * handler has not seen (a job's map holding the main thread) ends the process
- * with 128 + the signal (native/signals.cc). False without the addon, or when
- * nothing listens for the signals.
+ * For the CLI, once it listens for SIGINT and SIGTERM: a signal its handler
+ * has not seen two seconds later (a job's map holding the main thread), or a
+ * second one a second after it, ends the process with 128 + the signal
+ * (native/signals.cc). False without the addon, or when nothing listens.
  */
 export function guardSignals(): boolean {
   return native.guardSignals?.() ?? false;

@@ -233,8 +233,8 @@ export async function main(argv: string[]): Promise<number> {
       async lib() {
         if (library === undefined) {
           library = await import('./library.js');
-          // From now on a second SIGINT/SIGTERM the handler below has not seen ends the process,
-          // even while a job's map holds the main thread (native/signals.cc).
+          // From now on a SIGINT/SIGTERM the handler below has not seen within two seconds ends
+          // the process, even while a job's map holds the main thread (native/signals.cc).
           library.guardSignals();
         }
         return library;
