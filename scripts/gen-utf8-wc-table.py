@@ -5,7 +5,7 @@
     python3 scripts/gen-utf8-wc-table.py --check    # exit 1 if they differ
 
 Writes native/utf8-wc-table.h (for native/kernels.cc) and
-src/utf8-wc-table.ts (for src/kernels-js.ts) from glibc's own C.UTF-8
+src/utf8-wc-table.cts (for src/kernels-js.cts) from glibc's own C.UTF-8
 classification, asked through ctypes (iswprint_l, iswspace_l on a
 newlocale(LC_CTYPE_MASK, "C.UTF-8") locale), so the tables are what wc sees on
 the machine that ran this script. They are committed rather than filled at
@@ -31,7 +31,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = os.path.join(ROOT, 'native', 'utf8-wc-table.h')
-MODULE = os.path.join(ROOT, 'src', 'utf8-wc-table.ts')
+MODULE = os.path.join(ROOT, 'src', 'utf8-wc-table.cts')
 
 TRANSPARENT, SEPARATOR, WORD = 0, 1, 2
 WC_NBSPACE = (0x00A0, 0x2007, 0x202F, 0x2060)

@@ -2,7 +2,7 @@
  * The addon's surface, typed. Argument checks happen here or in callers, not
  * in C++. Loaded once per thread (each worker runs the addon's init; the
  * mapping registry behind it is process-wide). Where no binary loads, a
- * JavaScript stand-in from native-fallback.ts takes its place.
+ * JavaScript stand-in from native-fallback.cts takes its place.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { ErrorCodes, PagewiseError } from './errors.js';
-import { fallbackBinding } from './native-fallback.js';
+import { summarizeCsv } from './csv/scan.js';
 
 /** What `open` and `create` return. */
 export interface MappingInfo {
@@ -210,7 +210,12 @@ export const nativeLoadError: PagewiseError | undefined = loaded.error;
  * kernels (`kernelFlavor()` is 'js'), and mapping functions that throw
  * ERR_PAGEWISE_NO_ADDON.
  */
-export const native: NativeBinding = loaded.binding ?? fallbackBinding(loaded.error, noteFallback);
+export const native: NativeBinding = loaded.binding ?? jsBinding(loaded.error);
+
+function jsBinding(error: PagewiseError): NativeBinding {
+  const { fallbackBinding } = require('./native-fallback.cjs') as typeof import('./native-fallback.cjs');
+  return fallbackBinding(error, noteFallback, { noAddon: (message, cause) => new PagewiseError(ErrorCodes.NO_ADDON, message, { cause }), summarizeCsv });
+}
 /** The system page size in bytes. */
 export const PAGE_SIZE: number = native.pageSize();
 

@@ -1,6 +1,6 @@
 /**
  * The CSV kernels (native/kernels.cc through test/native-kernels/harness.cc,
- * and src/kernels-js.ts) and the field walker (CsvFields, src/csv/fields.ts),
+ * and src/kernels-js.cts) and the field walker (CsvFields, src/csv/fields.ts),
  * against Python's csv module on generated files: quoted commas, doubled quotes, LF and CRLF
  * inside quotes, empty fields, 300-byte fields, fields that are just `"` or
  * `,,,`, non-ASCII, mixed CRLF and LF ends, numbers. The parallel split
@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { tempDir, writeFile } from './helpers.js';
 import { rng } from './fixtures/reference.js';
 import { buildHarness, type Harness } from './native-kernels/build.js';
-import * as js from '../dist/src/kernels-js.js';
+import * as js from '../dist/src/kernels-js.cjs';
 import { CsvFields } from '../dist/src/csv/fields.js';
 
 const dir = tempDir('pagewise-csv-kernels-');

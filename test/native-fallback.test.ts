@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { native, nativeAvailable } from '../dist/src/native.js';
-import * as js from '../dist/src/native-fallback.js';
+import * as js from '../dist/src/native-fallback.cjs';
 import { CLI, ROOT, tempDir, writeFile } from './helpers.js';
 
 fc.configureGlobal({ endOnFailure: true });

@@ -18,6 +18,8 @@ const work = tempDir('pagewise-pack-');
 const ARM64_NODE_VERSION = '20.20.2';
 const [major, minor] = process.versions.node.split('.').map(Number);
 const hasOwnStripper = major > 22 || (major === 22 && minor >= 13);
+/** require() of an ES module, on by default since Node 20.19 and 22.12. */
+const requiresEsm = major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19);
 
 let tarball = '';
 let packed: string[] = [];
@@ -211,6 +213,22 @@ describe.each([
     const longest = pagewise(project, ['run', example, data, '--json']);
     expect(longest.status, longest.stderr).toBe(0);
     expect(JSON.parse(longest.stdout).length).toBe(Math.max(...lines.split('\n').map((l) => Buffer.byteLength(l))));
+  });
+
+  it.runIf(requiresEsm)("a CommonJS program require()s it (Node 20.19+, 22.12+): no top-level await anywhere in the package's graph", () => {
+    const app = writeFile(
+      project,
+      'count.cjs',
+      "const { runJob, builtinJobs } = require('pagewise');\n" +
+        "runJob(process.argv[2], builtinJobs.wc, { params: { lines: true } }).then((r) => console.log(JSON.stringify(r.result)), (e) => { console.error(e.code, e.message); process.exitCode = 1; });\n",
+    );
+    const want = { lines: wcOf(data).lines };
+    for (const env of [{}, { PAGEWISE_NATIVE: '0' }]) {
+      // PAGEWISE_NATIVE=0: the JavaScript fallback, which src/native.ts require()s.
+      const r = run(process.execPath, [app, data], { cwd: project, env: project === bare ? { PATH: bareBin, ...env } : env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject(want);
+    }
   });
 
   it('without a loadable addon: the same answer through the fallback, and a note that says npm rebuild pagewise', () => {

@@ -1,7 +1,7 @@
 /**
  * GNU wc 9.1's -l -w -m in C.UTF-8, three ways: the system `wc` (the
  * reference), native/kernels.cc (built alone by test/native-kernels/build.ts,
- * AVX2 and portable) and src/kernels-js.ts. Also the C++ harness's own
+ * AVX2 and portable) and src/kernels-js.cts. Also the C++ harness's own
  * checks (every code point, every 1- and 2-byte sequence, random inputs
  * against glibc's mbrtowc/iswprint), the JS versions of the old kernels
  * against the addon, and that the committed class table is what the script
@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { ROOT, tempDir, writeFile } from './helpers.js';
 import { rng } from './fixtures/reference.js';
 import { buildHarness, buildSanitized, type Harness } from './native-kernels/build.js';
-import * as js from '../dist/src/kernels-js.js';
-import * as fallback from '../dist/src/native-fallback.js';
+import * as js from '../dist/src/kernels-js.cjs';
+import * as fallback from '../dist/src/native-fallback.cjs';
 import { native } from '../dist/src/native.js';
 
 const dir = tempDir('pagewise-wc-utf8-');

@@ -11,8 +11,8 @@
  * The library is imported only inside commands, so `--help`, `--version` and
  * usage errors never load the addon.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, InvalidOptionError, PagewiseError, hasCode, toPagewiseError } from '../errors.js';
 import type { MapReduceOptions } from '../options.js';
@@ -130,6 +130,8 @@ export function errorText(error: unknown, verbose: boolean, file?: string): stri
  */
 function syntaxErrorAt(path: string): { at: string; excerpt: string } | undefined {
   if (!/\.[cm]?js$/.test(path)) return undefined;
+  // Required here: child_process (and what it loads) is start-up time every run would pay.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
   const lines = (r.stderr ?? '').split('\n');
   const m = /^(?:file:\/\/)?(\/.+):(\d+)$/.exec(lines[0] ?? '');

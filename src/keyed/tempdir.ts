@@ -11,8 +11,8 @@
  * and the next keyed run in the same temporary directory removes those whose
  * process is gone.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
 import { CLOSED } from '../run/messages.js';
@@ -142,6 +142,8 @@ export class RunDir {
     private readonly flags: Int32Array,
   ) {
     removeStaleRunDirs(tempDir);
+    // Required here: every run loads this module (plan.ts checks the temp dir), only keyed runs make a directory.
+    const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
     this.path = join(tempDir, `${RUN_DIR_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
     live.set(this.path, flags);
     if (!exitHook) {

@@ -17,11 +17,7 @@ import { CutCache, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
 import type { AbortSignalLike, ClusterReport, Job, KeyedJob, KeyedStats, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
-import { commutativeExecutor } from './executors/commutative.js';
 import type { Executor, RunContext } from './executors/executor.js';
-import { kernelExecutor } from './executors/kernel.js';
-import { orderedExecutor } from './executors/ordered.js';
-import { streamExecutor } from './executors/stream.js';
 import type { ChunkSettings, FileIdentity, FileRef } from './messages.js';
 import { RunTasks, loadPiscina, workerPool } from './pool.js';
 import { isCsv } from '../csv/split.js';
@@ -180,18 +176,20 @@ function checkIntact(f: FileRef): void {
   checkFileIntact(f, f.source === 'map' ? native.faults(f.mappingId) : 0);
 }
 
-// The keyed and cluster executors, the output sink and the CSV preparer are
-// loaded by the runs that use them: the modules behind them are start-up time
-// every other run would pay.
+// Each executor, the output sink and the CSV preparer are loaded by the runs
+// that use them: the modules behind them (the stream executor's node:net, for
+// one) are start-up time every other run would pay.
 const keyedExecutor = async (): Promise<Executor> => (await import('./executors/keyed.js')).keyedExecutor;
+const commutativeExecutor = async (): Promise<Executor> => (await import('./executors/commutative.js')).commutativeExecutor;
+const orderedExecutor = async (): Promise<Executor> => (await import('./executors/ordered.js')).orderedExecutor;
 
 async function executorFor(run: Run, files: FileRef[]): Promise<Executor> {
   const { plan } = run.planned;
   const job = run.planned.job as Job;
   if (plan.executor === 'keyed') return keyedExecutor();
   if (plan.executor === 'remote') return (await import('./executors/remote.js')).remoteExecutor;
-  if (plan.executor === 'kernel') return files[0].source === 'map' ? kernelExecutor : job.commutative ? commutativeExecutor : orderedExecutor;
-  return plan.executor === 'commutative' ? commutativeExecutor : orderedExecutor;
+  if (plan.executor === 'kernel' && files[0].source === 'map') return (await import('./executors/kernel.js')).kernelExecutor;
+  return plan.executor === 'commutative' || (plan.executor === 'kernel' && job.commutative) ? commutativeExecutor() : orderedExecutor();
 }
 
 /** Runs opened files (one group) through their executor. */
@@ -217,7 +215,7 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
 }
 
 async function runStream(run: Run, input: PlannedInput): Promise<void> {
-  await (run.ctx.keyed !== undefined ? await keyedExecutor() : streamExecutor).run({ kind: 'stream', input }, run.ctx);
+  await (run.ctx.keyed !== undefined ? await keyedExecutor() : (await import('./executors/stream.js')).streamExecutor).run({ kind: 'stream', input }, run.ctx);
   run.ctx.reducer.meter.filesDone++;
 }
 

@@ -2,11 +2,11 @@
  * The UTF-8 word and character kernels and the CSV kernels in plain
  * TypeScript: the reference for native/kernels.cc and the fallback where the
  * addon is not loaded (the older byte kernels' JavaScript twins are in
- * native-fallback.ts). Each gives exactly what its native twin gives
+ * native-fallback.cts). Each gives exactly what its native twin gives
  * (test/wc-utf8.test.ts and test/csv-kernels.test.ts check both on the same
  * inputs), takes a Uint8Array and allocates nothing per byte, record or field.
  */
-import { UTF8_WC_STAGE1, UTF8_WC_STAGE2 } from './utf8-wc-table.js';
+import { UTF8_WC_STAGE1, UTF8_WC_STAGE2 } from './utf8-wc-table.cjs';
 
 /** Bytes equal to `value` in [start, end) (end defaults to the array's end). */
 function countByte(bytes: Uint8Array, value: number, start = 0, end = bytes.length): number {

@@ -7,14 +7,19 @@
  * compares them on random and edge inputs. Functions that need a mapping
  * throw ERR_PAGEWISE_NO_ADDON instead: the engine reads such files with
  * positional reads.
+ *
+ * CommonJS, with kernels-js.cts and utf8-wc-table.cts, on purpose:
+ * src/native.ts requires it only when the addon did not load, so every
+ * thread of every other process skips ~3 ms of loading it (docs/decisions.md,
+ * "Start-up"); an ES module would need a top-level await there, which
+ * `require('pagewise')` cannot load. What it needs from the ES modules
+ * (the error type, the CSV summary) is passed in.
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { ErrorCodes, PagewiseError } from './errors.js';
 import type { NativeBinding } from './native.js';
-import * as text from './kernels-js.js';
-import { summarizeCsv } from './csv/scan.js';
-import { UTF8_WC_SOURCE } from './utf8-wc-table.js';
+import * as text from './kernels-js.cjs';
+import { UTF8_WC_SOURCE } from './utf8-wc-table.cjs';
 
 function checkBytes(bytes: unknown): asserts bytes is Uint8Array {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('expected a Uint8Array');
@@ -171,19 +176,23 @@ export function pageSize(): number {
   return process.platform === 'darwin' && process.arch === 'arm64' ? 16384 : 4096;
 }
 
+/** What the fallback takes from the ES modules. */
+export interface FallbackParts {
+  /** The ERR_PAGEWISE_NO_ADDON error with `message` and `cause`. */
+  noAddon(message: string, cause: Error): Error;
+  /** src/csv/scan.ts's summarizeCsv: csvSummaryChecked in JavaScript. */
+  summarizeCsv: NativeBinding['csvSummaryChecked'];
+}
+
 /**
  * A binding with the addon's shape whose kernels run in JavaScript and whose
  * mapping functions throw ERR_PAGEWISE_NO_ADDON (carrying why the addon did
  * not load as `cause`). `onUse` runs before every call but `pageSize`.
  */
-export function fallbackBinding(loadError: Error, onUse: () => void): NativeBinding {
+export function fallbackBinding(loadError: Error, onUse: () => void, parts: FallbackParts): NativeBinding {
   const unavailable = (name: string) => (): never => {
     onUse();
-    throw new PagewiseError(
-      ErrorCodes.NO_ADDON,
-      `${name}() needs pagewise's native addon, which is not loaded: ${loadError.message}`,
-      { cause: loadError },
-    );
+    throw parts.noAddon(`${name}() needs pagewise's native addon, which is not loaded: ${loadError.message}`, loadError);
   };
   const used = <A extends unknown[], R>(f: (...args: A) => R) => (...args: A): R => {
     onUse();
@@ -217,7 +226,7 @@ export function fallbackBinding(loadError: Error, onUse: () => void): NativeBind
     countWcUtf8: used(text.countWcUtf8),
     countWordsUtf8: used(text.countWordsUtf8),
     countCharsUtf8: used(text.countCharsUtf8),
-    csvSummaryChecked: used(summarizeCsv),
+    csvSummaryChecked: used(parts.summarizeCsv),
     csvRecordStart: used(text.csvRecordStart),
     csvCountRecords: used(text.csvCountRecords),
     utf8TableSource: () => UTF8_WC_SOURCE,
