@@ -317,6 +317,20 @@ describe('12.14 the thread count is bounded', () => {
     expect(stats.plan.threadsReason).toMatch(/1000 asked for, capped at 4 per core/);
     expect(result).toBeDefined();
   });
+
+  it("the pool the CLI starts before the library loads is the one the run then takes (threads as planned, no limits)", async () => {
+    const input = writeFile(dir, 'prestart.txt', 'Oslo;1.0\n');
+    const pools = await import(join(ROOT, 'dist/src/run/pool.js'));
+    try {
+      for (const threads of [undefined, 1, 1000]) {
+        const { threads: planned } = await pagewise.planJob(input, pagewise.builtinJobs.stats, threads === undefined ? {} : { threads });
+        // What the pipeline asks for (src/run/pipeline.ts): the plan's threads and the run's (absent) resource limits.
+        expect(pools.workerPool(planned, undefined)).toBe(pools.prestartPool(threads));
+      }
+    } finally {
+      await pagewise.shutdown();
+    }
+  });
 });
 
 describe('12.15 boundary searches are linear in record length', () => {

@@ -17,6 +17,7 @@ export default async function freq(ctx: Context): Promise<void> {
   const inputs = goodInputs(ctx, ctx.positionals);
   if (inputs.length === 0) return;
   const paths = inputs.map((i) => i.path);
+  ctx.startWorkers(inputs);
   const { builtinJobs } = await ctx.lib();
   const { runFreq, formatFreqRows } = await import('../keyed/freq-command.js');
   if (ctx.explaining) return ctx.explain(paths, builtinJobs.wordCounts, {});

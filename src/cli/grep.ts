@@ -104,6 +104,8 @@ export default async function grep(ctx: Context): Promise<number> {
     count: count || quiet || listFiles,
     first: quiet || listFiles,
   };
+  // Lines are selected by the job's map in worker threads (only counting has a native kernel).
+  if (!params.count) ctx.startWorkers(files.map(statInput));
   const { builtinJobs } = await ctx.lib();
   const several = files.length > 1;
   let outputPath = v.output as string | undefined;

@@ -23,6 +23,7 @@ import { COMMANDS, UsageError, commandHelp, findCommand, flagOfOption, globalHel
 import { jobLocation, planStatsLines, runStatsText, systemMessage } from './format.js';
 import { EXIT_BROKEN_PIPE, Output } from './output.js';
 import { ProgressDisplay, wantsProgress, type ProgressOptions } from './progress.js';
+import type { Input } from './inputs.js';
 
 type Library = typeof import('./library.js');
 
@@ -44,6 +45,13 @@ export interface Context {
   display(unit?: ProgressOptions['unit']): ProgressDisplay;
   /** The library, loaded on first use. */
   lib(): Promise<Library>;
+  /**
+   * The command's job maps in worker threads: start them now, so that they
+   * boot while the library loads (the run takes this pool). Nothing for
+   * --explain, a cluster run, or inputs with no bytes of a regular file
+   * (standard input is mapped on the main thread).
+   */
+  startWorkers(inputs: Input[]): void;
   /** The library options set by the run flags. */
   runOptions(): MapReduceOptions;
   /**
@@ -231,6 +239,11 @@ export async function main(argv: string[]): Promise<number> {
         progress = new ProgressDisplay({ enabled: wantsProgress(parsed.values.progress), unit });
         out.attach(progress);
         return progress;
+      },
+      startWorkers(inputs) {
+        const v = parsed.values;
+        if (v.explain === true || v.cluster !== undefined || !inputs.some((i) => i.regular && i.size > 0)) return;
+        void import('../run/pool.js').then((m) => m.prestartPool(v.threads as number | undefined), () => {});
       },
       async lib() {
         if (library === undefined) {

@@ -16,6 +16,7 @@ export default async function run(ctx: Context): Promise<void> {
   const [job, ...files] = ctx.positionals;
   const inputs = goodInputs(ctx, files);
   if (inputs.length === 0) return;
+  ctx.startWorkers(inputs);
   const flag = ctx.values.output as string | undefined;
   const { toStdout } = runOutput(flag);
   // A cluster run cannot write output yet (the library refuses one): without

@@ -11,6 +11,7 @@ export default async function stats(ctx: Context): Promise<void> {
   if (sep.length !== 1 || sep[0] === 0x0a) throw new InvalidOptionError('--sep', 'a single byte other than newline', sepText);
   const inputs = goodInputs(ctx, ctx.positionals);
   if (inputs.length === 0) return;
+  ctx.startWorkers(inputs);
   const { builtinJobs } = await ctx.lib();
   const params = { sep: sep[0] };
   if (ctx.explaining) return ctx.explain(inputs.map((i) => i.path), builtinJobs.stats, { params });

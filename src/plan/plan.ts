@@ -18,6 +18,7 @@ import { autoChunkSize, checkWholeRecords, chunkCount } from './chunks.js';
 import { checkWritableMappings } from '../output/in-place.js';
 import { checkInputPath, planInput, type PlannedInput } from './inputs.js';
 import { checkTempDir } from '../keyed/tempdir.js';
+import { THREADS_PER_CORE, poolThreads } from '../run/pool.js';
 
 /** Who reads the inputs that are read in chunks (mapped or with positional reads). */
 export type ExecutorName = 'kernel' | 'ordered' | 'commutative' | 'remote' | 'keyed';
@@ -86,8 +87,6 @@ export const READAHEAD_WINDOW = 8 << 20;
 
 /** The auto prefetch, one chunk per worker thread, stops here (the option's own maximum). */
 const MAX_AUTO_PREFETCH = 64;
-/** More worker threads than this per core only add memory (and a thread's start-up). */
-const THREADS_PER_CORE = 4;
 
 /**
  * `auto` chunk sizing per executor. Native kernels scan at memory speed, so
@@ -284,7 +283,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
   if (o.inPlace) checkInPlace(inputs, executor);
 
   const cores = availableParallelism();
-  let threads = Math.min(o.threads, THREADS_PER_CORE * cores);
+  let threads = poolThreads(o.threads, cores);
   let threadsReason = threads < o.threads ? `${o.threads} asked for, capped at ${THREADS_PER_CORE} per core (${cores} cores)` : `${threads} ${options?.threads === undefined ? '(one per core)' : 'asked for'}`;
   if (executor === 'remote') threadsReason = "each worker's own (pagewise worker --threads N)";
   if (executor === 'kernel' && threads > threadpoolSize()) {

@@ -6,6 +6,7 @@
  * grace period is aborted, which makes Piscina replace that worker). One
  * run's failure never destroys a pool another run is using.
  */
+import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
@@ -60,6 +61,25 @@ function createPool(Pool: PiscinaClass, threads: number, resourceLimits: Resolve
   // Failures that matter reach a run as rejected tasks; what arrives after a
   // task is settled (a worker dying while idle) must not crash the process.
   pool.on('error', () => {});
+  return pool;
+}
+
+/** More worker threads than this per core only add memory (and a thread's start-up). */
+export const THREADS_PER_CORE = 4;
+
+/** The worker threads a run asking for `threads` gets (src/plan/plan.ts): at most THREADS_PER_CORE per core. */
+export function poolThreads(threads: number, cores = availableParallelism()): number {
+  return Math.min(threads, THREADS_PER_CORE * cores);
+}
+
+/**
+ * Starts the pool a run with `threads` (default: one per core) and no
+ * resource limits will take, for the CLI: its workers boot (~80 ms) while the
+ * main thread is still loading the library, instead of after the run is planned.
+ */
+export function prestartPool(threads: number | undefined): Promise<Piscina> {
+  const pool = workerPool(poolThreads(threads ?? availableParallelism()), undefined);
+  pool.catch(() => {});
   return pool;
 }
 
