@@ -64,6 +64,13 @@ describe('errors a job author can act on', () => {
     }
   });
 
+  it('a job file that does not exist: the error names it, and no place in pagewise as if it were the job', () => {
+    const r = pagewise(['run', join(dir, 'missing.mjs'), text]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^pagewise: cannot find job module '.*missing\.mjs': ENOENT[^\n]*\(ERR_PAGEWISE_JOB_LOAD\)\n$/);
+    expect(r.stderr).not.toContain('(at ');
+  });
+
   it('prints whatever code the error carries (here a bad record from stats)', () => {
     const broken = writeFile(dir, 'broken.txt', 'a;1.0\nno separator here\n');
     const r = pagewise(['stats', broken]);

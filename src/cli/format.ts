@@ -215,13 +215,13 @@ export function systemMessage(message: string): string {
  * Where a job's code threw: the first frame of `stack` in a file that is not
  * pagewise's own (nor Node's), as `path:line:column`.
  */
-export function jobLocation(stack: string | undefined, ownRoot: string): string | undefined {
+export function jobLocation(stack: string | undefined, ownRoots: readonly string[]): string | undefined {
   if (!stack) return undefined;
   for (const line of stack.split('\n').slice(1)) {
     const m = /(?:\(|^at )((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
     if (!m) continue;
     const path = m[1].replace(/^file:\/\//, '');
-    if (path.startsWith(ownRoot) && !path.includes('/node_modules/')) continue;
+    if (ownRoots.some((root) => path.startsWith(root)) && !path.includes('/node_modules/')) continue;
     return `${decodeURIComponent(path)}:${m[2]}:${m[3]}`;
   }
   return undefined;

@@ -75,8 +75,8 @@ export interface Context {
   linger(ms: number, code: number): void;
 }
 
-/** Root of pagewise's own compiled files: frames there are not the job's. */
-const OWN_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** pagewise's own compiled files and its bin script: frames there are not the job's. */
+const OWN_ROOTS = [fileURLToPath(new URL('../../', import.meta.url)), fileURLToPath(new URL('../../../bin/', import.meta.url))];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -112,7 +112,7 @@ export function errorText(error: unknown, verbose: boolean, file?: string): stri
   let excerpt = '';
   if (e.code === ErrorCodes.JOB_FAILED || e.code === ErrorCodes.JOB_LOAD) {
     if (cause instanceof Error && !message.includes(cause.message)) message += `: ${cause.message}`;
-    let at = jobLocation(cause?.stack, OWN_ROOT);
+    let at = jobLocation(cause?.stack, OWN_ROOTS);
     const path = (e as { path?: string }).path;
     // The loader may name the line itself (its message then holds path:line).
     if (at === undefined && cause?.name === 'SyntaxError' && path !== undefined && !message.includes(`${path}:`)) {
