@@ -301,14 +301,16 @@ describe('stats job: edge cases', { timeout: 120_000 }, () => {
     // (only the later words differ).
     const short = findPair(() => `abcd${randomText(5)}`);
     const long = findPair(() => `Collision-Ab${randomText(7)}`);
-    const names = [...short, ...long];
+    // 30 bytes, the same but for words 6 and 7 (bytes 24-29): midLine's compares of the pooled words.
+    const mid = findPair(() => `${'Collision-Ab'.padEnd(24, '-')}${randomText(6)}`);
+    const names = [...short, ...long, ...mid];
     const lines = names.flatMap((name, k) => [`${name};${k}.5`, `${name};-${k}.5`]);
     const text = bytesOf(`${lines.join('\n')}\n${FILLER}`);
     expect(run(text)).toEqual(statsReference(text));
     // Both names of each pair are stored, under the same hash.
     const acc = job.init();
     job.map(acc, text, info(0, text.length));
-    for (const pair of [short, long]) {
+    for (const pair of [short, long, mid]) {
       let stored = 0;
       for (let s = 0; s <= acc.mask; s++) if (acc.tab[s * 16 + 1] !== 0 && acc.tab[s * 16] === hashOf(pair[0])) stored++;
       expect(stored).toBe(2);
@@ -461,6 +463,34 @@ describe('stats job: the fast loop (src/jobs/stats-scan.ts)', { timeout: 120_000
         return;
       }
     }
+  });
+
+  it('finds names of 16-31 bytes (midLine) at their home slot, the next one and further on, apart when only their last word differs', () => {
+    const mask = job.init().mask;
+    const lines: string[] = [];
+    for (let len = 16; len <= 32; len++) {
+      // Four names of this length with one home slot: the third and fourth are past the two midLine looks at.
+      const byHome = new Map<number, string[]>();
+      for (let k = 0; ; k++) {
+        // Some not ASCII: 'é' is two bytes.
+        const prefix = len % 3 === 0 ? 'é' : '';
+        const name = prefix + `${k}`.padStart(len - Buffer.byteLength(prefix), 'm');
+        const bytes = Buffer.from(name);
+        const home = hashBytes(bytes, 0, len) & mask;
+        const list = byHome.get(home) ?? [];
+        list.push(name);
+        byHome.set(home, list);
+        if (list.length === 4) {
+          for (let rep = 0; rep < 3; rep++) list.forEach((n, i) => lines.push(`${n};${rep}.${i}`, `${n};-${i}${rep}.${len % 10}`));
+          break;
+        }
+      }
+      // Names that differ only in their last byte: in word 4, 5, 6 or 7, or past them (32 bytes).
+      const stem = 'L'.repeat(len - 1);
+      lines.push(`${stem}a;1.0`, `${stem}b;2.0`, `${stem}a;3.0\r`, `${stem}b;-4.0`);
+    }
+    const rows = both(lines.join('\n') + '\n');
+    expect(rows).toHaveLength(17 * 6);
   });
 
   it('keeps exact counts and sums across the flushes of its packed counters (every 512 rows)', () => {

@@ -19,7 +19,7 @@ import * as table from './table.js';
 // Module-level copies of imported constants: TurboFan folds this module's
 // own consts into the loop, but loads an imported binding from its cell at
 // every use.
-const { HASH, LEN, LONG, W0, W1, W2, W3, P0, P1, P2, P3, F1 } = table;
+const { HASH, LEN, LONG, W0, W1, W2, W3, P0, P1, P2, P3, P, F1 } = table;
 const { MINMAX, ROWS, ROW_STEP, ROWS_FLUSH, LF, CR } = layout;
 
 const SEMICOLON = 0x3b;
@@ -114,6 +114,87 @@ function longLine(acc: StatsAcc, bytes: Uint8Array, dv: DataView, lineStart: num
   return sepAt + 1 + (p & 7);
 }
 
+/**
+ * A line whose name has no separator in its first 16 bytes (`x0`-`x3`, as
+ * the fast loop read them) but one in the next 16, already in the table:
+ * straight-line code for what `longLine` does with loops whose trip counts
+ * vary from line to line (a quarter of the stations' names are 16-31 bytes
+ * long, 2.4% of 1BRC's rows, and each cost three short lines there). The
+ * hash is table.ts's over the words up to the name's end, every step made
+ * and the right one kept by masks. Anything else (longer names, new ones,
+ * another slot than the first two, the slice's end) goes to `longLine`.
+ */
+function midLine(acc: StatsAcc, bytes: Uint8Array, dv: DataView, lineStart: number, sep: number, info: ChunkInfo | undefined, x0: number, x1: number, x2: number, x3: number): number {
+  // Bytes 16-31, and the 8 after a separator among them, inside the slice.
+  if (lineStart + 40 > bytes.length) return longLine(acc, bytes, dv, lineStart, sep, info);
+  const sepWord = Math.imul(sep, 0x01010101);
+  const x4 = dv.getInt32(lineStart + 16, true);
+  const x5 = dv.getInt32(lineStart + 20, true);
+  const x6 = dv.getInt32(lineStart + 24, true);
+  const x7 = dv.getInt32(lineStart + 28, true);
+  let y = x4 ^ sepWord;
+  const t4 = (y - 0x01010101) & ~y & 0x80808080;
+  y = x5 ^ sepWord;
+  const t5 = (y - 0x01010101) & ~y & 0x80808080;
+  y = x6 ^ sepWord;
+  const t6 = (y - 0x01010101) & ~y & 0x80808080;
+  y = x7 ^ sepWord;
+  const t7 = (y - 0x01010101) & ~y & 0x80808080;
+  if ((t4 | t5 | t6 | t7) === 0) return longLine(acc, bytes, dv, lineStart, sep, info);
+  const a5 = ~((t4 | -t4) >> 31);
+  const a6 = a5 & ~((t5 | -t5) >> 31);
+  const a7 = a6 & ~((t6 | -t6) >> 31);
+  const b4 = t4 & -t4;
+  const b5 = t5 & -t5;
+  const b6 = t6 & -t6;
+  const b7 = t7 & -t7;
+  const m4 = x4 & ((b4 >>> 7) - 1);
+  const m5 = x5 & ((b5 >>> 7) - 1) & a5;
+  const m6 = x6 & ((b6 >>> 7) - 1) & a6;
+  const m7 = x7 & ((b7 >>> 7) - 1) & a7;
+  const first = b4 | (b5 & a5) | (b6 & a6) | (b7 & a7);
+  const nameLen = 16 + (a5 & 4) + (a6 & 4) + (a7 & 4) + ((31 - Math.clz32(first)) >>> 3);
+  // Words 4-7 are in the hash (and the key) when the name reaches into them.
+  const in4 = (16 - nameLen) >> 31;
+  const in5 = (20 - nameLen) >> 31;
+  const in6 = (24 - nameLen) >> 31;
+  const in7 = (28 - nameLen) >> 31;
+  const h3 = Math.imul(x0, P0) ^ Math.imul(x1, P1) ^ Math.imul(x2, P2) ^ Math.imul(x3, P3);
+  let h4 = Math.imul(h3 ^ m4, P);
+  h4 ^= h4 >>> 15;
+  let h5 = Math.imul(h4 ^ m5, P);
+  h5 ^= h5 >>> 15;
+  let h6 = Math.imul(h5 ^ m6, P);
+  h6 ^= h6 >>> 15;
+  let h7 = Math.imul(h6 ^ m7, P);
+  h7 ^= h7 >>> 15;
+  let h = (h3 & ~in4) | (h4 & in4 & ~in5) | (h5 & in5 & ~in6) | (h6 & in6 & ~in7) | (h7 & in7);
+  h ^= nameLen;
+  h ^= h >>> 15;
+  h = Math.imul(h, F1);
+  h ^= h >>> 13;
+  const { tab, mask, pool } = acc;
+  let s = h & mask;
+  let r = s << 4;
+  if (tab[r | HASH] !== h || tab[r | LEN] !== nameLen + 1) {
+    s = (s + 1) & mask;
+    r = s << 4;
+    if (tab[r | HASH] !== h || tab[r | LEN] !== nameLen + 1) return longLine(acc, bytes, dv, lineStart, sep, info);
+  }
+  // Its bytes 12… are pooled from `at` on (table.ts); the words past its end there are another key's.
+  const at = tab[r | W3] & ~LONG;
+  if (at + 5 > pool.length) return longLine(acc, bytes, dv, lineStart, sep, info);
+  const miss =
+    (tab[r | W0] ^ x0) | (tab[r | W1] ^ x1) | (tab[r | W2] ^ x2) | (pool[at] ^ x3) |
+    ((pool[at + 1] ^ m4) & in4) | ((pool[at + 2] ^ m5) & in5) | ((pool[at + 3] ^ m6) & in6) | ((pool[at + 4] ^ m7) & in7);
+  if (miss !== 0) return longLine(acc, bytes, dv, lineStart, sep, info);
+  const sepAt = lineStart + nameLen;
+  const p = valueAt(dv.getInt32(sepAt + 1, true), dv.getInt32(sepAt + 5, true));
+  if (p === BAD) throw badRecord(bytes, lineStart, info, sep, 'bad value');
+  update(acc, s, p >> 3);
+  return sepAt + 1 + (p & 7);
+}
+
 /** Fold the lines of `bytes` into `acc`; `info` only goes to the error paths. */
 export function scanSlice(acc: StatsAcc, bytes: Uint8Array, sep: number, info: ChunkInfo | undefined): StatsAcc {
   const sepWord = Math.imul(sep, 0x01010101);
@@ -161,7 +242,7 @@ export function scanSlice(acc: StatsAcc, bytes: Uint8Array, sep: number, info: C
       y = x3 ^ sepWord;
       const t3 = (y - 0x01010101) & ~y & 0x80808080;
       if ((t0 | t1 | t2 | t3) === 0) {
-        pos = longLine(acc, bytes, dv, lineStart, sep, info) | 0;
+        pos = midLine(acc, bytes, dv, lineStart, sep, info, x0, x1, x2, x3) | 0;
         if (acc.tab !== tab) {
           grown = true;
           break;
