@@ -8,7 +8,7 @@
 import type { Writable } from 'node:stream';
 import { InvalidOptionError, hasCode } from '../errors.js';
 import type { RunReport } from '../run/pipeline.js';
-import { buildIndex, type BuildIndexOptions } from './record-index.js';
+import type { BuildIndexOptions } from './record-index.js';
 
 /** 128 + SIGPIPE: the status of a command whose stdout reader went away (as coreutils get from SIGPIPE). */
 export const EXIT_BROKEN_PIPE = 141;
@@ -67,6 +67,8 @@ export async function indexCommand(cmd: IndexCommand, options: Omit<BuildIndexOp
   if (cmd.delimiter !== undefined && cmd.recordSize !== undefined) {
     throw new InvalidOptionError('--record-size', 'given without --delimiter (records are delimited or of a fixed size, not both)', cmd.recordSize);
   }
+  // Imported here: grep and run import this module, and the record index brings MappedFile.
+  const { buildIndex } = await import('./record-index.js');
   const report = await buildIndex(cmd.file, { ...options, output: path, terminator, recordSize: cmd.recordSize });
   return { report, path };
 }
