@@ -48,8 +48,8 @@ export interface Context {
   /**
    * The command's job maps in worker threads: start them now, so that they
    * boot while the library loads (the run takes this pool). Nothing for
-   * --explain, a cluster run, or inputs with no bytes of a regular file
-   * (standard input is mapped on the main thread).
+   * --explain, a cluster run, or inputs with no bytes of a regular file to
+   * map ('-' is read on the main thread even when it is one).
    */
   startWorkers(inputs: Input[]): void;
   /** The library options set by the run flags. */
@@ -242,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
       },
       startWorkers(inputs) {
         const v = parsed.values;
-        if (v.explain === true || v.cluster !== undefined || !inputs.some((i) => i.regular && i.size > 0)) return;
+        if (v.explain === true || v.cluster !== undefined || !inputs.some((i) => i.path !== '-' && i.regular && i.size > 0)) return;
         void import('../run/pool.js').then((m) => m.prestartPool(v.threads as number | undefined), () => {});
       },
       async lib() {
