@@ -216,6 +216,7 @@ function jsBinding(error: PagewiseError): NativeBinding {
   const { fallbackBinding } = require('./native-fallback.cjs') as typeof import('./native-fallback.cjs');
   return fallbackBinding(error, noteFallback, { noAddon: (message, cause) => new PagewiseError(ErrorCodes.NO_ADDON, message, { cause }), summarizeCsv });
 }
+
 /** The system page size in bytes. */
 export const PAGE_SIZE: number = native.pageSize();
 

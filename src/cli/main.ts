@@ -243,7 +243,10 @@ export async function main(argv: string[]): Promise<number> {
       startWorkers(inputs) {
         const v = parsed.values;
         if (v.explain === true || v.cluster !== undefined || !inputs.some((i) => i.path !== '-' && i.regular && i.size > 0)) return;
-        void import('../run/pool.js').then((m) => m.prestartPool(v.threads as number | undefined), () => {});
+        // A pool that fails to start is the run's to report: it starts its own.
+        import('../run/pool.js')
+          .then((m) => void m.prestartPool(v.threads as number | undefined))
+          .catch(() => {});
       },
       async lib() {
         if (library === undefined) {
