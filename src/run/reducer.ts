@@ -130,8 +130,9 @@ export function throwIfAborted(signal: AbortSignalLike | undefined): void {
  * `inFlight` run at once, and results are consumed strictly in order (both
  * bounds are counts in one launch loop: a p-limit queue added nothing but
  * its import, 2-4 ms of every run's start). The first error (thrown by
- * `start`, by a step, or by `consume`) or the signal's abort rejects; after that nothing more starts or is consumed,
- * and `stopped()` (given to every step) is true.
+ * `start`, by a step, or by `consume`) or the signal's abort rejects; after
+ * that nothing more starts or is consumed, and `stopped()` (given to every
+ * step) is true.
  */
 export async function inOrder<R>(
   total: number,
