@@ -123,10 +123,10 @@ describe('run and gen', () => {
     expect(JSON.parse(r.stderr)).toEqual({ records: 3 });
   });
 
-  it('run with a closed stdout (>&-) fails with EBADF rather than lose the output', () => {
-    const r = spawnClosedStdout(['run', job('write-lines.mjs'), b, '--params', '{"needle":"needle"}']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/\(EBADF\)\n$/);
+  it("run whose job writes to stdout, with stdout a read-write /dev/null (Node's stdio 'ignore'): exit 0", () => {
+    const r = spawnIgnoredStdout(['run', job('write-lines.mjs'), b, '--params', '{"needle":"needle"}']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('gen --threads 1 and --threads 2 write the same bytes', () => {
@@ -139,10 +139,9 @@ describe('run and gen', () => {
   });
 });
 
-function spawnClosedStdout(args: string[]): { status: number | null; stderr: string } {
-  const line = `'${process.execPath}' '${join(import.meta.dirname, '..', 'bin', 'pagewise.cjs')}' ${args.map((x) => `'${x}'`).join(' ')} >&-`;
+function spawnIgnoredStdout(args: string[]): { status: number | null; stderr: string } {
   try {
-    execFileSync('bash', ['-c', line], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+    execFileSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'pagewise.cjs'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
     return { status: 0, stderr: '' };
   } catch (error) {
     const e = error as { status: number | null; stderr: Buffer };

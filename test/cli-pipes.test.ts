@@ -5,9 +5,10 @@
  * have from SIGPIPE; a bad file among several is reported and skipped; grep
  * exits 0/1/2; /dev/full and a closed stdout fail with their code.
  */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, writeFile } from './helpers.js';
+import { CLI, tempDir, writeFile } from './helpers.js';
 import { PW, pagewise, shell, tool } from './cli-helpers.js';
 
 const dir = tempDir('pagewise-cli-pipes-');
@@ -150,15 +151,21 @@ describe('exit statuses', () => {
     expect(g.status).toBe(2);
   });
 
-  it('a closed stdout (>&-) fails with EBADF, not exit 0; > /dev/null is fine', () => {
-    const r = shell(`${PW} wc '${a}' >&-`);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toBe('pagewise: write error: Bad file descriptor (EBADF)\n');
-    expect(shell(`wc '${a}' >&-`).status).toBe(1);
-    expect(shell(`${PW} grep Hamburg '${a}' >&-`).status).toBe(2);
-    const devnull = shell(`${PW} wc '${a}' > /dev/null`);
-    expect(devnull.status).toBe(0);
-    expect(devnull.stderr).toBe('');
+  it("stdout as a read-write /dev/null (Python's DEVNULL, Node's stdio 'ignore', 1<>/dev/null) is /dev/null: exit 0, nothing on stderr", () => {
+    for (const redirect of ['> /dev/null', '1<> /dev/null']) {
+      for (const [args, status] of [[`wc '${a}'`, 0], [`grep Hamburg '${a}'`, 0], [`grep --count NoSuchStation '${a}'`, 1]] as const) {
+        const r = shell(`${PW} ${args} ${redirect}`);
+        expect(r.stderr, `${args} ${redirect}`).toBe('');
+        expect(r.status, `${args} ${redirect}`).toBe(status);
+      }
+    }
+    // What a program that discards the output passes: /dev/null opened read-write.
+    const py = shell(`python3 -c "import subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); sys.exit(r.returncode)" '${process.execPath}' '${CLI}' wc '${a}'`);
+    expect(py.stderr).toBe('');
+    expect(py.status).toBe(0);
+    const child = spawnSync(process.execPath, [CLI, 'wc', a], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+    expect(child.stderr.toString()).toBe('');
+    expect(child.status).toBe(0);
   });
 });
 

@@ -2,35 +2,18 @@
  * Standard output as the commands use it. A write that fails stops the
  * command: EPIPE (the reader went away: `| head -1`) silently, with exit
  * status 141 as coreutils have from SIGPIPE; anything else (ENOSPC on
- * /dev/full, EIO) with a one-line error and its code. A stdout that was
- * closed before the start (`>&-`) is refused with EBADF at the first write:
- * Node quietly reopens a closed fd 1 as /dev/null, which would otherwise turn
- * lost output into exit status 0.
+ * /dev/full, EIO) with a one-line error and its code. A stdout closed
+ * before the start (`>&-`) cannot be told from a read-write /dev/null (Node
+ * reopens it so before any JavaScript runs), and is taken as one
+ * (docs/decisions.md, "A closed stdout").
  */
-import { readFileSync, fstatSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
 import type { ProgressDisplay } from './progress.js';
 
 /** 128 + SIGPIPE: what a shell reports for a coreutils command whose reader left. */
 export const EXIT_BROKEN_PIPE = 141;
-
-/**
- * Whether fd 1 is the /dev/null that Node opens (read-write) in place of a
- * closed stdout. A shell's `>/dev/null` opens it write-only, so the two can
- * be told apart by the open flags in /proc/self/fdinfo (Linux).
- */
-function stdoutWasClosed(): boolean {
-  try {
-    const st = fstatSync(1);
-    // /dev/null is character device 1:3.
-    if (!st.isCharacterDevice() || st.rdev !== 259) return false;
-    const flags = /flags:\s*([0-7]+)/.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'))?.[1];
-    return flags !== undefined && (parseInt(flags, 8) & 3) === 2;
-  } catch {
-    return false;
-  }
-}
 
 export class Output {
   /** The reader went away (EPIPE). */
@@ -40,7 +23,6 @@ export class Output {
   private readonly stream: NodeJS.WriteStream;
   private progress: ProgressDisplay | undefined;
   private readonly sameTerminal: boolean;
-  private checkedClosed = false;
 
   constructor(private readonly onStop: () => void, stream: NodeJS.WriteStream = process.stdout) {
     this.stream = stream;
@@ -63,17 +45,10 @@ export class Output {
   }
 
   /**
-   * Whether output can go to the stream: false once it failed or was found
-   * closed (`>&-`). For writers that bypass `write` (a run whose job writes to
-   * stdout itself), so lost output still fails the command.
+   * Whether output can go to the stream: false once it failed. For writers
+   * that bypass `write` (a run whose job writes to stdout itself).
    */
   checkOpen(): boolean {
-    if (!this.checkedClosed) {
-      this.checkedClosed = true;
-      if (this.stream === process.stdout && stdoutWasClosed()) {
-        this.fail(Object.assign(new Error('EBADF: bad file descriptor, write'), { code: 'EBADF', syscall: 'write' }));
-      }
-    }
     return !this.stopped;
   }
 
