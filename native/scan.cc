@@ -132,8 +132,18 @@ class ScanWorker : public Napi::AsyncWorker {
       // other lanes still read: the pages stay in the page cache, and the
       // munmap at close no longer tears them all down alone on the main
       // thread. A later read faults the page in again from the cache.
-      uint64_t start = PageDown(offset_);
-      madvise(pin_->base + start, static_cast<size_t>(offset_ + length_ - start), MADV_DONTNEED);
+      uint64_t start = PageDown(offset_), end = offset_ + length_;
+      if (HasCsvOp()) {
+        // The CSV summary also read the byte before the range and the two
+        // after it, and each of those faults mapped the fault-around window
+        // (64 KiB) or the PMD-mapped folio (2 MiB) around it: the whole 2 MiB
+        // blocks holding them go too, or each chunk left that much mapped.
+        // A neighbour still scanning there faults its pages back.
+        const uint64_t kBlock = 2 << 20;
+        start = offset_ > 0 ? (offset_ - 1) & ~(kBlock - 1) : 0;
+        end = std::min<uint64_t>(pin_->size, (end + 2 + kBlock - 1) & ~(kBlock - 1));
+      }
+      madvise(pin_->base + start, static_cast<size_t>(end - start), MADV_DONTNEED);
     }
   }
 

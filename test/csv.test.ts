@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT, pagewise, tempDir, writeFile } from './helpers.js';
+import { CLI, ROOT, mappedRss, pagewise, tempDir, writeFile } from './helpers.js';
 import { job } from './fixtures/reference.js';
 import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
-import { ScanOps, native } from '../dist/src/native.js';
+import { Madvise, ScanOps, native } from '../dist/src/native.js';
 
 const INTERNAL = Symbol.for('pagewise.internal');
 const dir = tempDir('pagewise-csv-');
@@ -276,6 +276,46 @@ describe("the first pass on libuv's threadpool: one scan op, csvSummaryChecked, 
       const rows = await counted(() => pagewise.runJob(mainFile, job('csv-rows-header.mjs'), { chunkSize, threads: 2, release: 'evict' }));
       expect(rows.value.result.rows).toEqual(pyRows.slice(1));
       expect(rows.ranges.length).toBe(n);
+    }
+  });
+
+  it("drops the first pass's page-table entries behind it, with release 'keep' too: the pages stay cached, RSS does not grow with the file", async () => {
+    // Written a page at a time, so that the page cache holds small folios (a
+    // fault-around maps 64 KiB of them, not a 2 MiB folio).
+    const path = join(dir, 'rss.csv');
+    const bytes = Buffer.from(generateCsv(37, 4_000_000).text);
+    const out = openSync(path, 'w');
+    for (let at = 0; at < bytes.length; at += 4096) writeSync(out, bytes, at, Math.min(4096, bytes.length - at));
+    closeSync(out);
+    // This process's mapping of the file is the run's (one per file per
+    // process); its RSS is sampled as each first-pass scan ends, before the
+    // second pass drops each chunk's entries behind it anyway.
+    const m = native.open(path);
+    // The sampling sees this mapping: a scan that keeps its entries maps it all.
+    await native.scan(m.id, 0, m.size, [{ op: ScanOps.countByte, byte: 0x0a }], undefined, false);
+    expect(mappedRss(path)).toBeGreaterThan(m.size * 0.9);
+    native.advise(m.id, 0, m.size, Madvise.dontneed);
+    expect(mappedRss(path)).toBe(0);
+    const scan = native.scan;
+    let most = -1;
+    (native as unknown as { scan: unknown }).scan = async (...args: Parameters<typeof scan>) => {
+      const counts = await scan.apply(native, args);
+      if (args[3].some((o) => o.op === ScanOps.csvSummaryChecked)) most = Math.max(most, mappedRss(path));
+      return counts;
+    };
+    try {
+      const { result, stats } = await pagewise.runJob(path, job('csv-rows-header.mjs'), { chunkSize: 65536, threads: 2, release: 'keep' });
+      expect(stats.release).toBe('keep');
+      expect(result.rows).toEqual(pythonRows(path).slice(1));
+      expect(bytes.length).toBeGreaterThan(40 * 65536);
+      // At most the scans in flight and a fault-around (64 KiB) past each.
+      expect(most).toBeGreaterThanOrEqual(0);
+      expect(most).toBeLessThan(8 * 65536);
+      const r = native.residency(m.id, 0, m.size);
+      expect(r.resident).toBe(r.pages);
+    } finally {
+      (native as unknown as { scan: unknown }).scan = scan;
+      native.close(m.id);
     }
   });
 

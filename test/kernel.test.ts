@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { pagewise, tempDir, writeFile } from './helpers.js';
+import { mappedRss, pagewise, tempDir, writeFile } from './helpers.js';
 import { grepCount, job, posixWords, rng, wcBinary } from './fixtures/reference.js';
 import { native } from '../dist/src/native.js';
 import { threadpoolSize } from '../dist/src/plan/plan.js';
@@ -42,20 +42,6 @@ function jsRecordsContaining(bytes: Uint8Array, needle: string): number {
   const records = Buffer.from(bytes).toString('latin1').split('\n');
   if (records[records.length - 1] === '') records.pop();
   return records.filter((r) => r.includes(needle)).length;
-}
-
-/** Resident bytes of this process's mapping of `path` (from /proc/self/smaps). */
-function mappedRss(path: string): number {
-  const lines = readFileSync('/proc/self/smaps', 'utf8').split('\n');
-  let total = 0;
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^[0-9a-f]+-[0-9a-f]+ /.test(lines[i]) || !lines[i].endsWith(` ${path}`)) continue;
-    for (let j = i + 1; j < lines.length && !/^[0-9a-f]+-[0-9a-f]+ /.test(lines[j]); j++) {
-      const rss = /^Rss:\s+(\d+) kB/.exec(lines[j]);
-      if (rss) total += Number(rss[1]) * 1024;
-    }
-  }
-  return total;
 }
 
 async function settle(): Promise<void> {

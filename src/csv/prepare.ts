@@ -117,7 +117,9 @@ async function summarize(files: FileRef[], ctx: RunContext): Promise<Float64Arra
     const file = files[k];
     if (onPool(file)) {
       const { start, end } = scanRange(first, file.size, cs);
-      const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, settings.release !== 'keep');
+      // The scan drops its pages' entries from the shared mapping whatever the
+      // release policy: kept, they made RSS the file's size until the end.
+      const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, true);
       summaryFromScan(counts, start, out[k], first * SUMMARY.size);
       if (settings.release === 'evict') releaseScanned(settings, file, start, end);
       return;
