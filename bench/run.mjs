@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { colors, fmtBytes, fmtRate, fmtRatio, fmtSeconds, hasCommand, hasGnuTime, loadAverage, machine, median, stealSeconds, timeCommand, versionOf, warm } from './lib/util.mjs';
 import { barChart, lineChart } from './lib/svg.mjs';
-import { evict } from './lib/page-cache.mjs';
+import { evict, folioShares } from './lib/page-cache.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -858,16 +858,6 @@ function skipReason(bench, why) {
   return undefined;
 }
 
-/** /proc/meminfo's FileHugePages in bytes, or undefined where there is none. */
-function fileHugePages() {
-  try {
-    const m = /^FileHugePages:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function runBench(bench, files, why) {
   const file = files[bench.file];
   const result = { name: bench.name, title: bench.title, cold: bench.cold === true, file: bench.file, bytes: file?.bytes, a: bench.a.label, b: bench.b?.label, bPagewise: bench.b?.pagewise === true, reps: [], problems: [], mismatch: [] };
@@ -881,10 +871,12 @@ function runBench(bench, files, why) {
   log(`\n[${bench.name}] ${bench.title}: ${bench.a.label}${bench.b ? ` vs ${bench.b.label}` : ''} on ${file.key} (${fmtBytes(file.bytes)})`);
   // A cold bench sets each run's cache itself, in its `before` hooks.
   if (!bench.cold) warm(file.path);
-  // How much of the page cache sits in 2 MiB folios (system-wide): the same
-  // file scans up to 2.5x faster for the kernel-path peers in that state.
-  result.fileHugePages = fileHugePages();
-  if (result.fileHugePages !== undefined) log(`  page cache in 2 MiB folios (FileHugePages): ${fmtBytes(result.fileHugePages)}`);
+  // How much of the file sits in 2 MiB folios: the same file scans up to
+  // 2.5x faster for the kernel-path peers in that state.
+  if (!bench.cold) {
+    result.folios = folioShares(file.path, NODE_ENV)?.pmd;
+    if (result.folios !== undefined) log(`  ${fmtPct(result.folios)} of the file in 2 MiB folios`);
+  }
   const answerOf = bench.answer ?? ((x) => x);
   let firstA;
   let firstB;
@@ -1020,7 +1012,7 @@ function rawTimes(results) {
     out.push(`### \`${r.name}\`: ${r.title}`, '');
     out.push(`File: ${r.file} (${fmtBytes(r.bytes)}). Answer: \`${JSON.stringify(r.answer)?.slice(0, 160) ?? '–'}\`.`, '');
     if (r.residue !== undefined) out.push(`Evicted from the page cache before each cold run: at most ${(100 * r.residue).toFixed(1)}% of its pages were still resident when the run started.`, '');
-    if (r.fileHugePages !== undefined && !r.cold) out.push(`Page cache in 2 MiB folios when the bench started (FileHugePages, all files): ${fmtBytes(r.fileHugePages)}.`, '');
+    if (r.folios !== undefined) out.push(`Page cache of the file in 2 MiB folios when the bench started: ${fmtPct(r.folios)} (docs/performance.md, "Analysis").`, '');
     const hasB = r.reps.some((x) => x.b);
     out.push(hasB ? `| rep | ${cell(r.a)} wall | cpu | steal | peak RSS | ${cell(r.b)} wall | cpu | steal | peak RSS | ratio |` : `| rep | ${cell(r.a)} wall | cpu | steal | peak RSS |`);
     out.push(hasB ? '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|---:|');
