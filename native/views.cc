@@ -54,12 +54,14 @@ Napi::Error NotAView(Napi::Env env) {
   return CodedError(env, "ERR_PAGEWISE_NOT_A_VIEW", "only views made by pagewise can be detached");
 }
 
-// view(id, offset, length) -> Uint8Array over a mapping of its own.
+// view(id, offset, length[, populate]) -> Uint8Array over a mapping of its
+// own; with populate, its pages are mapped at once when they are cached.
 Napi::Value MakeView(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id = ArgU32(info, 0);
   uint64_t offset = ArgU64(info, 1);
   uint64_t length = ArgU64(info, 2);
+  bool populate = info.Length() > 3 && info[3].ToBoolean().Value();
   int fd, advice, slot, owner;
   bool hugepage, shared;
   std::string path;
@@ -112,6 +114,22 @@ Napi::Value MakeView(const Napi::CallbackInfo& info) {
   if (advice != 0) madvise(base, map_length, advice);
 #if defined(__linux__)
   if (hugepage) madvise(base, map_length, 14 /* MADV_HUGEPAGE */);
+#endif
+#if defined(__linux__)
+  // A chunk's view of cached pages is mapped in one call (MADV_POPULATE_READ,
+  // Linux 5.14+) rather than by a fault per 64 KiB of fault-around: a scan at
+  // memory speed spends more on the faults than on the bytes. Not for a range
+  // that must come from the disk (the call would wait for all of it).
+  if (populate) {
+    size_t pages = map_length / PageSize();
+    unsigned char v = 0;
+    bool cached = true;
+    for (size_t i = 0; i < 8 && i < pages && cached; i++) {
+      size_t page = (2 * i + 1) * pages / 16;
+      if (mincore(base + page * PageSize(), PageSize(), &v) != 0 || (v & 1) == 0) cached = false;
+    }
+    if (cached) madvise(base, map_length, 22 /* MADV_POPULATE_READ */);
+  }
 #endif
   uint8_t* data = base + (offset - start);
   uint64_t view_id;

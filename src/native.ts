@@ -72,8 +72,8 @@ export interface NativeBinding {
   /** Creates a file of `size` bytes with its space reserved (posix_fallocate) and maps it writable. */
   create(path: string, size: number, overwrite?: boolean): MappingInfo;
   close(id: number): boolean;
-  /** A view over a mapping of its own: copy-on-write for a read-only file, shared for a writable one. */
-  view(id: number, offset: number, length: number): Uint8Array;
+  /** A view over a mapping of its own: copy-on-write for a read-only file, shared for a writable one; `populate`: its pages mapped at once if they are cached. */
+  view(id: number, offset: number, length: number, populate?: boolean): Uint8Array;
   /** Empties and unmaps a view made by `view`; ERR_PAGEWISE_NOT_A_VIEW for any other buffer. */
   detach(view: ArrayBufferView | ArrayBuffer): void;
   /** msync(MS_SYNC) of the pages covering the range of a writable mapping. */

@@ -9,7 +9,7 @@ import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, truncateSync,
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
-import { pagewise, ROOT, tempDir, writeFile } from './helpers.js';
+import { mappedRss, pagewise, ROOT, tempDir, writeFile } from './helpers.js';
 import { Fadvise, Madvise, ScanOps, native } from '../dist/src/native.js';
 import { job, rng } from './fixtures/reference.js';
 
@@ -160,6 +160,32 @@ describe('MappedFile', () => {
       expect(codeOf(() => file.advise('bogus' as never))).toBe('ERR_PAGEWISE_INVALID_OPTION');
     } finally {
       file.close();
+    }
+  });
+
+  it('a view asked to populate maps its cached pages at once, and leaves a range not cached to the faults', () => {
+    const content = randomBytes(11, 64 * PAGE + 100);
+    const path = writeFile(dir, 'populate.bin', content);
+    readFileSync(path); // cached
+    const m = native.open(path);
+    try {
+      const populated = native.view(m.id, 0, content.length, true);
+      expect(mappedRss(path)).toBeGreaterThanOrEqual(64 * PAGE);
+      expect(Buffer.from(populated).equals(Buffer.from(content))).toBe(true);
+      native.detach(populated);
+      const lazy = native.view(m.id, PAGE, 32 * PAGE);
+      expect(mappedRss(path)).toBe(0);
+      native.detach(lazy);
+      // Out of the page cache: a populate would wait for the disk, so it is not asked for.
+      native.fadvise(m.id, 0, m.size, Fadvise.dontneed);
+      if (native.residency(m.id, 0, m.size).resident === 0) {
+        const cold = native.view(m.id, 0, content.length, true);
+        expect(mappedRss(path)).toBe(0);
+        expect(Buffer.from(cold).equals(Buffer.from(content))).toBe(true);
+        native.detach(cold);
+      }
+    } finally {
+      native.close(m.id);
     }
   });
 

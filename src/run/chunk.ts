@@ -71,7 +71,8 @@ class MappedSource implements ChunkSource {
     }
   }
   bytes(start: number, end: number): Uint8Array {
-    return native.view(this.file.mappingId, start, end - start);
+    // Populated at once when cached: the job reads the whole chunk.
+    return native.view(this.file.mappingId, start, end - start, true);
   }
   drop(bytes: Uint8Array): void {
     native.detach(bytes);
