@@ -114,8 +114,6 @@ Napi::Value MakeView(const Napi::CallbackInfo& info) {
   if (advice != 0) madvise(base, map_length, advice);
 #if defined(__linux__)
   if (hugepage) madvise(base, map_length, 14 /* MADV_HUGEPAGE */);
-#endif
-#if defined(__linux__)
   // A chunk's view of cached pages is mapped in one call (MADV_POPULATE_READ,
   // Linux 5.14+) rather than by a fault per 64 KiB of fault-around: a scan at
   // memory speed spends more on the faults than on the bytes. Not for a range
