@@ -474,6 +474,11 @@ inline uint64_t PrefixXor(uint64_t x) {
   return x;
 }
 
+// The same by one carry-less multiply by all ones (PCLMULQDQ: every AVX2 CPU has it).
+__attribute__((target("pclmul"))) inline uint64_t PrefixXorClmul(uint64_t x) {
+  return static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_clmulepi64_si128(_mm_cvtsi64_si128(static_cast<int64_t>(x)), _mm_set1_epi8(-1), 0)));
+}
+
 __attribute__((target("avx2"))) inline uint64_t Eq64(__m256i lo, __m256i hi, __m256i c) {
   return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, c))) |
          (static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, c)))) << 32);
@@ -623,17 +628,54 @@ __attribute__((target("avx2,popcnt"))) uint64_t CsvCountRecordsAvx2(const uint8_
   return records + CsvCountRecordsPortable(p + i, n - i, quote, parity != 0);
 }
 
+// The strict checks of one 64-byte block of CsvSummaryBlocksAvx2, while a
+// state still lacks its first bad quote (on valid CSV the wrong state finds
+// one in its first quoted field); clears `checking` once both have one. The
+// '\r' mask only where a quote that may close is followed by something else.
+__attribute__((target("avx2,popcnt"))) inline void CheckBlock(const uint8_t* p, size_t i, uint64_t quotes, uint64_t ends, uint64_t lines, uint64_t first,
+                                                              uint64_t second, uint64_t starts, uint64_t prev_open_ok, uint8_t quote, uint8_t delimiter,
+                                                              CsvFirstPass& s, bool& checking) {
+  uint64_t open_ok = starts | (quotes << 1) | prev_open_ok;
+  uint8_t b64 = p[i + 64];
+  uint64_t close_ok = ((ends | quotes) >> 1) | (static_cast<uint64_t>(CsvEndsField(b64, delimiter) || b64 == quote) << 63);
+  uint64_t closing = (s.bad_even < 0 ? second : 0) | (s.bad_odd < 0 ? first : 0);
+  if ((closing & ~close_ok) != 0) {
+    // Or "\r\n" follows.
+    const __m256i cr = _mm256_set1_epi8('\r');
+    __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
+    uint64_t crs = Eq64(lo, hi, cr);
+    if (crs != 0 || b64 == '\r') {
+      uint8_t b65 = p[i + 65];
+      uint64_t cr_next = (crs >> 1) | (static_cast<uint64_t>(b64 == '\r') << 63);
+      uint64_t nl_second = (lines >> 2) | (static_cast<uint64_t>(b64 == '\n') << 62) | (static_cast<uint64_t>(b65 == '\n') << 63);
+      close_ok |= cr_next & nl_second;
+    }
+  }
+  uint64_t bad_even = (first & ~open_ok) | (second & ~close_ok);
+  uint64_t bad_odd = (second & ~open_ok) | (first & ~close_ok);
+  if (s.bad_even < 0 && bad_even != 0) {
+    unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_even));
+    s.bad_even = static_cast<int64_t>(i + k);
+    s.bad_even_kind = ((first >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+  }
+  if (s.bad_odd < 0 && bad_odd != 0) {
+    unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_odd));
+    s.bad_odd = static_cast<int64_t>(i + k);
+    s.bad_odd_kind = ((second >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
+  }
+  checking = (s.bad_even | s.bad_odd) < 0;
+}
+
 // CsvSummaryFrom's work 64 bytes at a time, while the block lies in the range
 // and the two bytes after it can be read (what follows a closing quote at its
-// last byte): bit masks of the block's quotes, field ends (delimiters and
-// '\n') and '\r', and the prefix XOR of the quotes; '\n' alone only while a
-// first newline is missing or a '\r' needs the byte after it. Returns where
-// the tail starts.
-__attribute__((target("avx2,popcnt"))) size_t CsvSummaryBlocksAvx2(const uint8_t* p, size_t n, size_t from, size_t to, uint8_t quote,
-                                                                   uint8_t delimiter, CsvFirstPass& out) {
+// last byte): bit masks of the block's quotes and field ends (delimiters and
+// '\n'), the prefix XOR of the quotes, and the checks (CheckBlock) until both
+// states have their first bad quote. Returns where the tail starts.
+__attribute__((target("avx2,popcnt,pclmul"))) size_t CsvSummaryBlocksAvx2(const uint8_t* p, size_t n, size_t from, size_t to, uint8_t quote,
+                                                                          uint8_t delimiter, CsvFirstPass& out) {
   const __m256i q = _mm256_set1_epi8(static_cast<char>(quote));
   const __m256i nl = _mm256_set1_epi8('\n');
-  const __m256i cr = _mm256_set1_epi8('\r');
   const __m256i dl = _mm256_set1_epi8(static_cast<char>(delimiter));
   uint64_t parity = 0;  // all ones after an odd number of the range's quotes
   // Bit 0 of each: the byte before the block ends a field (delimiter, '\n',
@@ -641,12 +683,16 @@ __attribute__((target("avx2,popcnt"))) size_t CsvSummaryBlocksAvx2(const uint8_t
   uint8_t before = from == 0 ? '\n' : p[from - 1];
   uint64_t prev_starts = CsvEndsField(before, delimiter);
   uint64_t prev_open_ok = prev_starts | static_cast<uint64_t>(before == quote);
-  // A copy the compiler may keep in registers (a store through `out` could
-  // alias the bytes), and the last block with a field-opening quote under
-  // each state: its position is found once, at the end.
-  CsvFirstPass s = out;
-  uint64_t open_even_bits = 0, open_odd_bits = 0;
-  size_t open_even_at = 0, open_odd_at = 0;
+  // The summary's fields in locals the compiler can keep in registers (a
+  // store through `out` could alias the bytes; in a struct they were spilled
+  // to memory every block), the last field-opening quote of each state by a
+  // select rather than a branch.
+  uint64_t quotes_seen = out.quotes;
+  int64_t newline_even = out.newline_even, newline_odd = out.newline_odd;
+  int64_t open_even = out.open_even, open_odd = out.open_odd;
+  CsvFirstPass s = out;  // the rarely written ones: bad quotes and their kinds
+  bool checking = (s.bad_even | s.bad_odd) < 0;
+  bool newlines = (newline_even | newline_odd) < 0;
   size_t limit = n < 2 ? 0 : to < n - 2 ? to : n - 2;
   size_t i = from;
   for (; i + 64 <= limit; i += 64) {
@@ -654,74 +700,51 @@ __attribute__((target("avx2,popcnt"))) size_t CsvSummaryBlocksAvx2(const uint8_t
     __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
     uint64_t quotes = Eq64(lo, hi, q);
     if (quotes != 0) {
-      uint64_t ends = High64(_mm256_or_si256(_mm256_cmpeq_epi8(lo, dl), _mm256_cmpeq_epi8(lo, nl)),
-                             _mm256_or_si256(_mm256_cmpeq_epi8(hi, dl), _mm256_cmpeq_epi8(hi, nl)));
-      uint64_t crs = Eq64(lo, hi, cr);
+      uint64_t lines = Eq64(lo, hi, nl);
+      uint64_t ends = lines | Eq64(lo, hi, dl);
       // Set at a quote: it is the range's 0th, 2nd, ... one, which opens under the even state.
-      uint64_t inside = PrefixXor(quotes) ^ parity;
+      uint64_t inside = PrefixXorClmul(quotes) ^ parity;
       uint64_t first = quotes & inside, second = quotes & ~inside;
       uint64_t starts = (ends << 1) | prev_starts;
-      uint64_t open_ok = starts | (quotes << 1) | prev_open_ok;
-      uint8_t b64 = p[i + 64];
-      uint64_t close_ok = ((ends | quotes) >> 1) | (static_cast<uint64_t>(CsvEndsField(b64, delimiter) || b64 == quote) << 63);
-      if (crs != 0 || b64 == '\r') {
-        // Or "\r\n" follows.
-        uint64_t lines = Eq64(lo, hi, nl);
-        uint8_t b65 = p[i + 65];
-        uint64_t cr_next = (crs >> 1) | (static_cast<uint64_t>(b64 == '\r') << 63);
-        uint64_t nl_second = (lines >> 2) | (static_cast<uint64_t>(b64 == '\n') << 62) | (static_cast<uint64_t>(b65 == '\n') << 63);
-        close_ok |= cr_next & nl_second;
-      }
-      uint64_t bad_even = (first & ~open_ok) | (second & ~close_ok);
-      uint64_t bad_odd = (second & ~open_ok) | (first & ~close_ok);
-      if ((bad_even | bad_odd) != 0) {
-        if (s.bad_even < 0 && bad_even != 0) {
-          unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_even));
-          s.bad_even = static_cast<int64_t>(i + k);
-          s.bad_even_kind = ((first >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
-        }
-        if (s.bad_odd < 0 && bad_odd != 0) {
-          unsigned k = static_cast<unsigned>(__builtin_ctzll(bad_odd));
-          s.bad_odd = static_cast<int64_t>(i + k);
-          s.bad_odd_kind = ((second >> k) & 1) != 0 ? kCsvQuoteInUnquotedField : kCsvTextAfterClosingQuote;
-        }
-      }
+      if (checking) CheckBlock(p, i, quotes, ends, lines, first, second, starts, prev_open_ok, quote, delimiter, s, checking);
       uint64_t opens_even = first & starts, opens_odd = second & starts;
-      if (opens_even != 0) {
-        open_even_bits = opens_even;
-        open_even_at = i;
-      }
-      if (opens_odd != 0) {
-        open_odd_bits = opens_odd;
-        open_odd_at = i;
-      }
-      if (s.newline_even < 0 || s.newline_odd < 0) {
-        uint64_t lines = Eq64(lo, hi, nl);
+      int64_t last_even = static_cast<int64_t>(i + 63 - static_cast<size_t>(__builtin_clzll(opens_even | 1)));
+      int64_t last_odd = static_cast<int64_t>(i + 63 - static_cast<size_t>(__builtin_clzll(opens_odd | 1)));
+      open_even = opens_even != 0 ? last_even : open_even;
+      open_odd = opens_odd != 0 ? last_odd : open_odd;
+      if (newlines) {
         uint64_t even = lines & ~inside, odd = lines & inside;
-        if (s.newline_even < 0 && even != 0) s.newline_even = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(even)));
-        if (s.newline_odd < 0 && odd != 0) s.newline_odd = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(odd)));
+        if (newline_even < 0 && even != 0) newline_even = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(even)));
+        if (newline_odd < 0 && odd != 0) newline_odd = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(odd)));
+        newlines = (newline_even | newline_odd) < 0;
       }
-      s.quotes += static_cast<uint64_t>(__builtin_popcountll(quotes));
+      quotes_seen += static_cast<uint64_t>(__builtin_popcountll(quotes));
       parity = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
-    } else if (s.newline_even < 0 || s.newline_odd < 0) {
-      // No quote: no check, one parity all along.
-      uint64_t lines = Eq64(lo, hi, nl);
-      int64_t& newline = parity != 0 ? s.newline_odd : s.newline_even;
-      if (newline < 0 && lines != 0) newline = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(lines)));
+      prev_starts = ends >> 63;
+      prev_open_ok = prev_starts | (quotes >> 63);
+      continue;
     }
-    uint8_t last = p[i + 63];
-    prev_starts = CsvEndsField(last, delimiter);
-    prev_open_ok = prev_starts | static_cast<uint64_t>(last == quote);
+    if (newlines) {
+      uint64_t lines = Eq64(lo, hi, nl);
+      int64_t& newline = parity != 0 ? newline_odd : newline_even;
+      if (newline < 0 && lines != 0) newline = static_cast<int64_t>(i + static_cast<size_t>(__builtin_ctzll(lines)));
+      newlines = (newline_even | newline_odd) < 0;
+    }
+    prev_starts = CsvEndsField(p[i + 63], delimiter);
+    prev_open_ok = prev_starts;
   }
-  if (open_even_bits != 0) s.open_even = static_cast<int64_t>(open_even_at + 63 - static_cast<size_t>(__builtin_clzll(open_even_bits)));
-  if (open_odd_bits != 0) s.open_odd = static_cast<int64_t>(open_odd_at + 63 - static_cast<size_t>(__builtin_clzll(open_odd_bits)));
+  s.quotes = quotes_seen;
+  s.newline_even = newline_even;
+  s.newline_odd = newline_odd;
+  s.open_even = open_even;
+  s.open_odd = open_odd;
   out = s;
   return i;
 }
 
 // POPCNT comes with every AVX2 CPU; checked too, as some kernels use it.
 bool HasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("pclmul");
   return has;
 }
 
