@@ -158,7 +158,8 @@ describe('grep --json without --count (12.16): JSON lines, streamed', () => {
     expect(JSON.parse(pagewise(['grep', '--json', '--count', 'Hamburg;1', text]).stdout)).toEqual({ count: ref.length });
   });
 
-  it('the first object comes out before the run ends (| head -1 stops it), and memory does not grow with the matches', () => {
+  // Prints every line of the file as a JSON object twice: ~50 s on a slow host.
+  it('the first object comes out before the run ends (| head -1 stops it), and memory does not grow with the matches', { timeout: 180_000 }, () => {
     const r = shell(`${PW} grep --json ';' '${big}' | head -1; echo "\${PIPESTATUS[0]}" >&2`);
     expect(JSON.parse(r.stdout)).toMatchObject({ file: big, line: 1 });
     expect(r.stderr).toBe('141\n');
