@@ -122,6 +122,26 @@ describe('grep flags against LC_ALL=C grep -a', () => {
     expect(pagewise(['grep', '--regex', '--count', 'fo+', files.text]).stdout).toBe(tool('grep', ['-c', '-E', 'fo+', files.text]).stdout);
   });
 
+  it("-F and -a (grep's and rg's spellings of what pagewise grep does anyway) change nothing; -E with -F is refused as GNU grep refuses it", () => {
+    for (const flags of [['-F'], ['-a'], ['-Fa'], ['-F', '-c'], ['--fixed-strings', '--text', '-n'], ['-aFi', '-w']]) {
+      for (const list of [[files.text], [files.crlf, files.noNewline, files.binary]]) {
+        const ref = tool('grep', ['-a', '-F', ...flags, 'foo', ...list]);
+        const r = pagewise(['grep', ...flags, 'foo', ...list, ...chunkOptions]);
+        expect(r.stdout, `${flags.join(' ')} ${list.length} files`).toBe(ref.stdout);
+        expect(r.status, `${flags.join(' ')} ${list.length} files`).toBe(ref.status);
+      }
+    }
+    // A count of one string with -F is still the native kernel's.
+    expect(JSON.parse(pagewise(['grep', '-F', '-c', '--stats', '--json', 'foo', files.text]).stderr.trim().split('\n').pop()!).executor).toBe('kernel');
+    for (const flags of [['-E', '-F'], ['-F', '--regex'], ['-EF']]) {
+      const r = pagewise(['grep', ...flags, 'foo', files.text]);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^pagewise: conflicting matchers: -E \(--regex\) and -F \(--fixed-strings\) \(ERR_PAGEWISE_INVALID_OPTION\)\n/);
+      expect(r.status).toBe(2);
+      expect(tool('grep', [...flags.map((f) => (f === '--regex' ? '-E' : f)), 'foo', files.text]).status).toBe(2);
+    }
+  });
+
   it('grep --count of one fixed string stays on the native kernel path; a flag that needs JS moves it to workers', () => {
     const executor = (args: string[]): string => JSON.parse(pagewise(['grep', ...args, '--stats', '--json', 'foo', files.text]).stderr.trim().split('\n').pop()!).executor;
     expect(executor(['-c'])).toBe('kernel');

@@ -205,6 +205,9 @@ export const COMMANDS: Command[] = [
       { long: 'regexp', short: 'e', value: 'PATTERN', repeat: true, help: 'a pattern (may start with -); may be repeated' },
       { long: 'file', short: 'f', value: 'FILE', repeat: true, help: 'read patterns from FILE as raw bytes, one per line' },
       { long: 'regex', short: 'E', help: 'patterns are JavaScript regular expressions, matched per line decoded as UTF-8' },
+      // grep's and rg's spellings of what pagewise grep always does: accepted so that habits work.
+      { long: 'fixed-strings', short: 'F', help: 'patterns are strings (the default; not with -E)' },
+      { long: 'text', short: 'a', help: 'read every file as text (always so, as grep -a)' },
       { long: 'ignore-case', short: 'i', help: 'ignore case (ASCII letters; JavaScript RegExp i with -E)' },
       { long: 'invert-match', short: 'v', help: 'select lines that do not match' },
       { long: 'word-regexp', short: 'w', help: 'match whole words only ([A-Za-z0-9_] are word characters)' },

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { ErrorCodes, InvalidOptionError, PagewiseError, hasCode } from '../errors.js';
 import type { GrepAcc, GrepParams } from '../jobs/grep.js';
 import { grepOutputParams } from '../output/commands.js';
-import { fromInvalidArgvBytes } from './args.js';
+import { UsageError, fromInvalidArgvBytes } from './args.js';
 import { grepJsonLines, grepPrefix, grepRecords } from './format.js';
 import { goodInputs, statInput, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
@@ -23,6 +23,8 @@ import { openDestination, type Destination } from './output.js';
 /** Patterns as bytes, from -e, -f and the first operand; checks what grep would refuse or misread. */
 function patternsOf(ctx: Context): { patterns: Uint8Array[]; files: string[] } {
   const v = ctx.values;
+  // As GNU grep: two kinds of pattern asked for is an error, not the last one winning.
+  if (v.regex === true && v['fixed-strings'] === true) throw new UsageError('conflicting matchers: -E (--regex) and -F (--fixed-strings)', '-F', 'grep');
   const fromE = (v.regexp as string[] | undefined) ?? [];
   const fromF = (v.file as string[] | undefined) ?? [];
   let files = ctx.positionals;
