@@ -140,6 +140,20 @@ describe('--stats', () => {
     expect(mapped.stderr).not.toContain('note ');
   });
 
+  it('standard input alone: the executor line says the map runs on the main thread (it said worker threads)', () => {
+    for (const [args, merge] of [[['grep', 'Hamburg;3'], 'each block a partial merged in order'], [['stats'], 'into one accumulator']] as const) {
+      for (const flag of ['--stats', '--explain']) {
+        const r = pagewise([...args, '-', flag], { input: 'Hamburg;3.5\n' });
+        expect(r.status, r.stderr).toBe(0);
+        const line = `${r.stdout}${r.stderr}`.split('\n').find((l) => l.startsWith('executor '));
+        expect(line, `${args[0]} ${flag}`).toContain(`(every input is a stream: the job's map on the main thread, block by block as the input arrives, ${merge}`);
+        expect(line).not.toContain('worker');
+      }
+    }
+    // A file still maps in workers, and says so.
+    expect(pagewise(['grep', 'Hamburg;3', text, '--explain']).stdout).toMatch(/^executor +ordered \(.*: the job's map in worker threads, one task per chunk, merged in file order\)$/m);
+  });
+
   it('the output line: bytes written and where', () => {
     const target = join(dir, 'filtered.txt');
     const r = pagewise(['run', job('write-lines.mjs'), text, '--params', '{"needle":"Hamburg;3"}', '-o', target, '--stats']);

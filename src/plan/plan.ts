@@ -243,7 +243,10 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
     ? "a keyed job: each worker's map into its own table, which spills sorted runs past its share of the memory budget; then a merge in key order"
     : kernel.plan
       ? kernel.why
-      : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
+      : chunked.length === 0
+        ? // No worker runs then: the stream executor maps each block as it is read.
+          `every input is a stream: the job's map on the main thread, block by block as the input arrives, ${job.commutative ? 'into one accumulator (commutative: true)' : 'each block a partial merged in order'}`
+        : `${kernel.why}: the job's map in worker threads, ${job.commutative ? 'one accumulator per worker (commutative: true)' : 'one task per chunk, merged in file order'}`;
   const forced = o.internal.executor;
   if (keyedJob && forced !== undefined) {
     throw new PagewiseError(ErrorCodes.INVALID_OPTION, 'a keyed job runs on the keyed executor only', { option: 'executor' });
