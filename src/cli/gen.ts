@@ -1,5 +1,6 @@
 /** `pagewise gen 1brc OUT`: deterministic One Billion Row Challenge data. */
 import { UsageError } from './args.js';
+import { namesStandardOutput } from '../output/target.js';
 import { formatBytes } from './format.js';
 import type { Context } from './main.js';
 
@@ -18,6 +19,8 @@ export default async function gen(ctx: Context): Promise<void> {
   const written = await generate1brc({ out, rows, stations, seed, threads: v.threads as number | undefined, signal: ctx.signal, onProgress: (done: number) => progress.update(done, rows) });
   progress.finish();
   const seconds = (performance.now() - started) / 1000;
-  if (v.json) ctx.out.write(`${JSON.stringify({ file: out, rows: written.rows, bytes: written.bytes, seconds })}\n`);
-  else ctx.out.write(`wrote ${written.rows} rows (${formatBytes(written.bytes)}) to ${out} in ${seconds.toFixed(1)} s\n`);
+  const summary = v.json ? JSON.stringify({ file: out, rows: written.rows, bytes: written.bytes, seconds }) : `wrote ${written.rows} rows (${formatBytes(written.bytes)}) to ${out} in ${seconds.toFixed(1)} s`;
+  // The rows went to standard output: the summary must not follow them into the pipe.
+  if (namesStandardOutput(out)) ctx.note(summary);
+  else ctx.out.write(`${summary}\n`);
 }

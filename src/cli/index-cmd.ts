@@ -1,5 +1,7 @@
 /** `pagewise index FILE`: every record's offset as u64 LE, to FILE.idx or --output, in parallel and atomically. */
 import { indexCommand } from '../output/commands.js';
+import { namesStandardOutput } from '../output/target.js';
+import { UsageError } from './args.js';
 import { totalBytes, statInput } from './inputs.js';
 import type { Context } from './main.js';
 
@@ -8,6 +10,10 @@ export default async function index(ctx: Context): Promise<void> {
   const [file] = ctx.positionals;
   const input = statInput(file);
   if (input.failed) throw input.error;
+  // FILE.idx beside a regular file only: not ./-.idx for stdin, nor /dev/null.idx in /dev.
+  if (v.output === undefined && (file === '-' || !input.regular)) {
+    throw new UsageError(`'${file}' is not a regular file, so its index has no place beside it: give --output PATH (- for standard output)`, '--output', 'index');
+  }
   // Loaded through the context, so --stats can describe the plan and the CLI's exit shuts the pool down.
   await ctx.lib();
   const progress = ctx.display();
@@ -19,6 +25,8 @@ export default async function index(ctx: Context): Promise<void> {
   progress.finish();
   ctx.showStats(report.stats);
   const { records } = report.result;
-  if (v.json) ctx.out.write(`${JSON.stringify({ file, index: path, records, bytes: report.stats.output?.bytes ?? 0 })}\n`);
-  else ctx.out.write(`indexed ${records} records of ${file} into ${path}\n`);
+  const summary = v.json ? JSON.stringify({ file, index: path, records, bytes: report.stats.output?.bytes ?? 0 }) : `indexed ${records} records of ${file} into ${path}`;
+  // The index went to standard output: the summary must not follow it into the pipe.
+  if (namesStandardOutput(path)) ctx.note(summary);
+  else ctx.out.write(`${summary}\n`);
 }

@@ -164,14 +164,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(globalHelp());
     return 2;
   }
-  if (name === '-h' || name === '--help') {
-    process.stdout.write(globalHelp());
-    return 0;
-  }
-  if (name === '-V' || name === '--version') {
-    process.stdout.write(`${version()}\n`);
-    return 0;
-  }
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   let lingerFor: { ms: number; code: number } | undefined;
@@ -194,25 +186,30 @@ export async function main(argv: string[]): Promise<number> {
   let explained = 0;
   let failed = false;
   const exitFor = (status: number): number => (command?.name === 'grep' && status === 1 ? 2 : status);
+  // Help and the version written as any output is: a failed write (/dev/full) is an error line and exit 1.
+  const printed = async (text: string): Promise<number> => {
+    out.write(text);
+    await out.flush();
+    if (out.broken) return EXIT_BROKEN_PIPE;
+    if (out.failure) {
+      process.stderr.write(errorText(out.failure, false));
+      return 1;
+    }
+    return 0;
+  };
   try {
+    if (name === '-h' || name === '--help') return await printed(globalHelp());
+    if (name === '-V' || name === '--version') return await printed(`${version()}\n`);
     if (name === 'help') {
-      if (rest.length === 0) {
-        out.write(globalHelp());
-        return 0;
-      }
+      if (rest.length === 0) return await printed(globalHelp());
       const target = findCommand(rest[0]);
       if (!target) throw unknownCommand(rest[0]);
-      out.write(commandHelp(target));
-      return 0;
+      return await printed(commandHelp(target));
     }
     command = findCommand(name);
     if (!command) throw unknownCommand(name);
     const parsed = parseArgs(command, rest);
-    if (parsed.help) {
-      out.write(commandHelp(command));
-      await out.flush();
-      return out.broken ? EXIT_BROKEN_PIPE : out.failure ? 1 : 0;
-    }
+    if (parsed.help) return await printed(commandHelp(command));
     verbose = parsed.values.verbose === true;
     const cmd = command;
     const ctx: Context = {

@@ -3,15 +3,15 @@
  * temporary beside it, synced and renamed over it once complete); `-`,
  * standard output; or a Node Writable, in order with its backpressure.
  *
- * The one seam to the write path: once src/output/atomic.ts (the writer's
- * AtomicFile: the same temporary naming, stale temporaries of dead
- * processes removed, fsync of the directory) is in main, `openFileOutput`
- * becomes `AtomicFile.open(path)` with `write(bytes, position)` and
- * `commit()`/`abort()`; nothing else here changes.
+ * The file is the writer's kind of atomic file (src/output/atomic.ts: the
+ * same temporary naming, its rule for the target, a link followed and an
+ * existing mode kept) written in order by one thread, which can drop the
+ * written pages as it goes (`evict`, for a run that spilled).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { resolveTarget, temporaryError } from '../output/target-file.js';
 import type { WritableLike } from '../types.js';
 import { ErrorCodes, PagewiseError, SystemError, toPagewiseError } from '../errors.js';
 import { fileError, SequentialFile, type FileRole } from './files.js';
@@ -76,19 +76,23 @@ function writableOutput(stream: WritableLike): OutputSink {
 
 /** `path` written in a temporary `.NAME.pagewise-tmp-<pid>-<random>` beside it, renamed over it by commit(). */
 function openFileOutput(path: string, evict: boolean): OutputSink {
-  const target = resolve(path);
-  try {
-    if (statSync(target).isDirectory()) {
-      throw new SystemError('EISDIR', `EISDIR: illegal operation on a directory, open '${path}'`, { path, syscall: 'open', errno: -21 });
-    }
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw toPagewiseError(error);
+  // As the writer's atomic file: through a symbolic link (the link stays), keeping an existing file's mode.
+  const { target, stats } = resolveTarget(path);
+  if (stats?.isDirectory()) {
+    throw new SystemError('EISDIR', `EISDIR: illegal operation on a directory, open '${path}'`, { path, syscall: 'open', errno: -21 });
   }
   const temp = join(dirname(target), `.${basename(target)}.pagewise-tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd: number;
   try {
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
   } catch (error) {
+    throw temporaryError(fileError(error, temp, OUTPUT_ROLE), path, temp);
+  }
+  try {
+    if (stats !== undefined) fchmodSync(fd, stats.mode & 0o7777);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temp);
     throw fileError(error, temp, OUTPUT_ROLE);
   }
   const file = new SequentialFile(temp, OUTPUT_ROLE, evict, fd);

@@ -15,21 +15,17 @@ import {
   constants,
   fchmodSync,
   fdatasync,
-  lstatSync,
   openSync,
   readdirSync,
-  readlinkSync,
-  realpathSync,
-  statSync,
   unlinkSync,
   writeSync,
   close as closeFd,
-  type Stats,
 } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, PagewiseError, SystemError, toPagewiseError } from '../errors.js';
 import type { AbortSignalLike } from '../types.js';
+import { resolveTarget, temporaryError } from './target-file.js';
 
 /** What every temporary's name holds after the target's name. */
 export const TEMPORARY_MARK = '.pagewise-tmp-';
@@ -99,31 +95,6 @@ export function removeStaleTemporaries(target: string): string[] {
     }
   }
   return removed;
-}
-
-/**
- * The file a write to `path` must replace: `path` itself, or what a symbolic
- * link at `path` points to (the link stays a link to the new content, as
- * `cp` and `>` leave it; `sed -i` would replace the link).
- */
-function resolveTarget(path: string): { target: string; stats: Stats | undefined } {
-  const absolute = resolve(path);
-  let link: Stats;
-  try {
-    link = lstatSync(absolute);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { target: absolute, stats: undefined };
-    throw toPagewiseError(error);
-  }
-  if (!link.isSymbolicLink()) return { target: absolute, stats: link };
-  try {
-    const target = realpathSync(absolute);
-    return { target, stats: statSync(target) };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toPagewiseError(error);
-    // A dangling link: create what it names.
-    return { target: resolve(dirname(absolute), readlinkSync(absolute)), stats: undefined };
-  }
 }
 
 // Temporaries of this process not yet committed or aborted: removed if the
@@ -215,7 +186,7 @@ export class AtomicFile {
     try {
       fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o666);
     } catch (error) {
-      throw toPagewiseError(error);
+      throw temporaryError(error, path, tempPath);
     }
     const file = new AtomicFile(target, tempPath, fd);
     track(file);

@@ -6,7 +6,7 @@
  *   `/dev/stdout`): written in order, as a stream, through the main thread;
  * - a Node Writable: the same, with its backpressure.
  */
-import { constants, createWriteStream, openSync, statSync } from 'node:fs';
+import { constants, createWriteStream, fstatSync, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
@@ -45,6 +45,18 @@ async function openFifo(path: string, signal: AbortSignalLike | undefined): Prom
       if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw toPagewiseError(error);
     }
     await sleep(20);
+  }
+}
+
+/** Whether `path` is where this process's standard output goes: `-`, `/dev/stdout`, or the same file as fd 1. */
+export function namesStandardOutput(path: string): boolean {
+  if (STDOUT_PATHS.has(path)) return true;
+  try {
+    const out = fstatSync(1);
+    const st = statSync(path);
+    return st.dev === out.dev && st.ino === out.ino;
+  } catch {
+    return false;
   }
 }
 
