@@ -284,6 +284,20 @@ describe('usage errors (issue 13 §5): every malformed flag value on every comma
     });
   }
 
+  it('a missing operand is named alone when the one before it was given (run JOB lacks FILE, gen 1brc lacks OUT)', () => {
+    for (const [args, missing, synopsis] of [
+      [['run'], 'JOB and FILE', 'run'],
+      [['run', 'job.mjs'], 'FILE', 'run'],
+      [['gen'], '1brc and OUT', 'gen'],
+      [['gen', '1brc'], 'OUT', 'gen'],
+      [['grep'], 'PATTERN and FILE', 'grep'],
+    ] as const) {
+      const r = pagewise([...args]);
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp(`^pagewise: missing ${missing}: pagewise ${synopsis} .*\\(ERR_PAGEWISE_INVALID_OPTION\\)\\n`));
+      expect(r.status).toBe(2);
+    }
+  });
+
   it('tune refuses --chunk-size (it chooses the size itself) with a reason', () => {
     const r = pagewise(['tune', '--chunk-size', '64KiB', files.text]);
     expect(r.status).toBe(2);

@@ -539,7 +539,12 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
   }
   if (!help) {
     const p = command.positionals;
-    if (positionals.length < p.min) throw new UsageError(`missing ${p.missing}: pagewise ${command.name} ${command.synopsis.split('\n')[0]}`, undefined, command.name);
+    if (positionals.length < p.min) {
+      // Name only what is missing: `run JOB` lacks FILE, not JOB and FILE.
+      const names = p.missing.split(' and ');
+      const left = names.length === p.min ? names.slice(positionals.length) : names;
+      throw new UsageError(`missing ${left.join(' and ')}: pagewise ${command.name} ${command.synopsis.split('\n')[0]}`, undefined, command.name);
+    }
     if (positionals.length > p.max) {
       throw new UsageError(`unexpected argument '${positionals[p.max]}': pagewise ${command.name} ${command.synopsis.split('\n')[0]}`, undefined, command.name);
     }

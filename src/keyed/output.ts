@@ -93,7 +93,7 @@ function openFileOutput(path: string, evict: boolean): OutputSink {
   } catch (error) {
     closeSync(fd);
     unlinkSync(temp);
-    throw fileError(error, temp, OUTPUT_ROLE);
+    throw temporaryError(fileError(error, temp, OUTPUT_ROLE), path, temp);
   }
   const file = new SequentialFile(temp, OUTPUT_ROLE, evict, fd);
   let done = false;
