@@ -186,16 +186,19 @@ export async function main(argv: string[]): Promise<number> {
   let explained = 0;
   let failed = false;
   const exitFor = (status: number): number => (command?.name === 'grep' && status === 1 ? 2 : status);
-  // Help and the version written as any output is: a failed write (/dev/full) is an error line and exit 1.
+  // What stdout's own state makes of the run: 141 when its reader went away, an error line and
+  // `failedStatus` when a write failed (/dev/full), undefined when every write went through.
+  const outputStatus = (failedStatus: number): number | undefined => {
+    if (out.broken) return EXIT_BROKEN_PIPE;
+    if (out.failure === undefined) return undefined;
+    process.stderr.write(errorText(out.failure, verbose));
+    return failedStatus;
+  };
+  // Help and the version are written as any output is.
   const printed = async (text: string): Promise<number> => {
     out.write(text);
     await out.flush();
-    if (out.broken) return EXIT_BROKEN_PIPE;
-    if (out.failure) {
-      process.stderr.write(errorText(out.failure, false));
-      return 1;
-    }
-    return 0;
+    return outputStatus(1) ?? 0;
   };
   try {
     if (name === '-h' || name === '--help') return await printed(globalHelp());
@@ -343,22 +346,15 @@ export async function main(argv: string[]): Promise<number> {
     // A command that handles signals itself (the worker) says how it ended.
     if (lingerFor !== undefined && typeof status === 'number') return status;
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
-    if (out.broken) return EXIT_BROKEN_PIPE;
-    if (out.failure) {
-      process.stderr.write(errorText(out.failure, verbose));
-      return exitFor(1);
-    }
-    return status ?? (failed ? exitFor(1) : 0);
+    return outputStatus(exitFor(1)) ?? status ?? (failed ? exitFor(1) : 0);
   } catch (error) {
     progress?.finish();
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
     // The reader of stdout, or of the run's output (a FIFO), went away: silent, as coreutils are.
     // (isBrokenPipe's rule, src/output/commands.ts; that module loads the library, this one must not.)
-    if (out.broken || hasCode(error, 'EPIPE')) return EXIT_BROKEN_PIPE;
-    if (out.failure) {
-      process.stderr.write(errorText(out.failure, verbose));
-      return exitFor(1);
-    }
+    if (hasCode(error, 'EPIPE')) return EXIT_BROKEN_PIPE;
+    const fromOutput = outputStatus(exitFor(1));
+    if (fromOutput !== undefined) return fromOutput;
     const e = command ? asFlagError(error, command) : error;
     process.stderr.write(errorText(e, verbose));
     return (e as { code?: string })?.code === ErrorCodes.INVALID_OPTION ? 2 : exitFor(1);

@@ -8,9 +8,9 @@
  * existing mode kept) written in order by one thread, which can drop the
  * written pages as it goes (`evict`, for a run that spilled).
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { temporaryPath } from '../output/atomic.js';
 import { resolveTarget, temporaryError } from '../output/target-file.js';
 import type { WritableLike } from '../types.js';
 import { ErrorCodes, PagewiseError, SystemError, toPagewiseError } from '../errors.js';
@@ -81,7 +81,7 @@ function openFileOutput(path: string, evict: boolean): OutputSink {
   if (stats?.isDirectory()) {
     throw new SystemError('EISDIR', `EISDIR: illegal operation on a directory, open '${path}'`, { path, syscall: 'open', errno: -21 });
   }
-  const temp = join(dirname(target), `.${basename(target)}.pagewise-tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const temp = temporaryPath(target);
   let fd: number;
   try {
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
