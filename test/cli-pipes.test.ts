@@ -6,6 +6,7 @@
  * exits 0/1/2; /dev/full and a closed stdout fail with their code.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, tempDir, writeFile } from './helpers.js';
@@ -87,11 +88,28 @@ describe('several files where one is bad', () => {
     }
   });
 
-  it('freq, stats and run go on with the good files and exit 1', () => {
-    const r = pagewise(['freq', '--json', a, missing, b]);
-    expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout)[0]).toEqual({ word: 'Hamburg', count: 3 });
-    expect(r.stderr).toContain('(ENOENT)');
+  it('freq, stats and run print no result when one file is bad, as sort does, and name each bad one', () => {
+    const ref = tool('sort', [a, missing, b]);
+    expect(ref.stdout).toBe('');
+    expect(ref.status).not.toBe(0);
+    const job = join(dir, 'lines.mjs');
+    writeFileSync(job, 'export const map = (b) => b.length; export const merge = (x, y) => x + y;\n');
+    for (const args of [['freq', '--json', a, missing, b], ['freq', a, missing, dir, b], ['freq', '--all', a, missing], ['stats', a, missing, b], ['stats', '--json', missing, a], ['run', job, a, missing, b]]) {
+      const r = pagewise(args);
+      expect(r.stdout, `${args}`).toBe('');
+      expect(r.status, `${args}`).toBe(1);
+      expect(r.stderr, `${args}`).toContain(`pagewise: ${missing}: No such file or directory (ENOENT)\n`);
+    }
+    const two = pagewise(['stats', missing, a, dir]);
+    expect(two.stderr.split('\n').filter(Boolean)).toEqual([
+      `pagewise: ${missing}: No such file or directory (ENOENT)`,
+      expect.stringMatching(/is a directory.*\(ERR_PAGEWISE_NOT_REGULAR_FILE\)$/),
+    ]);
+    // freq -o keeps the file it would have replaced.
+    const out = join(dir, 'kept.txt');
+    writeFileSync(out, 'before\n');
+    expect(pagewise(['freq', '--all', a, missing, '-o', out]).status).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe('before\n');
     const only = pagewise(['freq', missing]);
     expect(only.status).toBe(1);
     expect(only.stdout).toBe('');

@@ -5,7 +5,7 @@
  * come out of the merge, to stdout or atomically to `--output`.
  */
 import { UsageError } from './args.js';
-import { goodInputs, totalBytes } from './inputs.js';
+import { everyInput, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
 
 export default async function freq(ctx: Context): Promise<void> {
@@ -14,7 +14,7 @@ export default async function freq(ctx: Context): Promise<void> {
   const top = (ctx.values.top as number | undefined) ?? 10;
   const format = ctx.values.json === true ? 'json' : 'text';
   const flag = ctx.values.output as string | undefined;
-  const inputs = goodInputs(ctx, ctx.positionals);
+  const inputs = everyInput(ctx, ctx.positionals);
   if (inputs.length === 0) return;
   const paths = inputs.map((i) => i.path);
   ctx.startWorkers(inputs);

@@ -1,7 +1,9 @@
 /**
- * Inputs as the commands see them before a run: which exist (each bad one is
- * reported and skipped, as GNU tools go on past a bad file), which are
- * regular files (for honest progress totals and wc's column width).
+ * Inputs as the commands see them before a run: which exist, which are
+ * regular files (for honest progress totals and wc's column width). A bad
+ * one is reported; the per-file commands (wc, grep) skip it and go on, as GNU
+ * tools do, while the ones whose result combines every file refuse to run,
+ * as sort does (docs/decisions.md, "A bad input among several").
  */
 import { fstatSync, statSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
@@ -36,6 +38,16 @@ export function goodInputs(ctx: Context, paths: string[]): Input[] {
   const inputs = paths.map(statInput);
   for (const input of inputs) if (input.failed) ctx.report(input.error, input.path);
   return inputs.filter((i) => !i.failed);
+}
+
+/**
+ * Every input, or none when one of them cannot be read: a result combined
+ * over the rest would look whole and be wrong. Each bad one is reported.
+ */
+export function everyInput(ctx: Context, paths: string[]): Input[] {
+  const inputs = paths.map(statInput);
+  for (const input of inputs) if (input.failed) ctx.report(input.error, input.path);
+  return inputs.some((i) => i.failed) ? [] : inputs;
 }
 
 /** The bytes a run over `inputs` will read, or undefined when one is not a regular file (unknown). */

@@ -9,12 +9,12 @@
 import { resolve } from 'node:path';
 import { resultStream, runOutput } from '../output/commands.js';
 import { resultText, toJson } from './format.js';
-import { goodInputs, totalBytes } from './inputs.js';
+import { everyInput, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
 
 export default async function run(ctx: Context): Promise<void> {
   const [job, ...files] = ctx.positionals;
-  const inputs = goodInputs(ctx, files);
+  const inputs = everyInput(ctx, files);
   if (inputs.length === 0) return;
   ctx.startWorkers(inputs);
   const flag = ctx.values.output as string | undefined;

@@ -2,14 +2,14 @@
 import { InvalidOptionError } from '../errors.js';
 import { formatStats } from '../jobs/stats.js';
 import { toJson } from './format.js';
-import { goodInputs, totalBytes } from './inputs.js';
+import { everyInput, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
 
 export default async function stats(ctx: Context): Promise<void> {
   const sepText = (ctx.values.sep as string | undefined) ?? ';';
   const sep = Buffer.from(sepText, 'utf8');
   if (sep.length !== 1 || sep[0] === 0x0a) throw new InvalidOptionError('--sep', 'a single byte other than newline', sepText);
-  const inputs = goodInputs(ctx, ctx.positionals);
+  const inputs = everyInput(ctx, ctx.positionals);
   if (inputs.length === 0) return;
   ctx.startWorkers(inputs);
   const { builtinJobs } = await ctx.lib();
