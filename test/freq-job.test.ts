@@ -149,11 +149,13 @@ describe('freq job: edge cases', () => {
     expect(run(text, { top: 50 }).find((r) => r.word === 'a\u0000b')?.count).toBe(2);
   });
 
-  it('decodes invalid UTF-8 like Buffer does, counting it by bytes', () => {
+  it('decodes invalid UTF-8 like Buffer does and keeps its bytes, counting it by bytes', () => {
     const text = latin1('\xff\xfe \xff\xfe \xc3 \xc3\xa9 \xef\xbb\xbfbom \xef\xbb\xbfbom \xef\xbb\xbfbom\n');
     const rows = run(text, { top: 10 });
     expect(rows).toEqual(freqReference(text, 10));
     expect(rows[0]).toEqual({ word: '\ufeffbom', count: 3 });
+    expect(rows[1]).toEqual({ word: '\ufffd\ufffd', count: 2, bytes: new Uint8Array([0xff, 0xfe]) });
+    expect(rows.find((r) => r.word === 'é')).toEqual({ word: 'é', count: 1 });
   });
 
   it('handles words of every length around the inline limits', () => {

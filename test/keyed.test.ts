@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { CLI, pagewise, ROOT, tempDir, writeFile } from './helpers.js';
 import { job, rng } from './fixtures/reference.js';
@@ -62,7 +63,7 @@ function bytesReference(path: string): [string, [number, number, number]][] {
 }
 
 /** freq's order over the reference counts: count descending, then word bytes. */
-function freqReference(path: string): { word: string; count: number }[] {
+function freqReference(path: string): { word: string; count: number; bytes?: Uint8Array }[] {
   const data = readFileSync(path);
   const counts = new Map<string, number>();
   let i = 0;
@@ -78,7 +79,10 @@ function freqReference(path: string): { word: string; count: number }[] {
   }
   return [...counts]
     .sort((a, b) => b[1] - a[1] || Buffer.compare(Buffer.from(a[0], 'latin1'), Buffer.from(b[0], 'latin1')))
-    .map(([w, c]) => ({ word: Buffer.from(w, 'latin1').toString('utf8'), count: c }));
+    .map(([w, c]) => {
+      const raw = Buffer.from(w, 'latin1');
+      return isUtf8(raw) ? { word: raw.toString('utf8'), count: c } : { word: raw.toString('utf8'), count: c, bytes: new Uint8Array(raw) };
+    });
 }
 
 /** Words with non-ASCII (two-, three- and four-byte UTF-8), long words (over 16 bytes) and repeats, over lines with every separator. */
@@ -255,14 +259,28 @@ describe('freq over the keyed shuffle', () => {
     expect(readFileSync(out, 'utf8')).toBe(expected.map((r) => `${String(r.count).padStart(width)} ${r.word}\n`).join(''));
   });
 
-  it('words that are not UTF-8 are shown as freq shows them; ties by raw bytes', async () => {
-    const raw = writeFile(dir, 'raw.txt', Buffer.concat([Buffer.from('b a '), Buffer.from([0xff, 0x61, 0x20, 0xc3, 0x20]), Buffer.from('a b \ufeffz')]));
+  it('words that are not UTF-8 keep their bytes (text as uniq -c prints them, JSON "bytes"), spilled or not; ties by raw bytes', async () => {
+    // \xe9 and \xe8 both decode to U+FFFD: shown decoded, "caf\xe9" and "caf\xe8" would look the same and tie.
+    const raw = writeFile(dir, 'raw.txt', Buffer.concat([Buffer.from('b a '), Buffer.from([0xff, 0x61, 0x20, 0xc3, 0x20]), Buffer.from('a b \ufeffz caf'), Buffer.from([0xe9, 0x20, 0x63, 0x61, 0x66, 0xe8, 0x20]), Buffer.from('caf\ufffd')]));
+    const want = freqReference(raw);
+    expect(want.filter((r) => r.bytes !== undefined)).toHaveLength(4);
     const classic = (await pagewise.runJob(raw, pagewise.builtinJobs.freq, { params: { top: 100 } })).result;
-    const { rows } = await pagewise.runFreq(raw, { top: 100 }, { memoryBudget: 1, tempDir: spillDir() });
-    expect(rows).toEqual(classic);
-    const out = join(dir, 'raw-all.txt');
-    await pagewise.runFreq(raw, { all: true, output: out }, { memoryBudget: 1, tempDir: spillDir() });
-    expect(readFileSync(out, 'utf8')).toBe(classic.map((r) => `${r.count} ${r.word}\n`).join(''));
+    expect(classic).toEqual(want);
+    for (const memoryBudget of [1, undefined]) {
+      const { rows } = await pagewise.runFreq(raw, { top: 100 }, { memoryBudget, tempDir: spillDir() });
+      expect(rows).toEqual(want);
+      // The top rows chosen range by range, ties broken by bytes that were not decoded on the way.
+      for (let top = 1; top <= want.length; top++) expect((await pagewise.runFreq(raw, { top }, { memoryBudget, tempDir: spillDir() })).rows).toEqual(want.slice(0, top));
+      const out = join(dir, 'raw-all.txt');
+      await pagewise.runFreq(raw, { all: true, output: out }, { memoryBudget, tempDir: spillDir() });
+      const text = Buffer.concat(want.map((r) => Buffer.concat([Buffer.from(`${r.count} `), r.bytes ?? Buffer.from(r.word), Buffer.from('\n')])));
+      expect(readFileSync(out).equals(text), readFileSync(out, 'latin1')).toBe(true);
+      expect(Buffer.from(pagewise.formatFreqRows(rows!, 'text')).equals(text)).toBe(true);
+      await pagewise.runFreq(raw, { all: true, output: out, format: 'json' }, { memoryBudget, tempDir: spillDir() });
+      const lines = want.map((r) => JSON.stringify(r.bytes ? { bytes: Buffer.from(r.bytes).toString('base64'), count: r.count } : { word: r.word, count: r.count }));
+      expect(readFileSync(out, 'utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
+      expect(Buffer.from(pagewise.formatFreqRows(rows!, 'json')).toString()).toBe(`[${lines.join(',')}]\n`);
+    }
   });
 });
 
@@ -323,7 +341,7 @@ describe('the keyed example and the CLI', () => {
 
 describe('freq --all in memory, against Python', () => {
   // The by-value writer of one in-memory table: counts right-aligned, ties in byte order, words
-  // as UTF-8 (invalid bytes shown as U+FFFD), a word longer than the 1 MiB output buffer, keys
+  // as their bytes (in JSON, "bytes" in base64 for a word that is not UTF-8), a word longer than the 1 MiB output buffer, keys
   // sharing long prefixes (the sort's refinements), NUL bytes inside keys (against the sort's
   // zero padding) and many equal counts. The text is compared as bytes.
   const python = `
@@ -333,8 +351,11 @@ for b in b' \\t\\n\\v\\f\\r': data = data.replace(bytes([b]), b' ')
 counts = collections.Counter(w for w in data.split(b' ') if w)
 rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 width = len(str(rows[0][1])) if rows else 0
-text = b''.join(str(c).rjust(width).encode() + b' ' + w.decode('utf-8', 'replace').encode() + b'\\n' for w, c in rows)
-sys.stdout.buffer.write(json.dumps({'text': base64.b64encode(text).decode(), 'rows': [[w.decode('utf-8', 'replace'), c] for w, c in rows]}).encode())
+text = b''.join(str(c).rjust(width).encode() + b' ' + w + b'\\n' for w, c in rows)
+def row(w, c):
+    try: return {'word': w.decode('utf-8'), 'count': c}
+    except UnicodeDecodeError: return {'bytes': base64.b64encode(w).decode(), 'count': c}
+sys.stdout.buffer.write(json.dumps({'text': base64.b64encode(text).decode(), 'rows': [row(w, c) for w, c in rows]}).encode())
 `;
 
   function words(name: string, parts: Buffer[]): string {
@@ -353,7 +374,8 @@ sys.stdout.buffer.write(json.dumps({'text': base64.b64encode(text).decode(), 'ro
     }
     parts.push(Buffer.alloc(1.5 * 2 ** 20, 'x'), Buffer.from(' tail'));
     const file = words('freq-all-edges.txt', parts);
-    const ref = JSON.parse(execFileSync('python3', ['-c', python, file], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { text: string; rows: [string, number][] };
+    const ref = JSON.parse(execFileSync('python3', ['-c', python, file], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { text: string; rows: object[] };
+    expect(ref.rows.filter((row) => 'bytes' in row)).toHaveLength(30);
     const expected = Buffer.from(ref.text, 'base64');
     for (const threads of ['1', '2']) {
       const text = spawnSync(process.execPath, [CLI, 'freq', file, '--all', '--stats', '--threads', threads], { maxBuffer: 64 << 20 });
@@ -363,9 +385,14 @@ sys.stdout.buffer.write(json.dumps({'text': base64.b64encode(text).decode(), 'ro
       expect(text.stderr.toString()).toMatch(/^keys +\d+, in memory/m);
       const json = spawnSync(process.execPath, [CLI, 'freq', file, '--all', '--json', '--threads', threads], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(json.status, json.stderr).toBe(0);
-      const rows = json.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { word: string; count: number });
-      expect(rows.map((row) => [row.word, row.count])).toEqual(ref.rows);
+      const rows = json.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as object);
+      expect(rows).toEqual(ref.rows);
     }
+    // --top: the first rows of the same text (the widest count is the first), bytes as they are.
+    const top = spawnSync(process.execPath, [CLI, 'freq', file, '--top', '2000'], { maxBuffer: 64 << 20 });
+    expect(top.stdout.toString('latin1')).toBe(expected.toString('latin1').split('\n').slice(0, 2000).map((l) => `${l}\n`).join(''));
+    const topJson = spawnSync(process.execPath, [CLI, 'freq', file, '--top', '2000', '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(JSON.parse(topJson.stdout)).toEqual(ref.rows.slice(0, 2000));
     // Standard input: the main thread's own table, which never crosses a thread.
     const stdin = spawnSync(process.execPath, [CLI, 'freq', '-', '--all'], { input: readFileSync(file), maxBuffer: 64 << 20 });
     expect(stdin.status, stdin.stderr.toString()).toBe(0);

@@ -256,7 +256,7 @@ export const COMMANDS: Command[] = [
     synopsis: '[OPTIONS] FILE...',
     description:
       'Counts every word (runs of bytes other than space, \\t, \\n, \\v, \\f, \\r) of all FILEs together and prints the most frequent, ' +
-      'count descending, ties by word bytes. It runs as a keyed job, so any number of distinct words fits: tables spill sorted runs to --temp-dir.',
+      'count descending, ties by word bytes. Each word is printed as its bytes, as uniq -c does. It runs as a keyed job, so any number of distinct words fits: tables spill sorted runs to --temp-dir.',
     flags: [
       { long: 'top', value: 'K', help: 'how many words to print', default: '10', parse: integer(1) },
       { long: 'all', help: 'print every word, in the same order, in bounded memory (spills to --temp-dir); not with --top' },
@@ -269,7 +269,7 @@ export const COMMANDS: Command[] = [
         parse: nonEmpty('a path (- for standard output)'),
       },
       TEMP_DIR_FLAG,
-      json_('print [{"word","count"}, ...]; with --all, one {"word","count"} per line'),
+      json_('print [{"word","count"}, ...]; with --all, one {"word","count"} per line; a word that is not UTF-8 is {"bytes","count"}, base64 as in grep --json'),
       ...runFlags(),
     ],
     positionals: { min: 1, max: Infinity, missing: 'FILE' },

@@ -13,7 +13,7 @@ import type { KeyBatch } from '../keyed/batch.js';
 import { newBatch } from '../keyed/batch.js';
 import { KEYED_TABLE, type TableHooks } from '../keyed/hooks.js';
 import type { Emit, KeyedJob } from '../types.js';
-import freq, { type FreqAcc, type FreqRow } from './freq.js';
+import freq, { topKeys, type FreqAcc } from './freq.js';
 import { REC, countAt } from './freq-scan.js';
 import { LEN, copyKey } from './table.js';
 
@@ -58,9 +58,8 @@ const hooks: TableHooks<FreqAcc> = {
     acc.poolUsed = 0;
   },
   merge: (a, b) => freq.merge(a, b),
-  top(acc, k) {
-    return (freq.finish(acc, { top: k }) as FreqRow[]).map((row) => ({ key: Buffer.from(row.word, 'utf8'), value: row.count }));
-  },
+  // The words' own bytes: decoded and encoded again, words that are not UTF-8 would change and could tie.
+  top: (acc, k) => topKeys(acc, k),
 };
 
 /** 1 for the six ASCII white-space bytes wc splits words on. */

@@ -7,6 +7,7 @@
  * allocated per word. Words are decoded as UTF-8 only for the K winners in
  * `finish`; ties are broken by the words' raw bytes.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Job } from '../types.js';
 import { LOAD_SHIFT, REC, SPACE, addCount, countAt, createAcc, maybeWarmUp, scanSlice, type FreqAcc } from './freq-scan.js';
 import { HASH, LEN, compareKeys, findOrAdd, keyBytes, scratchWords, slotWords } from './table.js';
@@ -18,8 +19,24 @@ export interface FreqParams {
 }
 
 export interface FreqRow {
+  /** The word decoded as UTF-8 (an invalid byte shows as U+FFFD). */
   word: string;
   count: number;
+  /** The word's bytes, only when they are not valid UTF-8: `word` alone would not tell such words apart. */
+  bytes?: Uint8Array;
+}
+
+/** The row of a word whose bytes are `key` (kept, not copied, when they are not UTF-8). */
+export function freqRow(key: Uint8Array, count: number): FreqRow {
+  // Buffer's decoder, not TextDecoder, which would drop a leading BOM.
+  const word = Buffer.from(key.buffer, key.byteOffset, key.length).toString('utf8');
+  return isUtf8(key) ? { word, count } : { word, count, bytes: key };
+}
+
+/** `row` as freq's JSON: `{"word","count"}`, or `{"bytes","count"}` (base64, as grep --json) for a word that is not UTF-8. */
+export function freqRowJson(row: FreqRow): string {
+  if (row.bytes === undefined) return JSON.stringify({ word: row.word, count: row.count });
+  return JSON.stringify({ bytes: Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.length).toString('base64'), count: row.count });
 }
 
 /** Largest slice `scanSlice` takes (its offsets are Int32). */
@@ -142,7 +159,12 @@ function selectTop(acc: FreqAcc, hr: Int32Array, hc: Float64Array): number {
  * sorted and decoded.
  */
 function finish(acc: FreqAcc, params?: unknown): FreqRow[] {
-  const k = Math.min(acc.size, Math.floor(topOf(params)));
+  return topKeys(acc, Math.floor(topOf(params))).map((row) => freqRow(row.key, row.value));
+}
+
+/** The `k` most frequent words' bytes (copies) and counts, best first. */
+export function topKeys(acc: FreqAcc, top: number): { key: Uint8Array; value: number }[] {
+  const k = Math.min(acc.size, top);
   if (k === 0) return [];
   const hr = new Int32Array(k);
   const hc = new Float64Array(k);
@@ -150,11 +172,7 @@ function finish(acc: FreqAcc, params?: unknown): FreqRow[] {
   const { tab, pool } = acc;
   const order = Array.from({ length: size }, (_, j) => j);
   order.sort((x, y) => hc[y] - hc[x] || compareKeys(tab, pool, hr[x], hr[y]));
-  // Buffer's decoder, not TextDecoder, which would drop a leading BOM.
-  return order.map((j) => {
-    const key = keyBytes(tab, pool, hr[j]);
-    return { word: Buffer.from(key.buffer, key.byteOffset, key.length).toString('utf8'), count: hc[j] };
-  });
+  return order.map((j) => ({ key: keyBytes(tab, pool, hr[j]), value: hc[j] }));
 }
 
 

@@ -7,7 +7,7 @@
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
 import { builtinJobs } from '../jobs/index.js';
-import type { FreqRow } from '../jobs/freq.js';
+import { freqRow, freqRowJson, type FreqRow } from '../jobs/freq.js';
 import { INTERNAL, type MapReduceOptions } from '../options.js';
 import { runJob, type RunStats } from '../run/pipeline.js';
 import { openOutput, type OutputTarget } from './output.js';
@@ -24,12 +24,18 @@ export interface FreqRequest {
   output?: OutputTarget;
 }
 
-/** freq's text lines of `rows`: counts right-aligned to the widest. */
-export function formatFreqRows(rows: readonly FreqRow[], format: 'text' | 'json'): string {
-  if (format === 'json') return `${JSON.stringify(rows)}\n`;
+/**
+ * freq's output of `rows` as bytes: text lines (counts right-aligned to the
+ * widest, each word's own bytes, as `uniq -c` prints them) or one JSON array
+ * (a word that is not UTF-8 as `"bytes"`, base64).
+ */
+export function formatFreqRows(rows: readonly FreqRow[], format: 'text' | 'json'): Uint8Array {
+  if (format === 'json') return Buffer.from(`[${rows.map(freqRowJson).join(',')}]\n`);
   const width = rows.length > 0 ? String(rows[0].count).length : 1;
-  return rows.map((r) => `${String(r.count).padStart(width)} ${r.word}\n`).join('');
+  return Buffer.concat(rows.map((r) => Buffer.concat([Buffer.from(`${String(r.count).padStart(width)} `), r.bytes ?? Buffer.from(r.word), NEWLINE])));
 }
+
+const NEWLINE = Buffer.from('\n');
 
 /**
  * Word frequencies of `input`: the `top` rows (returned, and written to
@@ -60,12 +66,11 @@ export async function runFreq(
   } as MapReduceOptions);
   if (top === undefined) return { rows: undefined, stats: report.stats };
   const best = report.result as unknown as { key: Uint8Array; value: number }[];
-  // Buffer's decoder, not TextDecoder, which would drop a leading BOM (as freq's finish).
-  const rows = best.map((r) => ({ word: Buffer.from(r.key.buffer, r.key.byteOffset, r.key.length).toString('utf8'), count: r.value }));
+  const rows = best.map((r) => freqRow(r.key, r.value));
   if (request.output !== undefined) {
     const sink = openOutput(request.output, false);
     try {
-      await sink.write(Buffer.from(formatFreqRows(rows, format)));
+      await sink.write(formatFreqRows(rows, format));
       await sink.commit();
     } catch (error) {
       await sink.abort();

@@ -7,9 +7,9 @@
  * sorting again. Range tasks run these in the workers; a run that never
  * spilled runs them on the main thread over its in-memory tables.
  */
-import { isUtf8 } from 'node:buffer';
 import { callKeyedFinish } from '../run/calls.js';
 import type { ResultMode, RunInfo, ValueBlock } from '../run/messages.js';
+import { freqRow, freqRowJson } from '../jobs/freq.js';
 import type { KeyedJob } from '../types.js';
 import type { Merger } from './merge.js';
 import { RunWriter } from './runs.js';
@@ -206,22 +206,9 @@ export class TopRows {
   }
 }
 
-/**
- * freq's line for a word: its bytes as they are when they are UTF-8 (the
- * common case), else as `finish` shows them (decoded with U+FFFD for bad
- * bytes, encoded again).
- */
-export function wordBytes(key: Uint8Array, len: number): Uint8Array {
-  let ascii = true;
-  for (let k = 0; k < len; k++) {
-    if (key[k] >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  const view = key.subarray(0, len);
-  if (ascii || isUtf8(view)) return view;
-  return Buffer.from(Buffer.from(view).toString('utf8'));
+/** freq's JSON line for a word's bytes and its count (freqRowJson's; `"bytes"` for a word that is not UTF-8). */
+export function wordJsonLine(word: Uint8Array, count: number): string {
+  return `${freqRowJson(freqRow(word, count))}\n`;
 }
 
 /** Entries ordered by value: `order[groupEnds[g - 1] .. groupEnds[g])` have the value `values[g]`, highest first. */
@@ -308,7 +295,7 @@ class ByValueResults implements RangeResults {
       values.set(this.#values);
       this.#values = values;
     }
-    const word = wordBytes(m.key, m.keyLen);
+    const word = m.key.subarray(0, m.keyLen);
     if (this.#used + word.length > this.#bytes.length) {
       const bigger = new Uint8Array(Math.max(this.#bytes.length * 2, this.#used + word.length));
       bigger.set(this.#bytes.subarray(0, this.#used));
@@ -345,7 +332,7 @@ class ByValueResults implements RangeResults {
           sink.write(word);
           sink.write(NEWLINE);
         } else {
-          sink.writeString(`${JSON.stringify({ word: Buffer.from(word).toString('utf8'), count: v })}\n`);
+          sink.writeString(wordJsonLine(word, v));
         }
       }
       blocks.push({ value: v, lines, offset, bytes: sink.size - offset });

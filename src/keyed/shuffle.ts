@@ -46,7 +46,7 @@ import { tableHooksOf, type TableHooks } from './hooks.js';
 import { KeyedMapper, nextRunPath, writeBatch } from './mapper.js';
 import { BatchCursor, Merger } from './merge.js';
 import { openOutput, type OutputSink, type OutputTarget } from './output.js';
-import { keyValue, MemorySink, orderByValue, rangeResults, TopRows, wordBytes, type ValueOrder } from './results.js';
+import { keyValue, MemorySink, orderByValue, rangeResults, TopRows, wordJsonLine, type ValueOrder } from './results.js';
 import { RunCursor, seekRun, seekRunEnd } from './runs.js';
 import { RunDir } from './tempdir.js';
 
@@ -650,16 +650,11 @@ class ByValueLines {
     return this.#prefixOf(this.#g).length + ends[i] - (i === 0 ? 0 : ends[i - 1]) + 1;
   }
 
-  /** The whole next line as bytes (JSON, or text whose word is not ASCII); undefined for a text line with an ASCII word, which `fill` copies itself. */
+  /** The whole next line as bytes for JSON; undefined for a text line (its word's own bytes), which `fill` copies itself. */
   #line(i: number): Uint8Array | undefined {
+    if (this.format === 'text') return undefined;
     const { keys, ends, num } = this.batch;
-    const start = i === 0 ? 0 : ends[i - 1];
-    const end = ends[i];
-    let high = 0;
-    for (let q = start; q < end; q++) high |= keys[q];
-    const word = high < 0x80 ? undefined : wordBytes(keys.subarray(start), end - start);
-    if (this.format === 'text') return word === undefined ? undefined : Buffer.concat([this.#prefixOf(this.#g), word, NEWLINE]);
-    return Buffer.from(`${JSON.stringify({ word: Buffer.from(word ?? keys.subarray(start, end)).toString('utf8'), count: num[i] })}\n`);
+    return Buffer.from(wordJsonLine(keys.subarray(i === 0 ? 0 : ends[i - 1], ends[i]), num[i]));
   }
 
   #prefixOf(g: number): Buffer {
@@ -702,7 +697,6 @@ class ByValueLines {
   }
 }
 
-const NEWLINE = Buffer.from('\n');
 
 /**
  * Interleaves the ranges' `by-value` blocks into one order (value
