@@ -88,6 +88,14 @@ describe('several files where one is bad', () => {
     }
   });
 
+  it('grep -c --json: one count, or per file as wc --json, with the counts of grep -c', () => {
+    const ref = tool('grep', ['-c', 'Hamburg', a, b]).stdout.trim().split('\n').map((l) => ({ file: l.slice(0, l.lastIndexOf(':')), count: Number(l.slice(l.lastIndexOf(':') + 1)) }));
+    expect(ref.map((r) => r.count)).toEqual([2, 1]);
+    expect(JSON.parse(pagewise(['grep', '-c', '--json', 'Hamburg', a, b]).stdout)).toEqual({ files: ref });
+    expect(pagewise(['grep', '-c', '--json', 'Hamburg', a]).stdout).toBe('{"count":2}\n');
+    expect(pagewise(['grep', '-l', '--json', 'Hamburg', a, b]).stdout).toBe(`${JSON.stringify({ file: a })}\n${JSON.stringify({ file: b })}\n`);
+  });
+
   it('freq, stats and run print no result when one file is bad, as sort does, and name each bad one', () => {
     const ref = tool('sort', [a, missing, b]);
     expect(ref.stdout).toBe('');

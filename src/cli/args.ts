@@ -216,7 +216,7 @@ export const COMMANDS: Command[] = [
       { long: 'count', short: 'c', help: 'print the number of selected lines per file' },
       { long: 'files-with-matches', short: 'l', help: 'print only the names of files with a selected line' },
       { long: 'quiet', short: 'q', help: 'print nothing; exit 0 at the first selected line' },
-      json_('with --count, {"count":N}; otherwise one JSON object per selected line: {"file","line","text"}'),
+      json_('with --count, {"count":N} ({"files":[{"file","count"}, ...]} with several files); with -l, one {"file"} per file; otherwise one JSON object per selected line: {"file","line","text"}, with "bytes" (base64) for "text" when the line is not UTF-8'),
       {
         long: 'output',
         value: 'PATH',
