@@ -27,6 +27,12 @@ function classOf(cp: number): number {
   return (UTF8_WC_STAGE2[UTF8_WC_STAGE1[cp >> 8] * 64 + ((cp & 255) >> 2)] >> ((cp & 3) * 2)) & 3;
 }
 
+/** Whether glibc 2.36's C.UTF-8 prints the code point (iswprint): a word character or one of wc's non-ASCII separators. */
+export function printableUtf8(cp: number): boolean {
+  if (cp < 0x80) return cp >= 0x20 && cp < 0x7f;
+  return classOf(cp) !== TRANSPARENT;
+}
+
 const ASCII_CLASS = Uint8Array.from({ length: 128 }, (_, b) => classOf(b));
 const OVERLONG_BELOW = [0, 0, 0, 0x800, 0x10000, 0x200000, 0x4000000];
 

@@ -3,7 +3,7 @@
  * codes, error format, the examples, tune, and the demo.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, pagewise as lib, tempDir, writeFile } from './helpers.js';
@@ -73,6 +73,37 @@ describe('pagewise wc', () => {
     const r = pagewise(['wc', '-', '--json'], content);
     const ref = sh('wc', ['-l', '-w', '-c', files.crlf]).trim().split(/\s+/).slice(0, 3).map(Number);
     expect(JSON.parse(r.stdout)).toEqual({ lines: ref[0], words: ref[1], bytes: ref[2] });
+  });
+});
+
+describe('pagewise wc: names with a newline', () => {
+  it('are quoted as GNU wc quotes them, every sampled code point printed or escaped as there', () => {
+    const names = mkdtempSync(join(dir, 'names-'));
+    const points: number[] = [];
+    for (let cp = 1; cp < 0x80; cp++) if (cp !== 0x2f) points.push(cp);
+    for (let cp = 0x80; cp < 0x110000; cp += 257) if (cp < 0xd800 || cp > 0xdfff) points.push(cp);
+    points.push(0x85, 0xa0, 0xad, 0x200b, 0x2028, 0x2029, 0x3000, 0xfeff, 0xfffd, 0xe000, 0x10ffff, 0x1f600, 0x27, 0x27);
+    // With quotes: gnulib's second pass starts in the state the first ended in ("a'\n" is '''a'\'''$'\n').
+    const list: string[] = ['\n', "\n'", "'\n", "it's\nx", 'a\n\nb', 'a\\\nb', 'trail\n', '\nlead', "a'\n", "\t'x\n", "''\n", "a'\n'b\n", "é'\n", "\n'\n"];
+    for (let i = 0; i < points.length; i += 30) list.push(`x\n${String.fromCodePoint(...points.slice(i, i + 30))}y`);
+    for (const name of list) writeFileSync(join(names, name), 'k\n');
+    const paths = list.map((name) => join(names, name));
+    const ref = spawnSync('wc', ['-l', ...paths], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } }).stdout;
+    expect(ref).toContain("'$'\\n''");
+    const r = pagewise(['wc', '-l', ...paths]);
+    expect(r.stdout).toBe(ref);
+    expect(r.stdout.split('\n')).toHaveLength(list.length + 2);
+    // The names alone, from their directory: each starts with its own first character.
+    const bare = spawnSync('wc', ['-l', ...list], { cwd: names, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } }).stdout;
+    expect(bare).toContain(`'''a'\\'''$'\\n'\n`);
+    expect(spawnSync(process.execPath, [CLI, 'wc', '-l', ...list], { cwd: names, encoding: 'utf8' }).stdout).toBe(bare);
+    // An error names it the same way, on one line, as wc does.
+    const gone = join(names, 'no\nsuch');
+    const err = pagewise(['wc', gone]);
+    const wcErr = spawnSync('wc', [gone], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } }).stderr;
+    expect(err.stderr).toBe(`pagewise: ${wcErr.slice('wc: '.length, -1)} (ENOENT)\n`);
+    mkdirSync(join(names, 'd\nir'));
+    expect(pagewise(['stats', join(names, 'd\nir')]).stderr).toBe(`pagewise: '${names}/d'$'\\n''ir' is a directory, not a regular file (ERR_PAGEWISE_NOT_REGULAR_FILE)\n`);
   });
 });
 

@@ -206,7 +206,7 @@ function keyedStatsLines(s: RunStats): string[] {
 
 /** An OS error's text without Node's `ENOENT: ..., open 'x'` frame: `No such file or directory`. */
 export function systemMessage(message: string): string {
-  const m = /^E[A-Z0-9]+: (.*?)(?:, \w+(?: '.*')?)?$/.exec(message);
+  const m = /^E[A-Z0-9]+: (.*?)(?:, \w+(?: '.*')?)?$/s.exec(message);
   if (!m) return message;
   return m[1].charAt(0).toUpperCase() + m[1].slice(1);
 }

@@ -24,6 +24,7 @@ import { jobLocation, planStatsLines, runStatsText, systemMessage } from './form
 import { EXIT_BROKEN_PIPE, Output } from './output.js';
 import { ProgressDisplay, wantsProgress, type ProgressOptions } from './progress.js';
 import type { Input } from './inputs.js';
+import { quoteName } from './quote.js';
 
 type Library = typeof import('./library.js');
 
@@ -109,6 +110,10 @@ export function errorText(error: unknown, verbose: boolean, file?: string): stri
     const path = (e as { path?: string }).path ?? file;
     if (path !== undefined && !message.includes(path)) message = `${path}: ${message}`;
   } else if (file !== undefined && !message.includes(file)) message = `${file}: ${message}`;
+  // A name holding a newline is shown quoted, as GNU tools do, so that the error stays one line.
+  for (const name of new Set([file, (e as { path?: string }).path])) {
+    if (name?.includes('\n')) message = message.split(`'${name}'`).join(quoteName(name)).split(name).join(quoteName(name));
+  }
   let excerpt = '';
   if (e.code === ErrorCodes.JOB_FAILED || e.code === ErrorCodes.JOB_LOAD) {
     if (cause instanceof Error && !message.includes(cause.message)) message += `: ${cause.message}`;

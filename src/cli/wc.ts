@@ -1,6 +1,7 @@
 /** `pagewise wc`: GNU wc's counts and columns, a row per file as each is done. */
 import { WC_ORDER, wcRow, wcWidth, type WcColumn } from './format.js';
 import { statInput, totalBytes } from './inputs.js';
+import { quoteName } from './quote.js';
 import type { Context } from './main.js';
 
 type Counts = Partial<Record<WcColumn, number>>;
@@ -23,7 +24,7 @@ export default async function wc(ctx: Context): Promise<void> {
     if (input.failed) {
       ctx.report(input.error, input.path);
       // GNU wc opens a directory, fails to read it, and prints its row of zeros.
-      if (input.directory && !v.json && !ctx.explaining) ctx.out.write(wcRow({}, columns, width, input.path));
+      if (input.directory && !v.json && !ctx.explaining) ctx.out.write(wcRow({}, columns, width, quoteName(input.path)));
       continue;
     }
     if (ctx.explaining) {
@@ -49,7 +50,7 @@ export default async function wc(ctx: Context): Promise<void> {
       sum[c] = (sum[c] ?? 0) + (counts[c] ?? 0);
     }
     rows.push({ file: input.path, ...picked });
-    if (!v.json) ctx.out.write(wcRow(picked, columns, width, input.path));
+    if (!v.json) ctx.out.write(wcRow(picked, columns, width, quoteName(input.path)));
   }
   if (ctx.explaining) return;
   if (v.json) {
