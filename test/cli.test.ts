@@ -298,6 +298,17 @@ describe('pagewise stats, gen and demo', () => {
     const json = JSON.parse(pagewise(['stats', a, '--json']).stdout) as { name: string; count: number }[];
     expect(json.length).toBe(acc.size);
     expect(json.reduce((n, r) => n + r.count, 0)).toBe(200000);
+    // The same rows with other separators, spelled as index's --delimiter is.
+    for (const [sep, byte] of [['\\t', '\t'], ['0x09', '\t'], ['|', '|'], ['0x7c', '|'], ['\\0', '\0']]) {
+      const other = join(dir, 'sep.txt');
+      writeFileSync(other, text.replaceAll(';', byte));
+      const r = pagewise(['stats', other, '--sep', sep]);
+      expect(r.stdout, `--sep ${sep}`).toBe(expected);
+    }
+    for (const bad of ['\\n', '0x0a', '\n', '::', 'é', '']) {
+      const r = pagewise(['stats', a, '--sep', bad]);
+      expect([r.status, r.stderr], `--sep ${JSON.stringify(bad)}`).toEqual([2, expect.stringMatching(/^pagewise: --sep must be one byte other than newline.*\(ERR_PAGEWISE_INVALID_OPTION\)\n/)]);
+    }
   });
 
   it('tune prints JSON whose recommendation is one of its trials', () => {

@@ -240,7 +240,7 @@ export const COMMANDS: Command[] = [
     synopsis: '[OPTIONS] FILE...',
     description: 'Reads lines of NAME;VALUE and prints {name=min/mean/max, ...} sorted by name bytes, one decimal, as the 1BRC does.',
     flags: [
-      { long: 'sep', value: 'BYTE', help: 'the separator between name and value: one byte other than newline', default: ';', parse: text },
+      { long: 'sep', value: 'BYTE', help: 'the separator between name and value: one byte other than newline (a character, \\t, \\r, \\0 or 0xNN)', default: ';', parse: text },
       json_('print [{"name","min","mean","max","count"}, ...]'),
       ...runFlags(),
     ],
