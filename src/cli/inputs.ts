@@ -3,7 +3,7 @@
  * regular files (for honest progress totals and wc's column width). A bad
  * one is reported; the per-file commands (wc, grep) skip it and go on, as GNU
  * tools do, while the ones whose result combines every file refuse to run,
- * as sort does (docs/decisions.md, "A bad input among several").
+ * as sort does (docs/decisions.md, "Several files, one bad").
  */
 import { fstatSync, statSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';

@@ -20,11 +20,10 @@ import type { RunReport, RunStats } from '../run/pipeline.js';
 import { clusterFlagOf, clusterOptionOf } from '../cluster/cli.js';
 import { resolveOptions } from '../options.js';
 import { COMMANDS, UsageError, commandHelp, findCommand, flagOfOption, globalHelp, parseArgs, unknownCommand, type Command } from './args.js';
-import { jobLocation, planStatsLines, runStatsText, systemMessage } from './format.js';
+import { jobLocation, planStatsLines, quoteName, runStatsText, systemMessage } from './format.js';
 import { EXIT_BROKEN_PIPE, Output } from './output.js';
 import { ProgressDisplay, wantsProgress, type ProgressOptions } from './progress.js';
 import type { Input } from './inputs.js';
-import { quoteName } from './quote.js';
 
 type Library = typeof import('./library.js');
 

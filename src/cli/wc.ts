@@ -1,7 +1,6 @@
 /** `pagewise wc`: GNU wc's counts and columns, a row per file as each is done. */
-import { WC_ORDER, wcRow, wcWidth, type WcColumn } from './format.js';
+import { WC_ORDER, quoteName, wcRow, wcWidth, type WcColumn } from './format.js';
 import { statInput, totalBytes } from './inputs.js';
-import { quoteName } from './quote.js';
 import type { Context } from './main.js';
 
 type Counts = Partial<Record<WcColumn, number>>;
