@@ -45,9 +45,8 @@ export function goodInputs(ctx: Context, paths: string[]): Input[] {
  * over the rest would look whole and be wrong. Each bad one is reported.
  */
 export function everyInput(ctx: Context, paths: string[]): Input[] {
-  const inputs = paths.map(statInput);
-  for (const input of inputs) if (input.failed) ctx.report(input.error, input.path);
-  return inputs.some((i) => i.failed) ? [] : inputs;
+  const good = goodInputs(ctx, paths);
+  return good.length === paths.length ? good : [];
 }
 
 /** The bytes a run over `inputs` will read, or undefined when one is not a regular file (unknown). */

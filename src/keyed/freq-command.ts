@@ -32,7 +32,7 @@ export interface FreqRequest {
 export function formatFreqRows(rows: readonly FreqRow[], format: 'text' | 'json'): Uint8Array {
   if (format === 'json') return Buffer.from(`[${rows.map(freqRowJson).join(',')}]\n`);
   const width = rows.length > 0 ? String(rows[0].count).length : 1;
-  return Buffer.concat(rows.map((r) => Buffer.concat([Buffer.from(`${String(r.count).padStart(width)} `), r.bytes ?? Buffer.from(r.word), NEWLINE])));
+  return Buffer.concat(rows.flatMap((r) => [Buffer.from(`${String(r.count).padStart(width)} `), r.bytes ?? Buffer.from(r.word), NEWLINE]));
 }
 
 const NEWLINE = Buffer.from('\n');

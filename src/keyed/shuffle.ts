@@ -697,7 +697,6 @@ class ByValueLines {
   }
 }
 
-
 /**
  * Interleaves the ranges' `by-value` blocks into one order (value
  * descending; within a value the ranges in key order, so keys ascend) and
