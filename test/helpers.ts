@@ -5,16 +5,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect, onTestFinished } from 'vitest';
 
 export * as pagewise from '../dist/src/index.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin', 'pagewise.cjs');
 
-/** A temporary directory removed after the file's tests. */
+/** A temporary directory removed after the file's tests, or after the test that made it. */
 export function tempDir(prefix = 'pagewise-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  // An afterAll registered from inside a test body never runs (the directories leaked).
+  if (expect.getState().currentTestName !== undefined) onTestFinished(remove);
+  else afterAll(remove);
   return dir;
 }
 
