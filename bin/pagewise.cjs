@@ -21,6 +21,11 @@ function threadsAsked(args) {
   return asked;
 }
 
+// A failed write to stderr (2>/dev/full, a closed pipe) has nowhere to be
+// reported: ignore it, as coreutils do, rather than die of an unhandled
+// 'error' event with exit status 1 whatever the run's own status.
+process.stderr.on('error', () => {});
+
 if (!process.env.UV_THREADPOOL_SIZE) {
   const asked = threadsAsked(process.argv.slice(2));
   const cores = require('node:os').availableParallelism();

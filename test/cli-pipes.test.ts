@@ -177,6 +177,20 @@ describe('exit statuses', () => {
     expect(g.status).toBe(2);
   });
 
+  it('2> /dev/full or a closed stderr changes no exit status: nothing to report it on, as GNU wc and grep', () => {
+    // Each run's status with stderr fine, then with stderr unwritable: a usage error stays 2,
+    // a missing file 1, grep's missing file 2, and a run that writes nothing to stderr 0.
+    for (const [args, status] of [['wc --bogus', 2], [`wc '${a}' /no/such/file`, 1], ['grep', 2], [`grep Hamburg /no/such/file`, 2], [`wc '${a}'`, 0]] as const) {
+      expect(shell(`${PW} ${args} >/dev/null`).status, args).toBe(status);
+      for (const redirect of ['2>/dev/full', '2>&-']) {
+        const r = shell(`${PW} ${args} >/dev/null ${redirect}`);
+        expect(r.status, `${args} ${redirect}`).toBe(status);
+      }
+    }
+    expect(shell(`wc --bogus 2>/dev/full`).status).toBe(shell(`wc --bogus 2>/dev/null`).status);
+    expect(shell(`grep 2>/dev/full`).status).toBe(2);
+  });
+
   it("stdout as a read-write /dev/null (Python's DEVNULL, Node's stdio 'ignore', 1<>/dev/null) is /dev/null: exit 0, nothing on stderr", () => {
     for (const redirect of ['> /dev/null', '1<> /dev/null']) {
       for (const [args, status] of [[`wc '${a}'`, 0], [`grep Hamburg '${a}'`, 0], [`grep --count NoSuchStation '${a}'`, 1]] as const) {
