@@ -51,7 +51,24 @@ describe('--explain', () => {
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(new RegExp(`^input 0 +${pipe}: stream \\(`, 'm'));
       expect(r.stdout).toMatch(/^executor +\w+ \(/m);
+      // No worker, chunk or mapping serves a stream: those lines would describe another run.
+      expect(r.stdout).toMatch(/^threads +1 \(every input is a stream: the main thread reads it/m);
+      expect(r.stdout).not.toMatch(/^(chunk size|release|prefetch) /m);
     }
+    // With a file among them, the file's chunks are planned and said.
+    const mixed = timed(['stats', '--explain', pipe, text, '--threads', '2']);
+    expect(mixed.stdout).toMatch(/^threads +2 \(/m);
+    expect(mixed.stdout).toMatch(/^chunk size +.*, 1 chunks \(/m);
+    expect(mixed.stdout).toMatch(/^prefetch +/m);
+  });
+
+  it('--stats of a run over standard input names no chunk, worker or release', () => {
+    const r = spawnSync('sh', ['-c', `printf 'Oslo;1.0\\nRiga;-2.5\\n' | '${process.execPath}' '${CLI}' stats --stats -`], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('{Oslo=1.0/1.0/1.0, Riga=-2.5/-2.5/-2.5}\n');
+    expect(r.stderr).toMatch(/^bytes +19 \(19 B\) in 1 file\(s\)$/m);
+    expect(r.stderr).toMatch(/^threads +1 \(the main thread: nothing was read in chunks\)$/m);
+    expect(r.stderr).not.toMatch(/^(chunk size|release|prefetch) /m);
   });
 
   it('is the library’s plan, as text and as JSON', async () => {
@@ -126,9 +143,11 @@ describe('--stats', () => {
     expect(r.stderr).toContain(`\nnote             '${refused}': its mapping was refused (mmap failed): read sequentially\n`);
     expect(r.stderr).toMatch(/^executor +kernel \(/m);
     expect(r.stderr).toMatch(/^job +.*wc\.js/m);
-    // Not said twice: the run's own threads and release lines stay, the plan's are left out.
+    // Not said twice: the run's own threads line stays, the plan's is left out; nothing was
+    // mapped in the end, so no release line.
     expect(r.stderr.match(/^threads /gm)).toHaveLength(1);
-    expect(r.stderr.match(/^release /gm)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^threads +1 \(the main thread: nothing was read in chunks\)$/m);
+    expect(r.stderr).not.toMatch(/^release /m);
     const json = pagewise(['wc', refused, '--stats', '--json'], { env });
     const stats = JSON.parse(json.stderr.trim().split('\n').at(-1)!);
     expect(stats.notes).toEqual([`'${refused}': its mapping was refused (mmap failed): read sequentially`]);

@@ -166,7 +166,6 @@ const EXECUTORS: Record<string, string> = {
   kernel: "the job's native kernel on libuv's threadpool, no JS worker",
   workers: "the job's map in Piscina worker threads",
   cluster: 'pagewise workers over Redis: see cluster below',
-  none: 'nothing was mapped',
 };
 
 /** The plan's lines (describePlan) that the run's own lines do not say again: the job, the inputs, the executor, prefetch, in place, max record. */
@@ -177,15 +176,17 @@ export function planStatsLines(described: string): string[] {
 
 /** `--stats` as text: the plan's lines not repeated below, the run's figures, the output, the cluster, the notes. */
 export function runStatsText(s: RunStats, planLines: string[] = []): string {
+  // Nothing read in chunks (streams, empty files): no chunk, no worker, no page to release.
+  const chunked = s.executor !== 'none';
   const lines = [
     ...planLines.filter((l) => !/^(prefetch|in place|max record) /.test(l)),
-    `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s), ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})`,
-    `threads          ${s.threads} (${EXECUTORS[s.executor] ?? s.executor})`,
+    `bytes            ${s.bytes} (${formatBytes(s.bytes)}) in ${s.files} file(s)${chunked ? `, ${s.chunks} chunks of ${formatBytes(s.chunkSize)} (${s.chunkSizeReason})` : ''}`,
+    chunked ? `threads          ${s.threads} (${EXECUTORS[s.executor] ?? s.executor})` : `threads          1 (the main thread: nothing was read in chunks)`,
     `wall             ${s.wallSeconds.toFixed(3)} s, ${(s.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
     `cpu              user ${s.cpuSeconds.user.toFixed(3)} s, system ${s.cpuSeconds.system.toFixed(3)} s`,
     `peak rss         ${formatBytes(s.peakRssBytes)}`,
     `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
-    `release          ${s.release} (${s.releaseReason})`,
+    ...(chunked ? [`release          ${s.release} (${s.releaseReason})`] : []),
     ...planLines.filter((l) => /^(prefetch|in place|max record) /.test(l)),
     ...(s.output === undefined ? [] : [`output           ${s.output.bytes} bytes (${formatBytes(s.output.bytes)}) to ${s.output.target}`]),
     ...keyedStatsLines(s),

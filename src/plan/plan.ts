@@ -432,16 +432,23 @@ export function plannedChunks(plan: RunPlan): number {
 
 /** The plan as lines for people (`--explain`, `--stats`). */
 export function describePlan(plan: RunPlan): string {
+  // Streams only: no worker, no chunk, no mapping, so threads, chunk size, release and prefetch
+  // would describe a run that does not happen.
+  const streamsOnly = plan.inputs.length > 0 && plan.inputs.every((i) => i.kind === 'stream');
   const lines = [
     `job              ${plan.job.path} (version ${plan.job.version}, split ${JSON.stringify(plan.job.split)}${plan.job.commutative ? ', commutative' : ''})`,
     ...plan.inputs.map((i) => `input ${String(i.index).padEnd(10)} ${i.path}: ${i.kind}${i.size === undefined ? '' : `, ${formatBytes(i.size)}`} (${i.reason})`),
     `executor         ${plan.executor} (${plan.executorReason})`,
-    `threads          ${plan.threads} (${plan.threadsReason})`,
-    plan.cluster === undefined
-      ? `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`
-      : `split size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} splits (${plan.chunkSizeReason})`,
-    `release          ${plan.release} (${plan.releaseReason})`,
-    `prefetch         ${plan.prefetch} chunk(s) ahead (${plan.prefetchReason}), ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
+    ...(streamsOnly
+      ? ['threads          1 (every input is a stream: the main thread reads it and runs the map; --threads and --chunk-size do not apply)']
+      : [
+          `threads          ${plan.threads} (${plan.threadsReason})`,
+          plan.cluster === undefined
+            ? `chunk size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} chunks (${plan.chunkSizeReason})`
+            : `split size       ${formatBytes(plan.chunkSize)}, ${plannedChunks(plan)} splits (${plan.chunkSizeReason})`,
+          `release          ${plan.release} (${plan.releaseReason})`,
+          `prefetch         ${plan.prefetch} chunk(s) ahead (${plan.prefetchReason}), ${formatBytes(plan.prefetchStep)} per MADV_WILLNEED; advice ${plan.advice}`,
+        ]),
     ...(plan.output === undefined ? [] : [`output           ${plan.output}`]),
     ...(plan.inPlace ? ['in place         the inputs are mapped writable; each chunk is flushed (msync) before it is done'] : []),
     ...(plan.keyed === undefined ? [] : [`keyed tables     ${formatBytes(plan.keyed.share)} per thread (${plan.keyed.shareReason}); spills to ${plan.keyed.tempDir}`]),
