@@ -211,6 +211,13 @@ describe('pagewise run and the examples', () => {
     const bad = pagewise(['run', join(ROOT, 'examples/sensor-records.mjs'), partial]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/\(ERR_PAGEWISE_PARTIAL_RECORD\)\n$/);
+    // The message names no library option: the CLI user gave --record-size, not recordSize.
+    const whole = Math.floor((buf.length - 3) / 16);
+    const tail = buf.length - 3 - whole * 16;
+    const line = (name: string): string =>
+      `pagewise: '${name}': size ${buf.length - 3} is not a multiple of the record size, 16 bytes: ${tail} bytes follow the last whole record (${whole} whole) (ERR_PAGEWISE_PARTIAL_RECORD)\n`;
+    expect(pagewise(['index', partial, '--record-size', '16', '-o', join(dir, 'partial.idx')]).stderr).toBe(line(partial));
+    expect(spawnSync('sh', ['-c', `'${process.execPath}' '${CLI}' index - --record-size 16 -o '${join(dir, 'stdin.idx')}' < '${partial}'`], { encoding: 'utf8' }).stderr).toBe(line('<stdin>'));
   });
 });
 

@@ -287,8 +287,9 @@ export function checkWholeRecords(size: number, split: Split, path?: string): vo
     const whole = Math.floor(size / split.recordSize);
     throw new PagewiseError(
       ErrorCodes.PARTIAL_RECORD,
-      `${path ? `'${path}': ` : ''}size ${size} is not a multiple of recordSize ${split.recordSize}: ` +
-        `${size - whole * split.recordSize} trailing bytes after record ${whole}`,
+      // Worded for the library's recordSize and the CLI's --record-size alike.
+      `${path ? `'${path}': ` : ''}size ${size} is not a multiple of the record size, ${split.recordSize} bytes: ` +
+        `${size - whole * split.recordSize} bytes follow the last whole record (${whole} whole)`,
       { path, size, recordSize: split.recordSize, offset: whole * split.recordSize },
     );
   }
