@@ -88,11 +88,37 @@ describe('CLI signals', () => {
       expect(result.signal, `the child died of ${result.signal}: it should catch ${signal} and exit`).toBeNull();
       expect(result.code, result.stderr).toBe(status);
       expect(took, `exit took ${took.toFixed(0)} ms after ${signal}`).toBeLessThan(2000);
-      // Interrupted: no partial result is printed.
+      // Interrupted: no partial result is printed, and no error: the status says it.
       expect(result.stdout).toBe('');
+      expect(result.stderr).toBe('');
       // The process (and with it every worker thread) is gone.
       expect(processExists(child.pid!)).toBe(false);
       expect(existsSync(`/proc/${child.pid}`)).toBe(false);
+    });
+  }
+});
+
+describe('CLI signals to the built-in commands', () => {
+  // grep over 20 copies of big (every line matches 'o'), signalled once its output flows: it
+  // ends silently with the signal's status, as a coreutils program killed by it does. grep
+  // said "the run was aborted" on stderr; the other commands said nothing.
+  for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${signal} to grep mid-output: exit ${status}, nothing on stderr`, async () => {
+      const files = Array.from({ length: 20 }, () => big);
+      for (const args of [['grep', 'o', ...files], ['grep', '-n', 'o', ...files], ['grep', '--json', 'o', ...files]]) {
+        const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        let out = 0;
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.stdout!.on('data', (d: Buffer) => (out += d.length));
+        const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        await waitFor(() => out > 0, 15_000, 'the first output');
+        child.kill(signal);
+        const code = await withTimeout(exit, 10_000, `grep after ${signal}`);
+        expect(out, 'the run was still going').toBeLessThan(20 * SIZE);
+        expect(code, `${args.slice(0, 3).join(' ')}: ${stderr}`).toBe(status);
+        expect(stderr, args.slice(0, 3).join(' ')).toBe('');
+      }
     });
   }
 });

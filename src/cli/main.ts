@@ -227,7 +227,8 @@ export async function main(argv: string[]): Promise<number> {
       out,
       report(error, file) {
         failed = true;
-        if (out.stopped && (error as { code?: string })?.code === ErrorCodes.ABORTED) return;
+        // An abort the run caused itself (stdout failed, a signal) is said by the exit status alone.
+        if ((out.stopped || signalled) && (error as { code?: string })?.code === ErrorCodes.ABORTED) return;
         this.note(errorText(asFlagError(error, cmd), verbose, file));
       },
       get failed() {
