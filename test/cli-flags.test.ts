@@ -90,7 +90,10 @@ describe('wc flags against LC_ALL=C.UTF-8 wc', () => {
 
 describe('grep flags against LC_ALL=C grep -a', () => {
   const patterns: string[][] = [['foo'], ['-e', 'foo', '-e', 'bar'], ['-e', 'Hamburg'], ['-e', 'x'], ['-e', 'é'], ['-e', ''], ['-e', 'foo bar']];
-  const flagSets = [[], ['-i'], ['-v'], ['-w'], ['-n'], ['-o'], ['-c'], ['-l'], ['-iw'], ['-vn'], ['-ow'], ['-oi'], ['-wc'], ['-vc'], ['-on'], ['-ic'], ['-lv'], ['-wv'], ['-n', '-i', '-w']];
+  const flagSets = [
+    [], ['-i'], ['-v'], ['-w'], ['-n'], ['-o'], ['-c'], ['-l'], ['-iw'], ['-vn'], ['-ow'], ['-oi'], ['-wc'], ['-vc'], ['-on'], ['-ic'], ['-lv'], ['-wv'], ['-n', '-i', '-w'],
+    ['-x'], ['-xi'], ['-xv'], ['-xc'], ['-xn'], ['-xo'], ['-xw'], ['-L'], ['-Lv'], ['-H'], ['-Hc'], ['-Hn'], ['-Hl'],
+  ];
   for (const flags of flagSets) {
     it(`grep -F ${flags.join(' ') || '(no flag)'}: output and exit status equal grep's, one file and several`, () => {
       for (const pattern of patterns) {
@@ -109,8 +112,8 @@ describe('grep flags against LC_ALL=C grep -a', () => {
   }
 
   it('-E: JavaScript RegExp where its syntax is grep -E syntax, all flags', { timeout: 300_000 }, () => {
-    for (const flags of [[], ['-i'], ['-v'], ['-w'], ['-n'], ['-o'], ['-c'], ['-l']]) {
-      for (const pattern of ['fo+', 'foo|bar', '^x$', 'b.r', '[0-9]x', 'ham$']) {
+    for (const flags of [[], ['-i'], ['-v'], ['-w'], ['-n'], ['-o'], ['-c'], ['-l'], ['-x'], ['-xi'], ['-xv']]) {
+      for (const pattern of ['fo+', 'foo|bar', '^x$', 'b.r', '[0-9]x', 'ham$', '[a-z ]*foo[a-z ]*']) {
         for (const f of [files.text, files.crlf, files.noNewline]) {
           const ref = tool('grep', ['-a', '-E', ...flags, pattern, f]);
           const r = pagewise(['grep', '-E', ...flags, pattern, f, ...chunkOptions]);
@@ -120,6 +123,61 @@ describe('grep flags against LC_ALL=C grep -a', () => {
       }
     }
     expect(pagewise(['grep', '--regex', '--count', 'fo+', files.text]).stdout).toBe(tool('grep', ['-c', '-E', 'fo+', files.text]).stdout);
+  });
+
+  it('-H and --no-filename (grep -h), -l and -L: the last one given wins, as in grep; -L and -l over -c', () => {
+    const two = [files.text, files.empty, files.crlf];
+    const sets = [
+      ['-H', '--no-filename'], ['--no-filename', '-H'], ['-H', '-c', '--no-filename'], ['--no-filename', '-n'], ['--no-filename', '-o'],
+      ['-l', '-L'], ['-L', '-l'], ['-c', '-L'], ['-L', '-c'], ['-L', '-v'], ['-L', '-x'], ['-q', '-L'], ['-L', '-H'], ['-l', '--no-filename'],
+    ];
+    for (const flags of sets) {
+      for (const pattern of ['foo', 'Hamburg', 'zzz-none']) {
+        for (const list of [[files.text], two]) {
+          const ref = tool('grep', ['-a', '-F', ...flags.map((f) => (f === '--no-filename' ? '-h' : f)), pattern, ...list]);
+          const r = pagewise(['grep', ...flags, pattern, ...list, ...chunkOptions]);
+          const label = `${flags.join(' ')} ${pattern} ${list.length} files`;
+          expect(r.stdout, label).toBe(ref.stdout);
+          expect(r.status, label).toBe(ref.status);
+        }
+      }
+    }
+    // Named lines into --output, as on stdout.
+    const out = `${dir}/named.txt`;
+    expect(pagewise(['grep', '-H', 'foo', files.text, '--output', out]).status).toBe(0);
+    expect(readFileSync(out, 'latin1')).toBe(tool('grep', ['-a', '-F', '-H', 'foo', files.text]).raw.toString('latin1'));
+    expect(pagewise(['grep', '--no-filename', 'foo', files.text, files.crlf, '--output', out]).status).toBe(0);
+    expect(readFileSync(out, 'latin1')).toBe(tool('grep', ['-a', '-F', '-h', 'foo', files.text, files.crlf]).raw.toString('latin1'));
+    // Standard input is '(standard input)' with -H, as grep names it.
+    const stdin = spawnSync('sh', ['-c', `'${process.execPath}' '${CLI}' grep -H -n foo - < '${files.text}'`]);
+    expect(stdin.stdout.toString('latin1')).toBe(spawnSync('sh', ['-c', `LC_ALL=C grep -a -F -H -n foo - < '${files.text}'`]).stdout.toString('latin1'));
+    // -L --json: one {"file"} per file listed, as -l --json.
+    const json = pagewise(['grep', '-L', '--json', 'Hamburg', ...two]);
+    expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l).file)).toEqual(tool('grep', ['-a', '-F', '-L', 'Hamburg', ...two]).stdout.trim().split('\n'));
+  });
+
+  it('-s: no line for a missing file, a directory or an unreadable one; the exit status still says 2, as grep -s', () => {
+    const missing = `${dir}/no-such-file`;
+    for (const flags of [['-s'], ['-s', '-c'], ['-s', '-l'], ['-s', '-L'], ['-s', '-q'], ['-sn'], ['--no-messages']]) {
+      for (const list of [[missing, files.text], [files.text, dir], [missing], [dir, missing, files.crlf]]) {
+        const ref = tool('grep', ['-a', '-F', ...flags.map((f) => (f === '--no-messages' ? '-s' : f)), 'foo', ...list]);
+        const r = pagewise(['grep', ...flags, 'foo', ...list]);
+        const label = `${flags.join(' ')} ${list.length} files`;
+        expect(r.stdout, label).toBe(ref.stdout);
+        expect(r.status, label).toBe(ref.status);
+        expect(ref.stderr, label).toBe('');
+        expect(r.stderr, label).toBe('');
+      }
+    }
+    // Without -s, each such file has its line.
+    const loud = pagewise(['grep', 'foo', missing, dir, files.text]);
+    expect(loud.stderr.trim().split('\n')).toHaveLength(2);
+    expect(loud.status).toBe(2);
+    // A pattern file that cannot be read is still said (grep -s says it too).
+    const noPatterns = pagewise(['grep', '-s', '-f', missing, files.text]);
+    expect(noPatterns.status).toBe(2);
+    expect(noPatterns.stderr).toContain('no-such-file');
+    expect(tool('grep', ['-s', '-f', missing, files.text]).status).toBe(2);
   });
 
   it("-F and -a (grep's and rg's spellings of what pagewise grep does anyway) change nothing; -E with -F is refused as GNU grep refuses it", () => {
@@ -332,6 +390,35 @@ describe('unknown flags and commands get a suggestion, as git and cargo give', (
       expect(r.stderr).toMatch(/\(ERR_PAGEWISE_INVALID_OPTION\)\n/);
     });
   }
+
+  it("grep's flags that pagewise grep does not have are refused with what to do instead", () => {
+    const cases: [string[], RegExp][] = [
+      [['-r', 'foo', '.'], /^pagewise: pagewise grep reads the files it is given, not directory trees: find DIR -type f -exec pagewise grep PATTERN \{\} \+/],
+      [['-R', 'foo', '.'], /not directory trees/],
+      [['--recursive', 'foo', '.'], /not directory trees/],
+      [['-A', '2', 'foo', files.text], /without context lines: use grep -F -a for -A, -B and -C/],
+      [['-C2', 'foo', files.text], /without context lines/],
+      [['-m', '1', 'foo', files.text], /no -m\/--max-count: pipe its output into head -n N/],
+      [['-P', 'fo+', files.text], /no basic or Perl ones/],
+      [['-z', 'foo', files.text], /NUL-separated records \(-z\) are not supported/],
+    ];
+    for (const [args, message] of cases) {
+      const r = pagewise(['grep', ...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr).toMatch(/\(ERR_PAGEWISE_INVALID_OPTION\)\n/);
+    }
+  });
+
+  it('an unknown one-letter flag gets no guess: every letter is one edit from every other', () => {
+    for (const args of [['wc', '-x', files.text], ['grep', '-y', 'foo', files.text], ['stats', '-q', files.text]]) {
+      const r = pagewise(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp(`^pagewise: unknown option '${args[1]}' for 'pagewise ${args[0]}' \\(ERR_PAGEWISE_INVALID_OPTION\\)\n`));
+      expect(r.stderr).not.toContain('Did you mean');
+    }
+  });
 
   it('no suggestion for something far from every name', () => {
     const r = pagewise(['wc', '--zzzzzzzz', files.text]);

@@ -211,11 +211,16 @@ export const COMMANDS: Command[] = [
       { long: 'ignore-case', short: 'i', help: 'ignore case (ASCII letters; JavaScript RegExp i with -E)' },
       { long: 'invert-match', short: 'v', help: 'select lines that do not match' },
       { long: 'word-regexp', short: 'w', help: 'match whole words only ([A-Za-z0-9_] are word characters)' },
+      { long: 'line-regexp', short: 'x', help: 'match whole lines only (then -w is ignored, as in grep)' },
       { long: 'line-number', short: 'n', help: 'prefix each line with its line number' },
       { long: 'only-matching', short: 'o', help: 'print only the matched parts, one per line' },
+      { long: 'with-filename', short: 'H', help: 'print the file name before each line or count (the default with several files)' },
+      { long: 'no-filename', help: "print no file names (grep's -h: -h is help here)" },
       { long: 'count', short: 'c', help: 'print the number of selected lines per file' },
       { long: 'files-with-matches', short: 'l', help: 'print only the names of files with a selected line' },
+      { long: 'files-without-match', short: 'L', help: 'print only the names of files without one (the exit status is still 0 when a line was selected, as in grep 3.5+)' },
       { long: 'quiet', short: 'q', help: 'print nothing; exit 0 at the first selected line' },
+      { long: 'no-messages', short: 's', help: 'print no error for a missing or unreadable file (it still makes the exit status 2)' },
       json_('with --count, {"count":N} ({"files":[{"file","count"}, ...]} with several files); with -l, one {"file"} per file; otherwise one JSON object per selected line: {"file","line","text"}, with "bytes" (base64) for "text" when the line is not UTF-8'),
       {
         long: 'output',
@@ -227,6 +232,22 @@ export const COMMANDS: Command[] = [
       ...runFlags(),
     ],
     positionals: { min: 1, max: Infinity, missing: 'PATTERN and FILE' },
+    refused: {
+      ...Object.fromEntries(
+        ['r', 'R', 'recursive', 'dereference-recursive'].map((f) => [
+          f,
+          "pagewise grep reads the files it is given, not directory trees: find DIR -type f -exec pagewise grep PATTERN {} + (-H for the names)",
+        ]),
+      ),
+      ...Object.fromEntries(
+        ['A', 'B', 'C', 'after-context', 'before-context', 'context'].map((f) => [f, 'pagewise grep prints the selected lines without context lines: use grep -F -a for -A, -B and -C']),
+      ),
+      ...Object.fromEntries(['m', 'max-count'].map((f) => [f, 'pagewise grep has no -m/--max-count: pipe its output into head -n N for the first N lines'])),
+      ...Object.fromEntries(
+        ['G', 'P', 'basic-regexp', 'perl-regexp'].map((f) => [f, 'patterns are fixed strings, or JavaScript regular expressions with -E: there are no basic or Perl ones']),
+      ),
+      ...Object.fromEntries(['z', 'null-data'].map((f) => [f, 'lines end with \\n: NUL-separated records (-z) are not supported'])),
+    },
     examples: [
       ['pagewise grep --count ERROR big.log', 'the number of lines containing ERROR, like grep -c -F -a'],
       ["pagewise grep -n -w 'user=42' a.log b.log", 'matching lines as file:line:text'],
@@ -455,6 +476,8 @@ export interface Parsed {
   values: Record<string, unknown>;
   positionals: string[];
   help: boolean;
+  /** Where each flag given was last given (its argument's index): for flags of which the last one wins (grep -H and --no-filename, -l and -L). */
+  order: Record<string, number>;
 }
 
 /** A usage error (exit status 2): ERR_PAGEWISE_INVALID_OPTION, naming the flag when there is one. */
@@ -473,19 +496,22 @@ export class UsageError extends PagewiseError {
 export function parseArgs(command: Command, args: readonly string[]): Parsed {
   const flags = flagsOf(command);
   const values: Record<string, unknown> = {};
+  const order: Record<string, number> = {};
   const positionals: string[] = [];
   let help = false;
+  let i = 0;
   const set = (flag: Flag, raw: string | undefined, shown: string): void => {
     if (flag === HELP_FLAG) {
       help = true;
       return;
     }
+    order[flag.long] = i;
     let value: unknown = true;
     if (flag.value !== undefined) value = flag.parse ? flag.parse(raw!, shown) : raw;
     if (flag.repeat) ((values[flag.long] ??= []) as unknown[]).push(value);
     else values[flag.long] = value;
   };
-  for (let i = 0; i < args.length; i++) {
+  for (; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') {
       positionals.push(...args.slice(i + 1));
@@ -504,8 +530,10 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
       if (!flag) throw unknownFlag(command, `--${name}`, flags);
       if (flag.value === undefined) {
         if (inline !== undefined) throw new UsageError(`option '--${name}' takes no value`, `--${name}`, command.name);
-        if (negated) values[flag.long] = false;
-        else set(flag, undefined, `--${name}`);
+        if (negated) {
+          values[flag.long] = false;
+          order[flag.long] = i;
+        } else set(flag, undefined, `--${name}`);
         continue;
       }
       let raw = inline;
@@ -549,7 +577,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
       throw new UsageError(`unexpected argument '${positionals[p.max]}': pagewise ${command.name} ${command.synopsis.split('\n')[0]}`, undefined, command.name);
     }
   }
-  return { values, positionals, help };
+  return { values, positionals, help, order };
 }
 
 function missingValue(command: Command, shown: string, flag: Flag): UsageError {
@@ -560,7 +588,8 @@ function unknownFlag(command: Command, shown: string, flags: Flag[]): UsageError
   const refusedReason = command.refused?.[shown.replace(/^-+/, '')];
   if (refusedReason) return new UsageError(refusedReason, shown, command.name);
   const names = flags.flatMap((f) => [`--${f.long}`, ...(f.negatable ? [`--no-${f.long}`] : []), ...(f.short ? [`-${f.short}`] : [])]);
-  const hint = suggest(shown, names.filter((n) => n.startsWith('--') === shown.startsWith('--')));
+  // Every letter is one edit from every other: a short flag gets no guess (-r is not -e).
+  const hint = shown.startsWith('--') ? suggest(shown, names.filter((n) => n.startsWith('--'))) : undefined;
   const where = findCommand(command.name) ? ` for 'pagewise ${command.name}'` : '';
   return new UsageError(`unknown option '${shown}'${where}${hint ? `. Did you mean '${hint}'?` : ''}`, shown, command.name);
 }

@@ -88,11 +88,19 @@ function splitLines(bytes: Uint8Array): Uint8Array[] {
   }
 }
 
+/** Of two flags that undo each other, the one given last (grep's rule), or undefined when neither was. */
+function lastOf<T extends string>(ctx: Context, a: T, b: T): T | undefined {
+  const at = (f: T): number => (ctx.values[f] === true ? ctx.order[f] : -1);
+  if (at(a) < 0 && at(b) < 0) return undefined;
+  return at(a) > at(b) ? a : b;
+}
+
 export default async function grep(ctx: Context): Promise<number> {
   const v = ctx.values;
   const { patterns, files } = patternsOf(ctx);
   const quiet = v.quiet === true;
-  const listFiles = v['files-with-matches'] === true && !quiet;
+  const list = quiet ? undefined : lastOf(ctx, 'files-with-matches', 'files-without-match');
+  const listFiles = list !== undefined;
   const count = v.count === true && !quiet && !listFiles;
   const json = v.json === true;
   const params: GrepParams = {
@@ -101,20 +109,24 @@ export default async function grep(ctx: Context): Promise<number> {
     ignoreCase: v['ignore-case'] === true,
     invert: v['invert-match'] === true,
     word: v['word-regexp'] === true,
+    line: v['line-regexp'] === true,
     only: v['only-matching'] === true,
     lineNumbers: (v['line-number'] === true || json) && !count && !quiet && !listFiles,
     count: count || quiet || listFiles,
     first: quiet || listFiles,
   };
+  ctx.quietFileErrors = v['no-messages'] === true;
   // Lines are selected by the job's map in worker threads (only counting has a native kernel).
   if (!params.count) ctx.startWorkers(files.map(statInput));
   const { builtinJobs } = await ctx.lib();
   const several = files.length > 1;
+  // -H and --no-filename: the last one given wins, as in grep; else names with several files.
+  const named = (lastOf(ctx, 'with-filename', 'no-filename') ?? (several ? 'with-filename' : 'no-filename')) === 'with-filename';
   let outputPath = v.output as string | undefined;
   if (outputPath === '-') outputPath = undefined;
   // The job names standard input '<stdin>', grep '(standard input)': prefixes with it are the CLI's.
-  const plain = v['line-number'] !== true && v.count !== true && v['files-with-matches'] !== true && !quiet && !json && !(several && files.includes('-'));
-  if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, files, outputPath);
+  const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && !(named && files.includes('-'));
+  if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, files, outputPath, named);
   let dest: Destination | undefined;
   if (outputPath !== undefined && !ctx.explaining) dest = await openDestination(outputPath, ctx.signal);
   const out = dest ?? ctx.out;
@@ -145,6 +157,12 @@ export default async function grep(ctx: Context): Promise<number> {
       if (out.stopped || ctx.signal.aborted) break;
       if (input.failed) {
         ctx.report(input.error, input.path);
+        // As GNU grep: a directory is reported and then counted as a file without a selected line.
+        if (input.directory === true && !ctx.explaining) {
+          if (count) counts.push({ file: input.path, count: 0 });
+          if (count && !json) out.write(`${grepPrefix(named ? input.path : undefined, undefined)}0\n`);
+          if (list === 'files-without-match') out.write(json ? `${JSON.stringify({ file: input.path })}\n` : `${input.path}\n`);
+        }
         continue;
       }
       if (ctx.explaining) {
@@ -152,7 +170,7 @@ export default async function grep(ctx: Context): Promise<number> {
         continue;
       }
       const name = input.path === '-' ? '(standard input)' : input.path;
-      const prefix = several ? name : undefined;
+      const prefix = named ? name : undefined;
       // -q and -l need one selected line: the run stops at the first merged one.
       const stop = new AbortController();
       const write = (piece: string | Uint8Array): void => out.write(piece);
@@ -195,7 +213,7 @@ export default async function grep(ctx: Context): Promise<number> {
       counts.push({ file: name, count: n });
       if (n > 0) selected = true;
       if (quiet && selected) return 0;
-      if (listFiles && n > 0) out.write(json ? `${JSON.stringify({ file: name })}\n` : `${name}\n`);
+      if (listFiles && (list === 'files-with-matches') === n > 0) out.write(json ? `${JSON.stringify({ file: name })}\n` : `${name}\n`);
       if (count && !json) out.write(`${grepPrefix(prefix, undefined)}${n}\n`);
     }
     if (ctx.explaining) return ctx.failed ? 2 : 0;
@@ -208,13 +226,13 @@ export default async function grep(ctx: Context): Promise<number> {
 /**
  * grep --output PATH without a flag that formats: one run over every file
  * that can be read, its workers writing the selected lines (with `file:`
- * for several files) at their offsets into PATH, atomically.
+ * when named: several files, or -H) at their offsets into PATH, atomically.
  */
-async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, files: string[], output: string): Promise<number> {
+async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, files: string[], output: string, named: boolean): Promise<number> {
   const inputs = goodInputs(ctx, files);
   if (inputs.length === 0) return 2;
   const paths = inputs.map((i) => i.path);
-  const options = { params: grepOutputParams(params, files), output };
+  const options = { params: grepOutputParams(params, named), output };
   if (ctx.explaining) {
     await ctx.explain(paths, job, options);
     return ctx.failed ? 2 : 0;

@@ -33,6 +33,14 @@ export function statInput(path: string): Input {
   }
 }
 
+/** What grep -s keeps quiet: a file that is missing, unreadable or a directory (grep's "nonexistent or unreadable files"). */
+const FILE_ACCESS = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG', 'EISDIR', 'ENXIO', ErrorCodes.NOT_REGULAR_FILE]);
+
+/** Whether `error` says a file could not be found or opened. */
+export function isFileAccessError(error: unknown): boolean {
+  return FILE_ACCESS.has((error as { code?: string })?.code ?? '');
+}
+
 /** The inputs that can be read; each other one is reported on stderr (and the command will exit non-zero). */
 export function goodInputs(ctx: Context, paths: string[]): Input[] {
   const inputs = paths.map(statInput);

@@ -23,7 +23,7 @@ import { COMMANDS, UsageError, commandHelp, findCommand, flagOfOption, globalHel
 import { jobLocation, planStatsLines, quoteName, runStatsText, systemMessage } from './format.js';
 import { EXIT_BROKEN_PIPE, Output } from './output.js';
 import { ProgressDisplay, wantsProgress, type ProgressOptions } from './progress.js';
-import type { Input } from './inputs.js';
+import { isFileAccessError, type Input } from './inputs.js';
 
 type Library = typeof import('./library.js');
 
@@ -32,11 +32,15 @@ export interface Context {
   command: Command;
   values: Record<string, unknown>;
   positionals: string[];
+  /** Where each flag was last given (Parsed.order). */
+  order: Record<string, number>;
   /** Aborted on SIGINT/SIGTERM and when stdout fails. */
   signal: AbortSignal;
   out: Output;
   /** Prints an error line for one input (or the whole command) and marks the run failed; goes on. */
   report(error: unknown, file?: string): void;
+  /** grep -s: a file that is missing or unreadable still fails the run, without its line. */
+  quietFileErrors?: boolean;
   /** An error was reported. */
   readonly failed: boolean;
   /** Writes a line to stderr (erasing the progress display first). */
@@ -223,10 +227,12 @@ export async function main(argv: string[]): Promise<number> {
       command: cmd,
       values: parsed.values,
       positionals: parsed.positionals,
+      order: parsed.order,
       signal: controller.signal,
       out,
       report(error, file) {
         failed = true;
+        if (this.quietFileErrors === true && file !== undefined && isFileAccessError(error)) return;
         // An abort the run caused itself (stdout failed, a signal) is said by the exit status alone.
         if ((out.stopped || signalled) && (error as { code?: string })?.code === ErrorCodes.ABORTED) return;
         this.note(errorText(asFlagError(error, cmd), verbose, file));

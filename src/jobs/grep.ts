@@ -36,6 +36,8 @@ export interface GrepParams {
   invert?: boolean;
   /** A match must be a whole word: not preceded or followed by [A-Za-z0-9_]. */
   word?: boolean;
+  /** A match must be a whole line (grep -x); `word` is then ignored, as grep does. */
+  line?: boolean;
   /** Keep each record's line number (in `numbers`). */
   lineNumbers?: boolean;
   /** Records are the matched parts, one per match, not whole lines (nothing with `invert`, as grep). */
@@ -69,6 +71,7 @@ interface Compiled {
   ignoreCase: boolean;
   invert: boolean;
   word: boolean;
+  line: boolean;
   lineNumbers: boolean;
   only: boolean;
   count: boolean;
@@ -113,7 +116,8 @@ function compile(params: unknown): Compiled {
     needles: p.ignoreCase && !p.regex ? needles.map(lowerAscii) : needles,
     ignoreCase: p.ignoreCase === true,
     invert: p.invert === true,
-    word: p.word === true,
+    word: p.word === true && p.line !== true,
+    line: p.line === true,
     lineNumbers: p.lineNumbers === true,
     only: p.only === true,
     count: p.count === true,
@@ -126,6 +130,8 @@ function compile(params: unknown): Compiled {
     const sources = needles.map((n) => utf8.decode(n));
     let source = sources.length === 1 ? sources[0] : sources.map((s) => `(?:${s})`).join('|');
     if (c.word) source = `(?<![A-Za-z0-9_])(?:${source})(?![A-Za-z0-9_])`;
+    // The whole line, whatever flags are given: with 'm', ^ and $ would also match at a \r inside it.
+    if (c.line) source = `(?<![\\s\\S])(?:${source})(?![\\s\\S])`;
     let flags = (p.flags ?? '').replace(/[gy]/g, '');
     if (c.ignoreCase && !flags.includes('i')) flags += 'i';
     c.regex = new RegExp(source, flags + 'g');
@@ -254,9 +260,11 @@ function finder(hay: Uint8Array, c: Compiled, limit: number): (from: number) => 
     for (let at = from; at <= limit; ) {
       const hit = needle.length === 0 ? at : native.indexOf(hay, needle, at, limit);
       if (hit < 0) return -1;
-      if (!c.word) return hit;
       const end = hit + needle.length;
-      if ((hit === 0 || !isWordByte(hay[hit - 1])) && (end >= limit || !isWordByte(hay[end]))) return hit;
+      if (c.line) {
+        if ((hit === 0 || hay[hit - 1] === LF) && (end >= limit || hay[end] === LF)) return hit;
+      } else if (!c.word) return hit;
+      else if ((hit === 0 || !isWordByte(hay[hit - 1])) && (end >= limit || !isWordByte(hay[end]))) return hit;
       at = hit + 1;
     }
     return -1;
@@ -285,14 +293,14 @@ let scratch = new Uint8Array(0);
 function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
   const hay = c.ignoreCase ? lowerAscii(bytes) : bytes;
   const n = bytes.length;
-  if (c.count && !c.word && !c.first && c.needles.length === 1 && c.needles[0].length > 0) {
+  if (c.count && !c.word && !c.line && !c.first && c.needles.length === 1 && c.needles[0].length > 0) {
     // Counting one string: the native memmem-and-skip kernel, also for -v (lines minus those containing it).
     const containing = native.countLinesContaining(hay, c.needles[0], LF);
     acc.count += c.invert ? native.countByte(bytes, LF) + (n > 0 && bytes[n - 1] !== LF ? 1 : 0) - containing : containing;
     if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
     return;
   }
-  if (!c.count && !c.word && !c.first && !c.invert && !c.only && !c.lineNumbers && !c.ignoreCase && c.needles.length === 1 && c.needles[0].length > 0) {
+  if (!c.count && !c.word && !c.line && !c.first && !c.invert && !c.only && !c.lineNumbers && !c.ignoreCase && c.needles.length === 1 && c.needles[0].length > 0) {
     // Whole lines containing one string: found and copied in one native call (a JS loop
     // would make three calls per selected line).
     if (scratch.length < n + 1) scratch = new Uint8Array(n + 1);
@@ -431,7 +439,7 @@ const grep: Job<GrepAcc> = {
   // other flag needs map.
   kernel(params) {
     const p = (params ?? {}) as GrepParams;
-    if (!p.count || p.regex || p.ignoreCase || p.invert || p.word || p.first || p.only) return undefined;
+    if (!p.count || p.regex || p.ignoreCase || p.invert || p.word || p.line || p.first || p.only) return undefined;
     const needles = patternBytes(p);
     if (needles.length !== 1 || needles[0].length === 0) return undefined;
     return {

@@ -34,9 +34,9 @@ export function isBrokenPipe(error: unknown): boolean {
   return hasCode(error, 'EPIPE');
 }
 
-/** grep's params when its matching lines go to an output (several files: `file:` prefixes, as grep). */
-export function grepOutputParams<P extends object>(params: P, files: readonly string[]): P & { write: true; withFilename: boolean } {
-  return { ...params, write: true, withFilename: files.length > 1 };
+/** grep's params when its matching lines go to an output (`file:` prefixes when `named`: several files, or -H, as grep). */
+export function grepOutputParams<P extends object>(params: P, named: boolean): P & { write: true; withFilename: boolean } {
+  return { ...params, write: true, withFilename: named };
 }
 
 /** `pagewise index FILE [--output PATH] [--delimiter C | --record-size N]`. */
