@@ -107,6 +107,34 @@ describe('pagewise wc: names with a newline', () => {
   });
 });
 
+describe('file names that are not UTF-8', () => {
+  // Node decodes argv as UTF-8 before any code runs, so such a name cannot be opened: each
+  // command refuses it by its bytes, quoted as GNU wc quotes it, and says what works instead.
+  const names = ["caf\\xe9.txt", 'x\\xff\\xfey', '\\xe2\\x82', 'sur\\xed\\xa0\\x80', 'over\\xc0\\xaf', 'ok\\xe2\\x80\\xa8\\xe9', "a\\'\\xe9", "\\xe9\\'b\\'", 'nl\\n\\xe9', '\\xf4\\x90\\x80\\x80'];
+  it('are refused with their bytes quoted as wc quotes them, exit 1 (grep: 2); standard input reads them', () => {
+    const work = mkdtempSync(join(dir, 'bytes-'));
+    for (const n of names) {
+      const name = `$'${n}'`;
+      const line = (cmd: string): string => `cd '${work}' && ${cmd}`;
+      const wcErr = spawnSync('bash', ['-c', line(`LC_ALL=C.UTF-8 wc -- ${name}`)], { encoding: 'latin1' });
+      const quoted = wcErr.stderr.slice('wc: '.length, -': No such file or directory\n'.length);
+      expect(wcErr.stderr, n).toMatch(/^wc: .*: No such file or directory\n$/s);
+      for (const [cmd, status] of [['wc', 1], ['stats', 1], ['freq', 1], ['grep -c a', 2], ['index', 1]] as const) {
+        const r = spawnSync('bash', ['-c', line(`'${process.execPath}' '${CLI}' ${cmd} -- ${name}`)], { encoding: 'latin1' });
+        expect(r.stderr, `${cmd} ${n}`).toBe(
+          `pagewise: ${quoted}: the name is not valid UTF-8, which Node.js cannot pass on: read the file as standard input (- < FILE) or through a link whose name is UTF-8 (ERR_PAGEWISE_UNSUPPORTED)\n`,
+        );
+        expect(r.status, `${cmd} ${n}`).toBe(status);
+      }
+      // What the message offers works: the file as standard input.
+      const made = spawnSync('bash', ['-c', line(`printf 'Oslo;1.5\\nRiga;-2.0\\n' > ${name} && wc - < ${name} && '${process.execPath}' '${CLI}' wc - < ${name}`)], { encoding: 'latin1' });
+      const [ref, ours] = made.stdout.split('\n');
+      expect(ours, n).toBe(ref);
+      expect(ref).toMatch(/^\s*2\s+2\s+19 -$/);
+    }
+  });
+});
+
 describe('pagewise grep', () => {
   for (const [name, path] of Object.entries(files)) {
     for (const pattern of ['Hamburg', 'row 1', 'ünïcode 3', 'zzz-not-there']) {

@@ -711,7 +711,8 @@ export function globalHelp(): string {
 
 // ------------------------------------------------------------ raw argv ---
 
-let lossyArgv: string[] | undefined;
+/** The arguments that are not UTF-8: as Node decoded them, and their bytes. */
+let lossyArgv: { text: string; bytes: Buffer }[] | undefined;
 
 /**
  * Whether `text` (an argument or part of one) contains a U+FFFD that Node
@@ -734,7 +735,7 @@ export function fromInvalidArgvBytes(text: string): boolean {
         try {
           strict.decode(arg);
         } catch {
-          lossyArgv.push(arg.toString('utf8'));
+          lossyArgv.push({ text: arg.toString('utf8'), bytes: Buffer.from(arg) });
         }
         at = end + 1;
       }
@@ -742,5 +743,11 @@ export function fromInvalidArgvBytes(text: string): boolean {
       return true;
     }
   }
-  return lossyArgv.some((arg) => arg.includes(text));
+  return lossyArgv.some((arg) => arg.text.includes(text));
+}
+
+/** The bytes of the whole argument that Node decoded as `text` when they were not UTF-8, or undefined. */
+export function argvBytes(text: string): Buffer | undefined {
+  if (!fromInvalidArgvBytes(text)) return undefined;
+  return lossyArgv?.find((arg) => arg.text === text)?.bytes;
 }

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { clusterStatsText } from '../cluster/cli.js';
 import type { RunStats } from '../run/pipeline.js';
+import { argvBytes } from './args.js';
 
 
 /** Bytes for people: `64 KiB`, `1.5 GiB` (the library's formatBytes, kept here so the display needs no addon). */
@@ -244,31 +245,60 @@ let printable: Printable | undefined;
 const LETTERS: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r' };
 
 export function quoteName(name: string): string {
-  if (!name.includes('\n')) return name;
+  // A name from the command line that is not UTF-8 is quoted from its bytes, as GNU tools
+  // quote it in their errors (`'caf'$'\\351''.txt'`).
+  const raw = name.includes('\uFFFD') ? argvBytes(name) : undefined;
+  if (!name.includes('\n') && raw === undefined) return name;
   // The code point tables load only for such a name (a synchronous require of the CommonJS kernels).
   printable ??= (createRequire(import.meta.url)('../kernels-js.cjs') as { printableUtf8: Printable }).printableUtf8;
-  const first = quotePass(name, printable, false);
+  const units = raw === undefined ? [...name] : utf8Units(raw);
+  const first = quotePass(units, printable, false);
   // gnulib 2022 scans a name holding a quote once more, and that pass starts
   // in the escape state the first one ended in (its pending flag is not
   // reset): wc 9.1 prints `'''a'\'''$'\n'` for "a'\n", and so do we.
-  return name.includes("'") ? quotePass(name, printable, first.inEscape).text : first.text;
+  return name.includes("'") ? quotePass(units, printable, first.inEscape).text : first.text;
+}
+
+/** `bytes` as its characters, and each byte that is not part of a valid UTF-8 sequence as its number. */
+function utf8Units(bytes: Uint8Array): (string | number)[] {
+  const units: (string | number)[] = [];
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    let ch: string | undefined;
+    if (length > 0 && i + length <= bytes.length) {
+      try {
+        // The decoder checks what the lead byte cannot: continuations, overlong forms, surrogates.
+        ch = strict.decode(bytes.subarray(i, i + length));
+      } catch {
+        ch = undefined;
+      }
+    }
+    if (ch === undefined) units.push(bytes[i++]);
+    else {
+      units.push(ch);
+      i += length;
+    }
+  }
+  return units;
 }
 
 /** One pass of gnulib's shell-escape-always quoting; `inEscape`: inside `$'...'`. */
-function quotePass(name: string, isPrintable: Printable, inEscape: boolean): { text: string; inEscape: boolean } {
+function quotePass(units: readonly (string | number)[], isPrintable: Printable, inEscape: boolean): { text: string; inEscape: boolean } {
   let text = "'";
-  for (const ch of name) {
+  for (const ch of units) {
     if (ch === "'") {
       text += "'\\''";
       inEscape = false;
-    } else if (isPrintable(ch.codePointAt(0)!)) {
+    } else if (typeof ch === 'string' && isPrintable(ch.codePointAt(0)!)) {
       if (inEscape) text += "''";
       inEscape = false;
       text += ch;
     } else {
       if (!inEscape) text += "'$'";
       inEscape = true;
-      for (const byte of Buffer.from(ch, 'utf8')) text += `\\${LETTERS[byte] ?? byte.toString(8).padStart(3, '0')}`;
+      for (const byte of typeof ch === 'number' ? [ch] : Buffer.from(ch, 'utf8')) text += `\\${LETTERS[byte] ?? byte.toString(8).padStart(3, '0')}`;
     }
   }
   return { text: `${text}'`, inEscape };

@@ -7,6 +7,7 @@
  */
 import { fstatSync, statSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
+import { argvBytes } from './args.js';
 import type { Context } from './main.js';
 
 export interface Input {
@@ -21,6 +22,15 @@ export interface Input {
 }
 
 export function statInput(path: string): Input {
+  // Node hands the command line on decoded: the name it gives is not the file's.
+  if (path !== '-' && argvBytes(path) !== undefined) {
+    const error = new PagewiseError(
+      ErrorCodes.UNSUPPORTED,
+      `'${path}': the name is not valid UTF-8, which Node.js cannot pass on: read the file as standard input (- < FILE) or through a link whose name is UTF-8`,
+      { path },
+    );
+    return { path, failed: true, error, regular: false, size: 0 };
+  }
   try {
     const st = path === '-' ? fstatSync(0) : statSync(path);
     if (st.isDirectory()) {

@@ -113,9 +113,11 @@ export function errorText(error: unknown, verbose: boolean, file?: string): stri
     const path = (e as { path?: string }).path ?? file;
     if (path !== undefined && !message.includes(path)) message = `${path}: ${message}`;
   } else if (file !== undefined && !message.includes(file)) message = `${file}: ${message}`;
-  // A name holding a newline is shown quoted, as GNU tools do, so that the error stays one line.
+  // A name holding a newline is shown quoted, as GNU tools do, so that the error stays one line;
+  // one given that is not UTF-8 is shown as its bytes, quoted the same way.
   for (const name of new Set([file, (e as { path?: string }).path])) {
-    if (name?.includes('\n')) message = message.split(`'${name}'`).join(quoteName(name)).split(name).join(quoteName(name));
+    const quoted = name === undefined ? name : quoteName(name);
+    if (name !== undefined && quoted !== name) message = message.split(`'${name}'`).join(quoted).split(name).join(quoted);
   }
   let excerpt = '';
   if (e.code === ErrorCodes.JOB_FAILED || e.code === ErrorCodes.JOB_LOAD) {
