@@ -391,7 +391,7 @@ describe('unknown flags and commands get a suggestion, as git and cargo give', (
     });
   }
 
-  it("grep's flags that pagewise grep does not have are refused with what to do instead", () => {
+  it("grep's and wc's flags that pagewise lacks are refused with what to do instead", () => {
     const cases: [string[], RegExp][] = [
       [['-r', 'foo', '.'], /^pagewise: pagewise grep reads the files it is given, not directory trees: find DIR -type f -exec pagewise grep PATTERN \{\} \+/],
       [['-R', 'foo', '.'], /not directory trees/],
@@ -401,9 +401,15 @@ describe('unknown flags and commands get a suggestion, as git and cargo give', (
       [['-m', '1', 'foo', files.text], /no -m\/--max-count: pipe its output into head -n N/],
       [['-P', 'fo+', files.text], /no basic or Perl ones/],
       [['-z', 'foo', files.text], /NUL-separated records \(-z\) are not supported/],
+      [['--color=auto', 'foo', files.text], /prints no colours: drop --color/],
+      [['--colour', 'foo', files.text], /prints no colours/],
     ];
-    for (const [args, message] of cases) {
-      const r = pagewise(['grep', ...args]);
+    for (const [args, message] of [
+      ...cases.map(([a, m]) => [['grep', ...a], m] as const),
+      [['wc', '-L', files.text], /pagewise wc has no -L: .*; wc -L FILE has it/],
+      [['wc', '--files0-from=list', files.text], /takes the files as operands: xargs -0 pagewise wc < LIST/],
+    ] as const) {
+      const r = pagewise([...args]);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr, args.join(' ')).toMatch(message);

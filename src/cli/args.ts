@@ -185,6 +185,10 @@ export const COMMANDS: Command[] = [
       json_('print {"lines":..,"words":..,"bytes":..}; with several files, per file and a total'),
       ...runFlags(),
     ],
+    refused: {
+      ...Object.fromEntries(['L', 'max-line-length'].map((f) => [f, 'pagewise wc has no -L: the longest line\'s width depends on tabs and wide characters; wc -L FILE has it'])),
+      'files0-from': 'pagewise wc takes the files as operands: xargs -0 pagewise wc < LIST',
+    },
     positionals: { min: 1, max: Infinity, missing: 'FILE' },
     examples: [
       ['pagewise wc big.log', 'lines, words and bytes, like wc'],
@@ -247,6 +251,7 @@ export const COMMANDS: Command[] = [
         ['G', 'P', 'basic-regexp', 'perl-regexp'].map((f) => [f, 'patterns are fixed strings, or JavaScript regular expressions with -E: there are no basic or Perl ones']),
       ),
       ...Object.fromEntries(['z', 'null-data'].map((f) => [f, 'lines end with \\n: NUL-separated records (-z) are not supported'])),
+      ...Object.fromEntries(['color', 'colour'].map((f) => [f, 'pagewise grep prints no colours: drop --color'])),
     },
     examples: [
       ['pagewise grep --count ERROR big.log', 'the number of lines containing ERROR, like grep -c -F -a'],
