@@ -224,6 +224,7 @@ export const COMMANDS: Command[] = [
       { long: 'files-with-matches', short: 'l', help: 'print only the names of files with a selected line' },
       { long: 'files-without-match', short: 'L', help: 'print only the names of files without one (the exit status is still 0 when a line was selected, as in grep 3.5+)' },
       { long: 'quiet', short: 'q', help: 'print nothing; exit 0 at the first selected line' },
+      { long: 'max-count', short: 'm', value: 'NUM', help: 'stop reading a file after NUM selected lines (-m 0: read nothing and exit 1, as grep)', parse: integer(0) },
       { long: 'no-messages', short: 's', help: 'print no error for a missing or unreadable file (it still makes the exit status 2)' },
       json_('with --count, {"count":N} ({"files":[{"file","count"}, ...]} with several files); with -l, one {"file"} per file; otherwise one JSON object per selected line: {"file","line","text"}, with "bytes" (base64) for "text" when the line is not UTF-8'),
       {
@@ -246,7 +247,6 @@ export const COMMANDS: Command[] = [
       ...Object.fromEntries(
         ['A', 'B', 'C', 'after-context', 'before-context', 'context'].map((f) => [f, 'pagewise grep prints the selected lines without context lines: use grep -F -a for -A, -B and -C']),
       ),
-      ...Object.fromEntries(['m', 'max-count'].map((f) => [f, 'pagewise grep has no -m/--max-count: pipe its output into head -n N for the first N lines'])),
       ...Object.fromEntries(
         ['G', 'P', 'basic-regexp', 'perl-regexp'].map((f) => [f, 'patterns are fixed strings, or JavaScript regular expressions with -E: there are no basic or Perl ones']),
       ),

@@ -74,6 +74,26 @@ function patternsOf(ctx: Context): { patterns: Uint8Array[]; files: string[] } {
   return { patterns, files };
 }
 
+/**
+ * Where to cut `part` (records ending with \n, `numbers` their line numbers) so that it holds
+ * at most `left` more lines, the line before it being `lastLine`: the records and bytes kept,
+ * the lines they add and the last one's number.
+ */
+function cutAfterLines(part: Uint8Array, numbers: Float64Array, left: number, lastLine: number): { records: number; bytes: number; lines: number; lastLine: number } {
+  let lines = 0;
+  let at = 0;
+  for (let r = 0; r < numbers.length; r++) {
+    if (numbers[r] !== lastLine) {
+      if (lines === left) return { records: r, bytes: at, lines, lastLine };
+      lines++;
+      lastLine = numbers[r];
+    }
+    const nl = part.indexOf(0x0a, at);
+    at = nl < 0 ? part.length : nl + 1;
+  }
+  return { records: numbers.length, bytes: part.length, lines, lastLine };
+}
+
 function splitLines(bytes: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   let at = 0;
@@ -103,6 +123,15 @@ export default async function grep(ctx: Context): Promise<number> {
   const listFiles = list !== undefined;
   const count = v.count === true && !quiet && !listFiles;
   const json = v.json === true;
+  const max = v['max-count'] as number | undefined;
+  // grep 3.8 (grep.c, main): with -m 0, or when no line can be selected (-v of only empty
+  // patterns; no pattern at all, -f /dev/null, without -v), it reads nothing, prints nothing,
+  // reports no missing file and exits 1; -L still lists files.
+  const none = patterns.length === 0;
+  const selectsNothing = (v['invert-match'] === true) !== none && patterns.every((p) => p.length === 0) && (none || (v['line-regexp'] !== true && v['word-regexp'] !== true));
+  if ((max === 0 || selectsNothing) && list !== 'files-without-match' && !ctx.explaining) return 1;
+  // Lines are printed, and cut after `max` of them: -o prints a record per match, so the cut needs line numbers.
+  const capped = max !== undefined && !count && !quiet && !listFiles;
   const params: GrepParams = {
     patterns,
     regex: v.regex === true,
@@ -111,7 +140,7 @@ export default async function grep(ctx: Context): Promise<number> {
     word: v['word-regexp'] === true,
     line: v['line-regexp'] === true,
     only: v['only-matching'] === true,
-    lineNumbers: (v['line-number'] === true || json) && !count && !quiet && !listFiles,
+    lineNumbers: ((v['line-number'] === true || json) && !count && !quiet && !listFiles) || capped,
     count: count || quiet || listFiles,
     first: quiet || listFiles,
   };
@@ -125,7 +154,7 @@ export default async function grep(ctx: Context): Promise<number> {
   let outputPath = v.output as string | undefined;
   if (outputPath === '-') outputPath = undefined;
   // The job names standard input '<stdin>', grep '(standard input)': prefixes with it are the CLI's.
-  const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && !(named && files.includes('-'));
+  const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && max === undefined && !(named && files.includes('-'));
   if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, files, outputPath, named);
   let dest: Destination | undefined;
   if (outputPath !== undefined && !ctx.explaining) dest = await openDestination(outputPath, ctx.signal);
@@ -174,23 +203,39 @@ export default async function grep(ctx: Context): Promise<number> {
       // -q and -l need one selected line: the run stops at the first merged one.
       const stop = new AbortController();
       const write = (piece: string | Uint8Array): void => out.write(piece);
+      // -m: the lines printed so far, and the number of the last one (-o gives a line several records).
+      let taken = 0;
+      let lastLine = -1;
       const emit = (acc: unknown): void => {
         const a = acc as GrepAcc;
         if (params.first) {
           if (a.count > 0) stop.abort(new PagewiseError(ErrorCodes.ABORTED, 'a line was selected'));
           return;
         }
-        if (count) return;
+        if (count || stop.signal.aborted) return;
         for (let k = 0; k < a.parts.length; k++) {
-          const numbers = a.numbers?.[k];
-          if (json) grepJsonLines(a.parts[k], name, numbers, write);
-          else grepRecords(a.parts[k], prefix, v['line-number'] === true ? numbers : undefined, write);
+          let part = a.parts[k];
+          let numbers = a.numbers?.[k];
+          if (capped) {
+            const cut = cutAfterLines(part, numbers!, max - taken, lastLine);
+            taken += cut.lines;
+            lastLine = cut.lastLine;
+            if (cut.records < numbers!.length) {
+              part = part.subarray(0, cut.bytes);
+              numbers = numbers!.subarray(0, cut.records);
+              stop.abort(new PagewiseError(ErrorCodes.ABORTED, `${max} lines were selected`));
+            }
+          }
+          if (json) grepJsonLines(part, name, numbers, write);
+          else grepRecords(part, prefix, v['line-number'] === true ? numbers : undefined, write);
+          if (stop.signal.aborted) break;
         }
         a.parts.length = 0;
         if (a.numbers) a.numbers.length = 0;
       };
       let n = 0;
       try {
+        if (max === 0) throw new PagewiseError(ErrorCodes.ABORTED, 'grep -m 0 reads nothing');
         const { result } = await ctx.run(input.path, builtinJobs.grep, {
           params,
           onMerged: emit,
@@ -202,13 +247,15 @@ export default async function grep(ctx: Context): Promise<number> {
       } catch (error) {
         // The output failed: finish() says why.
         if (dest?.stopped) break;
-        if (!stop.signal.aborted) {
+        if (!stop.signal.aborted && max !== 0) {
           runFailed = true;
           ctx.report(error, input.path);
           continue;
         }
-        n = 1;
+        // Stopped on purpose: at the first selected line (-q, -l, -L), at the -m-th, or -m 0.
+        n = max === 0 ? 0 : capped ? taken : 1;
       }
+      if (max !== undefined) n = Math.min(n, max);
       base += input.size;
       counts.push({ file: name, count: n });
       if (n > 0) selected = true;
