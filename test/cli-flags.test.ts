@@ -5,8 +5,8 @@
  * than a chunk, several files. Then usage errors, table-driven over every
  * command and every flag that takes a value (issue 13 §5), suggestions, `--`.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLI, tempDir, writeFile } from './helpers.js';
 import { pagewise, tool } from './cli-helpers.js';
@@ -126,7 +126,7 @@ describe('grep flags against LC_ALL=C grep -a', () => {
     const two = [files.text, files.empty, files.crlf];
     const sets = [
       ['-H', '--no-filename'], ['--no-filename', '-H'], ['-H', '-c', '--no-filename'], ['--no-filename', '-n'], ['--no-filename', '-o'],
-      ['-l', '-L'], ['-L', '-l'], ['-c', '-L'], ['-L', '-c'], ['-L', '-v'], ['-L', '-x'], ['-q', '-L'], ['-L', '-H'], ['-l', '--no-filename'],
+      ['-l', '-L'], ['-L', '-l'], ['-Ll'], ['-lL'], ['-Hc', '--no-filename'], ['-c', '-L'], ['-L', '-c'], ['-L', '-v'], ['-L', '-x'], ['-q', '-L'], ['-L', '-H'], ['-l', '--no-filename'],
     ];
     for (const flags of sets) {
       for (const pattern of ['foo', 'Hamburg', 'zzz-none']) {
@@ -158,7 +158,7 @@ describe('grep flags against LC_ALL=C grep -a', () => {
     const several = [files.crlf, files.empty, `${dir}/no-such-file`, files.noNewline, files.longLines];
     const cases: [string, string[], string[], string[]][] = [
       ...['0', '2'].flatMap((m) => sets.map((flags) => [m, flags, ['foo'], several] as [string, string[], string[], string[]])),
-      ...['1', '7', '100000'].flatMap((m) =>
+      ...['1', '7', '100000', '99999999999999999999'].flatMap((m) =>
         [[], ['-o'], ['-v'], ['-c'], ['-n']].flatMap((flags) => [['-e', 'foo', '-e', 'x'], ['-e', '']].map((pattern) => [m, flags, pattern, [files.text]] as [string, string[], string[], string[]])),
       ),
     ];
@@ -170,14 +170,44 @@ describe('grep flags against LC_ALL=C grep -a', () => {
       expect(r.status, label).toBe(ref.status);
       expect(r.stderr === '', label).toBe(ref.stderr === '');
     }
+    // A negative -m is no limit (grep 3.8 selects nothing with -m -1 -v, a bug; newer greps document -1 as no limit).
+    for (const flags of [[], ['-v'], ['-c'], ['-cv'], ['-on']]) {
+      expect(pagewise(['grep', '-m', '-1', ...flags, 'foo', files.text]).stdout, flags.join(' ')).toBe(tool('grep', ['-a', '-F', ...flags, 'foo', files.text]).stdout);
+    }
+    // -m 0 leaves an --output file empty, as any run that selects nothing; --json still gives counts.
+    const out = `${dir}/m0.txt`;
+    writeFileSync(out, 'stale\n');
+    expect(pagewise(['grep', '-m', '0', 'foo', files.text, '--output', out]).status).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe('');
+    expect(pagewise(['grep', '-c', '--json', '-m', '0', 'foo', files.text]).stdout).toBe('{"count":0}\n');
+    expect(pagewise(['grep', '-c', '--json', '-f', '/dev/null', files.text, files.crlf]).stdout).toBe(
+      `${JSON.stringify({ files: [{ file: files.text, count: 0 }, { file: files.crlf, count: 0 }] })}\n`,
+    );
     // --json: the same lines as grep -n -m.
     const json = pagewise(['grep', '--json', '-m', '5', 'foo', files.text, ...chunkOptions]);
     const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: number; text: string });
     expect(lines.map((l) => `${l.line}:${l.text}`).join('\n') + '\n').toBe(tool('grep', ['-a', '-F', '-n', '-m', '5', 'foo', files.text]).stdout);
   });
 
+  it('-m stops reading at the NUM-th line: a pipe that stays open (tail -f) does not hold it', async () => {
+    // Exactly NUM selected lines each: the run must stop at the last one, not wait for a next.
+    for (const [flags, input] of [[['-m', '1'], 'a foo\nbar\n'], [['-m', '1', '-c'], 'a foo\nbar\n'], [['-m', '2', '-n', '-o'], 'a foo\nbar\nfoo foo\n']] as const) {
+      const child = spawn(process.execPath, [CLI, 'grep', ...flags, 'foo', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // The NUM-th selected line, then nothing more: stdin stays open.
+      child.stdin!.write(input);
+      const code = await Promise.race([exit, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000))]);
+      child.kill('SIGKILL');
+      expect(code, flags.join(' ')).toBe(0);
+      const ref = spawnSync('grep', [...flags, 'foo', '-'], { input, encoding: 'utf8' }).stdout;
+      expect(stdout, flags.join(' ')).toBe(ref);
+    }
+  });
+
   it('-m stops reading: an endless standard input ends after the NUM-th line, as grep -m does', () => {
-    for (const flags of [['-m', '2'], ['-m', '3', '-n', '-o']]) {
+    for (const flags of [['-m', '2'], ['-m', '3', '-n', '-o'], ['-m', '2', '-c']]) {
       const r = spawnSync('bash', ['-c', `yes 'a line with x' | timeout 20 '${process.execPath}' '${CLI}' grep ${flags.join(' ')} x -; echo "\${PIPESTATUS[1]}" >&2`], { encoding: 'utf8' });
       expect(r.stderr, flags.join(' ')).toBe('0\n');
       expect(r.stdout).toBe(spawnSync('bash', ['-c', `yes 'a line with x' | grep ${flags.join(' ')} x -`], { encoding: 'utf8' }).stdout);

@@ -123,6 +123,21 @@ describe('CLI signals to the built-in commands', () => {
   }
 });
 
+describe('CLI signals to grep -c --json', () => {
+  it('SIGINT while it waits on standard input: exit 130 and no partial {"files":[...]}', async () => {
+    const child = spawn(process.execPath, [CLI, 'grep', '-c', '--json', 'x', '-', big], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Standard input stays open and empty: the run waits on it.
+    await sleep(1500);
+    child.kill('SIGINT');
+    const code = await withTimeout(exit, 10_000, 'grep -c --json after SIGINT');
+    expect(code).toBe(130);
+    expect(stdout).toBe('');
+  });
+});
+
 describe('CLI signals while a job holds the main thread', () => {
   // Standard input runs map on the main thread: a map that never returns keeps the CLI's
   // handlers from running. native/signals.cc ends the process two seconds after a signal

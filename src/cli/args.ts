@@ -66,6 +66,13 @@ export function sizeOf(raw: string): number | undefined {
 }
 
 /** An integer in [min, max], written as digits or like `1e8`. */
+/** grep -m: an integer; a negative one, or one too large to hold, is no limit (Infinity), as grep documents. */
+function maxCount(raw: string, flag: string): number {
+  if (!/^[-+]?\d+$/.test(raw.trim())) throw new InvalidOptionError(flag, 'an integer, such as 1 (below 0: no limit)', raw);
+  const n = Number(raw);
+  return n < 0 || !Number.isSafeInteger(n) ? Infinity : n;
+}
+
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (raw: string, flag: string): number => {
     const n = /^\d+(\.\d+)?(e\d+)?$/i.test(raw) ? Number(raw) : NaN;
@@ -224,7 +231,7 @@ export const COMMANDS: Command[] = [
       { long: 'files-with-matches', short: 'l', help: 'print only the names of files with a selected line' },
       { long: 'files-without-match', short: 'L', help: 'print only the names of files without one (the exit status is still 0 when a line was selected, as in grep 3.5+)' },
       { long: 'quiet', short: 'q', help: 'print nothing; exit 0 at the first selected line' },
-      { long: 'max-count', short: 'm', value: 'NUM', help: 'stop reading a file after NUM selected lines (-m 0: read nothing and exit 1, as grep)', parse: integer(0) },
+      { long: 'max-count', short: 'm', value: 'NUM', help: 'stop reading a file after NUM selected lines (-m 0: read nothing and exit 1; below 0: no limit)', parse: maxCount },
       { long: 'no-messages', short: 's', help: 'print no error for a missing or unreadable file (it still makes the exit status 2)' },
       json_('with --count, {"count":N} ({"files":[{"file","count"}, ...]} with several files); with -l, one {"file"} per file; otherwise one JSON object per selected line: {"file","line","text"}, with "bytes" (base64) for "text" when the line is not UTF-8'),
       {
@@ -481,7 +488,7 @@ export interface Parsed {
   values: Record<string, unknown>;
   positionals: string[];
   help: boolean;
-  /** Where each flag given was last given (its argument's index): for flags of which the last one wins (grep -H and --no-filename, -l and -L). */
+  /** When each flag was last given (flags counted in order): for flags of which the last one wins (grep -H and --no-filename, -l and -L). */
   order: Record<string, number>;
 }
 
@@ -502,6 +509,8 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
   const flags = flagsOf(command);
   const values: Record<string, unknown> = {};
   const order: Record<string, number> = {};
+  // Counts flags, not arguments: in `-Ll` the l comes after the L.
+  let given = 0;
   const positionals: string[] = [];
   let help = false;
   let i = 0;
@@ -510,7 +519,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
       help = true;
       return;
     }
-    order[flag.long] = i;
+    order[flag.long] = given++;
     let value: unknown = true;
     if (flag.value !== undefined) value = flag.parse ? flag.parse(raw!, shown) : raw;
     if (flag.repeat) ((values[flag.long] ??= []) as unknown[]).push(value);
@@ -537,7 +546,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
         if (inline !== undefined) throw new UsageError(`option '--${name}' takes no value`, `--${name}`, command.name);
         if (negated) {
           values[flag.long] = false;
-          order[flag.long] = i;
+          order[flag.long] = given++;
         } else set(flag, undefined, `--${name}`);
         continue;
       }

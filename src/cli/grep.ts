@@ -123,15 +123,23 @@ export default async function grep(ctx: Context): Promise<number> {
   const listFiles = list !== undefined;
   const count = v.count === true && !quiet && !listFiles;
   const json = v.json === true;
-  const max = v['max-count'] as number | undefined;
+  // A negative or huge -m is no limit, as in grep.
+  const max = v['max-count'] === Infinity ? undefined : (v['max-count'] as number | undefined);
+  let outputPath = v.output as string | undefined;
+  if (outputPath === '-') outputPath = undefined;
   // grep 3.8 (grep.c, main): with -m 0, or when no line can be selected (-v of only empty
   // patterns; no pattern at all, -f /dev/null, without -v), it reads nothing, prints nothing,
-  // reports no missing file and exits 1; -L still lists files.
+  // reports no missing file and exits 1; -L still lists files. (--json still gives its counts.)
   const none = patterns.length === 0;
   const selectsNothing = (v['invert-match'] === true) !== none && patterns.every((p) => p.length === 0) && (none || (v['line-regexp'] !== true && v['word-regexp'] !== true));
-  if ((max === 0 || selectsNothing) && list !== 'files-without-match' && !ctx.explaining) return 1;
-  // Lines are printed, and cut after `max` of them: -o prints a record per match, so the cut needs line numbers.
-  const capped = max !== undefined && !count && !quiet && !listFiles;
+  if ((max === 0 || selectsNothing) && list !== 'files-without-match' && !json && !ctx.explaining) {
+    // An output file is left empty, as by any run that selects nothing.
+    if (outputPath !== undefined) await (await openDestination(outputPath, ctx.signal)).finish(ctx.signal);
+    return 1;
+  }
+  // Lines are counted (and printed) up to `max`, then the file's run stops: -o prints a record
+  // per match, so the cut needs line numbers.
+  const capped = max !== undefined && !quiet && !listFiles;
   const params: GrepParams = {
     patterns,
     regex: v.regex === true,
@@ -141,7 +149,7 @@ export default async function grep(ctx: Context): Promise<number> {
     line: v['line-regexp'] === true,
     only: v['only-matching'] === true,
     lineNumbers: ((v['line-number'] === true || json) && !count && !quiet && !listFiles) || capped,
-    count: count || quiet || listFiles,
+    count: (count && !capped) || quiet || listFiles,
     first: quiet || listFiles,
   };
   ctx.quietFileErrors = v['no-messages'] === true;
@@ -151,8 +159,6 @@ export default async function grep(ctx: Context): Promise<number> {
   const several = files.length > 1;
   // -H and --no-filename: the last one given wins, as in grep; else names with several files.
   const named = (lastOf(ctx, 'with-filename', 'no-filename') ?? (several ? 'with-filename' : 'no-filename')) === 'with-filename';
-  let outputPath = v.output as string | undefined;
-  if (outputPath === '-') outputPath = undefined;
   // The job names standard input '<stdin>', grep '(standard input)': prefixes with it are the CLI's.
   const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && max === undefined && !(named && files.includes('-'));
   if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, files, outputPath, named);
@@ -182,16 +188,19 @@ export default async function grep(ctx: Context): Promise<number> {
     const counts: { file: string; count: number }[] = [];
     let selected = false;
     let base = 0;
+    // A file read, with `n` selected lines: its count, or its name when listed.
+    const fileDone = (name: string, n: number): void => {
+      counts.push({ file: name, count: n });
+      if (n > 0) selected = true;
+      if (listFiles && (list === 'files-with-matches') === n > 0) out.write(json ? `${JSON.stringify({ file: name })}\n` : `${name}\n`);
+      if (count && !json) out.write(`${grepPrefix(named ? name : undefined, undefined)}${n}\n`);
+    };
     for (const input of inputs) {
       if (out.stopped || ctx.signal.aborted) break;
       if (input.failed) {
         ctx.report(input.error, input.path);
-        // As GNU grep: a directory is reported and then counted as a file without a selected line.
-        if (input.directory === true && !ctx.explaining) {
-          if (count) counts.push({ file: input.path, count: 0 });
-          if (count && !json) out.write(`${grepPrefix(named ? input.path : undefined, undefined)}0\n`);
-          if (list === 'files-without-match') out.write(json ? `${JSON.stringify({ file: input.path })}\n` : `${input.path}\n`);
-        }
+        // As GNU grep: a directory is reported, then counted as a file without a selected line.
+        if (input.directory === true && !ctx.explaining) fileDone(input.path, 0);
         continue;
       }
       if (ctx.explaining) {
@@ -212,7 +221,7 @@ export default async function grep(ctx: Context): Promise<number> {
           if (a.count > 0) stop.abort(new PagewiseError(ErrorCodes.ABORTED, 'a line was selected'));
           return;
         }
-        if (count || stop.signal.aborted) return;
+        if (stop.signal.aborted || (count && !capped)) return;
         for (let k = 0; k < a.parts.length; k++) {
           let part = a.parts[k];
           let numbers = a.numbers?.[k];
@@ -220,13 +229,14 @@ export default async function grep(ctx: Context): Promise<number> {
             const cut = cutAfterLines(part, numbers!, max - taken, lastLine);
             taken += cut.lines;
             lastLine = cut.lastLine;
-            if (cut.records < numbers!.length) {
-              part = part.subarray(0, cut.bytes);
-              numbers = numbers!.subarray(0, cut.records);
-              stop.abort(new PagewiseError(ErrorCodes.ABORTED, `${max} lines were selected`));
-            }
+            part = part.subarray(0, cut.bytes);
+            numbers = numbers!.subarray(0, cut.records);
+            // The max-th line ends the run at once: `tail -f log | grep -m 1` must not wait for another.
+            if (taken === max) stop.abort(new PagewiseError(ErrorCodes.ABORTED, `${max} lines were selected`));
           }
-          if (json) grepJsonLines(part, name, numbers, write);
+          if (count) {
+            // -c -m: counted above, nothing printed.
+          } else if (json) grepJsonLines(part, name, numbers, write);
           else grepRecords(part, prefix, v['line-number'] === true ? numbers : undefined, write);
           if (stop.signal.aborted) break;
         }
@@ -257,14 +267,12 @@ export default async function grep(ctx: Context): Promise<number> {
       }
       if (max !== undefined) n = Math.min(n, max);
       base += input.size;
-      counts.push({ file: name, count: n });
-      if (n > 0) selected = true;
+      fileDone(name, n);
       if (quiet && selected) return 0;
-      if (listFiles && (list === 'files-with-matches') === n > 0) out.write(json ? `${JSON.stringify({ file: name })}\n` : `${name}\n`);
-      if (count && !json) out.write(`${grepPrefix(prefix, undefined)}${n}\n`);
     }
     if (ctx.explaining) return ctx.failed ? 2 : 0;
-    if (count && json) out.write(`${JSON.stringify(several ? { files: counts } : { count: counts[0]?.count ?? 0 })}\n`);
+    // Stopped by a signal: the status says so, and a partial result is not printed.
+    if (count && json && !ctx.signal.aborted) out.write(`${JSON.stringify(several ? { files: counts } : { count: counts[0]?.count ?? 0 })}\n`);
     if (ctx.failed) return 2;
     return selected ? 0 : 1;
   }

@@ -43,8 +43,8 @@ export function statInput(path: string): Input {
   }
 }
 
-/** What grep -s keeps quiet: a file that is missing, unreadable or a directory (grep's "nonexistent or unreadable files"). */
-const FILE_ACCESS = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG', 'EISDIR', 'ENXIO', ErrorCodes.NOT_REGULAR_FILE]);
+/** What grep -s keeps quiet: a file that is missing, unreadable or a directory (grep's "nonexistent or unreadable files"), or whose name cannot be opened (not UTF-8). */
+const FILE_ACCESS = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG', 'EISDIR', 'ENXIO', ErrorCodes.NOT_REGULAR_FILE, ErrorCodes.UNSUPPORTED]);
 
 /** Whether `error` says a file could not be found or opened. */
 export function isFileAccessError(error: unknown): boolean {
