@@ -3,7 +3,7 @@
  * codes, error format, the examples, tune, and the demo.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, pagewise as lib, tempDir, writeFile } from './helpers.js';
@@ -132,6 +132,28 @@ describe('file names that are not UTF-8', () => {
       expect(ours, n).toBe(ref);
       expect(ref).toMatch(/^\s*2\s+2\s+19 -$/);
     }
+  });
+
+  it('as a path to write or load (--output, -o, --temp-dir, -f, gen OUT, run JOB) are usage errors: nothing is created under another name', () => {
+    const work = mkdtempSync(join(dir, 'bytes-out-'));
+    writeFileSync(join(work, 'in.txt'), 'Oslo;1.5\n');
+    const cases: [string, string][] = [
+      ["grep Oslo in.txt --output $'o\\xe9'", '--output'],
+      ["run '" + join(ROOT, 'examples/longest-line.ts') + "' in.txt -o $'o\\xe9'", '-o'],
+      ["freq --all in.txt -o $'o\\xe9'", '-o'],
+      ["index in.txt -o $'o\\xe9'", '-o'],
+      ["freq --all in.txt --temp-dir $'t\\xe9'", '--temp-dir'],
+      ["grep -f $'p\\xe9' in.txt", '-f'],
+      ["gen 1brc $'g\\xe9' --rows 10", 'OUT'],
+      ["run $'j\\xe9.mjs' in.txt", 'JOB'],
+    ];
+    for (const [args, flag] of cases) {
+      const r = spawnSync('bash', ['-c', `cd '${work}' && '${process.execPath}' '${CLI}' ${args}`], { encoding: 'utf8' });
+      expect(r.status, args).toBe(2);
+      expect(r.stdout, args).toBe('');
+      expect(r.stderr, args).toMatch(new RegExp(`^pagewise: ${flag} must be a path that is valid UTF-8 \\(Node\\.js decodes the command line, so this one would name another file\\); received ".*\uFFFD.*" \\(ERR_PAGEWISE_INVALID_OPTION\\)\n$`));
+    }
+    expect(readdirSync(work)).toEqual(['in.txt']);
   });
 });
 

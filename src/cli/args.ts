@@ -128,6 +128,21 @@ function nonEmpty(what: string) {
   };
 }
 
+/** A path on the command line: not empty, and valid UTF-8 (checkPath). */
+function path(what: string) {
+  return (raw: string, flag: string): string => checkPath(nonEmpty(what)(raw, flag), flag);
+}
+
+/**
+ * A path as given, unless it held bytes that are not UTF-8: Node decoded them (U+FFFD), so the
+ * string names another file, which an output would then create. Input files are refused by
+ * statInput, with their bytes quoted.
+ */
+export function checkPath(raw: string, flag: string): string {
+  if (fromInvalidArgvBytes(raw)) throw new InvalidOptionError(flag, 'a path that is valid UTF-8 (Node.js decodes the command line, so this one would name another file)', raw);
+  return raw;
+}
+
 // ------------------------------------------------------------------ flags --
 
 const json_ = (help: string): Flag => ({ long: 'json', help });
@@ -161,7 +176,7 @@ const TEMP_DIR_FLAG: Flag = {
   value: 'DIR',
   help: 'where a keyed run (freq, a keyed job) spills sorted runs once its tables reach their share of memory',
   default: '$TMPDIR or /tmp',
-  parse: nonEmpty('a directory'),
+  parse: path('a directory'),
   option: 'tempDir',
 };
 
@@ -214,7 +229,7 @@ export const COMMANDS: Command[] = [
       'selected; with -q a selected line means 0).',
     flags: [
       { long: 'regexp', short: 'e', value: 'PATTERN', repeat: true, help: 'a pattern (may start with -); may be repeated' },
-      { long: 'file', short: 'f', value: 'FILE', repeat: true, help: 'read patterns from FILE as raw bytes, one per line' },
+      { long: 'file', short: 'f', value: 'FILE', repeat: true, help: 'read patterns from FILE as raw bytes, one per line', parse: path('a file (- for standard input)') },
       { long: 'regex', short: 'E', help: 'patterns are JavaScript regular expressions, matched per line decoded as UTF-8' },
       // grep's and rg's spellings of what pagewise grep always does: accepted so that habits work.
       { long: 'fixed-strings', short: 'F', help: 'patterns are strings (the default; not with -E)' },
@@ -239,7 +254,7 @@ export const COMMANDS: Command[] = [
         value: 'PATH',
         help: 'write the output to PATH, atomically (a FIFO or a device: in order); the lines alone are written by the threads at their offsets. No -o: that is --only-matching',
         default: 'stdout',
-        parse: nonEmpty('a path (- for standard output)'),
+        parse: path('a path (- for standard output)'),
       },
       ...runFlags(),
     ],
@@ -299,7 +314,7 @@ export const COMMANDS: Command[] = [
         value: 'PATH',
         help: 'write the rows to PATH, atomically: PATH is replaced once they are complete',
         default: 'stdout',
-        parse: nonEmpty('a path (- for standard output)'),
+        parse: path('a path (- for standard output)'),
       },
       TEMP_DIR_FLAG,
       json_('print [{"word","count"}, ...]; with --all, one {"word","count"} per line; a word that is not UTF-8 is {"bytes","count"}, base64 as in grep --json'),
@@ -329,7 +344,7 @@ export const COMMANDS: Command[] = [
         value: 'PATH',
         help: 'write what map writes (info.write) to PATH, atomically: PATH is replaced once the output is complete (a FIFO, a device or -: in order)',
         default: 'stdout',
-        parse: nonEmpty('a path (- for standard output)'),
+        parse: path('a path (- for standard output)'),
         option: 'output',
       },
       { long: 'in-place', help: 'map the inputs writable: map updates records in place (each chunk flushed before it is done; not atomic)', option: 'inPlace' },
@@ -414,7 +429,7 @@ export const COMMANDS: Command[] = [
       "Writes the offset of every record of FILE as a little-endian u64 to FILE.idx (or --output PATH), in parallel and atomically: " +
       'records end with a newline, with --delimiter, or are --record-size bytes each. RecordIndex.open(FILE) reads it.',
     flags: [
-      { long: 'output', short: 'o', value: 'PATH', help: 'where the index goes', default: 'FILE.idx', parse: nonEmpty('a path') },
+      { long: 'output', short: 'o', value: 'PATH', help: 'where the index goes', default: 'FILE.idx', parse: path('a path') },
       { long: 'delimiter', value: 'C', help: 'records end with this byte: a character, \\n, \\t, \\r, \\0 or 0xNN', default: '\\n', parse: text },
       { long: 'record-size', value: 'N', help: 'records are N bytes each (not with --delimiter)', parse: integer(1) },
       json_('print {"file","index","records","bytes"}'),

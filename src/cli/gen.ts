@@ -1,5 +1,5 @@
 /** `pagewise gen 1brc OUT`: deterministic One Billion Row Challenge data. */
-import { UsageError } from './args.js';
+import { UsageError, checkPath } from './args.js';
 import { namesStandardOutput } from '../output/target.js';
 import { formatBytes } from './format.js';
 import type { Context } from './main.js';
@@ -8,6 +8,7 @@ export default async function gen(ctx: Context): Promise<void> {
   const v = ctx.values;
   const [kind, out] = ctx.positionals;
   if (kind !== '1brc') throw new UsageError(`unknown generator '${kind}': the one there is is 1brc (pagewise gen 1brc OUT)`, undefined, 'gen');
+  checkPath(out, 'OUT');
   const rows = (v.rows as number | undefined) ?? 1_000_000;
   const stations = Number((v.stations as string | undefined) ?? 413) as 413 | 10000;
   const seed = (v.seed as number | undefined) ?? 1;

@@ -8,12 +8,14 @@
  */
 import { resolve } from 'node:path';
 import { resultStream, runOutput } from '../output/commands.js';
+import { checkPath } from './args.js';
 import { resultText, toJson } from './format.js';
 import { everyInput, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
 
 export default async function run(ctx: Context): Promise<void> {
   const [job, ...files] = ctx.positionals;
+  checkPath(job, 'JOB');
   const inputs = everyInput(ctx, files);
   if (inputs.length === 0) return;
   ctx.startWorkers(inputs);
