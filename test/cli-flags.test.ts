@@ -374,7 +374,7 @@ describe('usage errors (issue 13 §5): every malformed flag value on every comma
     output: [''],
     delimiter: ['ab', ''],
     'record-size': ['0', 'x'],
-    'max-count': ['-1', 'x', '1.5'],
+    'max-count': ['x', '1.5', '', '--'],
     name: [''],
     'lock-duration': ['soon', '0'],
     'temp-dir': [''],
