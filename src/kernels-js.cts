@@ -75,6 +75,13 @@ function decodeUtf8(bytes: Uint8Array, i: number, end: number): number {
   return len;
 }
 
+/** The character at bytes[i] as glibc decodes it (decodeUtf8, ASCII included): its length (0: none starts there) and code point. */
+export function utf8At(bytes: Uint8Array, i: number): { length: number; cp: number } {
+  if (bytes[i] < 0x80) return { length: 1, cp: bytes[i] };
+  const length = decodeUtf8(bytes, i, bytes.length);
+  return { length, cp: decoded.cp };
+}
+
 /** What `wc -l -w -m` count in C.UTF-8 (GNU coreutils 9.1). */
 export interface WcCounts {
   lines: number;

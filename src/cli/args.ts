@@ -65,7 +65,6 @@ export function sizeOf(raw: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** An integer in [min, max], written as digits or like `1e8`. */
 /** grep -m: an integer; a negative one, or one too large to hold, is no limit (Infinity), as grep documents. */
 function maxCount(raw: string, flag: string): number {
   if (!/^[-+]?\d+$/.test(raw.trim())) throw new InvalidOptionError(flag, 'an integer, such as 1 (below 0: no limit)', raw);
@@ -73,6 +72,7 @@ function maxCount(raw: string, flag: string): number {
   return n < 0 || !Number.isSafeInteger(n) ? Infinity : n;
 }
 
+/** An integer in [min, max], written as digits or like `1e8`. */
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (raw: string, flag: string): number => {
     const n = /^\d+(\.\d+)?(e\d+)?$/i.test(raw) ? Number(raw) : NaN;
@@ -528,7 +528,6 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
   let given = 0;
   const positionals: string[] = [];
   let help = false;
-  let i = 0;
   const set = (flag: Flag, raw: string | undefined, shown: string): void => {
     if (flag === HELP_FLAG) {
       help = true;
@@ -540,7 +539,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
     if (flag.repeat) ((values[flag.long] ??= []) as unknown[]).push(value);
     else values[flag.long] = value;
   };
-  for (; i < args.length; i++) {
+  for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') {
       positionals.push(...args.slice(i + 1));

@@ -239,66 +239,62 @@ export function jobLocation(stack: string | undefined, ownRoots: readonly string
  * The error lines use it too, so that an error stays one line.
  */
 
-type Printable = (cp: number) => boolean;
-let printable: Printable | undefined;
+interface Kernels {
+  printableUtf8: (cp: number) => boolean;
+  utf8At: (bytes: Uint8Array, i: number) => { length: number; cp: number };
+}
+let kernels: Kernels | undefined;
 
 const LETTERS: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r' };
+
+/** One character of a name (its code point and bytes), or a byte that starts none (`cp` undefined). */
+interface Unit {
+  cp: number | undefined;
+  bytes: Uint8Array;
+}
 
 export function quoteName(name: string): string {
   // A name from the command line that is not UTF-8 is quoted from its bytes, as GNU tools
   // quote it in their errors (`'caf'$'\\351''.txt'`).
-  const raw = name.includes('\uFFFD') ? argvBytes(name) : undefined;
+  const raw = argvBytes(name);
   if (!name.includes('\n') && raw === undefined) return name;
   // The code point tables load only for such a name (a synchronous require of the CommonJS kernels).
-  printable ??= (createRequire(import.meta.url)('../kernels-js.cjs') as { printableUtf8: Printable }).printableUtf8;
-  const units = raw === undefined ? [...name] : utf8Units(raw);
-  const first = quotePass(units, printable, false);
+  kernels ??= createRequire(import.meta.url)('../kernels-js.cjs') as Kernels;
+  const units = raw === undefined ? [...name].map((ch) => ({ cp: ch.codePointAt(0), bytes: Buffer.from(ch, 'utf8') })) : bytesUnits(raw, kernels);
+  const first = quotePass(units, kernels.printableUtf8, false);
   // gnulib 2022 scans a name holding a quote once more, and that pass starts
   // in the escape state the first one ended in (its pending flag is not
   // reset): wc 9.1 prints `'''a'\'''$'\n'` for "a'\n", and so do we.
-  return name.includes("'") ? quotePass(units, printable, first.inEscape).text : first.text;
+  return name.includes("'") ? quotePass(units, kernels.printableUtf8, first.inEscape).text : first.text;
 }
 
-/** `bytes` as its characters, and each byte that is not part of a valid UTF-8 sequence as its number. */
-function utf8Units(bytes: Uint8Array): (string | number)[] {
-  const units: (string | number)[] = [];
-  const strict = new TextDecoder('utf-8', { fatal: true });
+/** `bytes` as glibc's mbrtowc reads them (the kernels' decodeUtf8): characters, and bytes that start none. */
+function bytesUnits(bytes: Uint8Array, k: Kernels): Unit[] {
+  const units: Unit[] = [];
   for (let i = 0; i < bytes.length; ) {
-    const b = bytes[i];
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-    let ch: string | undefined;
-    if (length > 0 && i + length <= bytes.length) {
-      try {
-        // The decoder checks what the lead byte cannot: continuations, overlong forms, surrogates.
-        ch = strict.decode(bytes.subarray(i, i + length));
-      } catch {
-        ch = undefined;
-      }
-    }
-    if (ch === undefined) units.push(bytes[i++]);
-    else {
-      units.push(ch);
-      i += length;
-    }
+    const { length, cp } = k.utf8At(bytes, i);
+    const n = Math.max(length, 1);
+    units.push({ cp: length > 0 ? cp : undefined, bytes: bytes.subarray(i, i + n) });
+    i += n;
   }
   return units;
 }
 
 /** One pass of gnulib's shell-escape-always quoting; `inEscape`: inside `$'...'`. */
-function quotePass(units: readonly (string | number)[], isPrintable: Printable, inEscape: boolean): { text: string; inEscape: boolean } {
+function quotePass(units: readonly Unit[], isPrintable: (cp: number) => boolean, inEscape: boolean): { text: string; inEscape: boolean } {
   let text = "'";
-  for (const ch of units) {
-    if (ch === "'") {
+  for (const { cp, bytes } of units) {
+    if (cp === 0x27) {
       text += "'\\''";
       inEscape = false;
-    } else if (typeof ch === 'string' && isPrintable(ch.codePointAt(0)!)) {
+    } else if (cp !== undefined && isPrintable(cp)) {
       if (inEscape) text += "''";
       inEscape = false;
-      text += ch;
+      text += String.fromCodePoint(cp);
     } else {
       if (!inEscape) text += "'$'";
       inEscape = true;
-      for (const byte of typeof ch === 'number' ? [ch] : Buffer.from(ch, 'utf8')) text += `\\${LETTERS[byte] ?? byte.toString(8).padStart(3, '0')}`;
+      for (const byte of bytes) text += `\\${LETTERS[byte] ?? byte.toString(8).padStart(3, '0')}`;
     }
   }
   return { text: `${text}'`, inEscape };

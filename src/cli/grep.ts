@@ -123,7 +123,7 @@ export default async function grep(ctx: Context): Promise<number> {
   const listFiles = list !== undefined;
   const count = v.count === true && !quiet && !listFiles;
   const json = v.json === true;
-  // A negative or huge -m is no limit, as in grep.
+  // A negative or huge -m is no limit (maxCount).
   const max = v['max-count'] === Infinity ? undefined : (v['max-count'] as number | undefined);
   let outputPath = v.output as string | undefined;
   if (outputPath === '-') outputPath = undefined;
@@ -234,10 +234,11 @@ export default async function grep(ctx: Context): Promise<number> {
             // The max-th line ends the run at once: `tail -f log | grep -m 1` must not wait for another.
             if (taken === max) stop.abort(new PagewiseError(ErrorCodes.ABORTED, `${max} lines were selected`));
           }
-          if (count) {
-            // -c -m: counted above, nothing printed.
-          } else if (json) grepJsonLines(part, name, numbers, write);
-          else grepRecords(part, prefix, v['line-number'] === true ? numbers : undefined, write);
+          // -c -m: counted above, nothing printed.
+          if (!count) {
+            if (json) grepJsonLines(part, name, numbers, write);
+            else grepRecords(part, prefix, v['line-number'] === true ? numbers : undefined, write);
+          }
           if (stop.signal.aborted) break;
         }
         a.parts.length = 0;

@@ -116,8 +116,9 @@ export function errorText(error: unknown, verbose: boolean, file?: string): stri
   // A name holding a newline is shown quoted, as GNU tools do, so that the error stays one line;
   // one given that is not UTF-8 is shown as its bytes, quoted the same way.
   for (const name of new Set([file, (e as { path?: string }).path])) {
-    const quoted = name === undefined ? name : quoteName(name);
-    if (name !== undefined && quoted !== name) message = message.split(`'${name}'`).join(quoted).split(name).join(quoted);
+    if (name === undefined) continue;
+    const quoted = quoteName(name);
+    if (quoted !== name) message = message.split(`'${name}'`).join(quoted).split(name).join(quoted);
   }
   let excerpt = '';
   if (e.code === ErrorCodes.JOB_FAILED || e.code === ErrorCodes.JOB_LOAD) {
