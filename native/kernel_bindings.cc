@@ -101,6 +101,27 @@ Napi::Value JsCopyLinesContaining(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// findLinesContaining(u8, needle, terminator, out, from) -> [records, next]:
+// FindRecordsContaining into a Float64Array, three numbers per record.
+Napi::Value JsFindLinesContaining(const Napi::CallbackInfo& info) {
+  Bytes b = ArgBytes(info, 0);
+  Bytes needle = ArgBytes(info, 1);
+  uint8_t term = static_cast<uint8_t>(info[2].As<Napi::Number>().Uint32Value() & 0xff);
+  Napi::TypedArray ta = info[3].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(info.Env(), "findLinesContaining: out must be a Float64Array");
+  Napi::Float64Array out = ta.As<Napi::Float64Array>();
+  size_t from, end;
+  ArgRange(info, 4, b.length, &from, &end);
+  if (needle.length == 0 || memchr(needle.data, term, needle.length) != nullptr) throw Napi::RangeError::New(info.Env(), "findLinesContaining: the needle must be non-empty and hold no terminator");
+  size_t next = from;
+  size_t records = from >= b.length ? 0 : pagewise::FindRecordsContaining(b.data, b.length, from, needle.data, needle.length, term, out.Data(), out.ElementLength() / 3, &next);
+  if (from >= b.length) next = b.length;
+  Napi::Array r = Napi::Array::New(info.Env(), 2);
+  r.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(records)));
+  r.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(next)));
+  return r;
+}
+
 // countWords(u8) -> number of maximal runs of bytes other than the six ASCII
 // white-space bytes (space, \t, \n, \v, \f, \r): the words of `wc` in the C
 // locale. The caller passes whole records so no word spans two calls.
@@ -207,6 +228,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("indexOf", Napi::Function::New(env, JsIndexOf, "indexOf"));
   exports.Set("countLinesContaining", Napi::Function::New(env, JsCountLinesContaining, "countLinesContaining"));
   exports.Set("copyLinesContaining", Napi::Function::New(env, JsCopyLinesContaining, "copyLinesContaining"));
+  exports.Set("findLinesContaining", Napi::Function::New(env, JsFindLinesContaining, "findLinesContaining"));
   exports.Set("countWords", Napi::Function::New(env, JsCountWords, "countWords"));
   exports.Set("kernelFlavor", Napi::Function::New(env, Flavor, "kernelFlavor"));
   exports.Set("countWcUtf8", Napi::Function::New(env, JsCountWcUtf8, "countWcUtf8"));

@@ -905,4 +905,31 @@ size_t CopyRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, 
   return written;
 }
 
+size_t FindRecordsContaining(const uint8_t* p, size_t n, size_t from, const uint8_t* needle, size_t m, uint8_t terminator, double* out, size_t cap, size_t* next) {
+  const uint8_t* end = p + n;
+  const uint8_t* at = p + from;
+  const uint8_t* counted = at;
+  uint64_t lines = 0;
+  size_t k = 0;
+  while (k < cap && at < end) {
+    const uint8_t* hit = FindBytes(at, static_cast<size_t>(end - at), needle, m);
+    if (hit == nullptr) {
+      at = end;
+      break;
+    }
+    const uint8_t* start = LastRecordStart(at, hit, terminator);
+    lines += CountByte(counted, static_cast<size_t>(start - counted), terminator);
+    counted = start;
+    const void* t = memchr(hit, terminator, static_cast<size_t>(end - hit));
+    const uint8_t* stop = t == nullptr ? end : static_cast<const uint8_t*>(t) + 1;
+    out[3 * k] = static_cast<double>(start - p);
+    out[3 * k + 1] = static_cast<double>(stop - p);
+    out[3 * k + 2] = static_cast<double>(lines);
+    k++;
+    at = stop;
+  }
+  *next = static_cast<size_t>(at - p);
+  return k;
+}
+
 }  // namespace pagewise

@@ -95,6 +95,14 @@ uint64_t CountRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needl
 // records are copied at once. The needle must not contain the terminator.
 size_t CopyRecordsContaining(const uint8_t* p, size_t n, const uint8_t* needle, size_t m, uint8_t terminator, uint8_t* out, uint64_t* records);
 
+// The records of [p + from, p + n) that contain needle[0, m), at most `cap` of
+// them: for the k-th, out[3k] its start, out[3k + 1] its end (past its
+// terminator), out[3k + 2] the terminators in [p + from, start) (its line
+// index from `from`). `*next` gets where to go on. Returns how many: grep -n
+// and context lines, without a call per line. The needle must not be empty
+// nor contain the terminator.
+size_t FindRecordsContaining(const uint8_t* p, size_t n, size_t from, const uint8_t* needle, size_t m, uint8_t terminator, double* out, size_t cap, size_t* next);
+
 // Which versions of the kernels run on this CPU: "avx2" or "portable".
 const char* KernelFlavor();
 

@@ -131,6 +131,40 @@ export function copyLinesContaining(bytes: Uint8Array, needle: Uint8Array, termi
   return [written, records];
 }
 
+/** From `from`, the records that contain `needle`: three numbers each in `out` (start, end, terminators from `from`): [records, next]. */
+export function findLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number, out: Float64Array, from: number): [number, number] {
+  checkBytes(bytes);
+  checkBytes(needle);
+  if (!(out instanceof Float64Array)) throw new TypeError('findLinesContaining: out must be a Float64Array');
+  const term = byteOf(terminator);
+  if (needle.length === 0 || needle.includes(term)) throw new RangeError('findLinesContaining: the needle must be non-empty and hold no terminator');
+  const buf = asBuffer(bytes, 0, bytes.length);
+  const pattern = asBuffer(needle, 0, needle.length);
+  const cap = Math.floor(out.length / 3);
+  let at = Math.min(Math.max(0, Math.trunc(from) || 0), buf.length);
+  let counted = at;
+  let lines = 0;
+  let k = 0;
+  while (k < cap && at < buf.length) {
+    const hit = buf.indexOf(pattern, at);
+    if (hit < 0) {
+      at = buf.length;
+      break;
+    }
+    const start = hit === at ? at : Math.max(at, buf.lastIndexOf(term, hit - 1) + 1);
+    for (let i = counted; i < start; i++) if (buf[i] === term) lines++;
+    counted = start;
+    const t = buf.indexOf(term, hit);
+    const stop = t < 0 ? buf.length : t + 1;
+    out[3 * k] = start;
+    out[3 * k + 1] = stop;
+    out[3 * k + 2] = lines;
+    k++;
+    at = stop;
+  }
+  return [k, at];
+}
+
 // 1 for the six ASCII white-space bytes (space, \t, \n, \v, \f, \r).
 const SPACE = new Uint8Array(256);
 for (const b of [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]) SPACE[b] = 1;
@@ -222,6 +256,7 @@ export function fallbackBinding(loadError: Error, onUse: () => void, parts: Fall
     indexOf: used(indexOf),
     countLinesContaining: used(countLinesContaining),
     copyLinesContaining: used(copyLinesContaining),
+    findLinesContaining: used(findLinesContaining),
     countWords: used(countWords),
     countWcUtf8: used(text.countWcUtf8),
     countWordsUtf8: used(text.countWordsUtf8),

@@ -93,6 +93,11 @@ export interface NativeBinding {
   countLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number): number;
   /** The records that contain `needle`, copied into `out` (at least bytes.length + 1), each ended by `terminator`: [bytes written, records]. */
   copyLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number, out: Uint8Array): [number, number];
+  /**
+   * From `from`, the records that contain `needle` (non-empty, no terminator), as many as `out` holds three numbers
+   * for: start, end (past the terminator), terminators between `from` and the start. [records, where to go on].
+   */
+  findLinesContaining(bytes: Uint8Array, needle: Uint8Array, terminator: number, out: Float64Array, from: number): [number, number];
   countWords(bytes: Uint8Array): number;
   /** GNU wc 9.1's lines, words and characters in C.UTF-8, in one pass (see docs/decisions.md, wc). */
   countWcUtf8(bytes: Uint8Array): { lines: number; words: number; chars: number };

@@ -130,6 +130,49 @@ describe('the JavaScript byte kernels', () => {
     expect(() => native.copyLinesContaining(Buffer.from('ab\n'), Buffer.from('a'), 0x0a, new Uint8Array(3))).toThrow(RangeError);
   });
 
+  it('findLinesContaining equals the native kernel and a plain line filter, resumed from `next` whatever the capacity', () => {
+    // [start, end, line index] of each line containing the needle, by splitting.
+    const plain = (bytes: Uint8Array, needle: Uint8Array, term: number): number[] => {
+      const out: number[] = [];
+      for (let at = 0, index = 0; at < bytes.length; index++) {
+        const t = bytes.indexOf(term, at);
+        const end = t < 0 ? bytes.length : t + 1;
+        if (Buffer.from(bytes.subarray(at, end)).includes(Buffer.from(needle))) out.push(at, end, index);
+        at = end;
+      }
+      return out;
+    };
+    // Every record through calls of `cap` records each, line indexes made absolute as grep.ts does.
+    const all = (k: Pick<typeof native, 'findLinesContaining'>, bytes: Uint8Array, needle: Uint8Array, term: number, cap: number): number[] => {
+      const out: number[] = [];
+      const found = new Float64Array(3 * cap);
+      for (let from = 0, before = 0; ; ) {
+        const [n, next] = k.findLinesContaining(bytes, needle, term, found, from);
+        for (let i = 0; i < n; i++) out.push(found[3 * i], found[3 * i + 1], before + found[3 * i + 2]);
+        if (n < cap) return out;
+        before += found[3 * n - 1] + 1;
+        from = next;
+      }
+    };
+    fc.assert(
+      fc.property(bytesArb, needleArb, fc.constantFrom(0x0a, 0x00), fc.integer({ min: 1, max: 5 }), (bytes, needle, term, cap) => {
+        if (needle.length === 0 || needle.includes(term)) return;
+        const want = plain(bytes, needle, term);
+        for (const k of [native, js]) expect(all(k, bytes, needle, term, cap)).toEqual(want);
+      }),
+      { numRuns: 400 },
+    );
+    for (const text of ['', 'e', 'e\n', '\n\ne\n', 'ab\nee\nx\ne', 'xe\nye\nz\n\nqe', 'a\r\ne\r\n', 'no match\n']) {
+      for (const cap of [1, 2, 100]) for (const k of [native, js]) expect(all(k, Buffer.from(text), Buffer.from('e'), 0x0a, cap), text).toEqual(plain(Buffer.from(text), Buffer.from('e'), 0x0a));
+    }
+    for (const k of [native, js]) {
+      expect(() => k.findLinesContaining(Buffer.from('ab\n'), Buffer.from(''), 0x0a, new Float64Array(3), 0), 'empty needle').toThrow(RangeError);
+      expect(() => k.findLinesContaining(Buffer.from('ab\n'), Buffer.from('b\n'), 0x0a, new Float64Array(3), 0), 'terminator in the needle').toThrow(RangeError);
+      expect(() => k.findLinesContaining(Buffer.from('ab\n'), Buffer.from('a'), 0x0a, new Uint8Array(3) as unknown as Float64Array, 0)).toThrow(TypeError);
+      expect(k.findLinesContaining(Buffer.from('ab\n'), Buffer.from('a'), 0x0a, new Float64Array(3), 99)).toEqual([0, 3]);
+    }
+  });
+
   it('agree on the edges: empty, no trailing newline, all newlines, all 0xff, lengths around the vector widths', () => {
     const cases: Uint8Array[] = [
       new Uint8Array(0),
