@@ -47,6 +47,8 @@ export interface Command {
   positionals: { min: number; max: number; missing: string };
   /** Flags refused with a reason instead of "unknown option". */
   refused?: Record<string, string>;
+  /** The flag a run of digits in a short cluster sets, as grep's -NUM (`-2` is `--context 2`). */
+  digits?: string;
   /** Two or more `[command line, what it does]`. */
   examples: [string, string][];
 }
@@ -70,6 +72,13 @@ function maxCount(raw: string, flag: string): number {
   if (!/^[-+]?\d+$/.test(raw.trim())) throw new InvalidOptionError(flag, 'an integer, such as 1 (below 0: no limit)', raw);
   const n = Number(raw);
   return n < 0 || !Number.isSafeInteger(n) ? Infinity : n;
+}
+
+/** grep -A, -B, -C: a number of lines >= 0 (blanks before it and a + are accepted, as grep's strtoimax does); one too large to hold is every line (Infinity). */
+function contextLines(raw: string, flag: string): number {
+  if (!/^[ \t\n\v\f\r]*\+?\d+$/.test(raw)) throw new InvalidOptionError(flag, 'a number of lines >= 0, such as 2', raw);
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : Infinity;
 }
 
 /** An integer in [min, max], written as digits or like `1e8`. */
@@ -223,7 +232,8 @@ export const COMMANDS: Command[] = [
     summary: 'print the lines that contain a string, like grep -F -a',
     synopsis: '[OPTIONS] PATTERN FILE...\n       pagewise grep [OPTIONS] (-e PATTERN | -f FILE)... FILE...',
     description:
-      'Prints the lines of each FILE that contain PATTERN, in file order (file: before each with several files). ' +
+      'Prints the lines of each FILE that contain PATTERN, in file order (file: before each with several files), with -A, -B or -C ' +
+      'the lines around them too, as grep does (context lines are exact across chunks and threads). ' +
       'Patterns are bytes, as for grep -F -a; several (-e, -f) select a line matching any. -i folds ASCII letters only ' +
       '(as grep does in the C locale). Exit status: 0 a line was selected, 1 none was, 2 an error (even if some line was ' +
       'selected; with -q a selected line means 0).',
@@ -247,6 +257,11 @@ export const COMMANDS: Command[] = [
       { long: 'files-without-match', short: 'L', help: 'print only the names of files without one (the exit status is still 0 when a line was selected, as in grep 3.5+)' },
       { long: 'quiet', short: 'q', help: 'print nothing; exit 0 at the first selected line' },
       { long: 'max-count', short: 'm', value: 'NUM', help: 'stop reading a file after NUM selected lines (-m 0: read nothing and exit 1; below 0: no limit)', parse: maxCount },
+      { long: 'after-context', short: 'A', value: 'NUM', help: 'print NUM lines of context after each selected line (file-NUM- before a context line where a selected one has file:NUM:)', parse: contextLines },
+      { long: 'before-context', short: 'B', value: 'NUM', help: 'print NUM lines of context before each selected line', parse: contextLines },
+      { long: 'context', short: 'C', value: 'NUM', help: 'NUM lines of context before and after (-A and -B win over it; -NUM is the same, as in grep)', parse: contextLines },
+      { long: 'group-separator', value: 'SEP', help: 'the line printed between groups of lines that are not adjacent, with context', default: '--' },
+      { long: 'no-group-separator', help: 'print no line between groups' },
       { long: 'no-messages', short: 's', help: 'print no error for a missing or unreadable file (it still makes the exit status 2)' },
       json_('with --count, {"count":N} ({"files":[{"file","count"}, ...]} with several files); with -l, one {"file"} per file; otherwise one JSON object per selected line: {"file","line","text"}, with "bytes" (base64) for "text" when the line is not UTF-8'),
       {
@@ -267,18 +282,17 @@ export const COMMANDS: Command[] = [
         ]),
       ),
       ...Object.fromEntries(
-        ['A', 'B', 'C', 'after-context', 'before-context', 'context'].map((f) => [f, 'pagewise grep prints the selected lines without context lines: use grep -F -a for -A, -B and -C']),
-      ),
-      ...Object.fromEntries(
         ['G', 'P', 'basic-regexp', 'perl-regexp'].map((f) => [f, 'patterns are fixed strings, or JavaScript regular expressions with -E: there are no basic or Perl ones']),
       ),
       ...Object.fromEntries(['z', 'null-data'].map((f) => [f, 'lines end with \\n: NUL-separated records (-z) are not supported'])),
       ...Object.fromEntries(['color', 'colour'].map((f) => [f, 'pagewise grep prints no colours: drop --color'])),
     },
+    digits: 'context',
     examples: [
       ['pagewise grep --count ERROR big.log', 'the number of lines containing ERROR, like grep -c -F -a'],
       ["pagewise grep -n -w 'user=42' a.log b.log", 'matching lines as file:line:text'],
       ['pagewise grep -f patterns.txt big.log', 'lines containing any line of patterns.txt (raw bytes)'],
+      ['pagewise grep -n -C 2 panic app.log', 'each match with 2 lines around it, groups split by --'],
       ['pagewise grep ERROR big.log --output errors.log', 'the lines into a file, written in parallel, atomically'],
     ],
   },
@@ -575,6 +589,15 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
     if (arg.startsWith('-') && arg.length > 1) {
       for (let k = 1; k < arg.length; k++) {
         const letter = arg[k];
+        const digitsFlag = command.digits === undefined ? undefined : flags.find((f) => f.long === command.digits);
+        if (digitsFlag && letter >= '0' && letter <= '9') {
+          // grep -NUM: the digits that follow each other in this argument are one number.
+          let end = k;
+          while (end < arg.length && arg[end] >= '0' && arg[end] <= '9') end++;
+          set(digitsFlag, arg.slice(k, end), `-${arg.slice(k, end)}`);
+          k = end - 1;
+          continue;
+        }
         const flag = flags.find((f) => f.short === letter);
         if (!flag) throw unknownFlag(command, `-${letter}`, flags);
         if (flag.value === undefined) {

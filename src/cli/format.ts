@@ -64,6 +64,139 @@ export function grepPrefix(file: string | undefined, line: number | undefined): 
 
 /** Output is handed out in pieces of about this many bytes, so a chunk's worth of records is never one huge string. */
 const PIECE = 1 << 16;
+const NEWLINE = new Uint8Array([0x0a]);
+/** Lines up to this long are copied by a loop that also finds their end. */
+const SHORT = 64;
+
+/**
+ * grep's output lines, formatted into buffers of about PIECE bytes: the
+ * name and the number, each followed by `:` (a selected line) or `-` (a
+ * context line), then the record and its newline. Byte by byte, not by
+ * strings: a string and a Buffer per line made `grep -n` on many lines
+ * several times slower than the lines themselves.
+ */
+export class GrepLines {
+  private buf = Buffer.allocUnsafe(PIECE);
+  private pos = 0;
+  private readonly name: Buffer | undefined;
+  constructor(
+    private readonly write: (piece: Uint8Array) => void,
+    file: string | undefined,
+  ) {
+    this.name = file === undefined ? undefined : Buffer.from(file);
+  }
+
+  /** Bytes [start, end) of `data` (a record without its newline), after its prefix. `mark`: 0x3a (`:`) or 0x2d (`-`). */
+  record(data: Uint8Array, start: number, end: number, number: number | undefined, mark: number): void {
+    const name = this.name;
+    const length = end - start;
+    const need = (name === undefined ? 0 : name.length + 1) + 18 + length + 1;
+    if (this.pos + need > this.buf.length) {
+      this.flush();
+      if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    if (name !== undefined) {
+      pos += name.copy(buf, pos);
+      buf[pos++] = mark;
+    }
+    if (number !== undefined) {
+      pos = writeDigits(buf, pos, number);
+      buf[pos++] = mark;
+    }
+    // Short lines by a loop: a native copy's call costs more than it copies.
+    if (length <= 32) for (let i = start; i < end; i++) buf[pos++] = data[i];
+    else {
+      buf.set(data.subarray(start, end), pos);
+      pos += length;
+    }
+    buf[pos++] = 0x0a;
+    this.pos = pos;
+  }
+
+  /**
+   * The record of `data` at `start` (it ends with \n) after its prefix, scanned for its end
+   * as it is copied (an indexOf per line costs a runtime call): returns where the next starts.
+   */
+  line(data: Uint8Array, start: number, number: number | undefined, mark: number): number {
+    const name = this.name;
+    if (this.pos + (name === undefined ? 0 : name.length + 1) + 18 + SHORT + 1 > this.buf.length) this.flush();
+    const buf = this.buf;
+    let pos = this.pos;
+    if (name !== undefined) {
+      pos += name.copy(buf, pos);
+      buf[pos++] = mark;
+    }
+    if (number !== undefined) {
+      pos = writeDigits(buf, pos, number);
+      buf[pos++] = mark;
+    }
+    const limit = Math.min(data.length, start + SHORT);
+    let i = start;
+    for (; i < limit; i++) {
+      const b = data[i];
+      if (b === 0x0a) break;
+      buf[pos++] = b;
+    }
+    if (i === limit && i < data.length && data[i] !== 0x0a) {
+      // A long line: the rest in one copy.
+      const nl = data.indexOf(0x0a, i);
+      const end = nl < 0 ? data.length : nl;
+      this.pos = pos;
+      if (pos + end - i + 1 > buf.length) {
+        this.flush();
+        this.write(data.subarray(i, end + 1 > data.length ? end : end + 1));
+        if (end + 1 > data.length) this.raw(NEWLINE);
+        return end + 1;
+      }
+      buf.set(data.subarray(i, end), pos);
+      pos += end - i;
+      i = end;
+    }
+    buf[pos++] = 0x0a;
+    this.pos = pos;
+    return i + 1;
+  }
+
+  /** Bytes as they are (the group separator and its newline). */
+  raw(bytes: Uint8Array): void {
+    if (this.pos + bytes.length > this.buf.length) this.flush();
+    if (bytes.length > this.buf.length) this.write(bytes);
+    else {
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+    }
+  }
+
+  /** Hands out what is buffered (the buffer goes with it: a stream may keep it). */
+  flush(): void {
+    if (this.pos === 0) return;
+    this.write(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(PIECE);
+    this.pos = 0;
+  }
+}
+
+/** The decimal digits of `n` (a whole number >= 0) at `pos`; returns the position after them. */
+function writeDigits(buf: Buffer, pos: number, n: number): number {
+  // Small integers by integer arithmetic: a double's division and floor per digit cost more than the line's copy.
+  if (n < 0x80000000) {
+    let v = n | 0;
+    let digits = 1;
+    for (let p = 10; p <= v && digits < 10; p *= 10) digits++;
+    let at = pos + digits;
+    do {
+      const q = (v / 10) | 0;
+      buf[--at] = 0x30 + v - q * 10;
+      v = q;
+    } while (v > 0);
+    return pos + digits;
+  }
+  const text = String(n);
+  for (let i = 0; i < text.length; i++) buf[pos + i] = text.charCodeAt(i);
+  return pos + text.length;
+}
 
 /**
  * Records (each ending with `\n`) with their prefixes, given to `write` in
@@ -74,28 +207,26 @@ export function grepRecords(data: Uint8Array, file: string | undefined, numbers:
     write(data);
     return;
   }
-  const pieces: Uint8Array[] = [];
-  let size = 0;
-  let at = 0;
-  let k = 0;
-  while (at < data.length) {
-    const nl = data.indexOf(0x0a, at);
-    const end = nl < 0 ? data.length : nl + 1;
-    const prefix = Buffer.from(grepPrefix(file, numbers?.[k]));
-    pieces.push(prefix, data.subarray(at, end));
-    size += prefix.length + end - at;
-    if (size >= PIECE) {
-      write(Buffer.concat(pieces));
-      pieces.length = 0;
-      size = 0;
-    }
-    at = end;
-    k++;
-  }
-  if (pieces.length > 0) write(Buffer.concat(pieces));
+  const out = new GrepLines(write, file);
+  for (let at = 0, k = 0; at < data.length; k++) at = out.line(data, at, numbers?.[k], 0x3a);
+  out.flush();
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A record's `"text"` member, or `"bytes"` (base64) when it is not UTF-8. */
+function jsonBody(record: Uint8Array): string {
+  try {
+    return `"text":${JSON.stringify(strictUtf8.decode(record))}`;
+  } catch {
+    return `"bytes":"${Buffer.from(record.buffer, record.byteOffset, record.length).toString('base64')}"`;
+  }
+}
+
+/** grep --json with context: one record (without its newline) as a line of its own, `"context":true` for a context line. */
+export function grepJsonRecord(file: string, line: number, context: boolean, record: Uint8Array): string {
+  return `{"file":${JSON.stringify(file)},"line":${line}${context ? ',"context":true' : ''},${jsonBody(record)}}\n`;
+}
 
 /**
  * grep --json: one object per record, a line of its own:
@@ -111,14 +242,7 @@ export function grepJsonLines(data: Uint8Array, file: string, numbers: Float64Ar
   while (at < data.length) {
     const nl = data.indexOf(0x0a, at);
     const end = nl < 0 ? data.length : nl;
-    const record = data.subarray(at, end);
-    let body: string;
-    try {
-      body = `"text":${JSON.stringify(strictUtf8.decode(record))}`;
-    } catch {
-      body = `"bytes":"${Buffer.from(record.buffer, record.byteOffset, record.length).toString('base64')}"`;
-    }
-    out += `{"file":${name}${numbers ? `,"line":${numbers[k]}` : ''},${body}}\n`;
+    out += `{"file":${name}${numbers ? `,"line":${numbers[k]}` : ''},${jsonBody(data.subarray(at, end))}}\n`;
     if (out.length >= PIECE) {
       write(out);
       out = '';

@@ -15,7 +15,7 @@ import { ErrorCodes, InvalidOptionError, PagewiseError, hasCode } from '../error
 import type { GrepAcc, GrepParams } from '../jobs/grep.js';
 import { grepOutputParams } from '../output/commands.js';
 import { UsageError, fromInvalidArgvBytes } from './args.js';
-import { grepJsonLines, grepPrefix, grepRecords } from './format.js';
+import { GrepLines, grepJsonLines, grepJsonRecord, grepPrefix, grepRecords } from './format.js';
 import { goodInputs, statInput, totalBytes } from './inputs.js';
 import type { Context } from './main.js';
 import { openDestination, type Destination } from './output.js';
@@ -140,6 +140,10 @@ export default async function grep(ctx: Context): Promise<number> {
   // Lines are counted (and printed) up to `max`, then the file's run stops: -o prints a record
   // per match, so the cut needs line numbers.
   const capped = max !== undefined && !quiet && !listFiles;
+  // Context lines (-A, -B, -C, -NUM; -A and -B win over -C), only where lines are printed.
+  const after = (v['after-context'] ?? v.context) as number | undefined;
+  const before = (v['before-context'] ?? v.context) as number | undefined;
+  const context = (after !== undefined || before !== undefined) && !count && !quiet && !listFiles;
   const params: GrepParams = {
     patterns,
     regex: v.regex === true,
@@ -152,6 +156,12 @@ export default async function grep(ctx: Context): Promise<number> {
     count: (count && !capped) || quiet || listFiles,
     first: quiet || listFiles,
   };
+  if (context) {
+    // The job keeps context lines whole; -o takes the matches out of them here (matchedParts).
+    params.only = false;
+    params.before = before ?? 0;
+    params.after = after ?? 0;
+  }
   ctx.quietFileErrors = v['no-messages'] === true;
   // Lines are selected by the job's map in worker threads (only counting has a native kernel).
   if (!params.count) ctx.startWorkers(files.map(statInput));
@@ -160,7 +170,7 @@ export default async function grep(ctx: Context): Promise<number> {
   // -H and --no-filename: the last one given wins, as in grep; else names with several files.
   const named = (lastOf(ctx, 'with-filename', 'no-filename') ?? (several ? 'with-filename' : 'no-filename')) === 'with-filename';
   // The job names standard input '<stdin>', grep '(standard input)': prefixes with it are the CLI's.
-  const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && max === undefined && !(named && files.includes('-'));
+  const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && max === undefined && !context && !(named && files.includes('-'));
   if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, files, outputPath, named);
   let dest: Destination | undefined;
   if (outputPath !== undefined && !ctx.explaining) dest = await openDestination(outputPath, ctx.signal);
@@ -187,6 +197,9 @@ export default async function grep(ctx: Context): Promise<number> {
     const total = inputs.some((i) => !i.failed && !i.regular) ? undefined : inputs.reduce((n, i) => n + i.size, 0);
     const counts: { file: string; count: number }[] = [];
     let selected = false;
+    // Context: whether a line was printed yet (for any file: grep puts the separator between files' groups too).
+    const printed = { any: false };
+    const matched = context && v['only-matching'] === true ? (await import('../jobs/grep.js')).matchedParts : undefined;
     let base = 0;
     // A file read, with `n` selected lines: its count, or its name when listed.
     const fileDone = (name: string, n: number): void => {
@@ -215,8 +228,16 @@ export default async function grep(ctx: Context): Promise<number> {
       // -m: the lines printed so far, and the number of the last one (-o gives a line several records).
       let taken = 0;
       let lastLine = -1;
+      const printer = context
+        ? contextPrinter({ params, name, prefix, numbers: v['line-number'] === true, json, matched, separator: groupSeparator(ctx), max, after: params.after!, printed }, write)
+        : undefined;
       const emit = (acc: unknown): void => {
         const a = acc as GrepAcc;
+        if (printer) {
+          if (printer.emit(a)) stop.abort(new PagewiseError(ErrorCodes.ABORTED, `${max} lines were selected`));
+          taken = printer.taken;
+          return;
+        }
         if (params.first) {
           if (a.count > 0) stop.abort(new PagewiseError(ErrorCodes.ABORTED, 'a line was selected'));
           return;
@@ -308,4 +329,105 @@ async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, fil
   progress.finish();
   if (ctx.failed) return 2;
   return count > 0 ? 0 : 1;
+}
+
+/** The line between groups: --group-separator SEP (default `--`), none with --no-group-separator; the last one given wins. */
+function groupSeparator(ctx: Context): string | undefined {
+  const none = ctx.values['no-group-separator'] === true ? ctx.order['no-group-separator'] : -1;
+  const sep = ctx.values['group-separator'] as string | undefined;
+  if (sep !== undefined && ctx.order['group-separator'] > none) return sep;
+  return none >= 0 ? undefined : '--';
+}
+
+interface ContextOutput {
+  params: GrepParams;
+  /** The file as --json names it, and as the prefix shows it (undefined: no name). */
+  name: string;
+  prefix: string | undefined;
+  numbers: boolean;
+  json: boolean;
+  /** -o: the matches of a line (context lines are kept whole by the job). */
+  matched: ((params: GrepParams, line: Uint8Array) => Uint8Array[]) | undefined;
+  separator: string | undefined;
+  max: number | undefined;
+  after: number;
+  /** Shared by the files of one command: grep separates one file's groups from the next's. */
+  printed: { any: boolean };
+}
+
+/**
+ * Prints one file's selected and context lines as grep does: `:` after the
+ * name and number of a selected line, `-` after those of a context line, the
+ * separator before a line that does not follow the last one printed. With
+ * -m, the lines within -A of the NUM-th selected line are its context, as in
+ * grep (selected or not); `emit` says when they are all out.
+ */
+function contextPrinter(o: ContextOutput, write: (piece: string | Uint8Array) => void): { emit(acc: GrepAcc): boolean; readonly taken: number } {
+  const invert = o.params.invert === true;
+  let last = -Infinity;
+  let taken = 0;
+  // With -m: the last line of the NUM-th selected line's trailing context (-1: not reached).
+  let trailingTo = -1;
+  let done = false;
+  const lines = new GrepLines(write, o.prefix);
+  let json = '';
+  const line = (record: Uint8Array, start: number, end: number, number: number, isContext: boolean): void => {
+    if (!o.json) lines.record(record, start, end, o.numbers ? number : undefined, isContext ? 0x2d : 0x3a);
+    else {
+      json += grepJsonRecord(o.name, number, isContext, record.subarray(start, end));
+      if (json.length >= 1 << 16) flush();
+    }
+  };
+  const flush = (): void => {
+    lines.flush();
+    if (json.length > 0) write(json);
+    json = '';
+  };
+  const plain = !o.json && o.matched === undefined;
+  const separator = o.separator === undefined || o.json ? undefined : Buffer.from(`${o.separator}\n`);
+  // One record, at `start` of `part`: returns where the next one starts.
+  const one = (part: Uint8Array, start: number, number: number, mark: number): number => {
+    let isContext = mark === 1;
+    if (trailingTo >= 0) isContext = true;
+    else if (!isContext && o.max !== undefined && ++taken === o.max) trailingTo = number + o.after;
+    if (separator !== undefined && o.printed.any && number > last + 1) lines.raw(separator);
+    last = number;
+    o.printed.any = true;
+    if (plain) return lines.line(part, start, o.numbers ? number : undefined, isContext ? 0x2d : 0x3a);
+    const end = part.indexOf(0x0a, start);
+    if (o.matched === undefined) line(part, start, end, number, isContext);
+    // grep -o prints the matches of the lines it prints: the selected ones, or with -v the context ones (those that match).
+    else if (isContext === invert) for (const m of o.matched(o.params, part.subarray(start, end))) line(m, 0, m.length, number, isContext);
+    return end + 1;
+  };
+  return {
+    get taken() {
+      return taken;
+    },
+    emit(a) {
+      for (let k = 0; k < a.parts.length && !done; k++) {
+        const part = a.parts[k];
+        const numbers = a.numbers![k];
+        const marks = a.marks![k];
+        for (let r = 0, at = 0; r < numbers.length; r++) {
+          if (trailingTo >= 0 && numbers[r] > trailingTo) {
+            done = true;
+            break;
+          }
+          at = one(part, at, numbers[r], marks[r]);
+          if (trailingTo >= 0 && numbers[r] >= trailingTo) {
+            done = true;
+            break;
+          }
+        }
+      }
+      // Every line up to the end of the trailing context has been merged.
+      if (trailingTo >= 0 && (a.lines ?? 0) >= trailingTo) done = true;
+      a.parts.length = 0;
+      if (a.numbers) a.numbers.length = 0;
+      if (a.marks) a.marks.length = 0;
+      flush();
+      return done;
+    },
+  };
 }

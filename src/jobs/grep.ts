@@ -11,6 +11,12 @@
  * adds the line count of everything before it, so numbers stay exact across
  * chunks, threads and the streaming path.
  *
+ * With `before` or `after` (grep -B, -A), the records are the selected lines
+ * and their context lines, each marked in `marks` (0 selected, 1 context),
+ * always with line numbers; a chunk also keeps its first `after` and last
+ * `before` lines, so that `merge` adds the context lines a neighbour's
+ * selected line needs from it (docs/decisions.md, "grep's context lines").
+ *
  * With `write`, the records go to the run's output instead (`info.write`:
  * written by the workers at their final offsets, in order, no line through
  * the main thread), each prefixed `file:` with `withFilename`.
@@ -18,6 +24,7 @@
  * Plain counting of one fixed string is a native kernel plan (memmem, then a
  * skip to the line's end, on libuv's threadpool; see `kernel`).
  */
+import { InvalidOptionError } from '../errors.js';
 import { native } from '../native.js';
 import type { ChunkInfo, Job } from '../types.js';
 
@@ -50,6 +57,28 @@ export interface GrepParams {
   write?: boolean;
   /** With `write`: prefix each record with its file's name and ':' (grep with several files). */
   withFilename?: boolean;
+  /** Lines of context before each selected line (grep -B); either of `before` and `after` turns context records on. */
+  before?: number;
+  /** Lines of context after each selected line (grep -A). */
+  after?: number;
+}
+
+/** What a context run keeps of its lines' edges, so that a neighbour can take its context lines from them. Numbers are relative to the accumulator, as `numbers`. */
+export interface GrepContext {
+  before: number;
+  after: number;
+  /** The first and last selected line (0: none). */
+  first: number;
+  last: number;
+  /** The first and last line printed (selected or context; 0: none). */
+  printedFrom: number;
+  printedTo: number;
+  /** The first `after` lines, each ending with \n, and how many there are. */
+  lead: Uint8Array;
+  leadLines: number;
+  /** The last `before` lines, each ending with \n, and how many there are. */
+  tail: Uint8Array;
+  tailLines: number;
 }
 
 export interface GrepAcc {
@@ -61,6 +90,10 @@ export interface GrepAcc {
   parts: Uint8Array[];
   /** With `lineNumbers`: for each part, the line number of each of its records, relative to this accumulator's first line. */
   numbers?: Float64Array[];
+  /** With context (`before`, `after`): for each part, 0 for each selected line, 1 for each context line. */
+  marks?: Uint8Array[];
+  /** With context: the edges `merge` needs. */
+  context?: GrepContext;
 }
 
 const LF = 0x0a;
@@ -78,6 +111,9 @@ interface Compiled {
   first: boolean;
   write: boolean;
   withFilename: boolean;
+  /** Context lines before and after each selected line (-1: no context). */
+  before: number;
+  after: number;
 }
 
 const compiledCache = new WeakMap<object, Compiled>();
@@ -112,18 +148,25 @@ function compile(params: unknown): Compiled {
   const cached = compiledCache.get(p);
   if (cached) return cached;
   const needles = patternBytes(p);
+  const context = (p.before !== undefined || p.after !== undefined) && p.count !== true && p.first !== true;
+  if (context && (p.only === true || p.write === true)) {
+    // Context lines are whole lines: the CLI's -o finds the matches in them itself (matchedParts).
+    throw new InvalidOptionError(p.only === true ? 'params.only' : 'params.write', 'false with params.before or params.after (context lines are whole lines)', true);
+  }
   const c: Compiled = {
     needles: p.ignoreCase && !p.regex ? needles.map(lowerAscii) : needles,
     ignoreCase: p.ignoreCase === true,
     invert: p.invert === true,
     word: p.word === true && p.line !== true,
     line: p.line === true,
-    lineNumbers: p.lineNumbers === true,
+    lineNumbers: p.lineNumbers === true || context,
     only: p.only === true,
     count: p.count === true,
     first: p.first === true,
     write: p.write === true,
     withFilename: p.withFilename === true,
+    before: context ? contextLength(p.before) : -1,
+    after: context ? contextLength(p.after) : -1,
   };
   if (p.regex) {
     const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -150,6 +193,14 @@ function lowerAscii(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A context length: a whole number of lines (undefined: 0; Infinity: every line). */
+function contextLength(n: number | undefined): number {
+  if (n === undefined) return 0;
+  if (n === Infinity) return Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidOptionError('params.before and params.after', 'whole numbers of lines >= 0', n);
+  return n;
+}
+
 function isWordByte(b: number): boolean {
   return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f;
 }
@@ -163,22 +214,29 @@ class Records {
   private ranges: Float64Array<ArrayBuffer> = new Float64Array(64);
   private count = 0;
   private numbers: Float64Array<ArrayBuffer> | undefined;
+  private marks: Uint8Array<ArrayBuffer> | undefined;
   private records = 0;
   private size = 0;
   constructor(
     private readonly bytes: Uint8Array,
     withNumbers: boolean,
+    withMarks = false,
   ) {
     if (withNumbers) this.numbers = new Float64Array(64);
+    if (withMarks) this.marks = new Uint8Array(64);
   }
 
-  add(start: number, end: number, line: number): void {
+  add(start: number, end: number, line: number, mark = 0): void {
     const bytes = this.bytes;
     const terminated = end > start && bytes[end - 1] === LF;
     this.size += end - start + (terminated ? 0 : 1);
     if (this.numbers) {
       if (this.records === this.numbers.length) this.numbers = grow(this.numbers);
       this.numbers[this.records] = line;
+    }
+    if (this.marks) {
+      if (this.records === this.marks.length) this.marks = growBytes(this.marks);
+      this.marks[this.records] = mark;
     }
     this.records++;
     const r = this.ranges;
@@ -224,6 +282,7 @@ class Records {
     if (c.write) writeRecords(out, c, info);
     else acc.parts.push(out);
     if (this.numbers) (acc.numbers ??= []).push(this.numbers.slice(0, this.records));
+    if (this.marks) (acc.marks ??= []).push(this.marks.slice(0, this.records));
   }
 }
 
@@ -244,6 +303,12 @@ function writeRecords(out: Uint8Array, c: Compiled, info: ChunkInfo): void {
 
 function grow(a: Float64Array): Float64Array<ArrayBuffer> {
   const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+function growBytes(a: Uint8Array): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(a.length * 2);
   b.set(a);
   return b;
 }
@@ -286,8 +351,231 @@ function finder(hay: Uint8Array, c: Compiled, limit: number): (from: number) => 
   };
 }
 
+/** Bytes [start, end) of `bytes` as lines each ending with \n (one is added to an unterminated last line). */
+function linesCopy(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const terminated = end === start || bytes[end - 1] === LF;
+  const out = new Uint8Array(end - start + (terminated ? 0 : 1));
+  out.set(bytes.subarray(start, end));
+  if (!terminated) out[out.length - 1] = LF;
+  return out;
+}
+
+/** Where the line before the one starting at `start` starts (`start` > 0 is a line start). */
+function previousLine(bytes: Uint8Array, start: number): number {
+  // A short line by a loop (lastIndexOf is a runtime call); lastIndexOf takes a negative index from the end.
+  const stop = Math.max(0, start - 66);
+  for (let i = start - 2; i >= stop; i--) if (bytes[i] === LF) return i + 1;
+  return stop === 0 ? 0 : bytes.lastIndexOf(LF, stop - 1) + 1;
+}
+
+/** Just past the \n that ends the line at `from`, or `limit`: a short line by a loop, which costs less than a native call. */
+function lineEnd(bytes: Uint8Array, from: number, limit: number): number {
+  const stop = Math.min(limit, from + 64);
+  for (let i = from; i < stop; i++) if (bytes[i] === LF) return i + 1;
+  if (stop === limit) return limit;
+  const nl = native.indexOfByte(bytes, LF, stop, limit);
+  return nl < 0 ? limit : nl + 1;
+}
+
+/** The first `n` lines of `bytes` (lines ending with \n, the last maybe not): [end offset, lines]. */
+function firstLinesEnd(bytes: Uint8Array, n: number): [number, number] {
+  let at = 0;
+  let k = 0;
+  while (k < n && at < bytes.length) {
+    const nl = native.indexOfByte(bytes, LF, at);
+    at = nl < 0 ? bytes.length : nl + 1;
+    k++;
+  }
+  return [at, k];
+}
+
+/** The last `n` lines of `bytes`: [start offset, lines]. */
+function lastLinesStart(bytes: Uint8Array, n: number): [number, number] {
+  let at = bytes.length;
+  let k = 0;
+  // An unterminated last line is a line too.
+  if (n > 0 && at > 0 && bytes[at - 1] !== LF) {
+    at = bytes.lastIndexOf(LF, at - 1) + 1;
+    k++;
+  }
+  while (k < n && at > 0) {
+    at = previousLine(bytes, at);
+    k++;
+  }
+  return [at, k];
+}
+
+/**
+ * The context lines of one map call: each selected line is added with the
+ * `before` lines ahead of it and the `after` lines behind it that are in the
+ * view, none twice. `merge` adds those that are in a neighbour's view.
+ */
+class Windows {
+  /** The line after the last one added (a line start), its number, and the after-context lines owed from there. */
+  private at = 0;
+  private atLine = 1;
+  private owed = 0;
+  first = 0;
+  last = 0;
+  printedFrom = 0;
+  printedTo = 0;
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly records: Records,
+    private readonly before: number,
+    private readonly after: number,
+  ) {}
+
+  /** Where the before-context lines start, nearest first (reused). */
+  private starts: number[] = [];
+
+  select(start: number, end: number, line: number): void {
+    this.pay(start);
+    const starts = this.starts;
+    let k = 0;
+    for (let from = start; k < this.before && from > this.at; k++) {
+      from = Math.max(previousLine(this.bytes, from), this.at);
+      starts[k] = from;
+    }
+    // Each line ends where the next one starts.
+    for (let j = k - 1; j >= 0; j--) this.add(starts[j], j === 0 ? start : starts[j - 1], line - j - 1, 1);
+    this.add(start, end, line, 0);
+    if (this.first === 0) this.first = line;
+    this.last = line;
+    this.at = end;
+    this.atLine = line + 1;
+    this.owed = this.after;
+  }
+
+  /** The after-context owed, up to `limit` (the next selected line, or the view's end). */
+  pay(limit: number): void {
+    while (this.owed > 0 && this.at < limit) {
+      const e = lineEnd(this.bytes, this.at, limit);
+      this.add(this.at, e, this.atLine, 1);
+      this.at = e;
+      this.atLine++;
+      this.owed--;
+    }
+  }
+
+  private add(start: number, end: number, line: number, mark: number): void {
+    this.records.add(start, end, line, mark);
+    if (this.printedFrom === 0) this.printedFrom = line;
+    this.printedTo = line;
+  }
+
+  /** The edges of the view a neighbour takes its context lines from. */
+  edges(): GrepContext {
+    const bytes = this.bytes;
+    const [leadEnd, leadLines] = firstLinesEnd(bytes, this.after);
+    const [tailStart, tailLines] = lastLinesStart(bytes, this.before);
+    return {
+      before: this.before,
+      after: this.after,
+      first: this.first,
+      last: this.last,
+      printedFrom: this.printedFrom,
+      printedTo: this.printedTo,
+      lead: linesCopy(bytes, 0, leadEnd),
+      leadLines,
+      tail: linesCopy(bytes, tailStart, bytes.length),
+      tailLines,
+    };
+  }
+}
+
+/** The context of nothing: an empty accumulator's. */
+function noContext(before: number, after: number): GrepContext {
+  return { before, after, first: 0, last: 0, printedFrom: 0, printedTo: 0, lead: new Uint8Array(0), leadLines: 0, tail: new Uint8Array(0), tailLines: 0 };
+}
+
+/** Offsets of the line starts of `lines` (lines each ending with \n). */
+function lineStarts(lines: Uint8Array): number[] {
+  const starts = [0];
+  for (let at = lines.indexOf(LF); at >= 0 && at + 1 < lines.length; at = lines.indexOf(LF, at + 1)) starts.push(at + 1);
+  return starts;
+}
+
+/** Context lines as a part of their own: `numbers` from `from`, all marked 1. */
+function contextPart(acc: GrepAcc, lines: Uint8Array, from: number, count: number): void {
+  acc.parts.push(lines);
+  (acc.numbers ??= []).push(Float64Array.from({ length: count }, (_, i) => from + i));
+  (acc.marks ??= []).push(new Uint8Array(count).fill(1));
+}
+
+/**
+ * Before `merge` appends b: the context lines one side needs from the other
+ * (a's last lines before b's first selected line, b's first lines after a's
+ * last one), and the edges of the two together. Lines are numbered in a's
+ * frame; b's own numbers are shifted by the caller.
+ */
+function mergeContext(a: GrepAcc, b: GrepAcc): void {
+  const y = b.context;
+  if (y === undefined) return;
+  const x = (a.context ??= noContext(y.before, y.after));
+  const shift = a.lines ?? 0;
+  const { before, after } = y;
+  let printedTo = x.printedTo;
+  let printedFrom = x.printedFrom;
+  if (y.first > 0) {
+    // a's lines from..shift lie within `before` of b's first selected line, after a's last printed one.
+    const from = Math.max(x.printedTo + 1, shift + y.first - before, 1);
+    if (from <= shift) {
+      const starts = lineStarts(x.tail);
+      const skip = x.tailLines - (shift - from + 1);
+      contextPart(a, x.tail.subarray(starts[skip]), from, shift - from + 1);
+      if (printedFrom === 0) printedFrom = from;
+      printedTo = shift;
+    }
+  }
+  if (x.last > 0) {
+    // b's lines 1..to lie within `after` of a's last selected line, before b's first printed one.
+    let to = Math.min(x.last + after - shift, y.leadLines);
+    if (y.printedFrom > 0) to = Math.min(to, y.printedFrom - 1);
+    if (to >= 1) {
+      const starts = lineStarts(y.lead);
+      contextPart(a, y.lead.subarray(0, to < starts.length ? starts[to] : y.lead.length), shift + 1, to);
+      printedTo = shift + to;
+    }
+  }
+  if (y.printedFrom > 0) {
+    if (printedFrom === 0) printedFrom = shift + y.printedFrom;
+    printedTo = shift + y.printedTo;
+  }
+  x.printedFrom = printedFrom;
+  x.printedTo = printedTo;
+  if (x.first === 0 && y.first > 0) x.first = shift + y.first;
+  if (y.last > 0) x.last = shift + y.last;
+  if (x.leadLines < after && y.leadLines > 0) {
+    const starts = lineStarts(y.lead);
+    const take = Math.min(after - x.leadLines, y.leadLines);
+    x.lead = concatBytes(x.lead, y.lead.subarray(0, take < starts.length ? starts[take] : y.lead.length));
+    x.leadLines += take;
+  }
+  if (y.tailLines >= before) {
+    x.tail = y.tail;
+    x.tailLines = y.tailLines;
+  } else if (y.tailLines > 0 || x.tailLines > 0) {
+    const keep = Math.min(before - y.tailLines, x.tailLines);
+    const starts = lineStarts(x.tail);
+    x.tail = concatBytes(keep === 0 ? new Uint8Array(0) : x.tail.subarray(starts[x.tailLines - keep]), y.tail);
+    x.tailLines = keep + y.tailLines;
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** Where one native call copies a chunk's selected lines; grown to the largest chunk seen on this thread. */
 let scratch = new Uint8Array(0);
+
+/** Lines a findLinesContaining call reports at most, and where (start, end, line index: three numbers each). */
+const FOUND_CAP = 4096;
+const found = new Float64Array(3 * FOUND_CAP);
 
 /** Fixed strings: jumps from match to match (memmem), never looking at lines without one. */
 function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
@@ -319,7 +607,9 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     return;
   }
   const find = finder(hay, c, n);
-  const records = new Records(bytes, c.lineNumbers);
+  const records = new Records(bytes, c.lineNumbers, c.before >= 0);
+  const windows = c.before >= 0 ? new Windows(bytes, records, c.before, c.after) : undefined;
+  const select = (start: number, end: number, line: number): void => (windows ? windows.select(start, end, line) : records.add(start, end, line));
   const keep = !c.count;
   // Line number (relative to the accumulator) of the line starting at `lineAt`.
   let lineAt = 0;
@@ -334,6 +624,19 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
   let at = 0;
   // The empty needle also "occurs" at the very end; that is a line only when the last one lacks its newline.
   const endIsLine = n > 0 && bytes[n - 1] !== LF;
+  if (keep && !c.word && !c.line && !c.first && !c.invert && !c.only && c.lineNumbers && c.needles.length === 1 && c.needles[0].length > 0) {
+    // Numbered lines containing one string (grep -n, context lines): a native call per
+    // FOUND_CAP lines instead of four per line.
+    for (let before = 0; ; ) {
+      const [k, next] = native.findLinesContaining(hay, c.needles[0], LF, found, at);
+      for (let i = 0; i < k; i++) select(found[3 * i], found[3 * i + 1], line + before + found[3 * i + 2]);
+      acc.count += k;
+      if (k < FOUND_CAP) break;
+      before += found[3 * k - 1] + 1;
+      at = next;
+    }
+    at = n;
+  }
   while (at < n) {
     let m = find(at);
     if (m !== undefined && m[0] === n && !endIsLine) m = undefined;
@@ -346,7 +649,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
         const nl = native.indexOfByte(bytes, LF, from, lineStart);
         const end = nl < 0 ? lineStart : nl + 1;
         acc.count++;
-        if (keep && !c.only) records.add(from, end, lineOf(from));
+        if (keep && !c.only) select(from, end, lineOf(from));
         from = end;
         if (c.first) break;
       }
@@ -359,7 +662,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
       acc.count++;
       if (keep) {
         const number = lineOf(lineStart);
-        if (!c.only) records.add(lineStart, end, number);
+        if (!c.only) select(lineStart, end, number);
         else {
           // Every non-empty match of the line, left to right, not overlapping.
           const lineEnd = nl < 0 ? n : nl;
@@ -374,6 +677,10 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     at = end;
   }
   if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
+  if (windows) {
+    windows.pay(n);
+    acc.context = windows.edges();
+  }
   records.flushInto(acc, c, info);
 }
 
@@ -388,7 +695,8 @@ function isAscii(bytes: Uint8Array): boolean {
 /** RegExp: line by line, each line decoded as UTF-8 (invalid bytes become U+FFFD). */
 function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
   const re = c.regex!;
-  const records = new Records(bytes, c.lineNumbers);
+  const records = new Records(bytes, c.lineNumbers, c.before >= 0);
+  const windows = c.before >= 0 ? new Windows(bytes, records, c.before, c.after) : undefined;
   let line = acc.lines ?? 0;
   let start = 0;
   while (start < bytes.length) {
@@ -403,7 +711,8 @@ function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     if ((m !== null) !== c.invert) {
       acc.count++;
       if (!c.count) {
-        if (!c.only) records.add(start, nl < 0 ? end : end + 1, line);
+        if (windows) windows.select(start, nl < 0 ? end : end + 1, line);
+        else if (!c.only) records.add(start, nl < 0 ? end : end + 1, line);
         else if (!c.invert) {
           for (; m !== null; m = re.exec(text)) {
             if (m[0].length === 0) {
@@ -420,19 +729,58 @@ function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     start = end + 1;
   }
   if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
+  if (windows) {
+    windows.pay(bytes.length);
+    acc.context = windows.edges();
+  }
   records.flushInto(acc, c, info);
+}
+
+/**
+ * The non-empty matches of `params` in one line (without its \n), left to
+ * right, not overlapping, as `only` records them: for grep -o over context
+ * records, whose lines the job keeps whole.
+ */
+export function matchedParts(params: GrepParams, line: Uint8Array): Uint8Array[] {
+  const c = compile(params);
+  const out: Uint8Array[] = [];
+  if (c.regex) {
+    const ascii = isAscii(line);
+    const text = ascii ? latin1.decode(line) : utf8.decode(line);
+    const re = c.regex;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      if (m[0].length === 0) {
+        re.lastIndex++;
+        continue;
+      }
+      out.push(ascii ? line.subarray(m.index, m.index + m[0].length) : encoder.encode(m[0]));
+    }
+    return out;
+  }
+  const find = finder(c.ignoreCase ? lowerAscii(line) : line, c, line.length);
+  for (let hit = find(0); hit !== undefined && hit[0] < line.length; ) {
+    if (hit[1] > hit[0]) out.push(line.subarray(hit[0], hit[1]));
+    hit = find(hit[1] > hit[0] ? hit[1] : hit[0] + 1);
+  }
+  return out;
 }
 
 const grep: Job<GrepAcc> = {
   split: 'lines',
   // `lines` only where line numbers are kept, so a count's result is just `{ count, parts }`.
-  init: (params) => ((params as GrepParams | undefined)?.lineNumbers ? { count: 0, lines: 0, parts: [] } : { count: 0, parts: [] }),
+  init(params) {
+    const p = params as GrepParams | undefined;
+    return p?.lineNumbers || p?.before !== undefined || p?.after !== undefined ? { count: 0, lines: 0, parts: [] } : { count: 0, parts: [] };
+  },
   map(acc, bytes, info) {
     const c = compile(info.params);
     if (c.first && acc.count > 0) return acc;
-    if (c.regex) mapRegex(acc, bytes, c, info);
-    else mapFixed(acc, bytes, c, info);
-    return acc;
+    // Context lines: the view on its own, then merged, which adds the context lines between it and what came before.
+    const into: GrepAcc = c.before >= 0 ? { count: 0, lines: 0, parts: [] } : acc;
+    if (c.regex) mapRegex(into, bytes, c, info);
+    else mapFixed(into, bytes, c, info);
+    return into === acc ? acc : grep.merge(acc, into);
   },
   // Counting one fixed string is a native kernel plan: on mapped files it runs
   // on libuv's threadpool with no JS worker started (see Job.kernel). Any
@@ -451,6 +799,7 @@ const grep: Job<GrepAcc> = {
     };
   },
   merge(a, b) {
+    mergeContext(a, b);
     a.count += b.count;
     if (b.numbers) {
       // b's numbers count from b's first line: shift them past a's lines.
@@ -458,6 +807,7 @@ const grep: Job<GrepAcc> = {
       for (const numbers of b.numbers) for (let i = 0; i < numbers.length; i++) numbers[i] += before;
       (a.numbers ??= []).push(...b.numbers);
     }
+    if (b.marks) (a.marks ??= []).push(...b.marks);
     if (b.lines !== undefined) a.lines = (a.lines ?? 0) + b.lines;
     for (const part of b.parts) a.parts.push(part);
     return a;
