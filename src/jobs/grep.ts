@@ -63,22 +63,29 @@ export interface GrepParams {
   after?: number;
 }
 
+/** Whole lines (each ending with \n) in pieces, so that joining them copies nothing: how many lines each piece holds, and in all. */
+export interface GrepLines {
+  pieces: Uint8Array[];
+  counts: number[];
+  lines: number;
+}
+
 /** What a context run keeps of its lines' edges, so that a neighbour can take its context lines from them. Numbers are relative to the accumulator, as `numbers`. */
 export interface GrepContext {
   before: number;
   after: number;
+  /** It begins at a file's start: no context crosses into it (nor is its `lead` kept). */
+  start: boolean;
   /** The first and last selected line (0: none). */
   first: number;
   last: number;
   /** The first and last line printed (selected or context; 0: none). */
   printedFrom: number;
   printedTo: number;
-  /** The first `after` lines, each ending with \n, and how many there are. */
-  lead: Uint8Array;
-  leadLines: number;
-  /** The last `before` lines, each ending with \n, and how many there are. */
-  tail: Uint8Array;
-  tailLines: number;
+  /** Its first lines a left neighbour's after-context may need: up to `after`, none from its first printed line on. */
+  lead: GrepLines;
+  /** Its last lines a right neighbour's before-context may need: up to `before`, none up to its last printed line. */
+  tail: GrepLines;
 }
 
 export interface GrepAcc {
@@ -377,29 +384,31 @@ function lineEnd(bytes: Uint8Array, from: number, limit: number): number {
   return nl < 0 ? limit : nl + 1;
 }
 
-/** The first `n` lines of `bytes` (lines ending with \n, the last maybe not): [end offset, lines]. */
-function firstLinesEnd(bytes: Uint8Array, n: number): [number, number] {
+/** The first `n` lines of `bytes` (lines ending with \n, the last maybe not) before `limit`: [end offset, lines]. */
+function firstLinesEnd(bytes: Uint8Array, n: number, limit: number): [number, number] {
+  // All of them (a long -A): counted, not walked.
+  const all = native.countByte(bytes, LF, 0, limit) + (limit > 0 && bytes[limit - 1] !== LF ? 1 : 0);
+  if (all <= n) return [limit, all];
   let at = 0;
-  let k = 0;
-  while (k < n && at < bytes.length) {
-    const nl = native.indexOfByte(bytes, LF, at);
-    at = nl < 0 ? bytes.length : nl + 1;
-    k++;
-  }
-  return [at, k];
+  for (let k = 0; k < n; k++) at = lineEnd(bytes, at, limit);
+  return [at, n];
 }
 
-/** The last `n` lines of `bytes`: [start offset, lines]. */
-function lastLinesStart(bytes: Uint8Array, n: number): [number, number] {
+/** The last `n` lines of `bytes`, none before `floor` (a line start): [start offset, lines]. */
+function lastLinesStart(bytes: Uint8Array, n: number, floor: number): [number, number] {
+  const end = bytes.length;
+  // All of them (a long -B): counted, not walked.
+  const all = native.countByte(bytes, LF, floor, end) + (end > floor && bytes[end - 1] !== LF ? 1 : 0);
+  if (all <= n) return [floor, all];
   let at = bytes.length;
   let k = 0;
   // An unterminated last line is a line too.
-  if (n > 0 && at > 0 && bytes[at - 1] !== LF) {
-    at = bytes.lastIndexOf(LF, at - 1) + 1;
+  if (n > 0 && at > floor && bytes[at - 1] !== LF) {
+    at = Math.max(bytes.lastIndexOf(LF, at - 1) + 1, floor);
     k++;
   }
-  while (k < n && at > 0) {
-    at = previousLine(bytes, at);
+  while (k < n && at > floor) {
+    at = Math.max(previousLine(bytes, at), floor);
     k++;
   }
   return [at, k];
@@ -419,11 +428,14 @@ class Windows {
   last = 0;
   printedFrom = 0;
   printedTo = 0;
+  /** Where the first printed line starts. */
+  private printedAt = -1;
   constructor(
     private readonly bytes: Uint8Array,
     private readonly records: Records,
     private readonly before: number,
     private readonly after: number,
+    private readonly fileStart: boolean,
   ) {}
 
   /** Where the before-context lines start, nearest first (reused). */
@@ -460,33 +472,35 @@ class Windows {
 
   private add(start: number, end: number, line: number, mark: number): void {
     this.records.add(start, end, line, mark);
-    if (this.printedFrom === 0) this.printedFrom = line;
+    if (this.printedFrom === 0) {
+      this.printedFrom = line;
+      this.printedAt = start;
+    }
     this.printedTo = line;
   }
 
   /** The edges of the view a neighbour takes its context lines from. */
   edges(): GrepContext {
     const bytes = this.bytes;
-    const [leadEnd, leadLines] = firstLinesEnd(bytes, this.after);
-    const [tailStart, tailLines] = lastLinesStart(bytes, this.before);
+    // Only lines before the first printed one, after the last printed one (this.at), can be a neighbour's context.
+    const [leadEnd, leadLines] = this.fileStart ? [0, 0] : firstLinesEnd(bytes, this.after, this.printedAt < 0 ? bytes.length : this.printedAt);
+    const [tailStart, tailLines] = lastLinesStart(bytes, this.before, this.printedAt < 0 ? 0 : this.at);
     return {
       before: this.before,
       after: this.after,
+      start: this.fileStart,
       first: this.first,
       last: this.last,
       printedFrom: this.printedFrom,
       printedTo: this.printedTo,
-      lead: linesCopy(bytes, 0, leadEnd),
-      leadLines,
-      tail: linesCopy(bytes, tailStart, bytes.length),
-      tailLines,
+      lead: linesOf(linesCopy(bytes, 0, leadEnd), leadLines),
+      tail: linesOf(linesCopy(bytes, tailStart, bytes.length), tailLines),
     };
   }
 }
 
-/** The context of nothing: an empty accumulator's. */
-function noContext(before: number, after: number): GrepContext {
-  return { before, after, first: 0, last: 0, printedFrom: 0, printedTo: 0, lead: new Uint8Array(0), leadLines: 0, tail: new Uint8Array(0), tailLines: 0 };
+function linesOf(bytes: Uint8Array, lines: number): GrepLines {
+  return lines === 0 ? { pieces: [], counts: [], lines: 0 } : { pieces: [bytes], counts: [lines], lines };
 }
 
 /** Offsets of the line starts of `lines` (lines each ending with \n). */
@@ -496,11 +510,46 @@ function lineStarts(lines: Uint8Array): number[] {
   return starts;
 }
 
-/** Context lines as a part of their own: `numbers` from `from`, all marked 1. */
-function contextPart(acc: GrepAcc, lines: Uint8Array, from: number, count: number): void {
-  acc.parts.push(lines);
-  (acc.numbers ??= []).push(Float64Array.from({ length: count }, (_, i) => from + i));
-  (acc.marks ??= []).push(new Uint8Array(count).fill(1));
+/** The first `n` lines of `l` (n <= l.lines). */
+function firstLinesOf(l: GrepLines, n: number): GrepLines {
+  const out: GrepLines = { pieces: [], counts: [], lines: 0 };
+  for (let i = 0; i < l.pieces.length && out.lines < n; i++) {
+    const take = Math.min(l.counts[i], n - out.lines);
+    const starts = take < l.counts[i] ? lineStarts(l.pieces[i]) : undefined;
+    out.pieces.push(starts ? l.pieces[i].subarray(0, starts[take]) : l.pieces[i]);
+    out.counts.push(take);
+    out.lines += take;
+  }
+  return out;
+}
+
+/** The last `n` lines of `l` (n <= l.lines). */
+function lastLinesOf(l: GrepLines, n: number): GrepLines {
+  const out: GrepLines = { pieces: [], counts: [], lines: 0 };
+  for (let i = l.pieces.length - 1; i >= 0 && out.lines < n; i--) {
+    const take = Math.min(l.counts[i], n - out.lines);
+    const starts = take < l.counts[i] ? lineStarts(l.pieces[i]) : undefined;
+    out.pieces.unshift(starts ? l.pieces[i].subarray(starts[l.counts[i] - take]) : l.pieces[i]);
+    out.counts.unshift(take);
+    out.lines += take;
+  }
+  return out;
+}
+
+function joinLines(a: GrepLines, b: GrepLines): GrepLines {
+  return { pieces: [...a.pieces, ...b.pieces], counts: [...a.counts, ...b.counts], lines: a.lines + b.lines };
+}
+
+/** Context lines as parts of their own: numbered from `from`, all marked 1. */
+function contextParts(acc: GrepAcc, lines: GrepLines, from: number): void {
+  for (let i = 0; i < lines.pieces.length; i++) {
+    const count = lines.counts[i];
+    const first = from;
+    acc.parts.push(lines.pieces[i]);
+    (acc.numbers ??= []).push(Float64Array.from({ length: count }, (_, k) => first + k));
+    (acc.marks ??= []).push(new Uint8Array(count).fill(1));
+    from += count;
+  }
 }
 
 /**
@@ -512,62 +561,59 @@ function contextPart(acc: GrepAcc, lines: Uint8Array, from: number, count: numbe
 function mergeContext(a: GrepAcc, b: GrepAcc): void {
   const y = b.context;
   if (y === undefined) return;
-  const x = (a.context ??= noContext(y.before, y.after));
   const shift = a.lines ?? 0;
+  const at = (n: number): number => (n > 0 ? shift + n : 0);
+  const x = a.context;
+  if (x === undefined) {
+    // a holds nothing yet: b's edges, in a's frame.
+    a.context = { ...y, first: at(y.first), last: at(y.last), printedFrom: at(y.printedFrom), printedTo: at(y.printedTo) };
+    return;
+  }
   const { before, after } = y;
+  if (y.start) {
+    // b begins another file: no context crosses between them. What a later neighbour
+    // needs is b's: its tail and last selected line; a's lead and first lines stay.
+    x.last = at(y.last);
+    x.printedTo = y.printedTo > 0 ? shift + y.printedTo : shift;
+    x.tail = y.tail;
+    return;
+  }
+  const hadPrinted = x.printedFrom > 0;
   let printedTo = x.printedTo;
-  let printedFrom = x.printedFrom;
   if (y.first > 0) {
     // a's lines from..shift lie within `before` of b's first selected line, after a's last printed one.
     const from = Math.max(x.printedTo + 1, shift + y.first - before, 1);
     if (from <= shift) {
-      const starts = lineStarts(x.tail);
-      const skip = x.tailLines - (shift - from + 1);
-      contextPart(a, x.tail.subarray(starts[skip]), from, shift - from + 1);
-      if (printedFrom === 0) printedFrom = from;
+      contextParts(a, lastLinesOf(x.tail, shift - from + 1), from);
+      if (x.printedFrom === 0) x.printedFrom = from;
       printedTo = shift;
     }
   }
   if (x.last > 0) {
     // b's lines 1..to lie within `after` of a's last selected line, before b's first printed one.
-    let to = Math.min(x.last + after - shift, y.leadLines);
+    let to = Math.min(x.last + after - shift, y.lead.lines);
     if (y.printedFrom > 0) to = Math.min(to, y.printedFrom - 1);
     if (to >= 1) {
-      const starts = lineStarts(y.lead);
-      contextPart(a, y.lead.subarray(0, to < starts.length ? starts[to] : y.lead.length), shift + 1, to);
+      contextParts(a, firstLinesOf(y.lead, to), shift + 1);
       printedTo = shift + to;
     }
   }
   if (y.printedFrom > 0) {
-    if (printedFrom === 0) printedFrom = shift + y.printedFrom;
+    if (x.printedFrom === 0) x.printedFrom = shift + y.printedFrom;
     printedTo = shift + y.printedTo;
   }
-  x.printedFrom = printedFrom;
   x.printedTo = printedTo;
   if (x.first === 0 && y.first > 0) x.first = shift + y.first;
   if (y.last > 0) x.last = shift + y.last;
-  if (x.leadLines < after && y.leadLines > 0) {
-    const starts = lineStarts(y.lead);
-    const take = Math.min(after - x.leadLines, y.leadLines);
-    x.lead = concatBytes(x.lead, y.lead.subarray(0, take < starts.length ? starts[take] : y.lead.length));
-    x.leadLines += take;
-  }
-  if (y.tailLines >= before) {
-    x.tail = y.tail;
-    x.tailLines = y.tailLines;
-  } else if (y.tailLines > 0 || x.tailLines > 0) {
-    const keep = Math.min(before - y.tailLines, x.tailLines);
-    const starts = lineStarts(x.tail);
-    x.tail = concatBytes(keep === 0 ? new Uint8Array(0) : x.tail.subarray(starts[x.tailLines - keep]), y.tail);
-    x.tailLines = keep + y.tailLines;
-  }
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  // The lead grows only while a printed nothing: lines from its first printed one on are never a neighbour's context.
+  if (!x.start && !hadPrinted && x.lead.lines < after) x.lead = joinLines(x.lead, firstLinesOf(y.lead, Math.min(after - x.lead.lines, y.lead.lines)));
+  if (x.printedFrom > 0 && x.lead.lines > x.printedFrom - 1) x.lead = firstLinesOf(x.lead, x.printedFrom - 1);
+  // The tail: the last `before` lines after the last printed one.
+  let tail = y.tail.lines >= before || y.printedFrom > 0 ? y.tail : joinLines(x.tail, y.tail);
+  const unprinted = shift + (b.lines ?? 0) - x.printedTo;
+  const keep = Math.max(0, Math.min(before, unprinted, tail.lines));
+  if (keep < tail.lines) tail = lastLinesOf(tail, keep);
+  x.tail = tail;
 }
 
 /** Where one native call copies a chunk's selected lines; grown to the largest chunk seen on this thread. */
@@ -608,7 +654,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
   }
   const find = finder(hay, c, n);
   const records = new Records(bytes, c.lineNumbers, c.before >= 0);
-  const windows = c.before >= 0 ? new Windows(bytes, records, c.before, c.after) : undefined;
+  const windows = c.before >= 0 ? new Windows(bytes, records, c.before, c.after, info.start === 0) : undefined;
   const select = (start: number, end: number, line: number): void => (windows ? windows.select(start, end, line) : records.add(start, end, line));
   const keep = !c.count;
   // Line number (relative to the accumulator) of the line starting at `lineAt`.
@@ -696,7 +742,7 @@ function isAscii(bytes: Uint8Array): boolean {
 function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
   const re = c.regex!;
   const records = new Records(bytes, c.lineNumbers, c.before >= 0);
-  const windows = c.before >= 0 ? new Windows(bytes, records, c.before, c.after) : undefined;
+  const windows = c.before >= 0 ? new Windows(bytes, records, c.before, c.after, info.start === 0) : undefined;
   let line = acc.lines ?? 0;
   let start = 0;
   while (start < bytes.length) {
