@@ -117,6 +117,7 @@ function same(flags: string[], pattern: string[], list: string[], options: strin
   const label = `grep ${mode === '-E' ? '-E ' : ''}${flags.join(' ')} ${pattern.join(' ')} ${list.map((f) => f.slice(dir.length + 1)).join(' ')} ${options.join(' ')}`;
   expect(ref.status, `${label}: GNU grep itself`).not.toBe(2);
   expect(r.stdout, label).toBe(ref.stdout);
+  expect(r.raw.equals(ref.raw), `${label}: the same bytes`).toBe(true);
   expect(r.status, label).toBe(ref.status);
   expect(r.stderr, label).toBe('');
 }
@@ -456,6 +457,22 @@ describe('the grep job with before/after (library API)', () => {
         const small = await lib.runJob(path, lib.builtinJobs.grep, { params: p, chunkSize: 4096, threads: 1 });
         expect(flatten(small.result, label), label).toStrictEqual(ref.records);
       }
+    }
+  });
+
+  it('several files in one run: no context crosses from one file into the next', { timeout: 60_000 }, async () => {
+    const paths = [random[0], edges.empty, random[1], random[2]];
+    for (const p of [sets[0], sets[6], sets[4]]) {
+      // Each file's records, in file order (numbers go on across files by the engine's newline count: not compared).
+      const want = paths.flatMap((path) => reference(path, p).records.map(([, m, t]) => [m, t]));
+      const { result } = await lib.runJob(paths, lib.builtinJobs.grep, { params: p, chunkSize: 4096, threads: 2 });
+      expect(flatten(result, JSON.stringify(p)).map(([, m, t]) => [m, t]), JSON.stringify(p)).toStrictEqual(want);
+    }
+  });
+
+  it('refuses context with only or write, and a context length that is not a whole number >= 0', async () => {
+    for (const params of [{ pattern: 'foo', before: 1, only: true }, { pattern: 'foo', after: 1, write: true }, { pattern: 'foo', before: -1 }, { pattern: 'foo', after: 1.5 }]) {
+      await expect(lib.runJob(random[0], lib.builtinJobs.grep, { params, chunkSize: 4096, threads: 2 }), JSON.stringify(params)).rejects.toMatchObject({ code: 'ERR_PAGEWISE_INVALID_OPTION' });
     }
   });
 
