@@ -378,6 +378,19 @@ const BENCHES = [
     b: throughCksum('rg -F -a e', (f) => ['rg', '-F', '-a', 'e', f], { env: C_ENV, needs: 'rg' }),
     target: { op: '<=', value: 1.0, text: 'pw/peer ≤ 1.0' },
   },
+  // Numbered lines and context lines (-n, -C): the main thread formats every prefix.
+  ...[
+    ['grep-n-gnu', 'print numbered matching lines into a pipe: GNU grep', ['-n'], 'grep', ['-F', '-a']],
+    ['grep-n-rg', 'print numbered matching lines into a pipe: ripgrep', ['-n'], 'rg', ['-F', '-a']],
+    ['grep-context-gnu', 'print matching lines with a line of context each side (-n -C1): GNU grep', ['-n', '-C1'], 'grep', ['-F', '-a']],
+    ['grep-context-rg', 'print matching lines with a line of context each side (-n -C1): ripgrep', ['-n', '-C1'], 'rg', ['-F', '-a']],
+  ].map(([name, title, flags, peer, peerFlags]) => ({
+    name,
+    title,
+    file: 'stats',
+    a: throughCksum(`pagewise grep ${flags.join(' ')} e`, (f) => [NODE, PAGEWISE, 'grep', ...flags, 'e', ...pwFlags(), f], { env: { ...NODE_ENV, LC_ALL: 'C' }, pagewise: true }),
+    b: throughCksum(`${peer} ${[...peerFlags, ...flags].join(' ')} e`, (f) => [peer, ...peerFlags, ...flags, 'e', f], { env: C_ENV, needs: peer }),
+  })),
   {
     name: 'wc',
     title: 'lines, words, bytes',
