@@ -86,6 +86,21 @@ export class GrepLines {
     this.name = file === undefined ? undefined : Buffer.from(file);
   }
 
+  /** The name and the number, each followed by `mark`, at the buffer's position (room for them is made by the caller): returns the position after them. */
+  private prefix(number: number | undefined, mark: number): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    if (this.name !== undefined) {
+      pos += this.name.copy(buf, pos);
+      buf[pos++] = mark;
+    }
+    if (number !== undefined) {
+      pos = writeDigits(buf, pos, number);
+      buf[pos++] = mark;
+    }
+    return pos;
+  }
+
   /** Bytes [start, end) of `data` (a record without its newline), after its prefix. `mark`: 0x3a (`:`) or 0x2d (`-`). */
   record(data: Uint8Array, start: number, end: number, number: number | undefined, mark: number): void {
     const name = this.name;
@@ -96,15 +111,7 @@ export class GrepLines {
       if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
     }
     const buf = this.buf;
-    let pos = this.pos;
-    if (name !== undefined) {
-      pos += name.copy(buf, pos);
-      buf[pos++] = mark;
-    }
-    if (number !== undefined) {
-      pos = writeDigits(buf, pos, number);
-      buf[pos++] = mark;
-    }
+    let pos = this.prefix(number, mark);
     // Short lines by a loop: a native copy's call costs more than it copies.
     if (length <= 32) for (let i = start; i < end; i++) buf[pos++] = data[i];
     else {
@@ -123,15 +130,7 @@ export class GrepLines {
     const name = this.name;
     if (this.pos + (name === undefined ? 0 : name.length + 1) + 18 + SHORT + 1 > this.buf.length) this.flush();
     const buf = this.buf;
-    let pos = this.pos;
-    if (name !== undefined) {
-      pos += name.copy(buf, pos);
-      buf[pos++] = mark;
-    }
-    if (number !== undefined) {
-      pos = writeDigits(buf, pos, number);
-      buf[pos++] = mark;
-    }
+    let pos = this.prefix(number, mark);
     const limit = Math.min(data.length, start + SHORT);
     let i = start;
     for (; i < limit; i++) {
