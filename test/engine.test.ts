@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { pagewise, tempDir, writeFile } from './helpers.js';
 import {
   commutativeReference,
@@ -226,6 +227,44 @@ describe('several files in one run', () => {
     const wc = await pagewise.mapReduce<{ lines: number; bytes: number }>(paths, pagewise.builtinJobs.wc, { threads: 2, chunkSize: 4096, maxOpenFiles: 2 });
     expect(wc.lines).toBe(sums.lines);
     expect(wc.bytes).toBe(sums.bytes);
+  });
+});
+
+describe('grep line numbers over several files', () => {
+  // `grep -n` per file, shifted by the lines of the files before (`grep -c ''` counts a last line without its newline).
+  const reference = (paths: string[], args: string[]): { numbers: number[]; lines: string } => {
+    const numbers: number[] = [];
+    let lines = '';
+    let before = 0;
+    for (const path of paths) {
+      const r = spawnSync('grep', ['-n', '-a', ...args, path], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'latin1', maxBuffer: 1 << 28 });
+      expect(r.status === 0 || r.status === 1, r.stderr).toBe(true);
+      for (const row of r.stdout.split('\n').slice(0, -1)) {
+        const colon = row.indexOf(':');
+        numbers.push(before + Number(row.slice(0, colon)));
+        lines += `${row.slice(colon + 1)}\n`;
+      }
+      before += Number(spawnSync('grep', ['-c', '-a', '', path], { encoding: 'utf8' }).stdout);
+    }
+    return { numbers, lines };
+  };
+
+  it.each([
+    ['fixed', { pattern: 'e' }, ['-F', '-e', 'e']],
+    ['regex', { pattern: 'l[aeiou]', regex: true }, ['-E', '-e', 'l[aeiou]']],
+    ['inverted', { pattern: 'a', invert: true }, ['-F', '-v', '-e', 'a']],
+  ] as const)('%s: numbers continue after a file whose last line has no newline', async (_name, params, args) => {
+    const paths = [files.noTrailingNewline, files.singleLine, files.empty, files.crlf, files.oneByte, files.longLine];
+    const expected = reference(paths, [...args]);
+    for (const o of [{ threads: 1, chunkSize: 4096 }, { threads: 2, chunkSize: 65536 }, { mode: 'read' as const }]) {
+      const result = await pagewise.mapReduce<{ count: number; parts: Uint8Array[]; numbers: Float64Array[]; lines: number }>(paths, pagewise.builtinJobs.grep, {
+        ...o,
+        params: { ...params, lineNumbers: true },
+      });
+      const label = JSON.stringify(o);
+      expect(result.numbers.flatMap((n) => [...n]), label).toEqual(expected.numbers);
+      expect(Buffer.concat(result.parts).toString('latin1'), label).toBe(expected.lines);
+    }
   });
 });
 

@@ -91,7 +91,7 @@ export interface GrepContext {
 export interface GrepAcc {
   /** Selected lines. */
   count: number;
-  /** Newlines seen (only with `lineNumbers`). */
+  /** Lines seen, a last one without its newline included (only with `lineNumbers`): what `merge` shifts the next numbers by. */
   lines?: number;
   /** Records, each ending with `\n`, in file order. */
   parts: Uint8Array[];
@@ -616,6 +616,16 @@ function mergeContext(a: GrepAcc, b: GrepAcc): void {
   x.tail = tail;
 }
 
+/**
+ * The lines of a view, a last one without its newline included. Only a
+ * file's (or stream's) last view can end inside a line, so in a run over
+ * several inputs the next input's numbers start after it.
+ */
+function linesIn(bytes: Uint8Array): number {
+  const n = bytes.length;
+  return native.countByte(bytes, LF) + (n > 0 && bytes[n - 1] !== LF ? 1 : 0);
+}
+
 /** Where one native call copies a chunk's selected lines; grown to the largest chunk seen on this thread. */
 let scratch = new Uint8Array(0);
 
@@ -630,8 +640,9 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
   if (c.count && !c.word && !c.line && !c.first && c.needles.length === 1 && c.needles[0].length > 0) {
     // Counting one string: the native memmem-and-skip kernel, also for -v (lines minus those containing it).
     const containing = native.countLinesContaining(hay, c.needles[0], LF);
-    acc.count += c.invert ? native.countByte(bytes, LF) + (n > 0 && bytes[n - 1] !== LF ? 1 : 0) - containing : containing;
-    if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
+    const lines = c.invert || c.lineNumbers ? linesIn(bytes) : 0;
+    acc.count += c.invert ? lines - containing : containing;
+    if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + lines;
     return;
   }
   if (!c.count && !c.word && !c.line && !c.first && !c.invert && !c.only && !c.lineNumbers && !c.ignoreCase && c.needles.length === 1 && c.needles[0].length > 0) {
@@ -722,7 +733,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     }
     at = end;
   }
-  if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
+  if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + linesIn(bytes);
   if (windows) {
     windows.pay(n);
     acc.context = windows.edges();
@@ -774,7 +785,7 @@ function mapRegex(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     }
     start = end + 1;
   }
-  if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + native.countByte(bytes, LF);
+  if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + linesIn(bytes);
   if (windows) {
     windows.pay(bytes.length);
     acc.context = windows.edges();
