@@ -104,14 +104,38 @@ export interface LoadedJob {
   handle: JobHandle;
 }
 
+/** The versions hashed so far, by path, with the file's identity when it was read. */
+const versions = new Map<string, { identity: string; version: string; hashedAt: number }>();
+
+/**
+ * A job file whose ctime is this much older than the moment it was hashed is taken as
+ * unchanged while its identity (device, inode, size, mtime, ctime) is: an edit after
+ * the hash sets a ctime past it, even on a filesystem with 2-second timestamps.
+ */
+const SETTLED_MS = 3000;
+
 async function sourceVersion(path: string): Promise<string> {
+  // A command over a thousand small files runs a thousand times: reading and hashing the
+  // job's source each time was a tenth of its main thread (docs/performance.md, "Many small files").
+  let identity: string;
+  try {
+    const st = await stat(path, { bigint: true });
+    identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const known = versions.get(path);
+    if (known !== undefined && known.identity === identity && Number(st.ctimeNs / 1_000_000n) < known.hashedAt - SETTLED_MS) return known.version;
+  } catch (error) {
+    throw new JobLoadError(`cannot read job module '${path}'`, { path, cause: error });
+  }
+  const hashedAt = Date.now();
   let source: Buffer;
   try {
     source = await readFile(path);
   } catch (error) {
     throw new JobLoadError(`cannot read job module '${path}'`, { path, cause: error });
   }
-  return sourceHash(source);
+  const version = sourceHash(source);
+  versions.set(path, { identity, version, hashedAt });
+  return version;
 }
 
 /**

@@ -55,9 +55,24 @@ export function cgroupMemoryLimit(procCgroup = '/proc/self/cgroup', root = '/sys
   return best;
 }
 
-/** The memory budget `release: 'auto'` compares file sizes with. */
+/** The last budget found, and when (performance.now()). */
+let lastBudget: { budget: MemoryBudget; at: number } | undefined;
+
+/**
+ * The memory budget `release: 'auto'` compares file sizes with. Reused for a second:
+ * a command over many small files plans a run per file, and the cgroup walk reads a
+ * file per level.
+ */
 export function memoryBudget(override?: number): MemoryBudget {
   if (override !== undefined) return { bytes: override, source: 'options.memoryBudget' };
+  const now = performance.now();
+  if (lastBudget !== undefined && now - lastBudget.at < 1000) return { ...lastBudget.budget };
+  const budget = findMemoryBudget();
+  lastBudget = { budget, at: now };
+  return { ...budget };
+}
+
+function findMemoryBudget(): MemoryBudget {
   const physical = totalmem();
   const cgroup = cgroupMemoryLimit();
   if (cgroup && cgroup.bytes < physical) {

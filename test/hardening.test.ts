@@ -200,6 +200,21 @@ describe('12.9 one run uses one version of an edited job on every thread', () =>
   });
 });
 
+describe('12.9b the job version cache never hides an edit', () => {
+  it('a job hashed once it settled (its version then reused) runs as the new version after an edit of the same size', async () => {
+    const path = join(dir, 'settled.mjs');
+    const input = writeFile(dir, 'settled-input.txt', 'a\nb\n');
+    const version = (tag: string): string => `export default { init: () => '', map: () => '${tag}', merge: (a, b) => a + b };\n`;
+    writeFileSync(path, version('v1'));
+    // Older than the 3 s the cache asks of a file's ctime before it trusts its identity.
+    await new Promise((r) => setTimeout(r, 3200));
+    expect(await pagewise.mapReduce(input, path, { threads: 1 })).toBe('v1');
+    expect(await pagewise.mapReduce(input, path, { threads: 1 })).toBe('v1');
+    writeFileSync(path, version('v2'));
+    expect(await pagewise.mapReduce(input, path, { threads: 1 })).toBe('v2');
+  }, 30_000);
+});
+
 describe('12.10 concurrent runs in one process each get their own answer', () => {
   it('50 concurrent mixed runs, some failing: every healthy run is exact, every failure is its own', async () => {
     const input = writeFile(dir, 'concurrent.txt', linesBuffer(1 << 20));
