@@ -463,9 +463,6 @@ describe('unknown flags and commands get a suggestion, as git and cargo give', (
 
   it("grep's and wc's flags that pagewise lacks are refused with what to do instead", () => {
     const cases: [string[], RegExp][] = [
-      [['-r', 'foo', '.'], /^pagewise: pagewise grep reads the files it is given, not directory trees: find DIR -type f -exec pagewise grep PATTERN \{\} \+/],
-      [['-R', 'foo', '.'], /not directory trees/],
-      [['--recursive', 'foo', '.'], /not directory trees/],
       [['-P', 'fo+', files.text], /no basic or Perl ones/],
       [['-z', 'foo', files.text], /NUL-separated records \(-z\) are not supported/],
       [['--color=auto', 'foo', files.text], /prints no colours: drop --color/],

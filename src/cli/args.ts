@@ -230,9 +230,10 @@ export const COMMANDS: Command[] = [
   {
     name: 'grep',
     summary: 'print the lines that contain a string, like grep -F -a',
-    synopsis: '[OPTIONS] PATTERN FILE...\n       pagewise grep [OPTIONS] (-e PATTERN | -f FILE)... FILE...',
+    synopsis: '[OPTIONS] PATTERN FILE...\n       pagewise grep [OPTIONS] (-e PATTERN | -f FILE)... FILE...\n       pagewise grep -r [OPTIONS] PATTERN [DIR|FILE]...',
     description:
-      'Prints the lines of each FILE that contain PATTERN, in file order (file: before each with several files), with -A, -B or -C ' +
+      'Prints the lines of each FILE that contain PATTERN, in file order (file: before each with several files, or with -r, the ' +
+      'files under each DIR, depth first, each directory in byte order of its names), with -A, -B or -C ' +
       'the lines around them too, as grep does (context lines are exact across chunks and threads). ' +
       'Patterns are bytes, as for grep -F -a; several (-e, -f) select a line matching any. -i folds ASCII letters only ' +
       '(as grep does in the C locale). Exit status: 0 a line was selected, 1 none was, 2 an error (even if some line was ' +
@@ -262,6 +263,12 @@ export const COMMANDS: Command[] = [
       { long: 'context', short: 'C', value: 'NUM', help: 'NUM lines of context before and after (-A and -B win over it; -NUM is the same, as in grep)', parse: contextLines },
       { long: 'group-separator', value: 'SEP', help: 'the line printed between groups of lines that are not adjacent, with context', default: '--' },
       { long: 'no-group-separator', help: 'print no line between groups' },
+      { long: 'recursive', short: 'r', help: 'read the files under each directory operand (none: the current directory), in name order; symbolic links only on the command line' },
+      { long: 'dereference-recursive', short: 'R', help: 'as -r, following every symbolic link' },
+      { long: 'include', value: 'GLOB', repeat: true, help: 'read only files whose base name matches GLOB (*, ?, [...]); on the command line, any part of the name after a /' },
+      { long: 'exclude', value: 'GLOB', repeat: true, help: 'skip files whose base name matches GLOB (with --include, the last one that matches decides)' },
+      { long: 'exclude-from', value: 'FILE', repeat: true, help: 'skip files whose base name matches a GLOB of FILE, one per line', parse: path('a file') },
+      { long: 'exclude-dir', value: 'GLOB', repeat: true, help: 'do not enter directories whose base name matches GLOB' },
       { long: 'no-messages', short: 's', help: 'print no error for a missing or unreadable file (it still makes the exit status 2)' },
       json_('with --count, {"count":N} ({"files":[{"file","count"}, ...]} with several files); with -l, one {"file"} per file; otherwise one JSON object per selected line: {"file","line","text"}, with "bytes" (base64) for "text" when the line is not UTF-8'),
       {
@@ -276,12 +283,6 @@ export const COMMANDS: Command[] = [
     positionals: { min: 1, max: Infinity, missing: 'PATTERN and FILE' },
     refused: {
       ...Object.fromEntries(
-        ['r', 'R', 'recursive', 'dereference-recursive'].map((f) => [
-          f,
-          "pagewise grep reads the files it is given, not directory trees: find DIR -type f -exec pagewise grep PATTERN {} + (-H for the names)",
-        ]),
-      ),
-      ...Object.fromEntries(
         ['G', 'P', 'basic-regexp', 'perl-regexp'].map((f) => [f, 'patterns are fixed strings, or JavaScript regular expressions with -E: there are no basic or Perl ones']),
       ),
       ...Object.fromEntries(['z', 'null-data'].map((f) => [f, 'lines end with \\n: NUL-separated records (-z) are not supported'])),
@@ -294,6 +295,7 @@ export const COMMANDS: Command[] = [
       ['pagewise grep -f patterns.txt big.log', 'lines containing any line of patterns.txt (raw bytes)'],
       ['pagewise grep -n -C 2 panic app.log', 'each match with 2 lines around it, groups split by --'],
       ['pagewise grep ERROR big.log --output errors.log', 'the lines into a file, written in parallel, atomically'],
+      ["pagewise grep -r -c --include='*.log' ERROR logs/", 'a count per log file under logs/, in name order'],
     ],
   },
   {
@@ -519,6 +521,8 @@ export interface Parsed {
   help: boolean;
   /** When each flag was last given (flags counted in order): for flags of which the last one wins (grep -H and --no-filename, -l and -L). */
   order: Record<string, number>;
+  /** Every flag with a value, in the order given: for flags whose order among each other matters (grep --include and --exclude). */
+  given: { flag: string; value: unknown }[];
 }
 
 /** A usage error (exit status 2): ERR_PAGEWISE_INVALID_OPTION, naming the flag when there is one. */
@@ -538,6 +542,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
   const flags = flagsOf(command);
   const values: Record<string, unknown> = {};
   const order: Record<string, number> = {};
+  const given_: { flag: string; value: unknown }[] = [];
   // Counts flags, not arguments: in `-Ll` the l comes after the L.
   let given = 0;
   const positionals: string[] = [];
@@ -549,7 +554,10 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
     }
     order[flag.long] = given++;
     let value: unknown = true;
-    if (flag.value !== undefined) value = flag.parse ? flag.parse(raw!, shown) : raw;
+    if (flag.value !== undefined) {
+      value = flag.parse ? flag.parse(raw!, shown) : raw;
+      given_.push({ flag: flag.long, value });
+    }
     if (flag.repeat) ((values[flag.long] ??= []) as unknown[]).push(value);
     else values[flag.long] = value;
   };
@@ -628,7 +636,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
       throw new UsageError(`unexpected argument '${positionals[p.max]}': pagewise ${command.name} ${command.synopsis.split('\n')[0]}`, undefined, command.name);
     }
   }
-  return { values, positionals, help, order };
+  return { values, positionals, help, order, given: given_ };
 }
 
 function missingValue(command: Command, shown: string, flag: Flag): UsageError {

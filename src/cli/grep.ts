@@ -16,9 +16,11 @@ import type { GrepAcc, GrepParams } from '../jobs/grep.js';
 import { grepOutputParams } from '../output/commands.js';
 import { UsageError, fromInvalidArgvBytes } from './args.js';
 import { GrepLines, grepJsonLines, grepJsonRecord, grepPrefix, grepRecords } from './format.js';
-import { goodInputs, statInput, totalBytes } from './inputs.js';
+import { totalBytes, type Input } from './inputs.js';
 import type { Context } from './main.js';
 import { openDestination, type Destination } from './output.js';
+import { nameFilter, type NameFilter } from './glob.js';
+import { grepInputs } from './walk.js';
 
 /** Patterns as bytes, from -e, -f and the first operand; checks what grep would refuse or misread. */
 function patternsOf(ctx: Context): { patterns: Uint8Array[]; files: string[] } {
@@ -33,7 +35,7 @@ function patternsOf(ctx: Context): { patterns: Uint8Array[]; files: string[] } {
     texts.push({ text: files[0], flag: 'PATTERN' });
     files = files.slice(1);
   }
-  if (files.length === 0) throw new InvalidOptionError('FILE', 'given: pagewise grep [OPTIONS] PATTERN FILE... (- is standard input)');
+  if (files.length === 0 && !recursive(ctx)) throw new InvalidOptionError('FILE', 'given: pagewise grep [OPTIONS] PATTERN FILE... (- is standard input; with -r, none is the current directory)');
   const patterns: Uint8Array[] = [];
   for (const { text, flag } of texts) {
     // Node decodes argv as UTF-8: an invalid byte arrives as U+FFFD and would
@@ -108,6 +110,35 @@ function splitLines(bytes: Uint8Array): Uint8Array[] {
   }
 }
 
+/** -r or -R: directory operands are searched through (src/cli/walk.ts). */
+function recursive(ctx: Context): boolean {
+  return ctx.values.recursive === true || ctx.values['dereference-recursive'] === true;
+}
+
+/** --include, --exclude (and the globs of --exclude-from files), in the order given, and --exclude-dir; undefined when none is given. */
+function nameFilterOf(ctx: Context): NameFilter | undefined {
+  const rules: { include: boolean; glob: string }[] = [];
+  const dirs: string[] = [];
+  for (const { flag, value } of ctx.given) {
+    if (flag === 'include' || flag === 'exclude') rules.push({ include: flag === 'include', glob: value as string });
+    else if (flag === 'exclude-dir') dirs.push(value as string);
+    else if (flag === 'exclude-from') {
+      let text: string;
+      try {
+        text = readFileSync(value as string, 'utf8');
+      } catch (error) {
+        throw Object.assign(error as Error, { path: value });
+      }
+      // One glob per line, as grep reads them: trailing white space goes, a blank line is no pattern.
+      for (const line of text.split('\n')) {
+        const glob = line.replace(/[ \t\n\v\f\r]+$/, '');
+        if (glob !== '') rules.push({ include: false, glob });
+      }
+    }
+  }
+  return rules.length === 0 && dirs.length === 0 ? undefined : nameFilter(rules, dirs);
+}
+
 /** Of two flags that undo each other, the one given last (grep's rule), or undefined when neither was. */
 function lastOf<T extends string>(ctx: Context, a: T, b: T): T | undefined {
   const at = (f: T): number => (ctx.values[f] === true ? ctx.order[f] : -1);
@@ -163,15 +194,20 @@ export default async function grep(ctx: Context): Promise<number> {
     params.after = after ?? 0;
   }
   ctx.quietFileErrors = v['no-messages'] === true;
+  // -R follows every link, whether or not -r is given too (as in grep).
+  const walked = grepInputs(files, { recursive: recursive(ctx), followAll: v['dereference-recursive'] === true, filter: nameFilterOf(ctx) });
+  if (!ctx.quietFileErrors) for (const warning of walked.warnings) ctx.note(warning);
+  const inputs = walked.inputs;
   // Lines are selected by the job's map in worker threads (only counting has a native kernel).
-  if (!params.count) ctx.startWorkers(files.map(statInput));
+  if (!params.count) ctx.startWorkers(inputs);
   const { builtinJobs } = await ctx.lib();
-  const several = files.length > 1;
+  // As grep: names with several operands, or with -r through a directory.
+  const several = files.length > 1 || walked.descended;
   // -H and --no-filename: the last one given wins, as in grep; else names with several files.
   const named = (lastOf(ctx, 'with-filename', 'no-filename') ?? (several ? 'with-filename' : 'no-filename')) === 'with-filename';
   // The job names standard input '<stdin>', grep '(standard input)': prefixes with it are the CLI's.
-  const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && max === undefined && !context && !(named && files.includes('-'));
-  if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, files, outputPath, named);
+  const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && max === undefined && !context && !(named && inputs.some((i) => i.path === '-'));
+  if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, inputs, outputPath, named);
   let dest: Destination | undefined;
   if (outputPath !== undefined && !ctx.explaining) dest = await openDestination(outputPath, ctx.signal);
   const out = dest ?? ctx.out;
@@ -193,7 +229,6 @@ export default async function grep(ctx: Context): Promise<number> {
 
   async function grepFiles(): Promise<number> {
     const progress = ctx.display();
-    const inputs = files.map(statInput);
     const total = inputs.some((i) => !i.failed && !i.regular) ? undefined : inputs.reduce((n, i) => n + i.size, 0);
     const counts: { file: string; count: number }[] = [];
     let selected = false;
@@ -305,8 +340,9 @@ export default async function grep(ctx: Context): Promise<number> {
  * that can be read, its workers writing the selected lines (with `file:`
  * when named: several files, or -H) at their offsets into PATH, atomically.
  */
-async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, files: string[], output: string, named: boolean): Promise<number> {
-  const inputs = goodInputs(ctx, files);
+async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, all: Input[], output: string, named: boolean): Promise<number> {
+  for (const input of all) if (input.failed) ctx.report(input.error, input.path);
+  const inputs = all.filter((i) => !i.failed);
   if (inputs.length === 0) return 2;
   const paths = inputs.map((i) => i.path);
   const options = { params: grepOutputParams(params, named), output };

@@ -34,6 +34,8 @@ export interface Context {
   positionals: string[];
   /** Where each flag was last given (Parsed.order). */
   order: Record<string, number>;
+  /** Every flag with a value, in order (Parsed.given). */
+  given: { flag: string; value: unknown }[];
   /** Aborted on SIGINT/SIGTERM and when stdout fails. */
   signal: AbortSignal;
   out: Output;
@@ -231,6 +233,7 @@ export async function main(argv: string[]): Promise<number> {
       values: parsed.values,
       positionals: parsed.positionals,
       order: parsed.order,
+      given: parsed.given,
       signal: controller.signal,
       out,
       report(error, file) {
