@@ -379,6 +379,11 @@ describe('usage errors (issue 13 §5): every malformed flag value on every comma
     'before-context': ['x', '-1', '1.5', ''],
     context: ['x', '-1', '1e3', ''],
     'group-separator': [],
+    // Any glob is one (GNU grep takes an empty one too).
+    include: [],
+    exclude: [],
+    'exclude-dir': [],
+    'exclude-from': [''],
     name: [''],
     'lock-duration': ['soon', '0'],
     'temp-dir': [''],

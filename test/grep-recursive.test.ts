@@ -204,6 +204,12 @@ describe('grep -r: the files under a directory, in name order', () => {
     expect(readFileSync(out, 'utf8')).toBe(gnu(['-H', 'foo'], files, root).stdout);
     const json = pagewise(['grep', '-r', '-c', '--json', 'foo', 'tree/a', 'tree/a-b'], { cwd: root });
     expect(JSON.parse(json.stdout)).toEqual({ files: [{ file: 'tree/a/x.log', count: 1 }, { file: 'tree/a-b/x.log', count: 1 }] });
+    // Nothing to read: an empty output and exit 1, as grep -r over an empty directory exits.
+    writeFileSync(out, 'old');
+    const nothing = pagewise(['grep', '-r', 'foo', 'tree/nothing-here', '--output', out], { cwd: root });
+    expect([nothing.status, nothing.stderr, readFileSync(out, 'utf8')]).toEqual([1, '', '']);
+    expect(tool('grep', ['-r', 'foo', join(tree, 'nothing-here')]).status).toBe(1);
+    expect(pagewise(['grep', '-r', '--exclude=*', 'foo', 'tree', '--output', out], { cwd: root }).status).toBe(1);
     const missing = pagewise(['grep', '-r', 'foo', 'tree/a', 'nope'], { cwd: root });
     expect(missing.stdout).toBe('tree/a/x.log:foo in a/x\n');
     expect(missing.stderr).toBe('pagewise: nope: No such file or directory (ENOENT)\n');

@@ -343,7 +343,12 @@ export default async function grep(ctx: Context): Promise<number> {
 async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, all: Input[], output: string, named: boolean): Promise<number> {
   for (const input of all) if (input.failed) ctx.report(input.error, input.path);
   const inputs = all.filter((i) => !i.failed);
-  if (inputs.length === 0) return 2;
+  if (inputs.length === 0) {
+    if (ctx.failed) return 2;
+    // Nothing to read (an empty tree, every name excluded): PATH is left empty, as by a run that selects nothing.
+    if (!ctx.explaining) await (await openDestination(output, ctx.signal)).finish(ctx.signal);
+    return ctx.explaining ? 0 : 1;
+  }
   const paths = inputs.map((i) => i.path);
   const options = { params: grepOutputParams(params, named), output };
   if (ctx.explaining) {
