@@ -118,17 +118,14 @@ async function sourceVersion(path: string): Promise<string> {
   // A command over a thousand small files runs a thousand times: reading and hashing the
   // job's source each time was a tenth of its main thread (docs/performance.md, "Many small files").
   let identity: string;
+  let hashedAt: number;
+  let source: Buffer;
   try {
     const st = await stat(path, { bigint: true });
     identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     const known = versions.get(path);
     if (known !== undefined && known.identity === identity && Number(st.ctimeNs / 1_000_000n) < known.hashedAt - SETTLED_MS) return known.version;
-  } catch (error) {
-    throw new JobLoadError(`cannot read job module '${path}'`, { path, cause: error });
-  }
-  const hashedAt = Date.now();
-  let source: Buffer;
-  try {
+    hashedAt = Date.now();
     source = await readFile(path);
   } catch (error) {
     throw new JobLoadError(`cannot read job module '${path}'`, { path, cause: error });

@@ -542,7 +542,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
   const flags = flagsOf(command);
   const values: Record<string, unknown> = {};
   const order: Record<string, number> = {};
-  const given_: { flag: string; value: unknown }[] = [];
+  const sequence: { flag: string; value: unknown }[] = [];
   // Counts flags, not arguments: in `-Ll` the l comes after the L.
   let given = 0;
   const positionals: string[] = [];
@@ -556,7 +556,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
     let value: unknown = true;
     if (flag.value !== undefined) {
       value = flag.parse ? flag.parse(raw!, shown) : raw;
-      given_.push({ flag: flag.long, value });
+      sequence.push({ flag: flag.long, value });
     }
     if (flag.repeat) ((values[flag.long] ??= []) as unknown[]).push(value);
     else values[flag.long] = value;
@@ -636,7 +636,7 @@ export function parseArgs(command: Command, args: readonly string[]): Parsed {
       throw new UsageError(`unexpected argument '${positionals[p.max]}': pagewise ${command.name} ${command.synopsis.split('\n')[0]}`, undefined, command.name);
     }
   }
-  return { values, positionals, help, order, given: given_ };
+  return { values, positionals, help, order, given: sequence };
 }
 
 function missingValue(command: Command, shown: string, flag: Flag): UsageError {

@@ -16,11 +16,9 @@ import type { GrepAcc, GrepParams } from '../jobs/grep.js';
 import { grepOutputParams } from '../output/commands.js';
 import { UsageError, fromInvalidArgvBytes } from './args.js';
 import { GrepLines, grepJsonLines, grepJsonRecord, grepPrefix, grepRecords } from './format.js';
-import { totalBytes, type Input } from './inputs.js';
+import { readableInputs, statInput, totalBytes, type Input } from './inputs.js';
 import type { Context } from './main.js';
 import { openDestination, type Destination } from './output.js';
-import { nameFilter, type NameFilter } from './glob.js';
-import { grepInputs } from './walk.js';
 
 /** Patterns as bytes, from -e, -f and the first operand; checks what grep would refuse or misread. */
 function patternsOf(ctx: Context): { patterns: Uint8Array[]; files: string[] } {
@@ -110,33 +108,12 @@ function splitLines(bytes: Uint8Array): Uint8Array[] {
   }
 }
 
+/** The flags whose globs choose which names are read (src/cli/walk.ts). */
+const NAME_FLAGS: ReadonlySet<string> = new Set(['include', 'exclude', 'exclude-from', 'exclude-dir']);
+
 /** -r or -R: directory operands are searched through (src/cli/walk.ts). */
 function recursive(ctx: Context): boolean {
   return ctx.values.recursive === true || ctx.values['dereference-recursive'] === true;
-}
-
-/** --include, --exclude (and the globs of --exclude-from files), in the order given, and --exclude-dir; undefined when none is given. */
-function nameFilterOf(ctx: Context): NameFilter | undefined {
-  const rules: { include: boolean; glob: string }[] = [];
-  const dirs: string[] = [];
-  for (const { flag, value } of ctx.given) {
-    if (flag === 'include' || flag === 'exclude') rules.push({ include: flag === 'include', glob: value as string });
-    else if (flag === 'exclude-dir') dirs.push(value as string);
-    else if (flag === 'exclude-from') {
-      let text: string;
-      try {
-        text = readFileSync(value as string, 'utf8');
-      } catch (error) {
-        throw Object.assign(error as Error, { path: value });
-      }
-      // One glob per line, as grep reads them: trailing white space goes, a blank line is no pattern.
-      for (const line of text.split('\n')) {
-        const glob = line.replace(/[ \t\n\v\f\r]+$/, '');
-        if (glob !== '') rules.push({ include: false, glob });
-      }
-    }
-  }
-  return rules.length === 0 && dirs.length === 0 ? undefined : nameFilter(rules, dirs);
 }
 
 /** Of two flags that undo each other, the one given last (grep's rule), or undefined when neither was. */
@@ -194,8 +171,12 @@ export default async function grep(ctx: Context): Promise<number> {
     params.after = after ?? 0;
   }
   ctx.quietFileErrors = v['no-messages'] === true;
-  // -R follows every link, whether or not -r is given too (as in grep).
-  const walked = grepInputs(files, { recursive: recursive(ctx), followAll: v['dereference-recursive'] === true, filter: nameFilterOf(ctx) });
+  // The walk and the globs load only when asked for: each module is start-up (docs/decisions.md, "Start-up").
+  const walked =
+    recursive(ctx) || ctx.given.some((g) => NAME_FLAGS.has(g.flag))
+      ? // -R follows every link, whether or not -r is given too (as in grep).
+        (await import('./walk.js')).grepInputs(files, { recursive: recursive(ctx), followAll: v['dereference-recursive'] === true, given: ctx.given })
+      : { inputs: files.map(statInput), warnings: [], descended: false };
   if (!ctx.quietFileErrors) for (const warning of walked.warnings) ctx.note(warning);
   const inputs = walked.inputs;
   // Lines are selected by the job's map in worker threads (only counting has a native kernel).
@@ -341,8 +322,7 @@ export default async function grep(ctx: Context): Promise<number> {
  * when named: several files, or -H) at their offsets into PATH, atomically.
  */
 async function grepIntoOutput(ctx: Context, job: string, params: GrepParams, all: Input[], output: string, named: boolean): Promise<number> {
-  for (const input of all) if (input.failed) ctx.report(input.error, input.path);
-  const inputs = all.filter((i) => !i.failed);
+  const inputs = readableInputs(ctx, all);
   if (inputs.length === 0) {
     if (ctx.failed) return 2;
     // Nothing to read (an empty tree, every name excluded): PATH is left empty, as by a run that selects nothing.

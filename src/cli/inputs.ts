@@ -53,7 +53,11 @@ export function isFileAccessError(error: unknown): boolean {
 
 /** The inputs that can be read; each other one is reported on stderr (and the command will exit non-zero). */
 export function goodInputs(ctx: Context, paths: string[]): Input[] {
-  const inputs = paths.map(statInput);
+  return readableInputs(ctx, paths.map(statInput));
+}
+
+/** `inputs` less the failed ones, each of which is reported (goodInputs for inputs already stat'ed). */
+export function readableInputs(ctx: Context, inputs: Input[]): Input[] {
   for (const input of inputs) if (input.failed) ctx.report(input.error, input.path);
   return inputs.filter((i) => !i.failed);
 }

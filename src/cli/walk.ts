@@ -7,9 +7,9 @@
  * line only, -R every one, with a warning for a link back to a directory on
  * the current path. Operands that are not directories are kept as given.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
-import type { NameFilter } from './glob.js';
+import { nameFilter, type NameFilter } from './glob.js';
 import { statInput, type Input } from './inputs.js';
 
 export interface Walked {
@@ -47,13 +47,42 @@ function escapedName(raw: Buffer): string {
   return text;
 }
 
+/** --include, --exclude (and the globs of --exclude-from files), in the order given, and --exclude-dir; undefined when none is given. */
+function nameFilterOf(given: { flag: string; value: unknown }[]): NameFilter | undefined {
+  const rules: { include: boolean; glob: string }[] = [];
+  const dirs: string[] = [];
+  for (const { flag, value } of given) {
+    if (flag === 'include' || flag === 'exclude') rules.push({ include: flag === 'include', glob: value as string });
+    else if (flag === 'exclude-dir') dirs.push(value as string);
+    else if (flag === 'exclude-from') {
+      let text: string;
+      try {
+        text = readFileSync(value as string, 'utf8');
+      } catch (error) {
+        throw Object.assign(error as Error, { path: value });
+      }
+      // One glob per line, as grep reads them: trailing white space goes, a blank line is no pattern.
+      for (const line of text.split('\n')) {
+        const glob = line.replace(/[ \t\n\v\f\r]+$/, '');
+        if (glob !== '') rules.push({ include: false, glob });
+      }
+    }
+  }
+  return rules.length === 0 && dirs.length === 0 ? undefined : nameFilter(rules, dirs);
+}
+
+/** An input that cannot be read, shown as `path`. */
+function failed(path: string, error: unknown): Input {
+  return { path, failed: true, error: toPagewiseError(Object.assign(error as Error, { path })), regular: false, size: 0 };
+}
+
 export interface WalkOptions {
   /** -r or -R: directory operands are searched through; else they are inputs (that fail). */
   recursive: boolean;
   /** -R: links found in directories are followed too. */
   followAll: boolean;
-  /** --include, --exclude, --exclude-dir (none: every name). */
-  filter?: NameFilter;
+  /** Every flag with a value, in order (Context.given): --include, --exclude, --exclude-from and --exclude-dir among them choose the names. */
+  given: { flag: string; value: unknown }[];
 }
 
 /**
@@ -62,7 +91,7 @@ export interface WalkOptions {
  * Names the filter skips are left out, as grep leaves them: silently (standard input never is).
  */
 export function grepInputs(operands: string[], o: WalkOptions): Walked {
-  const filter = o.filter;
+  const filter = nameFilterOf(o.given);
   const followAll = o.followAll;
   const inputs: Input[] = [];
   const warnings: string[] = [];
@@ -75,7 +104,7 @@ export function grepInputs(operands: string[], o: WalkOptions): Walked {
     try {
       entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch (error) {
-      inputs.push({ path: shown || '.', failed: true, error: toPagewiseError(Object.assign(error as Error, { path: shown || '.' })), regular: false, size: 0 });
+      inputs.push(failed(shown || '.', error));
       return;
     }
     entries.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -85,8 +114,7 @@ export function grepInputs(operands: string[], o: WalkOptions): Walked {
         name = utf8.decode(entry.name);
       } catch {
         const path = join(shown, escapedName(entry.name));
-        const error = new PagewiseError(ErrorCodes.UNSUPPORTED, `'${path}': the name is not valid UTF-8, which Node.js cannot pass on: skipped (read it as standard input, - < FILE)`, { path });
-        inputs.push({ path, failed: true, error, regular: false, size: 0 });
+        inputs.push(failed(path, new PagewiseError(ErrorCodes.UNSUPPORTED, `'${path}': the name is not valid UTF-8, which Node.js cannot pass on: skipped (read it as standard input, - < FILE)`)));
         continue;
       }
       const path = join(dir, name);
@@ -100,7 +128,7 @@ export function grepInputs(operands: string[], o: WalkOptions): Walked {
           st = statSync(path);
         } catch (error) {
           // A dangling link, or one to a place that cannot be reached: grep -R says so.
-          inputs.push({ path: show, failed: true, error: toPagewiseError(Object.assign(error as Error, { path: show })), regular: false, size: 0 });
+          inputs.push(failed(show, error));
           continue;
         }
         isDir = st.isDirectory();
@@ -118,7 +146,7 @@ export function grepInputs(operands: string[], o: WalkOptions): Walked {
       const st = statSync(dir);
       id = `${st.dev}:${st.ino}`;
     } catch (error) {
-      inputs.push({ path: shown, failed: true, error: toPagewiseError(Object.assign(error as Error, { path: shown })), regular: false, size: 0 });
+      inputs.push(failed(shown || '.', error));
       return;
     }
     if (ancestors.has(id)) {
@@ -130,24 +158,18 @@ export function grepInputs(operands: string[], o: WalkOptions): Walked {
     ancestors.delete(id);
   };
 
-  if (!o.recursive) {
-    for (const operand of operands) {
-      const input = statInput(operand);
-      if (operand === '-' || filter === undefined || !(input.directory === true ? filter.skipsDir(operand, true) : filter.skipsFile(operand, true))) inputs.push(input);
-    }
-    return { inputs, warnings, descended };
-  }
-  for (const operand of operands.length === 0 ? ['.'] : operands) {
+  // No operand (with -r): grep searches `.`, names its files without the `./`, and never excludes it.
+  const implicit = operands.length === 0;
+  for (const operand of implicit ? ['.'] : operands) {
     const input = statInput(operand);
-    if (input.directory !== true) {
-      if (operand === '-' || filter?.skipsFile(operand, true) !== true) inputs.push(input);
+    const directory = input.directory === true;
+    if (operand !== '-' && !implicit && filter !== undefined && (directory ? filter.skipsDir(operand, true) : filter.skipsFile(operand, true))) continue;
+    if (!directory || !o.recursive) {
+      inputs.push(input);
       continue;
     }
-    // The `.` grep searches when given no operand is never excluded.
-    if (operands.length > 0 && filter?.skipsDir(operand, true) === true) continue;
     descended = true;
-    // No operand: grep searches `.` and names its files without the `./`.
-    enter(operand, operands.length === 0 ? '' : operand, new Set());
+    enter(operand, implicit ? '' : operand, new Set());
   }
   return { inputs, warnings, descended };
 }
