@@ -232,6 +232,8 @@ export interface InternalOptions {
   clusterInlineLimit?: number;
   /** Keyed runs: `false` maps through the job's `emit` even where it has table hooks (tests compare the two). */
   keyedTable?: boolean;
+  /** CSV runs: `'first pass'` never guesses the cuts (the bench and the tests compare the two). */
+  csvCuts?: 'first pass';
   /** Keyed runs: how the result is made (freq's by-value order); default pairs, or JSON lines with `output`. */
   keyedResult?: ResultMode;
 }

@@ -311,6 +311,7 @@ export function runStatsText(s: RunStats, planLines: string[] = []): string {
     `peak rss         ${formatBytes(s.peakRssBytes)}`,
     `page faults      major ${s.pageFaults.major}, minor ${s.pageFaults.minor}`,
     ...(chunked ? [`release          ${s.release} (${s.releaseReason})`] : []),
+    ...(s.csvCuts === undefined ? [] : [`csv cuts         ${s.csvCuts === 'guessed' ? 'guessed from a window at each cut, proved as each chunk was read' : 'from a first pass over the files'}`]),
     ...planLines.filter((l) => /^(prefetch|in place|max record) /.test(l)),
     ...(s.output === undefined ? [] : [`output           ${s.output.bytes} bytes (${formatBytes(s.output.bytes)}) to ${s.output.target}`]),
     ...keyedStatsLines(s),

@@ -30,6 +30,21 @@ export interface CsvFieldOptions {
   path?: string;
 }
 
+/**
+ * Where a run whose CSV cuts were guessed (src/csv/speculate.ts) learns that
+ * the walker read a whole view without an error: proof enough that the
+ * view's first record start was right implies its end is one too, so the
+ * check costs the job nothing. A registered symbol, so a job's own copy of
+ * this module finds the tracker too.
+ */
+export const WALK_TRACK: unique symbol = Symbol.for('pagewise.csvWalk') as never;
+
+/** What the run puts on `info[WALK_TRACK]`: the view, and whether a walker reached its end from its start. */
+export interface WalkTrack {
+  bytes: Uint8Array;
+  done: boolean;
+}
+
 /** What `map` receives as `info`, as far as the walker cares. */
 interface InfoLike {
   start: number;
@@ -103,6 +118,8 @@ export class CsvFields {
   #next: number;
   /** Where the current record's next field starts; -1 after its last. */
   #at = -1;
+  /** The run's tracker, while this walker walks the whole view it was made for. */
+  #track: WalkTrack | undefined;
 
   constructor(bytes: Uint8Array, options?: CsvFieldOptions | InfoLike, from = 0, to = bytes.length) {
     const o = optionsOf(options);
@@ -113,6 +130,8 @@ export class CsvFields {
     this.path = o.path;
     this.#limit = to;
     this.#next = from;
+    const track = options !== undefined && WALK_TRACK in options ? ((options as Record<symbol, unknown>)[WALK_TRACK] as WalkTrack | undefined) : undefined;
+    if (track !== undefined && track.bytes === bytes && from === 0 && to === bytes.length) this.#track = track;
   }
 
   /** Walks other bytes (or another range of them) with the same options; `offset` is the new bytes' file offset. */
@@ -123,6 +142,7 @@ export class CsvFields {
     this.#next = from;
     this.#at = -1;
     this.field = -1;
+    this.#track = undefined;
     return this;
   }
 
@@ -130,7 +150,11 @@ export class CsvFields {
   nextRecord(): boolean {
     if (this.#at >= 0) this.#skipRest();
     const at = this.#next;
-    if (at >= this.#limit) return false;
+    if (at >= this.#limit) {
+      // Every record of the view was walked, each quote checked on the way.
+      if (this.#track !== undefined && this.bytes === this.#track.bytes) this.#track.done = true;
+      return false;
+    }
     this.recordStart = at;
     this.field = -1;
     const b = this.bytes[at];

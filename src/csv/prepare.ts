@@ -145,45 +145,58 @@ function readHeader(file: FileRef, end: number): Uint8Array {
   }
 }
 
+/**
+ * Puts each file's cuts (`planned[k]` for `files[k]`) into its shared cut
+ * cache and reads its header; the returned `verify` holds the executor's
+ * chunks to exactly those cuts. Shared by the first pass and the guessed cuts.
+ */
+export function installCuts(files: FileRef[], planned: CsvCuts[], ctx: RunContext): PreparedFiles {
+  const { header } = csvBytesOf(ctx.settings.split)!;
+  let headerBytes = 0;
+  for (const [k, file] of files.entries()) {
+    const { cuts, headerEnd } = planned[k];
+    const cache = CutCache.create(file.chunks, file.firstChunk);
+    for (let j = file.firstChunk; j <= file.firstChunk + file.chunks; j++) cache.setExact(j, j, cuts[j]);
+    file.cuts = cache.entries;
+    if (header) {
+      file.header = readHeader(file, headerEnd);
+      if (file.firstChunk === 0) headerBytes += headerEnd;
+    }
+  }
+  return {
+    verify(bytesRead: number): void {
+      let expected = 0;
+      for (const [k, file] of files.entries()) {
+        const { cuts } = planned[k];
+        const first = file.firstChunk;
+        const last = first + file.chunks;
+        expected += cuts[last] - cuts[first];
+        const cache = new CutCache(file.cuts!, first);
+        for (let j = first; j <= last; j++) {
+          if (cache.exact(j) !== cuts[j]) {
+            throw new PagewiseError(ErrorCodes.INTERNAL, `'${file.path}': chunk ${j} was cut at ${cache.exact(j)}, not at the planned ${cuts[j]}`, { path: file.path, index: j });
+          }
+        }
+      }
+      if (bytesRead !== expected) {
+        throw new PagewiseError(ErrorCodes.INTERNAL, `the chunks covered ${bytesRead} bytes of records, not the planned ${expected}: a gap or an overlap`, {});
+      }
+      // The headers were read too, only not given to map.
+      ctx.reducer.meter.add(headerBytes, 0);
+    },
+  };
+}
+
 export const csvPreparer: SplitPreparer = {
   async prepare(files: FileRef[], ctx: RunContext): Promise<PreparedFiles> {
     const { settings } = ctx;
     const { header } = csvBytesOf(settings.split)!;
     const summaries = await summarize(files, ctx);
-    const planned: { file: FileRef; cuts: number[] }[] = [];
-    let headerBytes = 0;
-    for (const [k, file] of files.entries()) {
-      const { cuts, headerEnd } = csvCuts(summaries[k], file.size, settings.chunkSize, header, file.path);
-      checkCutLengths(cuts, settings.chunkSize, settings.maxRecordLength, file.path);
-      const cache = CutCache.create(file.chunks, file.firstChunk);
-      for (let j = file.firstChunk; j <= file.firstChunk + file.chunks; j++) cache.setExact(j, j, cuts[j]);
-      file.cuts = cache.entries;
-      if (header) {
-        file.header = readHeader(file, headerEnd);
-        if (file.firstChunk === 0) headerBytes += headerEnd;
-      }
-      planned.push({ file, cuts });
-    }
-    return {
-      verify(bytesRead: number): void {
-        let expected = 0;
-        for (const { file, cuts } of planned) {
-          const first = file.firstChunk;
-          const last = first + file.chunks;
-          expected += cuts[last] - cuts[first];
-          const cache = new CutCache(file.cuts!, first);
-          for (let j = first; j <= last; j++) {
-            if (cache.exact(j) !== cuts[j]) {
-              throw new PagewiseError(ErrorCodes.INTERNAL, `'${file.path}': chunk ${j} was cut at ${cache.exact(j)}, not at the planned ${cuts[j]}`, { path: file.path, index: j });
-            }
-          }
-        }
-        if (bytesRead !== expected) {
-          throw new PagewiseError(ErrorCodes.INTERNAL, `the chunks covered ${bytesRead} bytes of records, not the planned ${expected}: a gap or an overlap`, {});
-        }
-        // The headers were read too, only not given to map.
-        ctx.reducer.meter.add(headerBytes, 0);
-      },
-    };
+    const planned = files.map((file, k) => {
+      const cuts = csvCuts(summaries[k], file.size, settings.chunkSize, header, file.path);
+      checkCutLengths(cuts.cuts, settings.chunkSize, settings.maxRecordLength, file.path);
+      return cuts;
+    });
+    return installCuts(files, planned, ctx);
   },
 };

@@ -11,6 +11,7 @@ import { fstatSync, readSync } from 'node:fs';
 import { ErrorCodes, PagewiseError, fileChangedError } from '../errors.js';
 import { native } from '../native.js';
 import { MAX_VIEW_LENGTH } from '../options.js';
+import { checkGuessedView, trackWalk, writeWhileGuessing } from '../csv/guessed.js';
 import { isCsv } from '../csv/split.js';
 import { CutCache, findLongRecord, knownEmpty, recordEndOf, resolveCutCached, terminatorOf, type ChunkRange, type ByteFinder, type RecordEnd } from '../plan/chunks.js';
 import type { ChunkInfo, Job } from '../types.js';
@@ -270,9 +271,13 @@ export function mapRange<J = Job>(
       checkRecordLengths(recordEnd, at, to, settings.maxRecordLength, file.path, { fileIndex: file.fileIndex, index: range.index });
     }
     const view = src.bytes(at, to);
-    const info = chunkInfo(file, settings, range.index, at, to, write, view);
+    // Guessed CSV cuts: the view's proof (src/csv/guessed.ts).
+    const track = file.guessedCuts === true ? { bytes: view, done: false, wrote: false } : undefined;
+    const info = chunkInfo(file, settings, range.index, at, to, track !== undefined ? writeWhileGuessing(track) : write, view);
+    if (track !== undefined) trackWalk(info, track);
     try {
       acc = call(job, acc, view, info);
+      if (track !== undefined) checkGuessedView(file, settings, view, at, track);
     } finally {
       src.drop(view);
     }

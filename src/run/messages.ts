@@ -61,6 +61,8 @@ export interface FileRef {
    * exact cut before any chunk is read (src/csv/prepare.ts).
    */
   cuts?: BigInt64Array;
+  /** The CSV cuts in `cuts` are guesses (src/csv/speculate.ts): every view `map` read is checked to end a record. */
+  guessedCuts?: boolean;
   /** The file's header record (CSV with `header: true`), given to `map` as `info.header`. */
   header?: Uint8Array;
   /**

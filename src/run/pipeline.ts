@@ -13,7 +13,7 @@ import type { JobRef } from '../job.js';
 import type { MemoryBudget } from '../memory.js';
 import { native, Fadvise, Madvise } from '../native.js';
 import type { MapReduceOptions } from '../options.js';
-import { CutCache, terminatorOf } from '../plan/chunks.js';
+import { CutCache, chunkCount, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
 import type { AbortSignalLike, ClusterReport, Job, KeyedJob, KeyedStats, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
@@ -52,6 +52,13 @@ export interface RunStats {
   inputs: { path: string; kind: PlannedInput['kind']; reason: string }[];
   /** Things worth knowing about the run, one line each (a refused mapping, ...). */
   notes: string[];
+  /**
+   * A CSV run: how its record boundaries were found. `'guessed'`: from a
+   * window at each cut, proved as the chunks were read; `'first pass'`: from
+   * a read of every file before the chunks (also after a guess that did not
+   * hold, which `notes` says).
+   */
+  csvCuts?: 'guessed' | 'first pass';
   /** Where `info.write` went and how much (when the run had an output). */
   output?: { target: string; kind: 'file' | 'stream'; bytes: number };
   /** The whole plan the run followed. */
@@ -76,6 +83,8 @@ interface Run {
   inputs: PlannedInput[];
   notes: string[];
   executors: Set<string>;
+  /** How the run's CSV groups were cut (RunStats.csvCuts). */
+  csvCuts?: 'guessed' | 'first pass';
 }
 
 /**
@@ -205,13 +214,76 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
     run.executors.add(executor.name);
     // A split kind that must see the whole file before cutting it (CSV) plans its cuts here.
     const split = run.planned.plan.job.split;
-    const prepared = isCsv(split) ? await (await import('./prepare.js')).preparerFor(split)?.prepare(files, run.ctx) : undefined;
-    const before = reducer.meter.bytesDone;
-    await executor.run({ kind: 'chunks', files, chunks }, run.ctx);
-    prepared?.verify(reducer.meter.bytesDone - before);
+    if (!isCsv(split) || !(await runGuessed(run, files, chunks, executor))) {
+      const prepared = isCsv(split) ? await (await import('./prepare.js')).preparerFor(split)?.prepare(files, run.ctx) : undefined;
+      if (prepared !== undefined) run.csvCuts = 'first pass';
+      const before = reducer.meter.bytesDone;
+      await executor.run({ kind: 'chunks', files, chunks }, run.ctx);
+      prepared?.verify(reducer.meter.bytesDone - before);
+    }
     for (const f of files) checkIntact(f);
   }
   reducer.meter.filesDone += files.length;
+}
+
+/**
+ * Whether a CSV group may run on guessed cuts (src/csv/speculate.ts): when a
+ * wrong guess can be undone by running the group again. So nothing may leave
+ * the run during the attempt (`onMerged`, a keyed shuffle's spills, a file
+ * written in place; the output is held back: see runGuessed), nothing was
+ * merged before the group (a merge may change the accumulator in place), and
+ * every file is mapped whole (a cluster split's first cut has nothing before
+ * it in the run to prove it).
+ */
+function mayGuess(run: Run, files: FileRef[], executor: Executor): boolean {
+  const { ctx, planned } = run;
+  return (
+    (executor.name === 'ordered' || executor.name === 'commutative') &&
+    planned.options.internal.csvCuts !== 'first pass' &&
+    ctx.keyed === undefined &&
+    planned.options.onMerged === undefined &&
+    !ctx.reducer.partial().merged &&
+    files.every((f) => f.source === 'map' && !f.writable && f.firstChunk === 0 && f.chunks === chunkCount(f.size, ctx.settings.chunkSize))
+  );
+}
+
+/**
+ * Runs a CSV group on guessed cuts; false (with nothing of the attempt left:
+ * no merge, no progress, no task) when a guess did not hold or anything
+ * failed, and the group must go through the first pass.
+ */
+async function runGuessed(run: Run, files: FileRef[], chunks: number, executor: Executor): Promise<boolean> {
+  if (!mayGuess(run, files, executor)) return false;
+  const { reducer, signal } = run.ctx;
+  const [{ guessCuts }, { installCuts }, { GUESSED_WRITE }] = await Promise.all([import('../csv/speculate.js'), import('../csv/prepare.js'), import('../csv/guessed.js')]);
+  const guessed = await guessCuts(files, run.ctx);
+  if (guessed === undefined) return false;
+  const prepared = installCuts(files, guessed, run.ctx);
+  const before = { bytes: reducer.meter.bytesDone, chunks: reducer.meter.chunksDone };
+  for (const f of files) f.guessedCuts = true;
+  try {
+    // Without the run's output: a job that writes stops the attempt at its first
+    // write (writeWhileGuessing), so no byte is ever written twice.
+    await executor.run({ kind: 'chunks', files, chunks }, { ...run.ctx, output: undefined });
+    prepared.verify(reducer.meter.bytesDone - before.bytes);
+    run.csvCuts ??= 'guessed';
+    return true;
+  } catch (error) {
+    if (signal?.aborted || (error as { code?: string }).code === ErrorCodes.ABORTED) throw error;
+    // The attempt's tasks end before the first pass starts; the next tasks get a fresh control block.
+    await run.tasks?.stop();
+    run.tasks = undefined;
+    reducer.clear();
+    reducer.meter.bytesDone = before.bytes;
+    reducer.meter.chunksDone = before.chunks;
+    // Under `release: 'evict'`, the first pass's chunks start undone again.
+    for (const f of files) f.releaseState?.fill(0);
+    const why = (error as { reason?: string }).reason === 'guessedWrite' ? GUESSED_WRITE : `did not hold (${(error as Error).message})`;
+    run.notes.push(`CSV cuts guessed from a window at each cut: ${why}; the cuts came from a first pass over the files`);
+    return false;
+  } finally {
+    for (const f of files) f.guessedCuts = undefined;
+  }
 }
 
 async function runStream(run: Run, input: PlannedInput): Promise<void> {
@@ -394,6 +466,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
       pageFaults: { major: usage.majorPageFault - usageStart.majorPageFault, minor: usage.minorPageFault - usageStart.minorPageFault },
       inputs: run.inputs.map((i) => ({ path: i.path, kind: i.kind, reason: i.reason })),
       notes: run.notes,
+      ...(run.csvCuts === undefined ? {} : { csvCuts: run.csvCuts }),
       ...(sink === undefined ? {} : { output: { target: sink.label, kind: sink.kind, bytes: sink.bytes } }),
       plan,
       ...(run.ctx.report.cluster === undefined ? {} : { cluster: run.ctx.report.cluster }),

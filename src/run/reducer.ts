@@ -84,6 +84,12 @@ export class Reducer {
     callback('onMerged', this.hooks.onMerged, this.#acc);
   }
 
+  /** Forgets what was merged: a pass on guessed cuts that did not hold, when nothing was merged before it. */
+  clear(): void {
+    this.#acc = undefined;
+    this.#has = false;
+  }
+
   /** An input that contributes nothing but its (empty) accumulator, as map never runs. */
   addEmpty(): void {
     this.add(this.init());

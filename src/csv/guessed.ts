@@ -1,0 +1,54 @@
+/**
+ * The read side of guessed CSV cuts (src/csv/speculate.ts): after `map` read
+ * a view, proof that the view ends where a record does, or an error that
+ * sends the run back to the first pass.
+ */
+import { ErrorCodes, PagewiseError } from '../errors.js';
+import { native, nativeAvailable } from '../native.js';
+import type { ChunkSettings, FileRef } from '../run/messages.js';
+import type { ChunkInfo } from '../types.js';
+import { WALK_TRACK, type WalkTrack } from './fields.js';
+import { SUMMARY, summarizeCsv } from './scan.js';
+import { csvBytesOf } from './split.js';
+
+/** What a guessed attempt says when the job writes: its bytes could not be taken back, so the first pass cuts. */
+export const GUESSED_WRITE = 'the job writes output (info.write)';
+
+const guessedWrite = (): PagewiseError => new PagewiseError(ErrorCodes.INTERNAL, GUESSED_WRITE, { reason: 'guessedWrite' });
+
+/** A view's proof in the making: the walker's part, and whether the job tried to write. */
+export interface GuessTrack extends WalkTrack {
+  wrote: boolean;
+}
+
+/**
+ * `info.write` while the cuts are guessed: the attempt stops at once, before
+ * any byte leaves the worker (and after `map`, should the job have caught this).
+ */
+export function writeWhileGuessing(track: GuessTrack): () => never {
+  return () => {
+    track.wrote = true;
+    throw guessedWrite();
+  };
+}
+
+/** Sets up `info` so that a `csvFields` walker over the whole of `track.bytes` reports having walked it. */
+export function trackWalk(info: ChunkInfo, track: GuessTrack): void {
+  Object.defineProperty(info, WALK_TRACK, { value: track, enumerable: false });
+}
+
+/**
+ * After `map` read `view` of a file whose cuts were guessed: throws unless the
+ * view, starting outside quotes, ends outside them with no quote that breaks
+ * the strict rules (proved already when the job's walker walked all of it).
+ */
+export function checkGuessedView(file: FileRef, settings: ChunkSettings, view: Uint8Array, start: number, track: GuessTrack): void {
+  if (track.wrote) throw guessedWrite();
+  if (track.done) return;
+  const { quote, delimiter } = csvBytesOf(settings.split)!;
+  const s = new Float64Array(SUMMARY.size);
+  (nativeAvailable ? native.csvSummaryChecked : summarizeCsv)(view, 0, view.length, quote, delimiter, start, s, 0);
+  if ((s[SUMMARY.quotes] & 1) === 0 && s[SUMMARY.badEven] < 0) return;
+  // Never seen by a user: the run goes again through the first pass.
+  throw new PagewiseError(ErrorCodes.INTERNAL, `'${file.path}': the chunk read up to byte offset ${start + view.length} does not end outside quotes`, { path: file.path, offset: start + view.length });
+}

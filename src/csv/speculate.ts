@@ -1,0 +1,94 @@
+/**
+ * Guessed CSV cuts: the first pass (src/csv/prepare.ts) reads the whole file
+ * once before `map` reads it again; most of the time a small window at each
+ * cut says where the record boundary is, and the job's own read proves it.
+ *
+ *   1. At each nominal cut, the strict rules are run over a window under
+ *      both starting states (inside or outside quotes); the state the window
+ *      refutes first is dropped, and the cut is the first `\n` of the other
+ *      state: exactly the first pass's cut when the guess is right.
+ *   2. The chunks are read with those cuts. Each view must end outside
+ *      quotes with every quote where the rules allow it: known for free when
+ *      the job's `csvFields` walker walked the whole view (WALK_TRACK),
+ *      checked by the summary kernel otherwise. A wrong guess puts the view
+ *      before it inside a quoted field, so it fails this; every view passing
+ *      proves every cut, by induction from the file's start.
+ *   3. Any failure (a view that fails, the job throwing, a cut too far from
+ *      its nominal place) discards the whole pass, and the group runs again
+ *      through the first pass: the errors a user sees are the first pass's.
+ *
+ * docs/decisions.md, "Guessed CSV cuts", says when a run guesses.
+ */
+import { ScanOps, native } from '../native.js';
+import { chunkCount } from '../plan/chunks.js';
+import { threadpoolSize } from '../plan/plan.js';
+import type { RunContext } from '../run/executors/executor.js';
+import type { FileRef } from '../run/messages.js';
+import { inOrder } from '../run/reducer.js';
+import { type CsvCuts, checkCutLengths } from './prepare.js';
+import { SUMMARY, summaryFromScan } from './scan.js';
+import { csvBytesOf } from './split.js';
+
+/** Bytes looked at after each nominal cut: many records of any CSV worth cutting, a few microseconds of kernel. */
+export const GUESS_WINDOW = 64 << 10;
+
+/** Which starting state a window's summary keeps: the one the strict rules refute later (outside when neither is refuted). */
+export function guessOdd(s: Float64Array, at = 0): boolean {
+  const even = s[at + SUMMARY.badEven];
+  const odd = s[at + SUMMARY.badOdd];
+  if (odd < 0) return even >= 0;
+  if (even < 0) return false;
+  return odd > even;
+}
+
+/**
+ * Guessed cuts of every file of the group, from one window scan per chunk on
+ * libuv's threadpool; undefined when a window shorter than its chunk has no
+ * boundary of the guessed state (a record longer than the window) or a cut
+ * lands farther than `maxRecordLength` from its nominal place: the first pass
+ * decides those.
+ */
+export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvCuts[] | undefined> {
+  const { settings, plan } = ctx;
+  const { quote, delimiter, header } = csvBytesOf(settings.split)!;
+  const cs = settings.chunkSize;
+  const op = { op: ScanOps.csvSummaryChecked, byte: quote, needle: Uint8Array.of(delimiter) };
+  const newline = files.map((f) => new Array<number>(chunkCount(f.size, cs)).fill(-1));
+  const steps: { k: number; j: number }[] = [];
+  for (const [k, f] of files.entries()) for (let j = 0; j < newline[k].length; j++) if (j > 0 || header) steps.push({ k, j });
+  let unsure = false;
+  await inOrder(steps.length, { inFlight: Math.min(plan.threads, threadpoolSize()), window: steps.length, signal: ctx.signal }, async (i) => {
+    if (unsure) return;
+    const { k, j } = steps[i];
+    const file = files[k];
+    // From the byte before the nominal start (a `\n` there makes it a record start), not past the next chunk's.
+    const start = j === 0 ? 0 : j * cs - 1;
+    const chunkEnd = j + 1 >= newline[k].length ? file.size : (j + 1) * cs - 1;
+    const end = Math.min(start + GUESS_WINDOW, chunkEnd);
+    const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, true);
+    const s = new Float64Array(SUMMARY.size);
+    summaryFromScan(counts, start, s, 0);
+    // Chunk 0 starts outside quotes: its window only finds where the header ends.
+    const at = s[j > 0 && guessOdd(s) ? SUMMARY.newlineOdd : SUMMARY.newlineEven];
+    // No boundary in a window that covers the chunk: a record spans it, and the chunk starts where the next does.
+    if (at >= 0) newline[k][j] = at;
+    else if (end < chunkEnd) unsure = true;
+  }, () => {});
+  if (unsure) return undefined;
+  const planned: CsvCuts[] = [];
+  for (const [k, file] of files.entries()) {
+    const n = newline[k].length;
+    const cuts = new Array<number>(n + 1);
+    cuts[n] = file.size;
+    for (let j = n - 1; j >= 0; j--) cuts[j] = newline[k][j] >= 0 ? newline[k][j] + 1 : cuts[j + 1];
+    const headerEnd = n > 0 && header ? cuts[0] : 0;
+    if (n > 0) cuts[0] = headerEnd;
+    try {
+      checkCutLengths(cuts, cs, settings.maxRecordLength, file.path);
+    } catch {
+      return undefined;
+    }
+    planned.push({ cuts, headerEnd });
+  }
+  return planned;
+}
