@@ -253,6 +253,8 @@ export interface ClusterReport {
   duplicates: number;
   /** Splits the queue took back from a worker that stopped renewing its lock (died or stalled) and gave to another. */
   stalled: number;
+  /** CSV splits run again, cut from a first pass: the first cut they guessed was not where the split before them ended. */
+  redone: number;
   /** Seconds a worker spent on a split (its local run), mean and slowest. */
   splitSeconds: { mean: number; max: number };
   /** Seconds from enqueuing a split to merging it, mean (queue wait, transfer, and run). */

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync } from 'no
 import { join } from 'node:path';
 import { CLI, pagewise, tempDir, writeFile } from './helpers.js';
 import { childEnv, emptyQueue, queueLeftovers, startRedis, startWorker, type RedisServer, type WorkerProcess } from './redis.js';
+import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
 import { commutativeReference, freqReference, grepCount, grepLines, job, orderedReference, rng, statsReference, wcBinary } from './fixtures/reference.js';
 
 const INTERNAL = Symbol.for('pagewise.internal');
@@ -190,6 +191,50 @@ describe('cluster runs equal local runs', () => {
     expect(refused.stderr).toContain('(ERR_PAGEWISE_CLUSTER_CONNECT)');
     expect(refused.stderr).toContain('redis://:***@127.0.0.1:1');
     expect(refused.stderr).not.toContain('s3cret');
+  });
+});
+
+describe('CSV over the cluster: each split guesses its first cut, and the coordinator holds it to the split before', () => {
+  const plain = generateCsv(31, 1_500_000);
+  const plainFile = writeFile(dir, 'plain.csv', plain.text);
+  const PLAIN = readFileSync(plainFile);
+  const boundary = (at: number): number => referenceRecords(PLAIN).find((r) => r.start >= at)!.start;
+  // A quoted field of 640 KB without a quote in it covers the whole second split: that split proves every cut of
+  // its own from a wrong first cut, and only the coordinator's check finds it.
+  const trapFile = writeFile(
+    dir,
+    'trap.csv',
+    Buffer.concat([PLAIN.subarray(0, boundary(30_000)), Buffer.from(`7,"${'a line, of text\n'.repeat(40_000)}",end\n`), PLAIN.subarray(boundary(30_000))]),
+  );
+  const TRAP = readFileSync(trapFile);
+  const splits = (b: Buffer): number => Math.ceil(b.length / (256 << 10));
+
+  it('an ordered job with a header and a commutative job: the local answers and Python, no split run twice', async () => {
+    const rows = pythonRows(plainFile);
+    const a = await onCluster(plainFile, job('csv-rows-header.mjs'));
+    expect((a.result as { rows: string[][] }).rows).toEqual(rows.slice(1));
+    // The slices map saw differ (a split's chunks are not the local run's); the header each call got does not.
+    expect((a.result as { headers: unknown }).headers).toEqual({ 0: PLAIN.subarray(0, referenceRecords(PLAIN)[0].end).toString() });
+    expect(a.stats.cluster).toMatchObject({ splits: splits(PLAIN), redone: 0 });
+    const c = await onCluster(plainFile, job('csv-commutative.mjs'));
+    expect(c.result).toEqual(commutativeCsvReference([PLAIN]));
+    expect(c.stats.cluster).toMatchObject({ splits: splits(PLAIN), redone: 0 });
+  });
+
+  it('a split whose guessed first cut is not where the split before ended runs again from a first pass; its wrong attempt is never merged', async () => {
+    for (const name of ['csv-ordered.mjs', 'csv-commutative.mjs']) {
+      const progress: { bytesDone: number }[] = [];
+      const r = await onCluster(trapFile, job(name), undefined, { onProgress: (p: { bytesDone: number }) => progress.push(p) });
+      expect(r.result, name).toEqual(name === 'csv-ordered.mjs' ? orderedCsvReference([TRAP], false) : commutativeCsvReference([TRAP]));
+      expect(r.stats.cluster!.redone, name).toBeGreaterThanOrEqual(1);
+      expect(r.stats.cluster!.splits, name).toBe(splits(TRAP) + r.stats.cluster!.redone);
+      expect(r.stats.bytes, name).toBe(TRAP.length);
+      expect(progress.at(-1)!.bytesDone, name).toBe(TRAP.length);
+      const exact = await onCluster(trapFile, job(name), undefined, { [INTERNAL]: { csvCuts: 'first pass' } });
+      expect(exact.result, name).toEqual(r.result);
+      expect(exact.stats.cluster!.redone, name).toBe(0);
+    }
+    expect(await queueLeftovers(redis.client, 'pagewise')).toEqual({ jobs: [], keys: [] });
   });
 });
 

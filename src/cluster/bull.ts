@@ -143,6 +143,8 @@ export interface SplitData {
   mtimeNs: string;
   start: number;
   end: number;
+  /** A CSV split run again because its guessed first cut was not where the split before it ended: cut it from a first pass. */
+  csvCuts?: 'first pass';
 }
 
 /** What a worker saw of the file. */
@@ -170,6 +172,8 @@ export type SplitResult =
       threads: number;
       executor: string;
       chunkSize: number;
+      /** A CSV split: its first and last cut, which the coordinator holds to the splits around it. */
+      cuts?: { start: number; end: number };
     }
   | { ok: false; k: number; worker: string; error: WireError };
 

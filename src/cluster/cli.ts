@@ -61,7 +61,7 @@ export function clusterStatsText(s: RunStats): string {
   const c = s.cluster;
   if (c === undefined) return '';
   const lines = [
-    `cluster          ${c.url} queue '${c.queue}': ${c.splits} splits of ${formatBytes(c.splitSize)}, ${c.workers.length} worker(s), ${c.stalled} re-run after a worker stalled, ${c.duplicates} duplicate result(s) dropped`,
+    `cluster          ${c.url} queue '${c.queue}': ${c.splits} splits of ${formatBytes(c.splitSize)}, ${c.workers.length} worker(s), ${c.stalled} re-run after a worker stalled, ${c.duplicates} duplicate result(s) dropped${c.redone > 0 ? `, ${c.redone} CSV split(s) cut again from a first pass` : ''}`,
     `per split        ${c.splitSeconds.mean.toFixed(3)} s mean on a worker (slowest ${c.splitSeconds.max.toFixed(3)} s), ${c.splitLatencySeconds.toFixed(3)} s mean from enqueue to merge`,
     ...c.workers.map(
       (w) => `worker           ${w.name}: ${w.splits} splits, ${formatBytes(w.bytes)} in ${w.seconds.toFixed(3)} s (${w.threads} thread(s), ${w.executor}, chunks of ${formatBytes(w.chunkSize)})`,

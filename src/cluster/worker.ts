@@ -238,8 +238,9 @@ export async function clusterWorker(options: ClusterWorkerOptions): Promise<Clus
       span: { start: d.start, end: d.end, align: spec.splitSize },
       as: { fileIndex: d.fileIndex, path: d.label },
       partial: true,
+      ...(d.csvCuts === undefined ? {} : { csvCuts: d.csvCuts }),
     };
-    const { result, stats } = await runJob<{ merged: boolean; acc: unknown }>(path, jobFile, options);
+    const { result, stats } = await runJob<{ merged: boolean; acc: unknown; cuts?: { start: number; end: number } }>(path, jobFile, options);
     return {
       ok: true,
       k: d.k,
@@ -253,6 +254,7 @@ export async function clusterWorker(options: ClusterWorkerOptions): Promise<Clus
       threads: stats.threads,
       executor: stats.executor,
       chunkSize: stats.chunkSize,
+      ...(result.cuts === undefined ? {} : { cuts: result.cuts }),
     };
   }
 

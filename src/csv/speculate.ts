@@ -54,8 +54,13 @@ export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvC
   const cs = settings.chunkSize;
   const op = { op: ScanOps.csvSummaryChecked, byte: quote, needle: Uint8Array.of(delimiter) };
   const newline = files.map((f) => new Array<number>(chunkCount(f.size, cs)).fill(-1));
+  // The cuts a file's run uses: its chunks' starts and the end of its last (a cluster split reads a span of the grid), and the header's end.
   const steps: { k: number; j: number }[] = [];
-  for (const [k, f] of files.entries()) for (let j = 0; j < newline[k].length; j++) if (j > 0 || header) steps.push({ k, j });
+  for (const [k, f] of files.entries()) {
+    const n = newline[k].length;
+    if (n > 0 && header) steps.push({ k, j: 0 });
+    for (let j = Math.max(1, f.firstChunk); j <= Math.min(n - 1, f.firstChunk + f.chunks); j++) steps.push({ k, j });
+  }
   let unsure = false;
   await inOrder(steps.length, { inFlight: Math.min(plan.threads, threadpoolSize()), window: steps.length, signal: ctx.signal }, async (i) => {
     if (unsure) return;
@@ -64,15 +69,17 @@ export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvC
     // From the byte before the nominal start (a `\n` there makes it a record start), not past the next chunk's.
     const start = j === 0 ? 0 : j * cs - 1;
     const chunkEnd = j + 1 >= newline[k].length ? file.size : (j + 1) * cs - 1;
-    const end = Math.min(start + GUESS_WINDOW, chunkEnd);
+    // The window does not depend on the chunk size, so two cluster workers guess a split's boundary alike.
+    const end = Math.min(start + GUESS_WINDOW, file.size);
     const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, true);
     const s = new Float64Array(SUMMARY.size);
     summaryFromScan(counts, start, s, 0);
     // Chunk 0 starts outside quotes: its window only finds where the header ends.
     const at = s[j > 0 && guessOdd(s) ? SUMMARY.newlineOdd : SUMMARY.newlineEven];
-    // No boundary in a window that covers the chunk: a record spans it, and the chunk starts where the next does.
-    if (at >= 0) newline[k][j] = at;
-    else if (end < chunkEnd) unsure = true;
+    if (at >= 0 && at < chunkEnd) newline[k][j] = at;
+    // No boundary in the chunk, the window covering it: a record spans it, and
+    // the chunk starts where the next does (known here only when the run reads the whole file).
+    else if ((at < 0 && end < chunkEnd) || !whole(file, cs)) unsure = true;
   }, () => {});
   if (unsure) return undefined;
   const planned: CsvCuts[] = [];
@@ -83,6 +90,10 @@ export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvC
     for (let j = n - 1; j >= 0; j--) cuts[j] = newline[k][j] >= 0 ? newline[k][j] + 1 : cuts[j + 1];
     const headerEnd = n > 0 && header ? cuts[0] : 0;
     if (n > 0) cuts[0] = headerEnd;
+    // Outside a span, at their nominal places: never installed, never checked.
+    const first = file.firstChunk;
+    const last = first + file.chunks;
+    for (let j = 1; j < n; j++) if (j < first || j > last) cuts[j] = j * cs;
     try {
       checkCutLengths(cuts, cs, settings.maxRecordLength, file.path);
     } catch {
@@ -91,4 +102,9 @@ export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvC
     planned.push({ cuts, headerEnd });
   }
   return planned;
+}
+
+/** The run reads all of `file`'s chunks, not a cluster split's span. */
+function whole(file: FileRef, chunkSize: number): boolean {
+  return file.firstChunk === 0 && file.chunks === chunkCount(file.size, chunkSize);
 }

@@ -56,7 +56,8 @@ export interface RunStats {
    * A CSV run: how its record boundaries were found. `'guessed'`: from a
    * window at each cut, proved as the chunks were read; `'first pass'`: from
    * a read of every file before the chunks (also after a guess that did not
-   * hold, which `notes` says).
+   * hold, which `notes` says). Not for a cluster run: its workers cut, and
+   * `cluster.redone` counts the splits cut again.
    */
   csvCuts?: 'guessed' | 'first pass';
   /** Where `info.write` went and how much (when the run had an output). */
@@ -85,6 +86,8 @@ interface Run {
   executors: Set<string>;
   /** How the run's CSV groups were cut (RunStats.csvCuts). */
   csvCuts?: 'guessed' | 'first pass';
+  /** A cluster split of a CSV file: its first and last cut, which go back to the coordinator with its partial. */
+  spanCuts?: { start: number; end: number };
 }
 
 /**
@@ -214,16 +217,25 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
     run.executors.add(executor.name);
     // A split kind that must see the whole file before cutting it (CSV) plans its cuts here.
     const split = run.planned.plan.job.split;
-    if (!isCsv(split) || !(await runGuessed(run, files, chunks, executor))) {
-      const prepared = isCsv(split) ? await (await import('./prepare.js')).preparerFor(split)?.prepare(files, run.ctx) : undefined;
+    // A cluster's coordinator reads nothing: its workers cut, and it holds each split's first cut to the split before (remote.ts).
+    const csv = isCsv(split) && executor.name !== 'remote';
+    if (!csv || !(await runGuessed(run, files, chunks, executor))) {
+      const prepared = csv ? await (await import('./prepare.js')).preparerFor(split)?.prepare(files, run.ctx) : undefined;
       if (prepared !== undefined) run.csvCuts = 'first pass';
       const before = reducer.meter.bytesDone;
       await executor.run({ kind: 'chunks', files, chunks }, run.ctx);
       prepared?.verify(reducer.meter.bytesDone - before);
     }
     for (const f of files) checkIntact(f);
+    if (isCsv(split) && run.planned.options.internal.partial === true) run.spanCuts = spanCuts(files[0]);
   }
   reducer.meter.filesDone += files.length;
+}
+
+/** A cluster split's first and last cut (the start of its first chunk, the end of its last), from its file's cut cache. */
+function spanCuts(file: FileRef): { start: number; end: number } {
+  const cache = new CutCache(file.cuts!, file.firstChunk);
+  return { start: cache.exact(file.firstChunk)!, end: cache.exact(file.firstChunk + file.chunks)! };
 }
 
 /**
@@ -232,18 +244,21 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
  * the run during the attempt (`onMerged`, a keyed shuffle's spills, a file
  * written in place; the output is held back: see runGuessed), nothing was
  * merged before the group (a merge may change the accumulator in place), and
- * every file is mapped whole (a cluster split's first cut has nothing before
- * it in the run to prove it).
+ * every file is mapped whole, or is a cluster split's span: its first cut has
+ * nothing before it in the run to prove it, so the coordinator does (the
+ * split's cuts go back with its partial, see spanCuts).
  */
 function mayGuess(run: Run, files: FileRef[], executor: Executor): boolean {
   const { ctx, planned } = run;
+  // A cluster split's run: the coordinator holds its first cut to the end of the split before it (remote.ts).
+  const spanChecked = planned.options.internal.span !== undefined && planned.options.internal.partial === true;
   return (
     (executor.name === 'ordered' || executor.name === 'commutative') &&
     planned.options.internal.csvCuts !== 'first pass' &&
     ctx.keyed === undefined &&
     planned.options.onMerged === undefined &&
     !ctx.reducer.partial().merged &&
-    files.every((f) => f.source === 'map' && !f.writable && f.firstChunk === 0 && f.chunks === chunkCount(f.size, ctx.settings.chunkSize))
+    files.every((f) => f.source === 'map' && !f.writable && (spanChecked || (f.firstChunk === 0 && f.chunks === chunkCount(f.size, ctx.settings.chunkSize))))
   );
 }
 
@@ -425,7 +440,7 @@ async function execute<R>(planned: PlannedRun, startedAt: number, cpuStart: Node
     }
     meter.report(true);
     if (keyed !== undefined) result = await keyed.finish();
-    else result = o.internal.partial ? reducer.partial() : reducer.finish();
+    else result = o.internal.partial ? { ...reducer.partial(), ...(run.spanCuts === undefined ? {} : { cuts: run.spanCuts }) } : reducer.finish();
     // The output becomes final only once the job's result exists: a job
     // whose finish throws leaves the target as it was.
     await sink?.commit(o.signal);

@@ -72,6 +72,7 @@ interface Received {
   merged: boolean;
   acc: unknown;
   bytes: number;
+  cuts?: { start: number; end: number };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
@@ -120,7 +121,9 @@ class ClusterRun {
   readonly #bytesBefore: number;
   #sweeping = false;
   #checking = false;
-  readonly stats = { duplicates: 0, stalled: 0, splitSeconds: [] as number[], latency: [] as number[], workers: new Map<string, ClusterReport['workers'][number]>() };
+  /** The number the next split run again gets (after every planned split's). */
+  #nextSplit = 0;
+  readonly stats = { duplicates: 0, stalled: 0, redone: 0, splitSeconds: [] as number[], latency: [] as number[], workers: new Map<string, ClusterReport['workers'][number]>() };
 
   private constructor(
     readonly bull: Bull,
@@ -198,6 +201,7 @@ class ClusterRun {
           mtimeNs: String(f.identity.mtimeNs),
           start,
           end: Math.min(f.size, start + cluster.splitSize),
+          ...(ctx.options.internal.csvCuts === undefined ? {} : { csvCuts: ctx.options.internal.csvCuts }),
         });
       }
     }
@@ -212,6 +216,7 @@ class ClusterRun {
       inlineLimit: ctx.options.internal.clusterInlineLimit ?? INLINE_LIMIT,
       coordinator: `${hostname()}:${process.pid}`,
     };
+    this.#nextSplit = splits.length;
     const specBytes = serialize(spec, 'the run', '(its params)');
     await this.redis.set(this.keys.spec, Buffer.from(specBytes.buffer, specBytes.byteOffset, specBytes.length), 'PX', SPEC_TTL_MS);
     this.#listen();
@@ -223,12 +228,25 @@ class ClusterRun {
     const commutative = ctx.job.commutative === true;
     const w = cluster.splitsInFlight;
     const { reducer } = ctx;
+    // Where each split's records end (CSV): the next split's first cut must be there.
+    const ends: Promise<number | undefined>[] = [];
     await inOrder(
       splits.length,
       // Commutative partials merge as they come, so only the splits in flight are bounded.
       { inFlight: w, window: commutative ? splits.length : w, signal: ctx.signal },
       async (k) => {
-        const got = await this.#split(splits[k]);
+        let end!: (cut: number | undefined) => void;
+        let failed!: (error: unknown) => void;
+        ends[k] = new Promise((resolve, reject) => ((end = resolve), (failed = reject)));
+        ends[k].catch(() => {});
+        let got: Received;
+        try {
+          got = await this.#chained(splits, k, await this.#split(splits[k]), ends);
+          end(got.cuts?.end);
+        } catch (error) {
+          failed(error);
+          throw error;
+        }
         if (commutative) {
           if (got.merged) reducer.add(got.acc);
           return { merged: false, acc: undefined, bytes: got.bytes };
@@ -241,6 +259,26 @@ class ClusterRun {
         this.#progress();
       },
     );
+  }
+
+  /**
+   * A CSV split guesses its first cut and proves the rest (src/csv/speculate.ts):
+   * the guess holds when it is where the split before it ended, since that
+   * split's last chunk proved its end. Otherwise the split runs again, cut from
+   * a first pass; the wrong attempt is never merged.
+   */
+  async #chained(splits: SplitData[], k: number, got: Received, ends: Promise<number | undefined>[]): Promise<Received> {
+    const d = splits[k];
+    if (got.cuts === undefined || d.start === 0) return got;
+    const before = await ends[k - 1];
+    if (before === undefined || got.cuts.start === before) return got;
+    this.#doneBytes -= got.bytes;
+    this.stats.redone++;
+    const again = await this.#split({ ...d, k: this.#nextSplit++, csvCuts: 'first pass' });
+    if (again.cuts?.start !== before) {
+      throw new PagewiseError(ErrorCodes.INTERNAL, `split ${k} of '${d.label}' starts at byte ${again.cuts?.start} after a first pass, not where split ${k - 1} ended (${before})`, { split: k, path: d.label });
+    }
+    return again;
   }
 
   #every(ms: number, fn: () => Promise<unknown> | void): void {
@@ -374,7 +412,7 @@ class ClusterRun {
     w.bytes += r.bytes;
     w.seconds += r.seconds;
     this.stats.workers.set(r.worker, w);
-    p.resolve({ merged: r.merged, acc: r.acc, bytes: r.bytes });
+    p.resolve({ merged: r.merged, acc: r.acc, bytes: r.bytes, ...(r.cuts === undefined ? {} : { cuts: r.cuts }) });
   }
 
   async #sweep(): Promise<void> {
@@ -447,6 +485,7 @@ class ClusterRun {
       splits: seconds.length,
       duplicates: this.stats.duplicates,
       stalled: this.stats.stalled,
+      redone: this.stats.redone,
       splitSeconds: { mean: mean(seconds), max: seconds.reduce((a, b) => Math.max(a, b), 0) },
       splitLatencySeconds: mean(this.stats.latency),
       workers: [...this.stats.workers.values()],
@@ -513,6 +552,7 @@ export const remoteExecutor: Executor = {
               splits: before.splits + r.splits,
               duplicates: before.duplicates + r.duplicates,
               stalled: before.stalled + r.stalled,
+              redone: before.redone + r.redone,
               splitSeconds: { mean: (before.splitSeconds.mean * before.splits + r.splitSeconds.mean * r.splits) / Math.max(1, before.splits + r.splits), max: Math.max(before.splitSeconds.max, r.splitSeconds.max) },
               workers: mergeWorkers(before.workers, r.workers),
             };
