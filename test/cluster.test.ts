@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync } from 'no
 import { join } from 'node:path';
 import { CLI, pagewise, tempDir, writeFile } from './helpers.js';
 import { childEnv, emptyQueue, queueLeftovers, startRedis, startWorker, type RedisServer, type WorkerProcess } from './redis.js';
-import { commutativeCsvReference, generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
+import { commutativeCsvReference, csvWithQuotelessField, generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
 import { commutativeReference, freqReference, grepCount, grepLines, job, orderedReference, rng, statsReference, wcBinary } from './fixtures/reference.js';
 
 const INTERNAL = Symbol.for('pagewise.internal');
@@ -198,14 +198,9 @@ describe('CSV over the cluster: each split guesses its first cut, and the coordi
   const plain = generateCsv(31, 1_500_000);
   const plainFile = writeFile(dir, 'plain.csv', plain.text);
   const PLAIN = readFileSync(plainFile);
-  const boundary = (at: number): number => referenceRecords(PLAIN).find((r) => r.start >= at)!.start;
-  // A quoted field of 640 KB without a quote in it covers the whole second split: that split proves every cut of
-  // its own from a wrong first cut, and only the coordinator's check finds it.
-  const trapFile = writeFile(
-    dir,
-    'trap.csv',
-    Buffer.concat([PLAIN.subarray(0, boundary(30_000)), Buffer.from(`7,"${'a line, of text\n'.repeat(40_000)}",end\n`), PLAIN.subarray(boundary(30_000))]),
-  );
+  // The quoteless quoted field (640 KB) covers the whole second split: that split proves every cut of its own
+  // from a wrong first cut, and only the coordinator's check finds it.
+  const trapFile = writeFile(dir, 'trap.csv', csvWithQuotelessField(PLAIN));
   const TRAP = readFileSync(trapFile);
   const splits = (b: Buffer): number => Math.ceil(b.length / (256 << 10));
 

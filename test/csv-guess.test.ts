@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CLI, pagewise, tempDir, writeFile } from './helpers.js';
 import { job } from './fixtures/reference.js';
-import { generateCsv, orderedCsvReference, pythonRows, referenceRecords } from './fixtures/csv.js';
+import { csvWithQuotelessField, generateCsv, orderedCsvReference, pythonRows, recordStartAfter, referenceRecords } from './fixtures/csv.js';
 import { CsvFields, WALK_TRACK } from '../dist/src/csv/fields.js';
 import { guessOdd } from '../dist/src/csv/speculate.js';
 import { SUMMARY, summarizeCsv } from '../dist/src/csv/scan.js';
@@ -30,17 +30,9 @@ const plain = generateCsv(31, 1_500_000);
 const plainFile = writeFile(dir, 'plain.csv', plain.text);
 const PLAIN = readFileSync(plainFile);
 
-/**
- * A quoted field of 40,000 short lines without a quote in them: a window
- * inside it sees no quote at all, so both states survive and the guess
- * (outside) is wrong there. The rest is ordinary rows.
- */
-const boundary = (at: number): number => referenceRecords(PLAIN).find((r) => r.start >= at)!.start;
-const trapFile = writeFile(
-  dir,
-  'trap.csv',
-  Buffer.concat([PLAIN.subarray(0, boundary(30_000)), Buffer.from(`7,"${'a line, of text\n'.repeat(40_000)}",end\n`), PLAIN.subarray(boundary(30_000), boundary(90_000))]),
-);
+// A quoted field no window can place (see csvWithQuotelessField) amid ordinary rows.
+const boundary = (at: number): number => recordStartAfter(PLAIN, at);
+const trapFile = writeFile(dir, 'trap.csv', csvWithQuotelessField(PLAIN, 90_000));
 const TRAP = readFileSync(trapFile);
 
 type Report = Awaited<ReturnType<typeof pagewise.runJob>>;
