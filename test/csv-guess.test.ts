@@ -137,6 +137,53 @@ describe('a wrong guess is undone and the first pass decides', () => {
   });
 });
 
+describe('a guessed attempt that fails for another reason than a cut', () => {
+  const failure = async (o: Record<string | symbol, unknown>): Promise<Record<string, unknown>> => {
+    try {
+      await run(plainFile, 'csv-fails.mjs', { chunkSize: 65536, threads: 2, ...o });
+    } catch (error) {
+      const e = error as Record<string, unknown>;
+      return { code: e.code, message: e.message, index: e.index, path: e.path };
+    }
+    throw new Error('expected a rejection');
+  };
+  it('a job that throws, or kills its worker, fails as it does with the first pass', async () => {
+    for (const params of [{ failAt: 3 }, { failAt: 3, exit: true }]) {
+      const guessed = await failure({ params });
+      expect(guessed, JSON.stringify(params)).toEqual(await failure({ params, ...FIRST_PASS }));
+      expect(guessed.code).toBe(params.exit ? 'ERR_PAGEWISE_WORKER_DIED' : 'ERR_PAGEWISE_JOB_FAILED');
+    }
+  });
+
+  it('an abort stops the run at once: ERR_PAGEWISE_ABORTED, and no first pass after it', async () => {
+    const controller = new AbortController();
+    let chunks = 0;
+    const error = await pagewise
+      .runJob(trapFile, job('csv-ordered.mjs'), {
+        chunkSize: 4096,
+        threads: 2,
+        signal: controller.signal,
+        onProgress: (p) => {
+          chunks = Math.max(chunks, p.chunksDone);
+          controller.abort();
+        },
+      })
+      .then(
+        () => undefined,
+        (e: { code?: string }) => e,
+      );
+    expect(error?.code).toBe('ERR_PAGEWISE_ABORTED');
+    expect(chunks).toBeLessThan(Math.ceil(TRAP.length / 4096));
+  });
+
+  it("release: 'evict' with a wrong guess: the first pass's chunks evict as they should, and the answer is right", async () => {
+    const r = await run(trapFile, 'csv-ordered.mjs', { chunkSize: 4096, threads: 2, release: 'evict' });
+    expect(r.stats.csvCuts).toBe('first pass');
+    expect(r.stats.release).toBe('evict');
+    expect(r.result).toEqual(orderedCsvReference([TRAP], false));
+  });
+});
+
 describe('runs that never guess', () => {
   it('with onMerged, a pread source or a cluster span: the first pass', async () => {
     const cases: [string, Record<string | symbol, unknown>][] = [
