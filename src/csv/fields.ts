@@ -32,10 +32,9 @@ export interface CsvFieldOptions {
 
 /**
  * Where a run whose CSV cuts were guessed (src/csv/speculate.ts) learns that
- * the walker read a whole view without an error: proof enough that the
- * view's first record start was right implies its end is one too, so the
- * check costs the job nothing. A registered symbol, so a job's own copy of
- * this module finds the tracker too.
+ * the walker read a whole view without an error: a view that starts at a
+ * record boundary then ends at one too, so the proof costs the job nothing.
+ * A registered symbol, so a job's own copy of this module finds the tracker.
  */
 export const WALK_TRACK: unique symbol = Symbol.for('pagewise.csvWalk') as never;
 

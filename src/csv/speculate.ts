@@ -17,7 +17,7 @@
  *      its nominal place) discards the whole pass, and the group runs again
  *      through the first pass: the errors a user sees are the first pass's.
  *
- * docs/decisions.md, "Guessed CSV cuts", says when a run guesses.
+ * docs/decisions.md, "Guessed cuts first", says when a run guesses.
  */
 import { ScanOps, native } from '../native.js';
 import { chunkCount } from '../plan/chunks.js';
