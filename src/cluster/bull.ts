@@ -173,7 +173,7 @@ export type SplitResult =
       executor: string;
       chunkSize: number;
       /** A CSV split: its first and last cut, which the coordinator holds to the splits around it. */
-      cuts?: { start: number; end: number };
+      cuts?: { start: number; end: number; guessed: boolean };
     }
   | { ok: false; k: number; worker: string; error: WireError };
 

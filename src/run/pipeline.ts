@@ -86,8 +86,8 @@ interface Run {
   executors: Set<string>;
   /** How the run's CSV groups were cut (RunStats.csvCuts). */
   csvCuts?: 'guessed' | 'first pass';
-  /** A cluster split of a CSV file: its first and last cut, which go back to the coordinator with its partial. */
-  spanCuts?: { start: number; end: number };
+  /** A cluster split of a CSV file: its first and last cut (and whether they were guessed), which go back to the coordinator with its partial. */
+  spanCuts?: { start: number; end: number; guessed: boolean };
 }
 
 /**
@@ -227,7 +227,7 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
       prepared?.verify(reducer.meter.bytesDone - before);
     }
     for (const f of files) checkIntact(f);
-    if (isCsv(split) && run.planned.options.internal.partial === true) run.spanCuts = spanCuts(files[0]);
+    if (isCsv(split) && run.planned.options.internal.partial === true) run.spanCuts = { ...spanCuts(files[0]), guessed: run.csvCuts === 'guessed' };
   }
   reducer.meter.filesDone += files.length;
 }

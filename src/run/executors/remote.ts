@@ -72,7 +72,7 @@ interface Received {
   merged: boolean;
   acc: unknown;
   bytes: number;
-  cuts?: { start: number; end: number };
+  cuts?: { start: number; end: number; guessed: boolean };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
@@ -265,17 +265,19 @@ class ClusterRun {
    * A CSV split guesses its first cut and proves the rest (src/csv/speculate.ts):
    * the guess holds when it is where the split before it ended, since that
    * split's last chunk proved its end. Otherwise the split runs again, cut from
-   * a first pass; the wrong attempt is never merged.
+   * a first pass; the wrong attempt is never merged. A guess with nothing to
+   * hold it to (the split before was read as a stream, its mapping refused)
+   * runs again too.
    */
   async #chained(splits: SplitData[], k: number, got: Received, ends: Promise<number | undefined>[]): Promise<Received> {
     const d = splits[k];
     if (got.cuts === undefined || d.start === 0) return got;
     const before = await ends[k - 1];
-    if (before === undefined || got.cuts.start === before) return got;
+    if (got.cuts.start === before || (before === undefined && !got.cuts.guessed)) return got;
     this.#doneBytes -= got.bytes;
     this.stats.redone++;
     const again = await this.#split({ ...d, k: this.#nextSplit++, csvCuts: 'first pass' });
-    if (again.cuts?.start !== before) {
+    if (before !== undefined && again.cuts?.start !== before) {
       throw new PagewiseError(ErrorCodes.INTERNAL, `split ${k} of '${d.label}' starts at byte ${again.cuts?.start} after a first pass, not where split ${k - 1} ended (${before})`, { split: k, path: d.label });
     }
     return again;
