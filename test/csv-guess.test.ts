@@ -95,6 +95,7 @@ describe('a wrong guess is undone and the first pass decides', () => {
     ['the walker errors are swallowed by the job (the kernel check finds the cut)', 'csv-swallow.mjs'],
     ['the job never reaches the view end with the walker (the kernel check)', 'csv-first-record.mjs'],
     ['an order-sensitive job with its own record loop', 'csv-ordered.mjs'],
+    ['a job that writes over the quotes of its view (the check reads the file, not the view)', 'csv-scrub.mjs'],
     ['a commutative job', 'csv-commutative.mjs'],
   ])('%s', async (_, name) => {
     for (const threads of [1, 2]) {
@@ -107,6 +108,7 @@ describe('a wrong guess is undone and the first pass decides', () => {
       expect(a.stats.notes.join('\n'), label).toMatch(/CSV cuts guessed .* did not hold/);
       if (name === 'csv-swallow.mjs') expect(a.result, label).toMatchObject({ records: trapRecords - 1, refused: 0 });
       if (name === 'csv-first-record.mjs') expect((a.result as { records: number }).records, label).toBe(trapRecords);
+      if (name === 'csv-scrub.mjs') expect(a.result, label).toBe(trapRecords);
       if (name === 'csv-ordered.mjs') expect(a.result, label).toEqual(orderedCsvReference([TRAP], false));
     }
   }, 60_000);

@@ -34,7 +34,9 @@ export interface CsvFieldOptions {
  * Where a run whose CSV cuts were guessed (src/csv/speculate.ts) learns that
  * the walker read a whole view without an error: a view that starts at a
  * record boundary then ends at one too, so the proof costs the job nothing.
- * A registered symbol, so a job's own copy of this module finds the tracker.
+ * It proves the bytes the walker read: a job that writes quotes or newlines
+ * into its view before walking it is outside it (docs/decisions.md). A
+ * registered symbol, so a job's own copy of this module finds the tracker.
  */
 export const WALK_TRACK: unique symbol = Symbol.for('pagewise.csvWalk') as never;
 

@@ -38,17 +38,25 @@ export function trackWalk(info: ChunkInfo, track: GuessTrack): void {
 }
 
 /**
- * After `map` read `view` of a file whose cuts were guessed: throws unless the
- * view, starting outside quotes, ends outside them with no quote that breaks
- * the strict rules (proved already when the job's walker walked all of it).
+ * After `map` read `[start, end)` of a mapped file whose cuts were guessed:
+ * throws unless those bytes, starting outside quotes, end outside them with
+ * no quote that breaks the strict rules (proved already when the job's
+ * walker walked all of its view).
  */
-export function checkGuessedView(file: FileRef, settings: ChunkSettings, view: Uint8Array, start: number, track: GuessTrack): void {
+export function checkGuessedView(file: FileRef, settings: ChunkSettings, start: number, end: number, track: GuessTrack): void {
   if (track.wrote) throw guessedWrite();
   if (track.done) return;
   const { quote, delimiter } = csvBytesOf(settings.split)!;
   const s = new Float64Array(SUMMARY.size);
-  (nativeAvailable ? native.csvSummaryChecked : summarizeCsv)(view, 0, view.length, quote, delimiter, start, s, 0);
+  // A view of its own, not the job's: the job may have written into its
+  // (copy-on-write) view, and the proof is about the file's bytes.
+  const bytes = native.view(file.mappingId, start, end - start);
+  try {
+    (nativeAvailable ? native.csvSummaryChecked : summarizeCsv)(bytes, 0, bytes.length, quote, delimiter, start, s, 0);
+  } finally {
+    native.detach(bytes);
+  }
   if ((s[SUMMARY.quotes] & 1) === 0 && s[SUMMARY.badEven] < 0) return;
   // Never seen by a user: the run goes again through the first pass.
-  throw new PagewiseError(ErrorCodes.INTERNAL, `'${file.path}': the chunk read up to byte offset ${start + view.length} does not end outside quotes`, { path: file.path, offset: start + view.length });
+  throw new PagewiseError(ErrorCodes.INTERNAL, `'${file.path}': the chunk read up to byte offset ${end} does not end outside quotes`, { path: file.path, offset: end });
 }

@@ -277,7 +277,7 @@ export function mapRange<J = Job>(
     if (track !== undefined) trackWalk(info, track);
     try {
       acc = call(job, acc, view, info);
-      if (track !== undefined) checkGuessedView(file, settings, view, at, track);
+      if (track !== undefined) checkGuessedView(file, settings, at, to, track);
     } finally {
       src.drop(view);
     }
