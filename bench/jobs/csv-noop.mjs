@@ -1,5 +1,6 @@
 // A job that reads nothing: its run is start-up, the split's cutting (for
-// CSV, the first pass over the whole file) and one call per chunk. The
+// CSV, the guessed cuts' windows, and since it never walks its records, the
+// summary kernel's proof of each chunk) and one call per chunk. The
 // csv-first-pass bench times it against csv-noop-lines.mjs.
 export function noopJob(split) {
   return {
