@@ -153,6 +153,13 @@ export interface SeenFile {
   mtimeNs: string;
 }
 
+/** A CSV split's first and last cut, and whether its run guessed them: the coordinator holds each split's first cut to the last of the split before. */
+export interface SplitCuts {
+  start: number;
+  end: number;
+  guessed: boolean;
+}
+
 /** A split's result as it travels (v8-serialized through src/run/wire.ts), in Redis or in a file. */
 export type SplitResult =
   | {
@@ -173,7 +180,7 @@ export type SplitResult =
       executor: string;
       chunkSize: number;
       /** A CSV split: its first and last cut, which the coordinator holds to the splits around it. */
-      cuts?: { start: number; end: number; guessed: boolean };
+      cuts?: SplitCuts;
     }
   | { ok: false; k: number; worker: string; error: WireError };
 

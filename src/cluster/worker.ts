@@ -24,6 +24,7 @@ import {
   sameFile,
   type RunSpec,
   type SeenFile,
+  type SplitCuts,
   type SplitData,
   type SplitResult,
   type SplitReturn,
@@ -240,7 +241,7 @@ export async function clusterWorker(options: ClusterWorkerOptions): Promise<Clus
       partial: true,
       ...(d.csvCuts === undefined ? {} : { csvCuts: d.csvCuts }),
     };
-    const { result, stats } = await runJob<{ merged: boolean; acc: unknown; cuts?: { start: number; end: number; guessed: boolean } }>(path, jobFile, options);
+    const { result, stats } = await runJob<{ merged: boolean; acc: unknown; cuts?: SplitCuts }>(path, jobFile, options);
     return {
       ok: true,
       k: d.k,

@@ -4,11 +4,11 @@
  * sends the run back to the first pass.
  */
 import { ErrorCodes, PagewiseError } from '../errors.js';
-import { native, nativeAvailable } from '../native.js';
+import { native } from '../native.js';
 import type { ChunkSettings, FileRef } from '../run/messages.js';
 import type { ChunkInfo } from '../types.js';
 import { WALK_TRACK, type WalkTrack } from './fields.js';
-import { SUMMARY, summarizeCsv } from './scan.js';
+import { SUMMARY } from './scan.js';
 import { csvBytesOf } from './split.js';
 
 /** What a guessed attempt says when the job writes: its bytes could not be taken back, so the first pass cuts. */
@@ -38,7 +38,8 @@ export function trackWalk(info: ChunkInfo, track: GuessTrack): void {
 }
 
 /**
- * After `map` read `[start, end)` of a mapped file whose cuts were guessed:
+ * After `map` read `[start, end)` of a mapped file whose cuts were guessed
+ * (a mapped file: the addon is there):
  * throws unless those bytes, starting outside quotes, end outside them with
  * no quote that breaks the strict rules (proved already when the job's
  * walker walked all of its view).
@@ -52,7 +53,7 @@ export function checkGuessedView(file: FileRef, settings: ChunkSettings, start: 
   // (copy-on-write) view, and the proof is about the file's bytes.
   const bytes = native.view(file.mappingId, start, end - start);
   try {
-    (nativeAvailable ? native.csvSummaryChecked : summarizeCsv)(bytes, 0, bytes.length, quote, delimiter, start, s, 0);
+    native.csvSummaryChecked(bytes, 0, bytes.length, quote, delimiter, start, s, 0);
   } finally {
     native.detach(bytes);
   }

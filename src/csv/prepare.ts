@@ -22,7 +22,7 @@ import { CutCache, chunkCount } from '../plan/chunks.js';
 import { threadpoolSize } from '../plan/plan.js';
 import { openSource } from '../run/chunk.js';
 import type { RunContext } from '../run/executors/executor.js';
-import type { FileRef } from '../run/messages.js';
+import type { ChunkSettings, FileRef } from '../run/messages.js';
 import { releaseScanned } from '../run/pages.js';
 import type { PreparedFiles, SplitPreparer } from '../run/prepare.js';
 import { inOrder } from '../run/reducer.js';
@@ -93,18 +93,34 @@ function chunksPerTask(chunkSize: number): number {
  * Runs `steps` (tasks for workers, or scans for the threadpool), at most
  * `inFlight` at once; stops at the first error.
  */
-async function each(count: number, inFlight: number, ctx: RunContext, step: (i: number) => Promise<void>): Promise<void> {
+export async function each(count: number, inFlight: number, ctx: RunContext, step: (i: number) => Promise<void>): Promise<void> {
   await inOrder(count, { inFlight, window: count, signal: ctx.signal }, step, () => {});
+}
+
+/** The addon's scan op that summarizes a CSV range (csvSummaryChecked) with the split's quote and delimiter. */
+export function summaryOp(split: ChunkSettings['split']): { op: number; byte: number; needle: Uint8Array } {
+  const { quote, delimiter } = csvBytesOf(split)!;
+  return { op: ScanOps.csvSummaryChecked, byte: quote, needle: Uint8Array.of(delimiter) };
+}
+
+/**
+ * Summarizes `[start, end)` of a mapped file on libuv's threadpool into
+ * `out[at, at + SUMMARY.size)`. The scan drops its pages' entries from the
+ * shared mapping whatever the release policy: kept, they made RSS the file's
+ * size until the end.
+ */
+export async function summarizeOnPool(file: FileRef, start: number, end: number, op: ReturnType<typeof summaryOp>, out: Float64Array, at: number): Promise<void> {
+  const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, true);
+  summaryFromScan(counts, start, out, at);
 }
 
 /** The first pass over every chunk of every file of the group; one summary array per file. */
 async function summarize(files: FileRef[], ctx: RunContext): Promise<Float64Array[]> {
   const { settings, plan } = ctx;
-  const { quote, delimiter } = csvBytesOf(settings.split)!;
   const cs = settings.chunkSize;
   const out = files.map((f) => new Float64Array(chunkCount(f.size, cs) * SUMMARY.size));
   const onPool = (f: FileRef): boolean => nativeAvailable && f.source === 'map';
-  const op = { op: ScanOps.csvSummaryChecked, byte: quote, needle: Uint8Array.of(delimiter) };
+  const op = summaryOp(settings.split);
   const steps: { k: number; first: number; count: number }[] = [];
   for (const [k, f] of files.entries()) {
     const n = chunkCount(f.size, cs);
@@ -117,10 +133,7 @@ async function summarize(files: FileRef[], ctx: RunContext): Promise<Float64Arra
     const file = files[k];
     if (onPool(file)) {
       const { start, end } = scanRange(first, file.size, cs);
-      // The scan drops its pages' entries from the shared mapping whatever the
-      // release policy: kept, they made RSS the file's size until the end.
-      const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, true);
-      summaryFromScan(counts, start, out[k], first * SUMMARY.size);
+      await summarizeOnPool(file, start, end, op, out[k], first * SUMMARY.size);
       if (settings.release === 'evict') releaseScanned(settings, file, start, end);
       return;
     }

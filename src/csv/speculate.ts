@@ -19,14 +19,12 @@
  *
  * docs/decisions.md, "Guessed cuts first", says when a run guesses.
  */
-import { ScanOps, native } from '../native.js';
-import { chunkCount } from '../plan/chunks.js';
+import { chunkCount, readsWholeFile } from '../plan/chunks.js';
 import { threadpoolSize } from '../plan/plan.js';
 import type { RunContext } from '../run/executors/executor.js';
 import type { FileRef } from '../run/messages.js';
-import { inOrder } from '../run/reducer.js';
-import { type CsvCuts, checkCutLengths } from './prepare.js';
-import { SUMMARY, summaryFromScan } from './scan.js';
+import { type CsvCuts, checkCutLengths, each, summarizeOnPool, summaryOp } from './prepare.js';
+import { SUMMARY } from './scan.js';
 import { csvBytesOf } from './split.js';
 
 /** Bytes looked at after each nominal cut: many records of any CSV worth cutting, a few microseconds of kernel. */
@@ -50,9 +48,9 @@ export function guessOdd(s: Float64Array, at = 0): boolean {
  */
 export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvCuts[] | undefined> {
   const { settings, plan } = ctx;
-  const { quote, delimiter, header } = csvBytesOf(settings.split)!;
+  const { header } = csvBytesOf(settings.split)!;
   const cs = settings.chunkSize;
-  const op = { op: ScanOps.csvSummaryChecked, byte: quote, needle: Uint8Array.of(delimiter) };
+  const op = summaryOp(settings.split);
   const newline = files.map((f) => new Array<number>(chunkCount(f.size, cs)).fill(-1));
   // The cuts a file's run uses: its chunks' starts and the end of its last (a cluster split reads a span of the grid), and the header's end.
   const steps: { k: number; j: number }[] = [];
@@ -62,7 +60,7 @@ export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvC
     for (let j = Math.max(1, f.firstChunk); j <= Math.min(n - 1, f.firstChunk + f.chunks); j++) steps.push({ k, j });
   }
   let unsure = false;
-  await inOrder(steps.length, { inFlight: Math.min(plan.threads, threadpoolSize()), window: steps.length, signal: ctx.signal }, async (i) => {
+  await each(steps.length, Math.min(plan.threads, threadpoolSize()), ctx, async (i) => {
     if (unsure) return;
     const { k, j } = steps[i];
     const file = files[k];
@@ -71,16 +69,15 @@ export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvC
     const chunkEnd = j + 1 >= newline[k].length ? file.size : (j + 1) * cs - 1;
     // The window does not depend on the chunk size, so two cluster workers guess a split's boundary alike.
     const end = Math.min(start + GUESS_WINDOW, file.size);
-    const counts = await native.scan(file.mappingId, start, end - start, [op], undefined, true);
     const s = new Float64Array(SUMMARY.size);
-    summaryFromScan(counts, start, s, 0);
+    await summarizeOnPool(file, start, end, op, s, 0);
     // Chunk 0 starts outside quotes: its window only finds where the header ends.
     const at = s[j > 0 && guessOdd(s) ? SUMMARY.newlineOdd : SUMMARY.newlineEven];
     if (at >= 0 && at < chunkEnd) newline[k][j] = at;
     // No boundary in the chunk, the window covering it: a record spans it, and
     // the chunk starts where the next does (known here only when the run reads the whole file).
-    else if ((at < 0 && end < chunkEnd) || !whole(file, cs)) unsure = true;
-  }, () => {});
+    else if ((at < 0 && end < chunkEnd) || !readsWholeFile(file, cs)) unsure = true;
+  });
   if (unsure) return undefined;
   const planned: CsvCuts[] = [];
   for (const [k, file] of files.entries()) {
@@ -102,9 +99,4 @@ export async function guessCuts(files: FileRef[], ctx: RunContext): Promise<CsvC
     planned.push({ cuts, headerEnd });
   }
   return planned;
-}
-
-/** The run reads all of `file`'s chunks, not a cluster split's span. */
-function whole(file: FileRef, chunkSize: number): boolean {
-  return file.firstChunk === 0 && file.chunks === chunkCount(file.size, chunkSize);
 }

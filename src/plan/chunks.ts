@@ -23,6 +23,11 @@ export function chunkCount(size: number, chunkSize: number): number {
   return size === 0 ? 0 : Math.ceil(size / chunkSize);
 }
 
+/** The run reads every chunk of the file, not a cluster split's span of its grid. */
+export function readsWholeFile(file: { firstChunk: number; chunks: number; size: number }, chunkSize: number): boolean {
+  return file.firstChunk === 0 && file.chunks === chunkCount(file.size, chunkSize);
+}
+
 /** The terminator byte of a split kind, or -1 when records are not delimited by one byte (CSV: a `\n` ends a record only outside quotes). */
 export function terminatorOf(split: Split): number {
   if (split === 'lines') return 0x0a;

@@ -8,12 +8,13 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { ErrorCodes, PagewiseError, toPagewiseError } from '../errors.js';
 import { openWritable } from '../output/in-place.js';
+import type { SplitCuts } from '../cluster/bull.js';
 import type { OutputSink } from '../output/sink.js';
 import type { JobRef } from '../job.js';
 import type { MemoryBudget } from '../memory.js';
 import { native, Fadvise, Madvise } from '../native.js';
 import type { MapReduceOptions } from '../options.js';
-import { CutCache, chunkCount, terminatorOf } from '../plan/chunks.js';
+import { CutCache, readsWholeFile, terminatorOf } from '../plan/chunks.js';
 import type { PlannedInput } from '../plan/inputs.js';
 import { planRun, plannedChunks, spanChunks, type PlannedRun, type RunPlan } from '../plan/plan.js';
 import type { AbortSignalLike, ClusterReport, Job, KeyedJob, KeyedStats, ParamsOf, ReleasePolicy, ResultOf } from '../types.js';
@@ -86,8 +87,8 @@ interface Run {
   executors: Set<string>;
   /** How the run's CSV groups were cut (RunStats.csvCuts). */
   csvCuts?: 'guessed' | 'first pass';
-  /** A cluster split of a CSV file: its first and last cut (and whether they were guessed), which go back to the coordinator with its partial. */
-  spanCuts?: { start: number; end: number; guessed: boolean };
+  /** A cluster split of a CSV file: its cuts, which go back to the coordinator with its partial. */
+  spanCuts?: SplitCuts;
 }
 
 /**
@@ -227,15 +228,15 @@ async function runFiles(run: Run, files: FileRef[]): Promise<void> {
       prepared?.verify(reducer.meter.bytesDone - before);
     }
     for (const f of files) checkIntact(f);
-    if (isCsv(split) && run.planned.options.internal.partial === true) run.spanCuts = { ...spanCuts(files[0]), guessed: run.csvCuts === 'guessed' };
+    if (isCsv(split) && run.planned.options.internal.partial === true) run.spanCuts = spanCuts(files[0], run.csvCuts === 'guessed');
   }
   reducer.meter.filesDone += files.length;
 }
 
 /** A cluster split's first and last cut (the start of its first chunk, the end of its last), from its file's cut cache. */
-function spanCuts(file: FileRef): { start: number; end: number } {
+function spanCuts(file: FileRef, guessed: boolean): SplitCuts {
   const cache = new CutCache(file.cuts!, file.firstChunk);
-  return { start: cache.exact(file.firstChunk)!, end: cache.exact(file.firstChunk + file.chunks)! };
+  return { start: cache.exact(file.firstChunk)!, end: cache.exact(file.firstChunk + file.chunks)!, guessed };
 }
 
 /**
@@ -258,7 +259,7 @@ function mayGuess(run: Run, files: FileRef[], executor: Executor): boolean {
     ctx.keyed === undefined &&
     planned.options.onMerged === undefined &&
     !ctx.reducer.partial().merged &&
-    files.every((f) => f.source === 'map' && !f.writable && (spanChecked || (f.firstChunk === 0 && f.chunks === chunkCount(f.size, ctx.settings.chunkSize))))
+    files.every((f) => f.source === 'map' && !f.writable && (spanChecked || readsWholeFile(f, ctx.settings.chunkSize)))
   );
 }
 

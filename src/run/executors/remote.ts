@@ -36,6 +36,7 @@ import {
   type RunSpec,
   type SplitData,
   type SplitOptions,
+  type SplitCuts,
   type SplitResult,
   type SplitReturn,
 } from '../../cluster/bull.js';
@@ -72,7 +73,7 @@ interface Received {
   merged: boolean;
   acc: unknown;
   bytes: number;
-  cuts?: { start: number; end: number; guessed: boolean };
+  cuts?: SplitCuts;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
