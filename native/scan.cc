@@ -6,6 +6,7 @@
 #include "kernels.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -17,13 +18,14 @@ namespace {
 // One pass over the range; Kind is the number JavaScript passes. Most ops
 // make one number; countWcUtf8 makes three (lines, words, chars) and
 // csvSummaryChecked nine (the CSV first pass's summary, CsvFirstPassNumbers,
-// offsets from the range's start).
+// offsets from the range's start). copyRecordsContaining makes one (the
+// records it selected) and the bytes of those records.
 struct ScanOp {
-  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kCsvSummaryChecked = 4, kKinds } kind;
+  enum Kind { kCountByte = 0, kCountRecordsContaining = 1, kCountWords = 2, kCountWcUtf8 = 3, kCsvSummaryChecked = 4, kCopyRecordsContaining = 5, kKinds } kind;
   uint8_t byte = 0;      // the byte to count, the records' terminator, or the CSV quote
   std::string needle;    // copied: the caller's array may move or die (csvSummaryChecked: the delimiter)
 };
-const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8", "csvSummaryChecked"};
+const char* const kOpNames[ScanOp::kKinds] = {"countByte", "countRecordsContaining", "countWords", "countWcUtf8", "csvSummaryChecked", "copyRecordsContaining"};
 
 // How many numbers an op of this kind makes.
 size_t Arity(ScanOp::Kind kind) {
@@ -83,6 +85,8 @@ class ScanWorker : public Napi::AsyncWorker {
         counts_(TotalCounts(ops_), 0),
         drop_(drop) {}
 
+  ~ScanWorker() override { std::free(copied_); }
+
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
@@ -110,6 +114,28 @@ class ScanWorker : public Napi::AsyncWorker {
           counts_[at] = static_cast<double>(c.lines);
           counts_[at + 1] = static_cast<double>(c.words);
           counts_[at + 2] = static_cast<double>(c.chars);
+          break;
+        }
+        case ScanOp::kCopyRecordsContaining: {
+          // Room for every byte and a terminator after an unended last
+          // record. Only the pages written are ever touched; what is left
+          // over goes back at once (a shrinking realloc of a block this large
+          // is an mremap).
+          uint8_t* out = static_cast<uint8_t*>(std::malloc(n + 1));
+          if (out == nullptr) {
+            SetError("copyRecordsContaining: out of memory for " + std::to_string(n + 1) + " bytes");
+            break;
+          }
+          uint64_t records = 0;
+          size_t written = CopyRecordsContaining(p, n, reinterpret_cast<const uint8_t*>(op.needle.data()), op.needle.size(), op.byte, out, &records);
+          counts_[at] = static_cast<double>(records);
+          if (written == 0) {
+            std::free(out);
+          } else {
+            uint8_t* shrunk = static_cast<uint8_t*>(std::realloc(out, written));
+            copied_ = shrunk != nullptr ? shrunk : out;
+            copied_length_ = written;
+          }
           break;
         }
         case ScanOp::kCsvSummaryChecked: {
@@ -177,6 +203,12 @@ class ScanWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Napi::Array out = Napi::Array::New(env, counts_.size());
     for (size_t i = 0; i < counts_.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, counts_[i]));
+    if (copied_ != nullptr) {
+      // Handed over, not copied again: the array owns the block and frees it when collected.
+      Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, copied_, copied_length_, [](Napi::Env, void* data) { std::free(data); });
+      copied_ = nullptr;
+      out.Set("bytes", Napi::Uint8Array::New(env, copied_length_, buffer, 0));
+    }
     pin_.reset();
     deferred_.Resolve(out);
   }
@@ -195,11 +227,15 @@ class ScanWorker : public Napi::AsyncWorker {
   std::vector<ScanOp> ops_;
   std::vector<double> counts_;  // every count and offset fits a double exactly (< 2^53)
   bool drop_;
+  uint8_t* copied_ = nullptr;  // copyRecordsContaining's records (malloc'd), until OnOK hands them over
+  size_t copied_length_ = 0;
 };
 
 // scan(id, offset, length, ops[, gate, drop]) -> Promise<number[]>, the
 // counts of the ops { op, byte?, needle? } (op: constants.scanOps) in order,
 // three for countWcUtf8, nine for csvSummaryChecked and one for each other.
+// With a copyRecordsContaining op (at most one), the array's `bytes` holds
+// the records it selected, each ended by the terminator (absent: none).
 // The range must lie inside the mapping and hold whole records (TypeScript
 // cuts it; a CSV summary's range need not). With `drop` the pool thread then
 // drops the range's page-table entries (MADV_DONTNEED).
@@ -222,6 +258,11 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
     if (needle.IsTypedArray()) {
       Napi::Uint8Array u8 = needle.As<Napi::Uint8Array>();
       op.needle.assign(reinterpret_cast<const char*>(u8.Data()), u8.ElementLength());
+    }
+    if (op.kind == ScanOp::kCopyRecordsContaining) {
+      for (const ScanOp& other : ops) {
+        if (other.kind == ScanOp::kCopyRecordsContaining) throw Napi::RangeError::New(env, "scan: at most one copyRecordsContaining op");
+      }
     }
     ops.push_back(std::move(op));
   }

@@ -43,7 +43,10 @@ export interface MappingState {
 
 export type MadviseName = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'populateRead' | 'hugepage';
 export type FadviseName = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'noreuse';
-export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8' | 'csvSummaryChecked';
+export type ScanOpName = 'countByte' | 'countRecordsContaining' | 'countWords' | 'countWcUtf8' | 'csvSummaryChecked' | 'copyRecordsContaining';
+
+/** What `scan` resolves with: the ops' counts, and the records a copyRecordsContaining op copied. */
+export type ScanCounts = number[] & { bytes?: Uint8Array };
 
 /** The addon's tables, defined once in C++: name -> the number its functions take. */
 export interface NativeConstants {
@@ -122,11 +125,13 @@ export interface NativeBinding {
    * `byte` that contain `needle`; countWords; countWcUtf8 (3 counts);
    * csvSummaryChecked (`byte` the quote, `needle[0]` the delimiter): the CSV
    * first pass's SUMMARY.size numbers, offsets from `offset` (the byte before
-   * the range and the two after it are read too). With `drop`, the pool thread
-   * then drops the range's page-table entries (MADV_DONTNEED: the pages stay
-   * in the page cache).
+   * the range and the two after it are read too); copyRecordsContaining (at
+   * most one): count the records countRecordsContaining counts, and copy them
+   * into the result's `bytes`, each ended by `byte` (absent when none). With
+   * `drop`, the pool thread then drops the range's page-table entries
+   * (MADV_DONTNEED: the pages stay in the page cache).
    */
-  scan(id: number, offset: number, length: number, ops: { op: number; byte?: number; needle?: Uint8Array }[], gate?: ScanGate, drop?: boolean): Promise<number[]>;
+  scan(id: number, offset: number, length: number, ops: { op: number; byte?: number; needle?: Uint8Array }[], gate?: ScanGate, drop?: boolean): Promise<ScanCounts>;
   /** A gate that lets at most `n` scans given it read at a time (they wait for a slot on their pool thread). */
   gate(n: number): ScanGate;
   /**
@@ -243,7 +248,7 @@ export const Madvise = table<MadviseName>('madvise', ['normal', 'random', 'seque
 /** posix_fadvise values understood by `fadvise`. */
 export const Fadvise = table<FadviseName>('fadvise', ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'noreuse']);
 /** Op numbers understood by `scan`. */
-export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8', 'csvSummaryChecked']);
+export const ScanOps = table<ScanOpName>('scanOps', ['countByte', 'countRecordsContaining', 'countWords', 'countWcUtf8', 'csvSummaryChecked', 'copyRecordsContaining']);
 
 /**
  * For the CLI, once it listens for SIGINT and SIGTERM: a signal its handler

@@ -216,13 +216,26 @@ export type KernelOp =
   /** Maximal runs of bytes other than space, \t, \n, \v, \f, \r (the POSIX byte words). */
   | { op: 'countWords' }
   /** Three counts in one pass, as GNU wc 9.1 counts them in C.UTF-8: lines, words, characters (docs/decisions.md, wc). */
-  | { op: 'countWcUtf8' };
+  | { op: 'countWcUtf8' }
+  /**
+   * The records `countRecordsContaining` counts, counted and copied: `fold`
+   * gets them as `bytes`, in file order, each ended by `terminator` (a last
+   * record without one gets it). At most one per plan.
+   */
+  | { op: 'copyRecordsContaining'; needle: Uint8Array; terminator: number };
 
 /** What `Job.kernel` returns: the counts to make, and how they fold into the accumulator. */
 export interface KernelPlan<A = unknown, P = unknown> {
   ops: KernelOp[];
-  /** Called on the main thread once per chunk, in file order, with the ops' counts in order (three for countWcUtf8, one for each other). */
-  fold(acc: A, counts: number[], info: ChunkInfo<P>): A;
+  /**
+   * Called on the main thread once per chunk, in file order, with the ops'
+   * counts in order (three for countWcUtf8, one for each other), and the
+   * records a copyRecordsContaining op copied (`bytes`: undefined when it
+   * copied none, or when the plan has no such op). A plan that copies has
+   * its chunks merged one by one (`onMerged` after each), and `info.write`
+   * goes to the run's output.
+   */
+  fold(acc: A, counts: number[], info: ChunkInfo<P>, bytes: Uint8Array | undefined): A;
 }
 
 /** Progress reported to `options.onProgress` about every 100 ms and at the end. */

@@ -8,9 +8,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { mappedRss, pagewise, tempDir, writeFile } from './helpers.js';
-import { grepCount, job, posixWords, rng, wcBinary } from './fixtures/reference.js';
-import { native } from '../dist/src/native.js';
+import { grepCount, grepLines, job, posixWords, rng, wcBinary } from './fixtures/reference.js';
+import type { GrepAcc } from '../dist/src/jobs/grep.js';
+import { native, ScanOps } from '../dist/src/native.js';
 import { threadpoolSize } from '../dist/src/plan/plan.js';
 
 const dir = tempDir();
@@ -157,6 +160,38 @@ describe('native.scan', () => {
     for (const [value, size] of cases) expect(threadpoolSize({ UV_THREADPOOL_SIZE: value }), String(value)).toBe(size);
   });
 
+  it('copyRecordsContaining copies what a plain reader selects, over any range, and nothing when none is selected', async () => {
+    const next = rng(11);
+    const alphabet = ['ab', 'a', 'b', '\n', '\n', 'x', 'aba'];
+    let t = '';
+    while (t.length < 20_000) t += alphabet[Math.floor(next() * alphabet.length)];
+    const path = writeFile(dir, 'copy-random.bin', t);
+    const bytes = readFileSync(path);
+    const reference = (start: number, end: number, needle: string): { count: number; copied: string } => {
+      const records = bytes.subarray(start, end).toString('latin1').split('\n');
+      if (records[records.length - 1] === '') records.pop();
+      const selected = records.filter((r) => r.includes(needle));
+      return { count: selected.length, copied: selected.map((r) => `${r}\n`).join('') };
+    };
+    const m = native.open(path);
+    try {
+      for (const needle of ['ab', 'aba', 'x', 'zz']) {
+        for (const [start, end] of [[0, bytes.length], [0, 1], [5, 977], [bytes.length - 300, bytes.length]]) {
+          const r = await native.scan(m.id, start, end - start, [{ op: ScanOps.copyRecordsContaining, byte: 0x0a, needle: Buffer.from(needle) }, { op: ScanOps.countByte, byte: 0x0a }]);
+          const want = reference(start, end, needle);
+          const label = `${needle} [${start}, ${end})`;
+          expect(r[0], label).toBe(want.count);
+          expect(r[1], label).toBe(jsCount(bytes.subarray(start, end), 0x0a));
+          expect(r.bytes === undefined ? '' : Buffer.from(r.bytes).toString('latin1'), label).toBe(want.copied);
+          if (want.count === 0) expect(r.bytes, label).toBeUndefined();
+        }
+      }
+      expect(() => native.scan(m.id, 0, 1, [{ op: ScanOps.copyRecordsContaining, byte: 10, needle: Buffer.from('a') }, { op: ScanOps.copyRecordsContaining, byte: 10, needle: Buffer.from('b') }])).toThrow(/at most one/);
+    } finally {
+      native.close(m.id);
+    }
+  });
+
   it('rejects a range outside the mapping and a closed mapping, synchronously', () => {
     const m = native.open(files.plain);
     native.close(m.id);
@@ -203,6 +238,70 @@ describe('built-in jobs on the kernel path', () => {
     }
   });
 
+  it.each(Object.keys(files))('%s: grep\'s plain lines are copied natively, as GNU grep prints them and as the worker path keeps them', async (name) => {
+    const path = files[name as keyof typeof files];
+    const expected = grepLines('Hamburg', path);
+    const count = grepCount('Hamburg', path);
+    const joined = (parts: Uint8Array[]): Buffer => Buffer.concat(parts);
+    for (const o of [{ threads: 1, chunkSize: 4096 }, { threads: 2, chunkSize: 4096 }, { threads: 3, chunkSize: 8192 }, { threads: 2 }]) {
+      const label = JSON.stringify(o);
+      const params = { pattern: 'Hamburg' };
+      const k = await pagewise.runJob<GrepAcc>(path, pagewise.builtinJobs.grep, { ...o, params });
+      const w = await pagewise.runJob<GrepAcc>(path, pagewise.builtinJobs.grep, { ...o, params, nativeKernels: false });
+      expect(k.stats.executor, label).toBe(expected.length === 0 && readFileSync(path).length === 0 ? 'none' : 'kernel');
+      expect(w.stats.executor, label).toBe(readFileSync(path).length === 0 ? 'none' : 'workers');
+      expect(joined(k.result.parts).equals(expected), label).toBe(true);
+      expect(joined(w.result.parts).equals(expected), label).toBe(true);
+      expect(k.result.count, label).toBe(count);
+      // onMerged sees each chunk's lines as they are merged, and may drain them.
+      const drained: Uint8Array[] = [];
+      let merges = 0;
+      const d = await pagewise.runJob<GrepAcc>(path, pagewise.builtinJobs.grep, {
+        ...o,
+        params,
+        onMerged: (acc) => {
+          merges++;
+          const a = acc as GrepAcc;
+          drained.push(...a.parts);
+          a.parts.length = 0;
+        },
+      });
+      drained.push(...d.result.parts);
+      expect(joined(drained).equals(expected), label).toBe(true);
+      // One merge per chunk read (a chunk inside a long line reads nothing), not one at the end.
+      if (k.stats.chunks > 1) expect(merges, label).toBeGreaterThan(name === 'longLine' ? 1 : k.stats.chunks / 2);
+      // Into an output file, with and without each line's file name.
+      const out = join(dir, `copy-${name}.out`);
+      const f = await pagewise.runJob<GrepAcc>(path, pagewise.builtinJobs.grep, { ...o, params: { ...params, write: true }, output: out });
+      expect(f.stats.executor, label).toBe(expected.length === 0 && readFileSync(path).length === 0 ? 'none' : 'kernel');
+      expect(readFileSync(out).equals(expected), label).toBe(true);
+      expect(f.result.count, label).toBe(count);
+      await pagewise.runJob(path, pagewise.builtinJobs.grep, { ...o, params: { ...params, write: true, withFilename: true }, output: out });
+      const prefixed = spawnSync('grep', ['-H', '-F', '-a', 'Hamburg', path], { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 30 }).stdout;
+      expect(readFileSync(out).equals(prefixed), label).toBe(true);
+    }
+  });
+
+  it('a copying plan writes to a slow stream in order, held back by its backpressure', async () => {
+    const path = writeFile(dir, 'many-lines.txt', 'Hamburg;1.0\nBerlin;2.0\n'.repeat(200_000));
+    const expected = grepLines('Hamburg', path);
+    const got: Buffer[] = [];
+    let waiting = 0;
+    const sink = new Writable({
+      highWaterMark: 1 << 16,
+      write(chunk: Buffer, _encoding, done) {
+        got.push(chunk);
+        waiting++;
+        setTimeout(done, 1);
+      },
+    });
+    const { result, stats } = await pagewise.runJob<GrepAcc>(path, pagewise.builtinJobs.grep, { threads: 2, chunkSize: 65536, params: { pattern: 'Hamburg', write: true }, output: sink });
+    expect(stats.executor).toBe('kernel');
+    expect(result.count).toBe(200_000);
+    expect(Buffer.concat(got).equals(expected)).toBe(true);
+    expect(waiting).toBeGreaterThan(10);
+  });
+
   it('uses workers when asked and with an explicit maxRecordLength; nothing mapped for streams', async () => {
     const path = files.plain;
     const wc = wcBinary(path);
@@ -217,9 +316,11 @@ describe('built-in jobs on the kernel path', () => {
       expect(result, JSON.stringify(o)).toEqual(wc);
       expect(stats.executor, JSON.stringify(o)).toBe(executor);
     }
-    // grep that prints lines, or matches a RegExp, has no kernel.
-    const printed = await pagewise.runJob(path, pagewise.builtinJobs.grep, { threads: 2, params: { pattern: 'Hamburg' } });
+    // grep that prints lines with a flag, or matches a RegExp, has no kernel.
+    const printed = await pagewise.runJob(path, pagewise.builtinJobs.grep, { threads: 2, params: { pattern: 'Hamburg', ignoreCase: true } });
     expect(printed.stats.executor).toBe('workers');
+    const numbered = await pagewise.runJob(path, pagewise.builtinJobs.grep, { threads: 2, params: { pattern: 'Hamburg', lineNumbers: true } });
+    expect(numbered.stats.executor).toBe('workers');
     const regex = await pagewise.runJob(path, pagewise.builtinJobs.grep, { threads: 2, params: { pattern: 'Ham+burg', count: true, regex: true } });
     expect(regex.stats.executor).toBe('workers');
   });
@@ -328,6 +429,8 @@ describe('a job with its own kernel plan', () => {
     ['bad-byte', /malformed op/],
     ['needle-has-terminator', /without the terminator/],
     ['no-fold', /bad plan/],
+    ['copy-twice', /at most one copyRecordsContaining/],
+    ['copy-empty-needle', /not empty for copyRecordsContaining/],
     ['fold-throws', /fold failed on chunk 2 .*fold exploded/],
   ])('a plan that %s: ERR_PAGEWISE_JOB_FAILED, and the worker path still works', async (fail, message) => {
     const error = await rejection(pagewise.mapReduce(files.plain, job('kernel-bad.mjs'), { threads: 2, chunkSize: 4096, params: { fail } }));

@@ -212,7 +212,7 @@ describe('the binding', () => {
   it('tables come from the addon; test hooks exist only with PAGEWISE_TEST_HOOKS=1 at load', () => {
     expect(Madvise).toEqual(native.constants.madvise);
     expect(Fadvise).toEqual(native.constants.fadvise);
-    expect(ScanOps).toEqual({ countByte: 0, countRecordsContaining: 1, countWords: 2, countWcUtf8: 3, csvSummaryChecked: 4 });
+    expect(ScanOps).toEqual({ countByte: 0, countRecordsContaining: 1, countWords: 2, countWcUtf8: 3, csvSummaryChecked: 4, copyRecordsContaining: 5 });
     expect(Object.keys(Madvise)).toEqual(['normal', 'random', 'sequential', 'willneed', 'dontneed', 'populateRead', 'hugepage']);
     const addon = join(ROOT, 'build', 'Release', 'pagewise.node');
     const probe = `const b = require(${JSON.stringify(addon)}); console.log(JSON.stringify([typeof b.testing, typeof b.gateMostActive, typeof b.constants.scanOps]))`;

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, InvalidOptionError, PagewiseError, hasCode } from '../errors.js';
-import type { GrepAcc, GrepParams } from '../jobs/grep.js';
+import { copiesNatively, type GrepAcc, type GrepParams } from '../jobs/grep.js';
 import { grepOutputParams } from '../output/commands.js';
 import { UsageError, fromInvalidArgvBytes } from './args.js';
 import { GrepLines, grepJsonLines, grepJsonRecord, grepPrefix, grepRecords } from './format.js';
@@ -179,8 +179,8 @@ export default async function grep(ctx: Context): Promise<number> {
       : { inputs: files.map(statInput), warnings: [], descended: false };
   if (!ctx.quietFileErrors) for (const warning of walked.warnings) ctx.note(warning);
   const inputs = walked.inputs;
-  // Lines are selected by the job's map in worker threads (only counting has a native kernel).
-  if (!params.count) ctx.startWorkers(inputs);
+  // Lines are selected by the job's map in worker threads, unless they are counted or copied natively.
+  if (!params.count && (v['no-native-kernels'] === true || !copiesNatively(params))) ctx.startWorkers(inputs);
   const { builtinJobs } = await ctx.lib();
   // As grep: names with several operands, or with -r through a directory.
   const several = files.length > 1 || walked.descended;

@@ -22,7 +22,8 @@
  * the main thread), each prefixed `file:` with `withFilename`.
  *
  * Plain counting of one fixed string is a native kernel plan (memmem, then a
- * skip to the line's end, on libuv's threadpool; see `kernel`).
+ * skip to the line's end, on libuv's threadpool; see `kernel`), and so are
+ * its plain lines (copied there, then kept or written in order).
  */
 import { InvalidOptionError } from '../errors.js';
 import { native } from '../native.js';
@@ -633,6 +634,21 @@ let scratch = new Uint8Array(0);
 const FOUND_CAP = 4096;
 const found = new Float64Array(3 * FOUND_CAP);
 
+/** Whole lines containing one string, nothing else asked: what one native copy makes (here or as the kernel plan). */
+function copiesPlainLines(c: Compiled): boolean {
+  return !c.regex && !c.count && !c.word && !c.line && !c.first && !c.invert && !c.only && !c.lineNumbers && !c.ignoreCase && c.needles.length === 1 && c.needles[0].length > 0;
+}
+
+/**
+ * Whether the plain lines asked for are one native copy (the kernel plan's,
+ * on a mapped file): the CLI starts no workers for them.
+ */
+export function copiesNatively(params: GrepParams): boolean {
+  // What map would refuse (a context with write, a bad RegExp) is left to map to say.
+  if (params.regex || params.before !== undefined || params.after !== undefined) return false;
+  return copiesPlainLines(compile(params));
+}
+
 /** Fixed strings: jumps from match to match (memmem), never looking at lines without one. */
 function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo): void {
   const hay = c.ignoreCase ? lowerAscii(bytes) : bytes;
@@ -645,7 +661,7 @@ function mapFixed(acc: GrepAcc, bytes: Uint8Array, c: Compiled, info: ChunkInfo)
     if (c.lineNumbers) acc.lines = (acc.lines ?? 0) + lines;
     return;
   }
-  if (!c.count && !c.word && !c.line && !c.first && !c.invert && !c.only && !c.lineNumbers && !c.ignoreCase && c.needles.length === 1 && c.needles[0].length > 0) {
+  if (copiesPlainLines(c)) {
     // Whole lines containing one string: found and copied in one native call (a JS loop
     // would make three calls per selected line).
     if (scratch.length < n + 1) scratch = new Uint8Array(n + 1);
@@ -839,12 +855,27 @@ const grep: Job<GrepAcc> = {
     else mapFixed(into, bytes, c, info);
     return into === acc ? acc : grep.merge(acc, into);
   },
-  // Counting one fixed string is a native kernel plan: on mapped files it runs
-  // on libuv's threadpool with no JS worker started (see Job.kernel). Any
-  // other flag needs map.
+  // Counting one fixed string, or its plain lines, is a native kernel plan:
+  // on mapped files it runs on libuv's threadpool with no JS worker started
+  // (see Job.kernel); the lines are copied there too, and written or kept in
+  // order by the main thread. Any other flag needs map.
   kernel(params) {
     const p = (params ?? {}) as GrepParams;
-    if (!p.count || p.regex || p.ignoreCase || p.invert || p.word || p.line || p.first || p.only) return undefined;
+    if (!p.count) {
+      if (!copiesNatively(p)) return undefined;
+      const c = compile(p);
+      return {
+        ops: [{ op: 'copyRecordsContaining', needle: c.needles[0], terminator: LF }],
+        fold(acc, counts, info, lines) {
+          acc.count += counts[0];
+          if (lines === undefined) return acc;
+          if (c.write) writeRecords(lines, c, info);
+          else acc.parts.push(lines);
+          return acc;
+        },
+      };
+    }
+    if (p.regex || p.ignoreCase || p.invert || p.word || p.line || p.first || p.only) return undefined;
     const needles = patternBytes(p);
     if (needles.length !== 1 || needles[0].length === 0) return undefined;
     return {

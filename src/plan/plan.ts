@@ -85,6 +85,15 @@ export interface PlannedRun {
  */
 export const READAHEAD_WINDOW = 8 << 20;
 
+/**
+ * A plan that copies records holds each chunk's copy until it is merged, up
+ * to the reorder window of them: it gets chunks as small as the workers',
+ * which bound that memory as they bound a worker's partials.
+ */
+function copiesRecords(plan: KernelPlan | undefined): boolean {
+  return plan?.ops.some((op) => op.op === 'copyRecordsContaining') === true;
+}
+
 /** The auto prefetch, one chunk per worker thread, stops here (the option's own maximum). */
 const MAX_AUTO_PREFETCH = 64;
 
@@ -96,6 +105,8 @@ const MAX_AUTO_PREFETCH = 64;
  */
 const AUTO_CHUNKS = {
   kernel: { perThread: 8, max: 64 << 20 },
+  // Kernels that copy records: see copiesRecords.
+  copy: { perThread: 32, max: 16 << 20 },
   workers: { perThread: 32, max: 16 << 20 },
 } as const;
 
@@ -142,9 +153,11 @@ function kernelPlanOf(job: Job, o: ResolvedOptions): { plan: KernelPlan | undefi
   for (const op of plan.ops as KernelOp[]) {
     if (op?.op === 'countByte' && isByte(op.byte)) continue;
     if (op?.op === 'countWords' || op?.op === 'countWcUtf8') continue;
-    if (op?.op === 'countRecordsContaining' && isByte(op.terminator) && op.needle instanceof Uint8Array && !op.needle.includes(op.terminator)) continue;
-    bad(`unknown or malformed op ${JSON.stringify(op)} (countRecordsContaining's needle must be a Uint8Array without the terminator)`);
+    const records = op?.op === 'countRecordsContaining' || op?.op === 'copyRecordsContaining';
+    if (records && isByte(op.terminator) && op.needle instanceof Uint8Array && (op.op === 'countRecordsContaining' || op.needle.length > 0) && !op.needle.includes(op.terminator)) continue;
+    bad(`unknown or malformed op ${JSON.stringify(op)} (a records op's needle must be a Uint8Array without the terminator, and not empty for copyRecordsContaining)`);
   }
+  if ((plan.ops as KernelOp[]).filter((op) => op.op === 'copyRecordsContaining').length > 1) bad('at most one copyRecordsContaining op');
   return { plan, why: "the job's native kernel runs on libuv's threadpool, no JS worker" };
 }
 
@@ -185,7 +198,7 @@ function planChunkSize(
   if (o.chunkSize !== 'auto') return { chunkSize: o.chunkSize, why: 'given' };
   const { perThread, max } = AUTO_CHUNKS[kind];
   let chunkSize = autoChunkSize(knownBytes, threads, PAGE_SIZE, perThread, max);
-  let why = `auto: ~${threads * perThread} chunks for ${threads} threads (${kind === 'kernel' ? 'native kernels' : 'workers'}), between 1 MiB and ${formatBytes(max)}`;
+  let why = `auto: ~${threads * perThread} chunks for ${threads} threads (${kind === 'kernel' ? 'native kernels' : kind === 'copy' ? 'native kernels that copy records' : 'workers'}), between 1 MiB and ${formatBytes(max)}`;
   if (release !== 'keep') {
     // Bounded memory: every thread holds its chunk plus its prefetch, and the
     // kernel reads up to one readahead window past where it reads; that
@@ -310,7 +323,7 @@ export async function planRun(input: string | readonly string[], jobRef: JobRef<
           chunkSize: cluster.splitSize,
           why: `splits of ${formatBytes(cluster.splitSize)}; workers read them in chunks of ${o.chunkSize === 'auto' ? "their own 'auto' size, a divisor of the split size" : formatBytes(o.chunkSize)}`,
         }
-      : planChunkSize(o, knownBytes, threads, executor === 'kernel' ? 'kernel' : 'workers', release.release, budget, o.prefetch ?? 1);
+      : planChunkSize(o, knownBytes, threads, executor !== 'kernel' ? 'workers' : copiesRecords(kernel.plan) ? 'copy' : 'kernel', release.release, budget, o.prefetch ?? 1);
   if (span?.align !== undefined && o.chunkSize === 'auto') {
     const aligned = divisorAtMost(span.align, chunks.chunkSize, PAGE_SIZE);
     if (aligned !== chunks.chunkSize) {

@@ -144,10 +144,10 @@ export function callFinish(job: Job, acc: unknown, params: unknown): unknown {
   }
 }
 
-/** A kernel plan's `fold(acc, counts, info)`. */
-export function callFold(plan: KernelPlan, acc: unknown, counts: number[], info: ChunkInfo): unknown {
+/** A kernel plan's `fold(acc, counts, info, bytes)`. */
+export function callFold(plan: KernelPlan, acc: unknown, counts: number[], info: ChunkInfo, bytes: Uint8Array | undefined): unknown {
   try {
-    return plan.fold(acc, counts, info);
+    return plan.fold(acc, counts, info, bytes);
   } catch (error) {
     throw jobError('kernel fold', error, info);
   }

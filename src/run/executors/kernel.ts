@@ -4,6 +4,11 @@
  * each cut) and the addon's `scan` runs the plan's byte kernels over it on
  * libuv's threadpool — no JS worker, no view — while the counts are folded in
  * file order.
+ *
+ * A plan that copies records (grep's plain lines) folds each chunk into an
+ * accumulator of its own that is merged at once, so `onMerged` can drain
+ * what it copied and memory stays bounded by the reorder window; its
+ * `info.write` goes to the run's output from this thread, in file order.
  */
 import { native, ScanOps } from '../../native.js';
 import { noOutput } from '../../output/chunk-writer.js';
@@ -19,7 +24,8 @@ function scanOps(ops: readonly KernelOp[]): { op: number; byte?: number; needle?
   return ops.map((op) => {
     switch (op.op) {
       case 'countRecordsContaining':
-        return { op: ScanOps.countRecordsContaining, byte: op.terminator, needle: op.needle };
+      case 'copyRecordsContaining':
+        return { op: ScanOps[op.op], byte: op.terminator, needle: op.needle };
       case 'countByte':
         return { op: ScanOps.countByte, byte: op.byte };
       default:
@@ -47,11 +53,16 @@ export const kernelExecutor: Executor = {
     const sources = new Map(files.map((f) => [f, openSource(f)]));
     const scanAt = chunkCursor(files);
     const foldAt = chunkCursor(files);
-    let acc = reducer.init();
+    const copies = kernel.ops.some((op) => op.op === 'copyRecordsContaining');
+    const out = copies ? ctx.output?.sequential() : undefined;
+    // The output's last flush: a stream's consumer with no room holds the next scan back.
+    let flushed: Promise<void> | undefined;
+    let acc = copies ? undefined : reducer.init();
     await inOrder(
       group.chunks,
       { inFlight, window: lanes * 4, signal: ctx.signal },
       async (g, stopped) => {
+        await flushed;
         const { file, index } = scanAt(g);
         const src = sources.get(file)!;
         // No JS view of a scanned range exists, so its page-table entries go
@@ -65,10 +76,21 @@ export const kernelExecutor: Executor = {
           return;
         }
         const { range, value } = done;
-        acc = callFold(kernel, acc, value, chunkInfo(file, settings, index, range.start, range.end, noOutput));
+        const info = chunkInfo(file, settings, index, range.start, range.end, out?.write ?? noOutput);
+        if (copies) {
+          reducer.add(callFold(kernel, reducer.init(), value, info, value.bytes));
+          if (out !== undefined) {
+            flushed = out.flush();
+            flushed.catch(() => {});
+          }
+        } else acc = callFold(kernel, acc, value, info, undefined);
         reducer.meter.add(range.end - range.start, 1);
       },
     );
-    reducer.add(acc);
+    if (!copies) reducer.add(acc);
+    else if (out !== undefined) {
+      await flushed;
+      await out.flush();
+    }
   },
 };
