@@ -276,7 +276,9 @@ describe('built-in jobs on the kernel path', () => {
       expect(f.stats.executor, label).toBe(expected.length === 0 && readFileSync(path).length === 0 ? 'none' : 'kernel');
       expect(readFileSync(out).equals(expected), label).toBe(true);
       expect(f.result.count, label).toBe(count);
-      await pagewise.runJob(path, pagewise.builtinJobs.grep, { ...o, params: { ...params, write: true, withFilename: true }, output: out });
+      // A name before each line is a loop per line: the workers run it, in parallel.
+      const named = await pagewise.runJob(path, pagewise.builtinJobs.grep, { ...o, params: { ...params, write: true, withFilename: true }, output: out });
+      expect(named.stats.executor, label).toBe(readFileSync(path).length === 0 ? 'none' : 'workers');
       const prefixed = spawnSync('grep', ['-H', '-F', '-a', 'Hamburg', path], { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 30 }).stdout;
       expect(readFileSync(out).equals(prefixed), label).toBe(true);
     }

@@ -179,15 +179,16 @@ export default async function grep(ctx: Context): Promise<number> {
       : { inputs: files.map(statInput), warnings: [], descended: false };
   if (!ctx.quietFileErrors) for (const warning of walked.warnings) ctx.note(warning);
   const inputs = walked.inputs;
-  // Lines are selected by the job's map in worker threads, unless they are counted or copied natively.
-  if (!params.count && (v['no-native-kernels'] === true || !copiesNatively(params))) ctx.startWorkers(inputs);
-  const { builtinJobs } = await ctx.lib();
   // As grep: names with several operands, or with -r through a directory.
   const several = files.length > 1 || walked.descended;
   // -H and --no-filename: the last one given wins, as in grep; else names with several files.
   const named = (lastOf(ctx, 'with-filename', 'no-filename') ?? (several ? 'with-filename' : 'no-filename')) === 'with-filename';
   // The job names standard input '<stdin>', grep '(standard input)': prefixes with it are the CLI's.
   const plain = v['line-number'] !== true && !count && !listFiles && !quiet && !json && max === undefined && !context && !(named && inputs.some((i) => i.path === '-'));
+  // Lines are selected by the job's map in worker threads, unless they are counted or copied natively.
+  const runParams = outputPath !== undefined && plain ? grepOutputParams(params, named) : params;
+  if (!params.count && (v['no-native-kernels'] === true || !copiesNatively(runParams))) ctx.startWorkers(inputs);
+  const { builtinJobs } = await ctx.lib();
   if (outputPath !== undefined && plain) return grepIntoOutput(ctx, builtinJobs.grep, params, inputs, outputPath, named);
   let dest: Destination | undefined;
   if (outputPath !== undefined && !ctx.explaining) dest = await openDestination(outputPath, ctx.signal);
