@@ -234,6 +234,17 @@ describe('a full disk', () => {
       expect(readFileSync(target, 'utf8')).toBe(OLD);
       expect(temporaries(target)).toEqual([]);
     }
+    // grep's plain lines: the kernel path, written by the main thread.
+    const four = join(dir, 'four.txt');
+    const lines = await pagewise.runJob(four, pagewise.builtinJobs.grep, { chunkSize: '256KiB', threads: 2, params: { pattern: 'lazy dog', write: true }, output: target }).then(
+      () => 'succeeded',
+      (error: { code?: string }) => error.code,
+    );
+    expect(lines).toBe('ENOSPC');
+    expect(readFileSync(target, 'utf8')).toBe(OLD);
+    expect(temporaries(target)).toEqual([]);
+    const kernel = await pagewise.planJob(four, pagewise.builtinJobs.grep, { params: { pattern: 'lazy dog', write: true }, output: target });
+    expect(kernel.executor).toBe('kernel');
     const cli = spawnCli(['gen', '1brc', target, '--rows', '200000']);
     const r = await withTimeout(cli.exit, 30_000, 'gen on a full disk');
     expect(r.code).toBe(1);

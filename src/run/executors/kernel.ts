@@ -62,8 +62,8 @@ export const kernelExecutor: Executor = {
       group.chunks,
       { inFlight, window: lanes * 4, signal: ctx.signal },
       async (g, stopped) => {
-        await flushed;
         const { file, index } = scanAt(g);
+        await flushed;
         const src = sources.get(file)!;
         // No JS view of a scanned range exists, so its page-table entries go
         // as soon as it is read, on the pool thread ("drop").
